@@ -1,0 +1,28 @@
+/* types.h — the question and answer records every layer passes around.
+ *
+ * Fixed-size token records, so batches need no per-item allocation. The
+ * meaning of tokens is the task's (tasks/); the codec (proto/) converts
+ * these records to and from the wire.
+ */
+#ifndef IAMP_TYPES_H
+#define IAMP_TYPES_H
+
+#include <stdint.h>
+
+#define IAMP_Q_MAX 16      /* question tokens at most */
+#define IAMP_A_MAX 48      /* answer tokens at most, END included */
+#define IAMP_TEXT_MAX 256  /* one question or answer in text form */
+
+struct iamp_question {
+    uint16_t type;            /* question type, index into the task's types */
+    uint16_t len;             /* tokens in use */
+    uint16_t tok[IAMP_Q_MAX]; /* token ids in [0, vocab) */
+};
+
+struct iamp_answer {
+    uint16_t len;             /* tokens in use (END included for sequences) */
+    uint16_t tok[IAMP_A_MAX]; /* token ids in [0, vocab) */
+    float value;              /* continuous answers and scores; 0 otherwise */
+};
+
+#endif

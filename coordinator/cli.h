@@ -1,0 +1,46 @@
+/* cli.h — the command-line contract: errors, exit codes, option values.
+ *
+ * Every command prints failures as one line, "iamp: <what failed>: <why>",
+ * and exits 0 on success, 2 on bad usage, 1 on failure. Commands return
+ * these codes to main; nothing below main calls exit().
+ */
+#ifndef IAMP_CLI_H
+#define IAMP_CLI_H
+
+#include "common/error.h"
+
+#include <stdint.h>
+
+enum iamp_exit {
+    IAMP_EXIT_OK = 0,
+    IAMP_EXIT_FAIL = 1,
+    IAMP_EXIT_USAGE = 2,
+};
+
+/* Print "iamp: <fmt...>" and a newline to stderr. */
+void iamp_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Usage error: prints and returns IAMP_EXIT_USAGE with a --help hint. */
+int iamp_cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Parse option values; on failure print a usage error naming the option
+ * and return nonzero. */
+IAMP_WUR int iamp_cli_long(const char *cmd, const char *opt, const char *text, long lo, long hi,
+                           long *out);
+IAMP_WUR int iamp_cli_u64(const char *cmd, const char *opt, const char *text, uint64_t *out);
+IAMP_WUR int iamp_cli_double(const char *cmd, const char *opt, const char *text, double lo,
+                             double hi, double *out);
+
+/* Seconds since an arbitrary monotonic start. */
+double iamp_now(void);
+/* 1 when stdout is a terminal. */
+int iamp_stdout_tty(void);
+/* Set BLAS threads: $OPENBLAS_NUM_THREADS if set, else 1. */
+void iamp_blas_threads_default(void);
+
+/* Commands; argv[0] is the command name. */
+int iamp_cmd_train(int argc, char **argv);
+int iamp_cmd_answer(int argc, char **argv);
+int iamp_cmd_eval(int argc, char **argv);
+int iamp_cmd_bench(int argc, char **argv);
+
+#endif

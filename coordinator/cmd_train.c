@@ -1,0 +1,370 @@
+/* cmd_train.c — `iamp train`: options, the round loop, progress, metrics,
+ * checkpoints, and the final summary line. Runs on rank 0's main thread.
+ * SIGINT/SIGTERM end the loop after the current round, with a checkpoint
+ * when a checkpoint directory is set.
+ */
+#include "coordinator/cli.h"
+#include "coordinator/metrics.h"
+#include "coordinator/train.h"
+
+#include "common/fileio.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static const char train_help[] =
+    "usage: iamp train --task SPEC --algo MODE [options]\n"
+    "\n"
+    "Iterated Amplification: each round samples questions, amplifies them with\n"
+    "the overseer H asking M, distils M toward the amplified answers, and\n"
+    "evaluates M on a fixed held-out set.\n"
+    "\n"
+    "  --task SPEC              task, e.g. permpow or permpow:n=64,seed=7\n"
+    "  --algo MODE              imitate | supervised (ground-truth baseline),\n"
+    "                           or per question type: type=mode,...\n"
+    "  --depth D                amplification depth (default 1)\n"
+    "  --rounds R               stop after round R in total (default 800)\n"
+    "  --seed S                 training seed: init, sampling (default 1)\n"
+    "  --questions N            questions per round (default 256)\n"
+    "  --batch N                minibatch size (default 64)\n"
+    "  --epochs N               passes over each round's examples (default 1)\n"
+    "  --lr X                   Adam learning rate (default 0.002)\n"
+    "  --lr-schedule S          linear (decay to 10% over --rounds) | constant\n"
+    "  --target-sync N          rounds between refreshes of M_target, the copy\n"
+    "                           of M that amplification asks; 0 = ask M (default 5)\n"
+    "  --embed N --hidden N --layers N   model size (default 32, 256, 2)\n"
+    "  --eval-size N            held-out questions (default 1008)\n"
+    "  --curriculum-threshold X agreement that raises the level (default 0.85)\n"
+    "  --curriculum-window N    rounds averaged for it (default 3)\n"
+    "  --no-curriculum          sample every difficulty from the start\n"
+    "  --stop-at ACC            stop once held-out accuracy reaches ACC\n"
+    "  --metrics FILE           append one JSON object per round\n"
+    "  --checkpoint-dir DIR     save DIR/checkpoint.pb atomically\n"
+    "  --checkpoint-every N     rounds between checkpoints (default 10)\n"
+    "  --resume                 continue DIR/checkpoint.pb\n"
+    "  --log-every N            rounds between progress lines (default 10)\n"
+    "  --quiet                  only the final line\n";
+
+struct train_cmd {
+    struct iamp_train_opts o;
+    struct iamp_model_opts mo;
+    const char *task, *metrics, *ckdir;
+    int algo_set, resume, quiet;
+    long rounds, ck_every, log_every;
+    double stop_at;
+};
+
+enum {
+    OPT_TASK = 256, OPT_ALGO, OPT_DEPTH, OPT_ROUNDS, OPT_SEED, OPT_QUESTIONS, OPT_BATCH,
+    OPT_EPOCHS, OPT_LR, OPT_EMBED, OPT_HIDDEN, OPT_LAYERS, OPT_EVAL_SIZE, OPT_CUR_T, OPT_CUR_W,
+    OPT_NO_CUR, OPT_STOP_AT, OPT_METRICS, OPT_CKDIR, OPT_CKEVERY, OPT_RESUME, OPT_LOG_EVERY,
+    OPT_QUIET, OPT_LR_SCHED, OPT_TARGET_SYNC, OPT_HELP
+};
+
+static const struct option train_opts[] = {
+    {"task", required_argument, 0, OPT_TASK},
+    {"algo", required_argument, 0, OPT_ALGO},
+    {"depth", required_argument, 0, OPT_DEPTH},
+    {"rounds", required_argument, 0, OPT_ROUNDS},
+    {"seed", required_argument, 0, OPT_SEED},
+    {"questions", required_argument, 0, OPT_QUESTIONS},
+    {"batch", required_argument, 0, OPT_BATCH},
+    {"epochs", required_argument, 0, OPT_EPOCHS},
+    {"lr", required_argument, 0, OPT_LR},
+    {"embed", required_argument, 0, OPT_EMBED},
+    {"hidden", required_argument, 0, OPT_HIDDEN},
+    {"layers", required_argument, 0, OPT_LAYERS},
+    {"eval-size", required_argument, 0, OPT_EVAL_SIZE},
+    {"curriculum-threshold", required_argument, 0, OPT_CUR_T},
+    {"curriculum-window", required_argument, 0, OPT_CUR_W},
+    {"no-curriculum", no_argument, 0, OPT_NO_CUR},
+    {"stop-at", required_argument, 0, OPT_STOP_AT},
+    {"metrics", required_argument, 0, OPT_METRICS},
+    {"checkpoint-dir", required_argument, 0, OPT_CKDIR},
+    {"checkpoint-every", required_argument, 0, OPT_CKEVERY},
+    {"resume", no_argument, 0, OPT_RESUME},
+    {"log-every", required_argument, 0, OPT_LOG_EVERY},
+    {"quiet", no_argument, 0, OPT_QUIET},
+    {"lr-schedule", required_argument, 0, OPT_LR_SCHED},
+    {"target-sync", required_argument, 0, OPT_TARGET_SYNC},
+    {"help", no_argument, 0, OPT_HELP},
+    {0, 0, 0, 0},
+};
+
+static int set_u32(const char *opt, long lo, long hi, uint32_t *out)
+{
+    long v;
+    if (iamp_cli_long("train", opt, optarg, lo, hi, &v))
+        return 1;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+static int set_int(const char *opt, long lo, long hi, int *out)
+{
+    long v;
+    if (iamp_cli_long("train", opt, optarg, lo, hi, &v))
+        return 1;
+    *out = (int)v;
+    return 0;
+}
+
+/* One option; returns 0, or 1 after printing a usage error. */
+static int train_option(struct train_cmd *c, int opt)
+{
+    struct iamp_train_config *cfg = &c->o.cfg;
+    double d;
+    switch (opt) {
+    case OPT_TASK: c->task = optarg; return 0;
+    case OPT_ALGO:
+        if (strlen(optarg) >= sizeof(cfg->algo))
+            return iamp_cli_usage("train", "--algo is too long") != 0;
+        snprintf(cfg->algo, sizeof(cfg->algo), "%s", optarg);
+        c->algo_set = 1;
+        return 0;
+    case OPT_DEPTH: return set_u32("--depth", 0, 8, &cfg->depth);
+    case OPT_ROUNDS: return iamp_cli_long("train", "--rounds", optarg, 0, 100000000, &c->rounds);
+    case OPT_SEED: return iamp_cli_u64("train", "--seed", optarg, &cfg->seed);
+    case OPT_QUESTIONS: return set_u32("--questions", 1, 1 << 20, &cfg->questions_per_round);
+    case OPT_BATCH: return set_u32("--batch", 1, 1 << 16, &cfg->batch);
+    case OPT_EPOCHS: return set_u32("--epochs", 1, 1000, &cfg->epochs);
+    case OPT_LR:
+        if (iamp_cli_double("train", "--lr", optarg, 1e-7, 1.0, &d))
+            return 1;
+        cfg->lr = (float)d;
+        return 0;
+    case OPT_EMBED: return set_int("--embed", 1, 1024, &c->mo.embed);
+    case OPT_HIDDEN: return set_int("--hidden", 1, 16384, &c->mo.hidden);
+    case OPT_LAYERS: return set_int("--layers", 1, IAMP_LAYERS_MAX, &c->mo.layers);
+    case OPT_EVAL_SIZE: return set_u32("--eval-size", 1, 1 << 20, &cfg->eval_size);
+    case OPT_CUR_T:
+        if (iamp_cli_double("train", "--curriculum-threshold", optarg, 0.0, 1.0, &d))
+            return 1;
+        cfg->curriculum_threshold = (float)d;
+        return 0;
+    case OPT_CUR_W: return set_u32("--curriculum-window", 1, IAMP_AGREEMENT_MAX,
+                                   &cfg->curriculum_window);
+    case OPT_NO_CUR: c->o.curriculum = 0; return 0;
+    case OPT_STOP_AT: return iamp_cli_double("train", "--stop-at", optarg, 0.0, 1.0, &c->stop_at);
+    case OPT_METRICS: c->metrics = optarg; return 0;
+    case OPT_CKDIR: c->ckdir = optarg; return 0;
+    case OPT_CKEVERY: return iamp_cli_long("train", "--checkpoint-every", optarg, 1, 1000000,
+                                           &c->ck_every);
+    case OPT_RESUME: c->resume = 1; return 0;
+    case OPT_LOG_EVERY: return iamp_cli_long("train", "--log-every", optarg, 1, 1000000,
+                                             &c->log_every);
+    case OPT_QUIET: c->quiet = 1; return 0;
+    case OPT_TARGET_SYNC: return set_u32("--target-sync", 0, 1000000, &cfg->target_sync);
+    case OPT_LR_SCHED:
+        if (strcmp(optarg, "linear") == 0)
+            cfg->lr_schedule = IAMP_LR_LINEAR;
+        else if (strcmp(optarg, "constant") == 0)
+            cfg->lr_schedule = IAMP_LR_CONSTANT;
+        else
+            return iamp_cli_usage("train", "--lr-schedule '%s' is not linear or constant",
+                                  optarg) != 0;
+        return 0;
+    default: return 1;
+    }
+}
+
+/* Parse argv; returns -1 to go on, or an exit code. */
+static int parse_train(int argc, char **argv, struct train_cmd *c)
+{
+    iamp_train_opts_default(&c->o);
+    c->mo = (struct iamp_model_opts)IAMP_MODEL_OPTS_DEFAULT;
+    c->rounds = 800;
+    c->ck_every = 10;
+    c->log_every = 10;
+    opterr = 0;
+    optind = 1;
+    for (;;) {
+        int opt = getopt_long(argc, argv, "+", train_opts, NULL);
+        if (opt == -1)
+            break;
+        if (opt == OPT_HELP) {
+            fputs(train_help, stdout);
+            return IAMP_EXIT_OK;
+        }
+        if (opt == '?' || opt == ':')
+            return iamp_cli_usage("train", "unknown option or missing value: '%s'",
+                                  argv[optind - 1]);
+        if (train_option(c, opt))
+            return IAMP_EXIT_USAGE;
+    }
+    if (optind < argc)
+        return iamp_cli_usage("train", "unexpected argument '%s'", argv[optind]);
+    c->o.cfg.schedule_rounds = (uint32_t)c->rounds;
+    if (!c->resume && !c->task)
+        return iamp_cli_usage("train", "--task is required");
+    if (!c->resume && !c->algo_set)
+        return iamp_cli_usage("train", "--algo is required");
+    if (c->resume && !c->ckdir)
+        return iamp_cli_usage("train", "--resume needs --checkpoint-dir");
+    return -1;
+}
+
+struct train_run {
+    struct train_cmd *c;
+    struct iamp_session s;
+    struct iamp_trainer tr;
+    FILE *metrics;
+    char ckpath[1024];
+};
+
+static int open_fresh(struct train_run *r, char *err, size_t errlen)
+{
+    struct train_cmd *c = r->c;
+    if (c->ckdir && access(r->ckpath, F_OK) == 0) {
+        snprintf(err, errlen, "%s exists; pass --resume to continue it", r->ckpath);
+        return IAMP_ESTATE;
+    }
+    int rc = iamp_session_open(&r->s, c->task, &c->mo, c->o.cfg.lr, c->o.cfg.seed, err, errlen);
+    if (!rc)
+        rc = iamp_trainer_init(&r->tr, &r->s, &c->o, NULL, err, errlen);
+    return rc;
+}
+
+static int open_resumed(struct train_run *r, char *err, size_t errlen)
+{
+    struct train_cmd *c = r->c;
+    struct iamp_checkpoint ck;
+    char why[256];
+    int rc = iamp_session_load(&r->s, r->ckpath, c->task, &ck, why, sizeof(why));
+    if (rc) {
+        snprintf(err, errlen, "%s: %s", r->ckpath, why);
+        return rc;
+    }
+    if (!ck.has_config || !ck.has_rng) {
+        snprintf(err, errlen, "%s holds no training state to resume", r->ckpath);
+        rc = IAMP_ECORRUPT;
+    } else if (c->algo_set && strcmp(c->o.cfg.algo, ck.config.algo) != 0) {
+        snprintf(err, errlen, "%s was trained with --algo %s, not %s", r->ckpath,
+                 ck.config.algo, c->o.cfg.algo);
+        rc = IAMP_EMISMATCH;
+    } else {
+        struct iamp_train_opts o = c->o;
+        o.cfg = ck.config;
+        rc = iamp_trainer_init(&r->tr, &r->s, &o, &ck, err, errlen);
+    }
+    iamp_checkpoint_release(&ck);
+    return rc;
+}
+
+static int save_checkpoint(struct train_run *r)
+{
+    int rc = iamp_trainer_save(&r->tr, r->ckpath);
+    if (rc)
+        iamp_cli_error("train: cannot write checkpoint %s: %s", r->ckpath, iamp_strerror(rc));
+    return rc;
+}
+
+static void print_summary(const struct train_run *r, const struct iamp_round_stats *last)
+{
+    const struct iamp_trainer *tr = &r->tr;
+    printf("done: task %s algo %s: round %ld, examples %ld, held-out accuracy %.4f, "
+           "amplified %.4f, %.1fs",
+           r->s.task.spec, tr->opts.cfg.algo, tr->round, tr->examples, last->accuracy,
+           last->amplified_accuracy, tr->seconds);
+    if (tr->has_reached)
+        printf("; 99%% at round %ld after %.0f examples, %.1fs\n", tr->reached_round,
+               tr->reached_examples, tr->reached_seconds);
+    else
+        printf("; 99%% not reached\n");
+}
+
+static int run_rounds(struct train_run *r)
+{
+    struct train_cmd *c = r->c;
+    struct iamp_round_stats st = {0};
+    int rc = 0;
+    while (r->tr.round < c->rounds && !stop_requested) {
+        rc = iamp_trainer_round(&r->tr, &st);
+        if (rc) {
+            iamp_cli_error("train: round %ld failed: %s", r->tr.round + 1, iamp_strerror(rc));
+            return IAMP_EXIT_FAIL;
+        }
+        if (r->metrics)
+            iamp_metrics_write(r->metrics, &r->s.task, &st);
+        if (!c->quiet && (st.round % c->log_every == 0 || st.round == 1))
+            iamp_metrics_print_line(stdout, &st);
+        if (c->ckdir && st.round % c->ck_every == 0 && save_checkpoint(r))
+            return IAMP_EXIT_FAIL;
+        if (c->stop_at > 0 && st.accuracy >= c->stop_at)
+            break;
+    }
+    if (c->ckdir && save_checkpoint(r))
+        return IAMP_EXIT_FAIL;
+    if (r->tr.round == 0 || st.round == 0) {
+        /* Nothing ran (already at --rounds): evaluate the model as it is. */
+        rc = iamp_eval_accuracy(&r->s, &r->tr.eval, 0, &st.accuracy, NULL);
+        if (!rc)
+            rc = iamp_eval_accuracy(&r->s, &r->tr.eval, (int)r->tr.opts.cfg.depth,
+                                    &st.amplified_accuracy, NULL);
+        if (rc) {
+            iamp_cli_error("train: evaluation failed: %s", iamp_strerror(rc));
+            return IAMP_EXIT_FAIL;
+        }
+    }
+    print_summary(r, &st);
+    if (stop_requested)
+        fprintf(stderr, "iamp: train: stopped by signal after round %ld\n", r->tr.round);
+    return IAMP_EXIT_OK;
+}
+
+int iamp_cmd_train(int argc, char **argv)
+{
+    struct train_cmd c;
+    memset(&c, 0, sizeof(c));
+    int code = parse_train(argc, argv, &c);
+    if (code >= 0)
+        return code;
+    struct train_run r;
+    memset(&r, 0, sizeof(r));
+    r.c = &c;
+    char err[2048];
+    if (c.ckdir) {
+        if (strlen(c.ckdir) > 900)
+            return iamp_cli_usage("train", "--checkpoint-dir path is too long");
+        int rc = iamp_mkdir(c.ckdir);
+        if (rc) {
+            iamp_cli_error("train: cannot create %s: %s", c.ckdir, iamp_strerror(rc));
+            return IAMP_EXIT_FAIL;
+        }
+        snprintf(r.ckpath, sizeof(r.ckpath), "%s/checkpoint.pb", c.ckdir);
+    }
+    int rc = c.resume ? open_resumed(&r, err, sizeof(err)) : open_fresh(&r, err, sizeof(err));
+    if (rc) {
+        iamp_cli_error("train: %s", err);
+        code = rc == IAMP_EUNKNOWN || rc == IAMP_ERANGE || rc == IAMP_EPARSE ||
+                       rc == IAMP_EINVAL
+                   ? IAMP_EXIT_USAGE
+                   : IAMP_EXIT_FAIL;
+        goto out;
+    }
+    if (c.metrics && iamp_metrics_open(c.metrics, c.resume, &r.metrics)) {
+        iamp_cli_error("train: cannot open metrics file %s", c.metrics);
+        code = IAMP_EXIT_FAIL;
+        goto out;
+    }
+    signal(SIGINT, on_stop_signal);
+    signal(SIGTERM, on_stop_signal);
+    code = run_rounds(&r);
+out:
+    if (r.metrics)
+        fclose(r.metrics);
+    iamp_trainer_release(&r.tr);
+    iamp_session_close(&r.s);
+    return code;
+}

@@ -1,0 +1,70 @@
+/* metrics.c — see metrics.h. */
+#include "coordinator/metrics.h"
+
+#include <errno.h>
+#include <math.h>
+
+int iamp_metrics_open(const char *path, int append, FILE **f)
+{
+    *f = fopen(path, append ? "a" : "w");
+    return *f ? 0 : iamp_err_from_errno(errno);
+}
+
+void iamp_json_number(FILE *f, double v)
+{
+    if (isfinite(v))
+        fprintf(f, "%.6g", v);
+    else
+        fputs("null", f);
+}
+
+void iamp_json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+static void field(FILE *f, const char *name, double v)
+{
+    fprintf(f, ",\"%s\":", name);
+    iamp_json_number(f, v);
+}
+
+void iamp_metrics_write(FILE *f, const struct iamp_task *t, const struct iamp_round_stats *st)
+{
+    fprintf(f, "{\"round\":%ld,\"examples\":%ld,\"difficulty\":%d", st->round, st->examples,
+            st->difficulty);
+    field(f, "agreement", st->agreement);
+    field(f, "loss", st->loss);
+    field(f, "accuracy", st->accuracy);
+    field(f, "amplified_accuracy", st->amplified_accuracy);
+    for (int ty = 0; ty < t->n_types; ty++) {
+        char name[64];
+        snprintf(name, sizeof(name), "accuracy_%s", t->type_names[ty]);
+        field(f, name, st->per_type[ty]);
+    }
+    field(f, "kl", st->kl);
+    field(f, "seconds", st->seconds);
+    field(f, "round_seconds", st->round_seconds);
+    fputs("}\n", f);
+    fflush(f);
+}
+
+void iamp_metrics_print_line(FILE *out, const struct iamp_round_stats *st)
+{
+    fprintf(out,
+            "round %5ld  examples %8ld  level %d  agree %.3f  loss %.4f  acc %.4f  amp %.4f  "
+            "%.1fs\n",
+            st->round, st->examples, st->difficulty, st->agreement, st->loss, st->accuracy,
+            st->amplified_accuracy, st->seconds);
+    fflush(out);
+}

@@ -1,0 +1,22 @@
+/* metrics.h — per-round output: a compact line for people, JSONL for
+ * programs (--metrics FILE). JSON fields: round, examples, difficulty,
+ * agreement, loss, accuracy, amplified_accuracy, accuracy_<type> per
+ * question type, kl (null without a reference policy), seconds,
+ * round_seconds. Each line is flushed as written.
+ */
+#ifndef IAMP_METRICS_H
+#define IAMP_METRICS_H
+
+#include "coordinator/train.h"
+
+#include <stdio.h>
+
+IAMP_WUR int iamp_metrics_open(const char *path, int append, FILE **f);
+void iamp_metrics_write(FILE *f, const struct iamp_task *t, const struct iamp_round_stats *st);
+void iamp_metrics_print_line(FILE *out, const struct iamp_round_stats *st);
+/* A JSON number, or null when not finite. */
+void iamp_json_number(FILE *f, double v);
+/* A JSON string with escapes. */
+void iamp_json_string(FILE *f, const char *s);
+
+#endif

@@ -1,0 +1,94 @@
+/* codec.h — the one place that converts between protobuf-c messages
+ * (iamp.proto) and iamp's own types. No other folder includes *.pb-c.h.
+ *
+ * Decoders validate everything they return: lengths, counts and sizes are
+ * checked against the caller's limits so later code can trust them.
+ * Ownership: *_decode fills caller-owned structs whose heap fields are
+ * released with the matching *_release; encoders return malloc'd bytes the
+ * caller frees.
+ */
+#ifndef IAMP_CODEC_H
+#define IAMP_CODEC_H
+
+#include "common/error.h"
+#include "common/types.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define IAMP_CHECKPOINT_MAGIC 0x504d4149u /* "IAMP" */
+#define IAMP_CHECKPOINT_VERSION 1u
+#define IAMP_CHECKPOINT_MAX_BYTES (1ull << 31)
+#define IAMP_AGREEMENT_MAX 64
+
+struct iamp_model_shape {
+    uint32_t vocab, n_types, q_len, a_len, embed, hidden, layers;
+};
+
+/* Settings a resumed training run keeps (see TrainConfig). */
+struct iamp_train_config {
+    char algo[128];
+    uint32_t depth, questions_per_round, batch, epochs, eval_size, curriculum_window;
+    uint32_t target_sync;     /* rounds between M_target refreshes; 0: amplify with M */
+    uint32_t lr_schedule;     /* 0 constant, 1 linear decay to 10% */
+    uint32_t schedule_rounds; /* rounds the schedule spans */
+    float lr, curriculum_threshold;
+    uint64_t seed;
+};
+
+struct iamp_checkpoint {
+    char task[128];                /* canonical task spec */
+    struct iamp_model_shape shape;
+    size_t n_params;
+    float *params;                 /* (n_params), owned */
+    float *adam_m, *adam_v;        /* (n_params) each, owned; NULL when absent */
+    float *target;                 /* (n_params) M_target, owned; NULL when absent */
+    uint64_t adam_t, round, examples;
+    double seconds;
+    int has_rng;
+    uint64_t rng[4];
+    uint32_t difficulty, rounds_at_level;
+    int n_agreement;
+    float agreement[IAMP_AGREEMENT_MAX];
+    int has_config;
+    struct iamp_train_config config;
+    int has_reached;               /* first round with accuracy >= 0.99 */
+    uint64_t reached_round;
+    double reached_examples, reached_seconds;
+};
+
+void iamp_checkpoint_release(struct iamp_checkpoint *c);
+IAMP_WUR int iamp_checkpoint_encode(const struct iamp_checkpoint *c, uint8_t **buf, size_t *len);
+/* Decode and validate (magic, version, sizes against the shape's count). */
+IAMP_WUR int iamp_checkpoint_decode(const uint8_t *buf, size_t len, struct iamp_checkpoint *c);
+/* Atomic save; load maps "missing", "corrupt" and "wrong version" to
+ * IAMP_ENOENT, IAMP_ECORRUPT and IAMP_EVERSION. */
+IAMP_WUR int iamp_checkpoint_save(const char *path, const struct iamp_checkpoint *c);
+IAMP_WUR int iamp_checkpoint_load(const char *path, struct iamp_checkpoint *c);
+
+/* A unit of amplification work between ranks (WorkUnit / UnitResult). */
+struct iamp_work_unit {
+    uint64_t unit_id;
+    int n;                        /* questions */
+    struct iamp_question *qs;     /* (n), owned */
+    int *depth;                   /* (n), owned */
+    uint32_t decode;
+    float temperature;
+    uint64_t rng_seed;
+};
+
+void iamp_work_unit_release(struct iamp_work_unit *u);
+IAMP_WUR int iamp_work_unit_encode(const struct iamp_work_unit *u, uint8_t **buf, size_t *len);
+IAMP_WUR int iamp_work_unit_decode(const uint8_t *buf, size_t len, int max_questions,
+                                   struct iamp_work_unit *u);
+IAMP_WUR int iamp_unit_result_encode(uint64_t unit_id, const struct iamp_answer *as, int n,
+                                     uint8_t **buf, size_t *len);
+/* Decode into as[0..max); *n gets the count. */
+IAMP_WUR int iamp_unit_result_decode(const uint8_t *buf, size_t len, uint64_t *unit_id,
+                                     struct iamp_answer *as, int max, int *n);
+
+/* Frame header: 4-byte big-endian length. */
+void iamp_frame_put_len(uint8_t out[4], uint32_t len);
+uint32_t iamp_frame_get_len(const uint8_t in[4]);
+
+#endif

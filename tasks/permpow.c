@@ -1,0 +1,358 @@
+/* permpow.c — permutation powering (Christiano, Shlegeris & Amodei 2018).
+ *
+ * A permutation sigma of n elements is fixed by the task seed. The question
+ * "pow x=X k=K" asks for sigma^K(X), K in [1, kmax]. H knows sigma itself
+ * (a lookup): it answers K = 1 directly; otherwise it asks
+ * y = sigma^(K/2)(X), then z = sigma^(K/2)(y), and applies sigma once more
+ * when K is odd.
+ *
+ * Tokens: element e is token e (0..n-1); the power K is token n + K - 1.
+ * Difficulty d covers K <= 2^d - 1: each level doubles the reach of the
+ * level below, which is what a depth-1 amplification of it can answer.
+ */
+#include "tasks/task.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct permpow {
+    int n;        /* elements */
+    int kmax;     /* largest power asked */
+    int *sigma;   /* (n) the permutation */
+};
+
+struct permpow_episode {
+    uint16_t x, k;  /* the question */
+    uint16_t phase; /* 0: ask y; 1: ask z; 2: finished */
+};
+
+static const struct permpow *state_of(const struct iamp_task *t)
+{
+    return t->state;
+}
+
+static int k_of(const struct permpow *p, const struct iamp_question *q)
+{
+    return (int)q->tok[1] - p->n + 1;
+}
+
+static void make_question(const struct permpow *p, int x, int k, struct iamp_question *q)
+{
+    memset(q, 0, sizeof(*q));
+    q->type = 0;
+    q->len = 2;
+    q->tok[0] = (uint16_t)x;
+    q->tok[1] = (uint16_t)(p->n + k - 1);
+}
+
+static void make_answer(int e, struct iamp_answer *a)
+{
+    memset(a, 0, sizeof(*a));
+    a->len = 1;
+    a->tok[0] = (uint16_t)e;
+}
+
+static int levels_for(int kmax)
+{
+    int d = 1;
+    while (((1 << d) - 1) < kmax)
+        d++;
+    return d;
+}
+
+static int permpow_create(struct iamp_task *t, const struct iamp_spec *spec, char *err,
+                          size_t errlen)
+{
+    static const char *const keys[] = {"n", "seed", "kmax", NULL};
+    long n, seed, kmax;
+    int rc = iamp_spec_check_keys(spec, keys, err, errlen);
+    if (!rc)
+        rc = iamp_spec_int(spec, "n", 64, 2, 1024, &n, err, errlen);
+    if (!rc)
+        rc = iamp_spec_int(spec, "seed", 1, 0, 2147483647L, &seed, err, errlen);
+    if (!rc)
+        rc = iamp_spec_int(spec, "kmax", n - 1 < 63 ? n - 1 : 63, 1, 1023, &kmax, err, errlen);
+    if (rc)
+        return rc;
+    struct permpow *p = calloc(1, sizeof(*p));
+    int *sigma = calloc((size_t)n, sizeof(int));
+    if (!p || !sigma) {
+        free(p);
+        free(sigma);
+        snprintf(err, errlen, "out of memory");
+        return IAMP_ENOMEM;
+    }
+    struct iamp_rng r;
+    iamp_rng_seed(&r, (uint64_t)seed, 0x7065726d /* "perm" */);
+    for (int i = 0; i < n; i++)
+        sigma[i] = i;
+    iamp_rng_shuffle(&r, sigma, (int)n);
+    p->n = (int)n;
+    p->kmax = (int)kmax;
+    p->sigma = sigma;
+
+    t->state = p;
+    snprintf(t->spec, sizeof(t->spec), "permpow:n=%ld,seed=%ld,kmax=%ld", n, seed, kmax);
+    t->vocab = (int)(n + kmax);
+    t->q_len = 2;
+    t->a_len = 1;
+    t->n_types = 1;
+    t->type_names[0] = "pow";
+    t->max_difficulty = levels_for((int)kmax);
+    t->episode_size = sizeof(struct permpow_episode);
+    return 0;
+}
+
+static void permpow_destroy(struct iamp_task *t)
+{
+    struct permpow *p = t->state;
+    if (p)
+        free(p->sigma);
+    free(p);
+}
+
+static int apply_pow(const struct permpow *p, int x, int k)
+{
+    for (int i = 0; i < k; i++)
+        x = p->sigma[x];
+    return x;
+}
+
+static void permpow_sample(const struct iamp_task *t, struct iamp_rng *r, int difficulty,
+                           struct iamp_question *q)
+{
+    const struct permpow *p = state_of(t);
+    if (difficulty < 1)
+        difficulty = 1;
+    if (difficulty > t->max_difficulty)
+        difficulty = t->max_difficulty;
+    int hi = (1 << difficulty) - 1;
+    if (hi > p->kmax)
+        hi = p->kmax;
+    /* Half the questions pick a level uniformly (each level's band gets
+     * the same share, so the few questions of low levels, whose answers
+     * every higher target is built from, are rehearsed often); half pick
+     * k uniformly up to the level (the big top band gets its share). */
+    int k;
+    if (iamp_rng_below(r, 2) == 0) {
+        int lv = 1 + (int)iamp_rng_below(r, (uint32_t)difficulty);
+        int blo = 1 << (lv - 1), bhi = (1 << lv) - 1;
+        bhi = bhi > hi ? hi : bhi;
+        blo = blo > bhi ? bhi : blo;
+        k = blo + (int)iamp_rng_below(r, (uint32_t)(bhi - blo + 1));
+    } else {
+        k = 1 + (int)iamp_rng_below(r, (uint32_t)hi);
+    }
+    int x = (int)iamp_rng_below(r, (uint32_t)p->n);
+    make_question(p, x, k, q);
+}
+
+static int permpow_eval_set(const struct iamp_task *t, struct iamp_rng *r,
+                            struct iamp_question *qs, int max)
+{
+    const struct permpow *p = state_of(t);
+    int per_k = max / p->kmax;
+    if (per_k < 1)
+        per_k = 1;
+    if (per_k > p->n)
+        per_k = p->n;
+    int *xs = malloc((size_t)p->n * sizeof(int));
+    if (!xs)
+        return 0;
+    int count = 0;
+    for (int k = 1; k <= p->kmax && count < max; k++) {
+        for (int i = 0; i < p->n; i++)
+            xs[i] = i;
+        iamp_rng_shuffle(r, xs, p->n);
+        for (int j = 0; j < per_k && count < max; j++)
+            make_question(p, xs[j], k, &qs[count++]);
+    }
+    free(xs);
+    return count;
+}
+
+/* Parse "key=<int>" into *out if the word starts with key=. Returns 1 when
+ * the word was this key, 0 when not, negative on a bad number. */
+static int parse_kv(const char *w, size_t wn, const char *key, long *out)
+{
+    size_t kn = strlen(key);
+    if (wn <= kn + 1 || strncmp(w, key, kn) != 0 || w[kn] != '=')
+        return 0;
+    char num[24];
+    size_t nn = wn - kn - 1;
+    if (nn >= sizeof(num))
+        return -1;
+    memcpy(num, w + kn + 1, nn);
+    num[nn] = '\0';
+    for (size_t i = 0; i < nn; i++)
+        if (!isdigit((unsigned char)num[i]))
+            return -1;
+    errno = 0;
+    *out = strtol(num, NULL, 10);
+    return errno ? -1 : 1;
+}
+
+static int permpow_parse(const struct iamp_task *t, const char *text, struct iamp_question *q,
+                         char *err, size_t errlen)
+{
+    const struct permpow *p = state_of(t);
+    long x = -1, k = -1;
+    int words = 0;
+    const char *s = text;
+    while (*s) {
+        while (*s == ' ' || *s == '\t')
+            s++;
+        if (!*s)
+            break;
+        const char *w = s;
+        while (*s && *s != ' ' && *s != '\t')
+            s++;
+        size_t wn = (size_t)(s - w);
+        int rx = 0, rk = 0;
+        if (words == 0) {
+            if (wn != 3 || strncmp(w, "pow", 3) != 0)
+                goto syntax;
+        } else {
+            rx = x < 0 ? parse_kv(w, wn, "x", &x) : 0;
+            rk = (rx == 0 && k < 0) ? parse_kv(w, wn, "k", &k) : 0;
+            if (rx <= 0 && rk <= 0)
+                goto syntax;
+        }
+        words++;
+    }
+    if (words != 3)
+        goto syntax;
+    if (x >= p->n || k < 1 || k > p->kmax) {
+        snprintf(err, errlen, "question '%s': x must be in [0, %d] and k in [1, %d]", text,
+                 p->n - 1, p->kmax);
+        return IAMP_ERANGE;
+    }
+    make_question(p, (int)x, (int)k, q);
+    return 0;
+syntax:
+    snprintf(err, errlen, "question '%s' is not of the form 'pow x=<0..%d> k=<1..%d>'", text,
+             p->n - 1, p->kmax);
+    return IAMP_EPARSE;
+}
+
+static void permpow_format_question(const struct iamp_task *t, const struct iamp_question *q,
+                                    char *buf, size_t len)
+{
+    snprintf(buf, len, "pow x=%d k=%d", q->tok[0], k_of(state_of(t), q));
+}
+
+static void permpow_format_answer(const struct iamp_task *t, const struct iamp_question *q,
+                                  const struct iamp_answer *a, char *buf, size_t len)
+{
+    (void)t;
+    (void)q;
+    snprintf(buf, len, "%d", a->len ? a->tok[0] : -1);
+}
+
+static void permpow_answer_space(const struct iamp_task *t, const struct iamp_question *q,
+                                 struct iamp_answer_space *s)
+{
+    (void)q;
+    s->lo = 0;
+    s->hi = (uint16_t)state_of(t)->n;
+    s->max_len = 1;
+    s->end_tok = -1;
+}
+
+static int permpow_valid(const struct iamp_task *t, const struct iamp_question *q)
+{
+    const struct permpow *p = state_of(t);
+    int k = k_of(p, q);
+    return q->type == 0 && q->len == 2 && q->tok[0] < p->n && k >= 1 && k <= p->kmax;
+}
+
+static int permpow_primitive(const struct iamp_task *t, const struct iamp_question *q,
+                             struct iamp_answer *a)
+{
+    const struct permpow *p = state_of(t);
+    if (k_of(p, q) != 1)
+        return 0;
+    make_answer(p->sigma[q->tok[0]], a);
+    return 1;
+}
+
+static void permpow_episode_start(const struct iamp_task *t, void *ep,
+                                  const struct iamp_question *q)
+{
+    struct permpow_episode *e = ep;
+    e->x = q->tok[0];
+    e->k = (uint16_t)k_of(state_of(t), q);
+    e->phase = 0;
+}
+
+/* An answer from M is always in range (the engine masks the head), but H
+ * guards anyway: a bad element reads as element 0. */
+static int element_of(const struct permpow *p, const struct iamp_answer *a)
+{
+    return (a->len >= 1 && a->tok[0] < p->n) ? a->tok[0] : 0;
+}
+
+static int permpow_episode_step(const struct iamp_task *t, void *ep,
+                                const struct iamp_answer *answers, int n_answers,
+                                struct iamp_question *asks, int *n_asks, struct iamp_answer *out)
+{
+    const struct permpow *p = state_of(t);
+    struct permpow_episode *e = ep;
+    *n_asks = 0;
+    if (e->k == 1) {
+        make_answer(p->sigma[e->x], out);
+        return IAMP_EP_DONE;
+    }
+    int half = e->k / 2;
+    if (e->phase == 0) {
+        make_question(p, e->x, half, &asks[0]);
+    } else if (e->phase == 1 && n_answers == 1) {
+        make_question(p, element_of(p, &answers[0]), half, &asks[0]);
+    } else {
+        int z = n_answers == 1 ? element_of(p, &answers[0]) : 0;
+        make_answer((e->k & 1) ? p->sigma[z] : z, out);
+        e->phase = 2;
+        return IAMP_EP_DONE;
+    }
+    e->phase++;
+    *n_asks = 1;
+    return IAMP_EP_ASK;
+}
+
+static void permpow_truth(const struct iamp_task *t, const struct iamp_question *q,
+                          struct iamp_answer *a)
+{
+    const struct permpow *p = state_of(t);
+    make_answer(apply_pow(p, q->tok[0], k_of(p, q)), a);
+}
+
+static int permpow_correct(const struct iamp_task *t, const struct iamp_question *q,
+                           const struct iamp_answer *a)
+{
+    struct iamp_answer truth;
+    permpow_truth(t, q, &truth);
+    return a->len == 1 && a->tok[0] == truth.tok[0];
+}
+
+const struct iamp_task_ops iamp_permpow_ops = {
+    .name = "permpow",
+    .summary = "permutation powering: pow x=X k=K asks for sigma^K(X)",
+    .params = "n=64 (2..1024) elements, seed=1 permutation seed, kmax=min(63,n-1) (1..1023)",
+    .create = permpow_create,
+    .destroy = permpow_destroy,
+    .sample = permpow_sample,
+    .eval_set = permpow_eval_set,
+    .parse_question = permpow_parse,
+    .format_question = permpow_format_question,
+    .format_answer = permpow_format_answer,
+    .answer_space = permpow_answer_space,
+    .valid_question = permpow_valid,
+    .primitive = permpow_primitive,
+    .episode_start = permpow_episode_start,
+    .episode_step = permpow_episode_step,
+    .truth = permpow_truth,
+    .correct = permpow_correct,
+};

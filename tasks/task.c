@@ -1,0 +1,225 @@
+/* task.c — task spec parsing, the task table, and counted ground truth.
+ *
+ * Adding a task: write tasks/<name>.c with its iamp_task_ops and add it to
+ * the table below. Nothing else in iamp names a task.
+ */
+#include "tasks/task.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern const struct iamp_task_ops iamp_permpow_ops;
+
+static const struct iamp_task_ops *const task_table[] = {
+    &iamp_permpow_ops,
+};
+
+static atomic_long truth_calls;
+
+int iamp_task_count(void)
+{
+    return (int)(sizeof(task_table) / sizeof(task_table[0]));
+}
+
+const struct iamp_task_ops *iamp_task_ops_at(int i)
+{
+    return (i >= 0 && i < iamp_task_count()) ? task_table[i] : NULL;
+}
+
+static int copy_bounded(char *dst, size_t cap, const char *src, size_t n)
+{
+    if (n == 0 || n >= cap)
+        return IAMP_EINVAL;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+    return 0;
+}
+
+static int spec_parse_pair(struct iamp_spec *spec, const char *p, size_t n, char *err,
+                           size_t errlen)
+{
+    const char *eq = memchr(p, '=', n);
+    if (!eq) {
+        snprintf(err, errlen, "task parameter '%.*s' is not key=value", (int)n, p);
+        return IAMP_EPARSE;
+    }
+    if (spec->n_params == IAMP_PARAMS_MAX) {
+        snprintf(err, errlen, "more than %d task parameters", IAMP_PARAMS_MAX);
+        return IAMP_ELIMIT;
+    }
+    int i = spec->n_params;
+    size_t kn = (size_t)(eq - p), vn = n - kn - 1;
+    if (copy_bounded(spec->key[i], sizeof(spec->key[i]), p, kn) ||
+        copy_bounded(spec->val[i], sizeof(spec->val[i]), eq + 1, vn)) {
+        snprintf(err, errlen, "task parameter '%.*s' has an empty or overlong key or value",
+                 (int)n, p);
+        return IAMP_EPARSE;
+    }
+    for (int j = 0; j < i; j++) {
+        if (strcmp(spec->key[j], spec->key[i]) == 0) {
+            snprintf(err, errlen, "task parameter '%s' given twice", spec->key[i]);
+            return IAMP_EPARSE;
+        }
+    }
+    spec->n_params++;
+    return 0;
+}
+
+int iamp_spec_parse(const char *text, struct iamp_spec *spec, char *err, size_t errlen)
+{
+    memset(spec, 0, sizeof(*spec));
+    const char *colon = strchr(text, ':');
+    size_t nn = colon ? (size_t)(colon - text) : strlen(text);
+    if (copy_bounded(spec->name, sizeof(spec->name), text, nn)) {
+        snprintf(err, errlen, "task spec '%s' has an empty or overlong name", text);
+        return IAMP_EPARSE;
+    }
+    if (!colon)
+        return 0;
+    const char *p = colon + 1;
+    if (*p == '\0') {
+        snprintf(err, errlen, "task spec '%s' has nothing after ':'", text);
+        return IAMP_EPARSE;
+    }
+    while (*p) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        int rc = spec_parse_pair(spec, p, n, err, errlen);
+        if (rc)
+            return rc;
+        p += n;
+        if (*p == ',') {
+            p++;
+            if (*p == '\0') {
+                snprintf(err, errlen, "task spec '%s' ends with ','", text);
+                return IAMP_EPARSE;
+            }
+        }
+    }
+    return 0;
+}
+
+const char *iamp_spec_get(const struct iamp_spec *spec, const char *key)
+{
+    for (int i = 0; i < spec->n_params; i++)
+        if (strcmp(spec->key[i], key) == 0)
+            return spec->val[i];
+    return NULL;
+}
+
+int iamp_spec_int(const struct iamp_spec *spec, const char *key, long def, long lo, long hi,
+                  long *out, char *err, size_t errlen)
+{
+    const char *v = iamp_spec_get(spec, key);
+    if (!v) {
+        *out = def;
+        return 0;
+    }
+    char *end = NULL;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (errno || end == v || *end != '\0') {
+        snprintf(err, errlen, "task parameter %s=%s is not an integer", key, v);
+        return IAMP_EPARSE;
+    }
+    if (x < lo || x > hi) {
+        snprintf(err, errlen, "task parameter %s=%ld is out of range [%ld, %ld]", key, x, lo, hi);
+        return IAMP_ERANGE;
+    }
+    *out = x;
+    return 0;
+}
+
+int iamp_spec_check_keys(const struct iamp_spec *spec, const char *const *keys, char *err,
+                         size_t errlen)
+{
+    for (int i = 0; i < spec->n_params; i++) {
+        int known = 0;
+        for (const char *const *k = keys; *k; k++)
+            known |= strcmp(*k, spec->key[i]) == 0;
+        if (!known) {
+            snprintf(err, errlen, "task %s has no parameter '%s'", spec->name, spec->key[i]);
+            return IAMP_EUNKNOWN;
+        }
+    }
+    return 0;
+}
+
+int iamp_task_create(struct iamp_task *t, const char *spec_text, char *err, size_t errlen)
+{
+    struct iamp_spec spec;
+    memset(t, 0, sizeof(*t));
+    int rc = iamp_spec_parse(spec_text, &spec, err, errlen);
+    if (rc)
+        return rc;
+    for (int i = 0; i < iamp_task_count(); i++) {
+        if (strcmp(task_table[i]->name, spec.name) == 0) {
+            t->ops = task_table[i];
+            rc = t->ops->create(t, &spec, err, errlen);
+            if (rc)
+                memset(t, 0, sizeof(*t));
+            return rc;
+        }
+    }
+    int n = snprintf(err, errlen, "unknown task '%s' (known:", spec.name);
+    for (int i = 0; i < iamp_task_count() && n > 0 && (size_t)n < errlen; i++)
+        n += snprintf(err + n, errlen - (size_t)n, " %s", task_table[i]->name);
+    if (n > 0 && (size_t)n < errlen)
+        snprintf(err + n, errlen - (size_t)n, ")");
+    return IAMP_EUNKNOWN;
+}
+
+void iamp_task_destroy(struct iamp_task *t)
+{
+    if (t && t->ops && t->ops->destroy)
+        t->ops->destroy(t);
+    if (t)
+        memset(t, 0, sizeof(*t));
+}
+
+void iamp_task_truth(const struct iamp_task *t, const struct iamp_question *q,
+                     struct iamp_answer *a)
+{
+    atomic_fetch_add(&truth_calls, 1);
+    t->ops->truth(t, q, a);
+}
+
+int iamp_task_correct(const struct iamp_task *t, const struct iamp_question *q,
+                      const struct iamp_answer *a)
+{
+    atomic_fetch_add(&truth_calls, 1);
+    return t->ops->correct(t, q, a);
+}
+
+long iamp_task_truth_calls(void)
+{
+    return atomic_load(&truth_calls);
+}
+
+int iamp_answer_valid(const struct iamp_task *t, const struct iamp_question *q,
+                      const struct iamp_answer *a)
+{
+    struct iamp_answer_space s;
+    t->ops->answer_space(t, q, &s);
+    if (a->len == 0 || a->len > s.max_len)
+        return 0;
+    for (int i = 0; i < a->len; i++) {
+        if (a->tok[i] < s.lo || a->tok[i] >= s.hi)
+            return 0;
+        if (s.end_tok >= 0 && a->tok[i] == s.end_tok && i != a->len - 1)
+            return 0;
+    }
+    /* A sequence ends with END unless it was cut at the cap. */
+    if (s.end_tok >= 0)
+        return a->tok[a->len - 1] == s.end_tok || a->len == s.max_len;
+    return a->len == s.max_len;
+}
+
+int iamp_answer_equal(const struct iamp_answer *a, const struct iamp_answer *b)
+{
+    return a->len == b->len && memcmp(a->tok, b->tok, a->len * sizeof(a->tok[0])) == 0 &&
+           a->value == b->value;
+}

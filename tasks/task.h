@@ -1,0 +1,146 @@
+/* task.h — the one interface every task implements.
+ *
+ * A task is a question domain: a sampler with a difficulty, a one-line text
+ * syntax, a token encoding that the model reads, the overseer H as a
+ * resumable episode, and a ground-truth checker. Questions and answers are
+ * fixed-size token records so the engine and the model can batch them
+ * without allocation.
+ *
+ * Ground truth (`truth`) exists for evaluation and the supervised baseline
+ * only. Every call goes through iamp_task_truth(), which counts calls so a
+ * test can prove an IA training path never consults it.
+ *
+ * Nothing here knows about MPI, libuv or the model.
+ */
+#ifndef IAMP_TASK_H
+#define IAMP_TASK_H
+
+#include "common/error.h"
+#include "common/rng.h"
+#include "common/types.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define IAMP_ASK_MAX 16   /* subquestions one episode step may ask */
+#define IAMP_TYPES_MAX 8  /* question types of one task */
+#define IAMP_PARAMS_MAX 8 /* key=value parameters in a task spec */
+
+/* What answers to one question may be: each token in [lo, hi); exactly
+ * max_len tokens when end_tok < 0, else up to max_len ending with end_tok
+ * (which lies in [lo, hi)). */
+struct iamp_answer_space {
+    uint16_t lo, hi;
+    uint16_t max_len;
+    int32_t end_tok;
+};
+
+/* A parsed task spec: `name` or `name:key=value,...`. */
+struct iamp_spec {
+    char name[32];
+    int n_params;
+    char key[IAMP_PARAMS_MAX][32];
+    char val[IAMP_PARAMS_MAX][64];
+};
+
+enum iamp_episode_status {
+    IAMP_EP_ASK = 1,  /* asks were written; call step again with their answers */
+    IAMP_EP_DONE = 2, /* the final answer was written */
+};
+
+struct iamp_task;
+
+struct iamp_task_ops {
+    const char *name;
+    const char *summary; /* one line for --help */
+    const char *params;  /* "n=64 (2..1024), seed=1, kmax=63 (1..n-1)" for --help */
+    /* Parse and validate the spec's parameters; fill t's shape fields and
+     * t->state. On error write a reason to err. */
+    int (*create)(struct iamp_task *t, const struct iamp_spec *spec, char *err, size_t errlen);
+    void (*destroy)(struct iamp_task *t);
+
+    /* Draw a question at difficulty in [1, max_difficulty]. */
+    void (*sample)(const struct iamp_task *t, struct iamp_rng *r, int difficulty,
+                   struct iamp_question *q);
+    /* The fixed evaluation set: at most max questions, covering every
+     * difficulty; drawn from r (an eval-only stream). Returns the count. */
+    int (*eval_set)(const struct iamp_task *t, struct iamp_rng *r, struct iamp_question *qs,
+                    int max);
+
+    int (*parse_question)(const struct iamp_task *t, const char *text, struct iamp_question *q,
+                          char *err, size_t errlen);
+    void (*format_question)(const struct iamp_task *t, const struct iamp_question *q, char *buf,
+                            size_t len);
+    void (*format_answer)(const struct iamp_task *t, const struct iamp_question *q,
+                          const struct iamp_answer *a, char *buf, size_t len);
+    void (*answer_space)(const struct iamp_task *t, const struct iamp_question *q,
+                         struct iamp_answer_space *s);
+    /* 0 when q is malformed for this task (out-of-range tokens). */
+    int (*valid_question)(const struct iamp_task *t, const struct iamp_question *q);
+
+    /* The overseer H. primitive: 1 and *a written when H answers q itself. */
+    int (*primitive)(const struct iamp_task *t, const struct iamp_question *q,
+                     struct iamp_answer *a);
+    /* Start an episode for q in ep (episode_size bytes). */
+    void (*episode_start)(const struct iamp_task *t, void *ep, const struct iamp_question *q);
+    /* Advance: answers[0..n_answers) answer the previous step's asks in
+     * order (n_answers = 0 on the first call). Writes up to IAMP_ASK_MAX
+     * asks and returns IAMP_EP_ASK, or writes *out and returns IAMP_EP_DONE. */
+    int (*episode_step)(const struct iamp_task *t, void *ep, const struct iamp_answer *answers,
+                        int n_answers, struct iamp_question *asks, int *n_asks,
+                        struct iamp_answer *out);
+
+    /* Ground truth: evaluation and the supervised baseline only. */
+    void (*truth)(const struct iamp_task *t, const struct iamp_question *q, struct iamp_answer *a);
+    /* 1 when a is a correct answer to q (by the ground truth). */
+    int (*correct)(const struct iamp_task *t, const struct iamp_question *q,
+                   const struct iamp_answer *a);
+};
+
+struct iamp_task {
+    const struct iamp_task_ops *ops;
+    char spec[128];       /* canonical spec, every parameter spelled out */
+    int vocab;            /* token ids in [0, vocab) */
+    int q_len;            /* question tokens at most */
+    int a_len;            /* answer tokens at most */
+    int n_types;          /* question types */
+    const char *type_names[IAMP_TYPES_MAX];
+    int max_difficulty;   /* sample() takes 1..max_difficulty */
+    size_t episode_size;  /* bytes of one episode's state */
+    void *state;          /* the task's own data */
+};
+
+/* Parse "name" or "name:k=v,...". */
+IAMP_WUR int iamp_spec_parse(const char *text, struct iamp_spec *spec, char *err, size_t errlen);
+/* Look up a key; returns its value or NULL. */
+const char *iamp_spec_get(const struct iamp_spec *spec, const char *key);
+/* Integer parameter with default and inclusive range; errors name the key. */
+IAMP_WUR int iamp_spec_int(const struct iamp_spec *spec, const char *key, long def, long lo,
+                           long hi, long *out, char *err, size_t errlen);
+/* Fail on any key not in the NULL-terminated list. */
+IAMP_WUR int iamp_spec_check_keys(const struct iamp_spec *spec, const char *const *keys,
+                                  char *err, size_t errlen);
+
+/* Create a task from spec text; on error err holds a one-line reason. */
+IAMP_WUR int iamp_task_create(struct iamp_task *t, const char *spec_text, char *err,
+                              size_t errlen);
+void iamp_task_destroy(struct iamp_task *t);
+
+/* The task table. */
+int iamp_task_count(void);
+const struct iamp_task_ops *iamp_task_ops_at(int i);
+
+/* Ground truth, counted (see above). */
+void iamp_task_truth(const struct iamp_task *t, const struct iamp_question *q,
+                     struct iamp_answer *a);
+int iamp_task_correct(const struct iamp_task *t, const struct iamp_question *q,
+                      const struct iamp_answer *a);
+/* Calls of iamp_task_truth/iamp_task_correct in this process so far. */
+long iamp_task_truth_calls(void);
+
+/* 1 when a lies in the question's answer space. */
+int iamp_answer_valid(const struct iamp_task *t, const struct iamp_question *q,
+                      const struct iamp_answer *a);
+int iamp_answer_equal(const struct iamp_answer *a, const struct iamp_answer *b);
+
+#endif

@@ -1,0 +1,251 @@
+/* engine.c — breadth-wise amplification with one leaf batch per pass.
+ *
+ * Nodes live in one growable array (children of one episode step are
+ * contiguous) and episode states in a parallel byte array. A FIFO of node
+ * indices holds nodes that can make progress without M; when it drains,
+ * every pending leaf goes to the leaf function in one call. Runs on the
+ * thread that owns the engine; the engine keeps no global state.
+ */
+#include "worker/engine.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define IAMP_ENGINE_MAX_NODES_DEFAULT (1L << 24)
+
+enum node_state { NODE_NEW, NODE_LEAF, NODE_WAITING, NODE_STEP, NODE_DONE };
+
+struct iamp_engine_node {
+    struct iamp_question q;
+    struct iamp_answer a;
+    long parent;      /* -1 for roots */
+    long first_child; /* children of the last step: [first_child, +n_children) */
+    int n_children;
+    int pending;      /* children not yet answered */
+    int depth_left;
+    int state;
+};
+
+struct work {
+    long *queue;
+    long head, tail, cap;
+    long *leaves;
+    long n_leaves, cap_leaves;
+};
+
+void iamp_engine_init(struct iamp_engine *e, const struct iamp_task *t)
+{
+    memset(e, 0, sizeof(*e));
+    e->task = t;
+    e->max_nodes = IAMP_ENGINE_MAX_NODES_DEFAULT;
+}
+
+void iamp_engine_release(struct iamp_engine *e)
+{
+    free(e->nodes);
+    free(e->episodes);
+    memset(e, 0, sizeof(*e));
+}
+
+static int push(long **arr, long *n, long *cap, long v)
+{
+    if (*n == *cap) {
+        long nc = *cap ? *cap * 2 : 256;
+        long *p = realloc(*arr, (size_t)nc * sizeof(long));
+        if (!p)
+            return IAMP_ENOMEM;
+        *arr = p;
+        *cap = nc;
+    }
+    (*arr)[(*n)++] = v;
+    return 0;
+}
+
+static int new_nodes(struct iamp_engine *e, long count, long *first)
+{
+    long need = e->n_nodes + count;
+    if (need > e->max_nodes)
+        return IAMP_ELIMIT;
+    if (need > e->cap_nodes) {
+        long cap = e->cap_nodes ? e->cap_nodes : 256;
+        while (cap < need)
+            cap *= 2;
+        size_t es = e->task->episode_size ? e->task->episode_size : 1;
+        struct iamp_engine_node *n = realloc(e->nodes, (size_t)cap * sizeof(*n));
+        if (!n)
+            return IAMP_ENOMEM;
+        e->nodes = n;
+        unsigned char *ep = realloc(e->episodes, (size_t)cap * es);
+        if (!ep)
+            return IAMP_ENOMEM;
+        e->episodes = ep;
+        e->cap_nodes = cap;
+    }
+    *first = e->n_nodes;
+    e->n_nodes = need;
+    e->stats.nodes += count;
+    return 0;
+}
+
+static void *episode_of(struct iamp_engine *e, long i)
+{
+    size_t es = e->task->episode_size ? e->task->episode_size : 1;
+    return e->episodes + (size_t)i * es;
+}
+
+/* Node i has its answer: tell its parent, queueing the parent when all
+ * its children are in. */
+static int finish(struct iamp_engine *e, struct work *w, long i)
+{
+    struct iamp_engine_node *n = &e->nodes[i];
+    n->state = NODE_DONE;
+    if (n->parent < 0)
+        return 0;
+    struct iamp_engine_node *p = &e->nodes[n->parent];
+    if (--p->pending == 0) {
+        p->state = NODE_STEP;
+        return push(&w->queue, &w->tail, &w->cap, n->parent);
+    }
+    return 0;
+}
+
+/* Run one episode step of node i with its children's answers. */
+static int step_episode(struct iamp_engine *e, struct work *w, long i)
+{
+    const struct iamp_task *t = e->task;
+    struct iamp_answer answers[IAMP_ASK_MAX];
+    struct iamp_question asks[IAMP_ASK_MAX];
+    int n_in = 0, n_asks = 0;
+    struct iamp_engine_node *n = &e->nodes[i];
+    for (int c = 0; c < n->n_children; c++)
+        answers[n_in++] = e->nodes[n->first_child + c].a;
+    int st = t->ops->episode_step(t, episode_of(e, i), answers, n_in, asks, &n_asks, &n->a);
+    if (st == IAMP_EP_DONE)
+        return finish(e, w, i);
+    if (st != IAMP_EP_ASK || n_asks < 1 || n_asks > IAMP_ASK_MAX)
+        return IAMP_ESTATE;
+    long first;
+    int rc = new_nodes(e, n_asks, &first);
+    if (rc)
+        return rc;
+    n = &e->nodes[i]; /* the array may have moved */
+    n->first_child = first;
+    n->n_children = n_asks;
+    n->pending = n_asks;
+    n->state = NODE_WAITING;
+    for (int c = 0; c < n_asks; c++) {
+        struct iamp_engine_node *ch = &e->nodes[first + c];
+        memset(ch, 0, sizeof(*ch));
+        ch->q = asks[c];
+        ch->parent = i;
+        ch->first_child = -1;
+        ch->depth_left = n->depth_left - 1;
+        ch->state = NODE_NEW;
+        rc = push(&w->queue, &w->tail, &w->cap, first + c);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int activate(struct iamp_engine *e, struct work *w, long i)
+{
+    const struct iamp_task *t = e->task;
+    struct iamp_engine_node *n = &e->nodes[i];
+    int is_root = n->parent < 0;
+    if (is_root && n->depth_left == 0) {
+        n->state = NODE_LEAF;
+        return push(&w->leaves, &w->n_leaves, &w->cap_leaves, i);
+    }
+    if (t->ops->primitive(t, &n->q, &n->a)) {
+        e->stats.h_answers++;
+        return finish(e, w, i);
+    }
+    if (n->depth_left <= e->leaf_depth) {
+        n->state = NODE_LEAF;
+        return push(&w->leaves, &w->n_leaves, &w->cap_leaves, i);
+    }
+    e->stats.episodes++;
+    t->ops->episode_start(t, episode_of(e, i), &n->q);
+    return step_episode(e, w, i);
+}
+
+static int drain_queue(struct iamp_engine *e, struct work *w)
+{
+    while (w->head < w->tail) {
+        long i = w->queue[w->head++];
+        int rc = e->nodes[i].state == NODE_NEW ? activate(e, w, i) : step_episode(e, w, i);
+        if (rc)
+            return rc;
+    }
+    w->head = w->tail = 0;
+    return 0;
+}
+
+static int answer_leaves(struct iamp_engine *e, struct work *w, iamp_leaf_fn leaf, void *ctx)
+{
+    long n = w->n_leaves;
+    struct iamp_question *qs = malloc((size_t)n * sizeof(*qs));
+    struct iamp_answer *as = malloc((size_t)n * sizeof(*as));
+    int *depth = malloc((size_t)n * sizeof(int));
+    int rc = IAMP_ENOMEM;
+    if (!qs || !as || !depth)
+        goto out;
+    for (long k = 0; k < n; k++) {
+        qs[k] = e->nodes[w->leaves[k]].q;
+        depth[k] = e->nodes[w->leaves[k]].depth_left;
+    }
+    rc = leaf(ctx, qs, depth, (int)n, as);
+    if (rc)
+        goto out;
+    e->stats.leaf_calls += n;
+    e->stats.leaf_batches++;
+    w->n_leaves = 0;
+    for (long k = 0; k < n; k++) {
+        e->nodes[w->leaves[k]].a = as[k];
+        rc = finish(e, w, w->leaves[k]);
+        if (rc)
+            goto out;
+    }
+out:
+    free(qs);
+    free(as);
+    free(depth);
+    return rc;
+}
+
+int iamp_engine_run(struct iamp_engine *e, const struct iamp_question *roots, int n, int depth,
+                    iamp_leaf_fn leaf, void *ctx, struct iamp_answer *out)
+{
+    if (n < 0 || depth < 0)
+        return IAMP_EINVAL;
+    struct work w = {0};
+    long first;
+    e->n_nodes = 0;
+    int rc = new_nodes(e, n, &first);
+    for (int i = 0; i < n && !rc; i++) {
+        struct iamp_engine_node *nd = &e->nodes[i];
+        memset(nd, 0, sizeof(*nd));
+        nd->q = roots[i];
+        nd->parent = -1;
+        nd->first_child = -1;
+        nd->depth_left = depth;
+        nd->state = NODE_NEW;
+        rc = push(&w.queue, &w.tail, &w.cap, i);
+    }
+    while (!rc) {
+        rc = drain_queue(e, &w);
+        if (rc || w.n_leaves == 0)
+            break;
+        rc = answer_leaves(e, &w, leaf, ctx);
+    }
+    for (int i = 0; i < n && !rc; i++) {
+        if (e->nodes[i].state != NODE_DONE)
+            rc = IAMP_ESTATE;
+        else
+            out[i] = e->nodes[i].a;
+    }
+    free(w.queue);
+    free(w.leaves);
+    return rc;
+}

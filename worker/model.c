@@ -1,0 +1,343 @@
+/* model.c — the MLP behind M: layout, forward and backward over CBLAS.
+ *
+ * Row-major throughout. Forward keeps every activation of the last call so
+ * backward needs only the output gradients. Backward overwrites m->grads
+ * (it does not accumulate) and reports progress through the ready callback
+ * in layout order (see model.h). Runs on whichever thread owns the model;
+ * a model is not shared between threads.
+ */
+#include "worker/model.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static size_t in0_of(const struct iamp_model *m)
+{
+    return (size_t)m->n_slots * (size_t)m->cfg.embed;
+}
+
+static size_t layer_in(const struct iamp_model *m, int l)
+{
+    return l == 0 ? in0_of(m) : (size_t)m->cfg.hidden;
+}
+
+static int config_ok(const struct iamp_model_config *c)
+{
+    return c->vocab >= 2 && c->vocab <= 65535 && c->n_types >= 1 && c->q_len >= 1 &&
+           c->a_len >= 1 && c->embed >= 1 && c->hidden >= 1 && c->layers >= 1 &&
+           c->layers <= IAMP_LAYERS_MAX;
+}
+
+static void layout_params(struct iamp_model *m)
+{
+    const struct iamp_model_config *c = &m->cfg;
+    size_t H = (size_t)c->hidden, V = (size_t)c->vocab, off = 0;
+    struct iamp_model_layout *lay = &m->lay;
+    lay->wv = off, off += H;
+    lay->bv = off, off += 1;
+    lay->wo = off, off += V * H;
+    lay->bo = off, off += V;
+    for (int l = c->layers - 1; l >= 0; l--) {
+        lay->w[l] = off, off += H * layer_in(m, l);
+        lay->b[l] = off, off += H;
+    }
+    lay->emb = off;
+    int rows = 0;
+    for (int s = 0; s < m->n_slots; s++)
+        rows += m->slot_rows[s];
+    off += (size_t)rows * (size_t)c->embed;
+    lay->total = off;
+}
+
+int iamp_model_init(struct iamp_model *m, const struct iamp_model_config *cfg)
+{
+    memset(m, 0, sizeof(*m));
+    if (!config_ok(cfg))
+        return IAMP_EINVAL;
+    m->cfg = *cfg;
+    m->n_slots = 1 + cfg->q_len + (cfg->a_len - 1) + 1;
+    m->slot_base = calloc((size_t)m->n_slots, sizeof(int));
+    m->slot_rows = calloc((size_t)m->n_slots, sizeof(int));
+    if (!m->slot_base || !m->slot_rows)
+        goto nomem;
+    int base = 0;
+    for (int s = 0; s < m->n_slots; s++) {
+        int rows = cfg->vocab + 1; /* tokens and PAD */
+        if (s == 0)
+            rows = cfg->n_types;
+        else if (s == m->n_slots - 1)
+            rows = cfg->a_len;
+        m->slot_base[s] = base;
+        m->slot_rows[s] = rows;
+        base += rows;
+    }
+    layout_params(m);
+    m->params = calloc(m->lay.total, sizeof(float));
+    m->grads = calloc(m->lay.total, sizeof(float));
+    if (!m->params || !m->grads)
+        goto nomem;
+    return 0;
+nomem:
+    iamp_model_release(m);
+    return IAMP_ENOMEM;
+}
+
+static void free_activations(struct iamp_model *m)
+{
+    free(m->in);
+    free(m->x0);
+    for (int l = 0; l < IAMP_LAYERS_MAX; l++) {
+        free(m->act[l]);
+        m->act[l] = NULL;
+    }
+    free(m->logits);
+    free(m->values);
+    free(m->scratch_a);
+    free(m->scratch_b);
+    m->in = NULL;
+    m->x0 = m->logits = m->values = m->scratch_a = m->scratch_b = NULL;
+    m->cap_rows = 0;
+}
+
+void iamp_model_release(struct iamp_model *m)
+{
+    if (!m)
+        return;
+    free_activations(m);
+    free(m->slot_base);
+    free(m->slot_rows);
+    free(m->params);
+    free(m->grads);
+    memset(m, 0, sizeof(*m));
+}
+
+static int ensure_rows(struct iamp_model *m, int rows)
+{
+    if (rows <= m->cap_rows)
+        return 0;
+    free_activations(m);
+    size_t R = (size_t)rows, H = (size_t)m->cfg.hidden, in0 = in0_of(m);
+    size_t wide = in0 > H ? in0 : H;
+    m->in = malloc(R * (size_t)m->n_slots * sizeof(int32_t));
+    m->x0 = malloc(R * in0 * sizeof(float));
+    m->logits = malloc(R * (size_t)m->cfg.vocab * sizeof(float));
+    m->values = malloc(R * sizeof(float));
+    m->scratch_a = malloc(R * wide * sizeof(float));
+    m->scratch_b = malloc(R * wide * sizeof(float));
+    int ok = m->in && m->x0 && m->logits && m->values && m->scratch_a && m->scratch_b;
+    for (int l = 0; l < m->cfg.layers; l++) {
+        m->act[l] = malloc(R * H * sizeof(float));
+        ok = ok && m->act[l];
+    }
+    if (!ok) {
+        free_activations(m);
+        return IAMP_ENOMEM;
+    }
+    m->cap_rows = rows;
+    return 0;
+}
+
+static void fill_uniform(float *w, size_t n, double bound, struct iamp_rng *r)
+{
+    for (size_t i = 0; i < n; i++)
+        w[i] = (float)((2.0 * iamp_rng_uniform(r) - 1.0) * bound);
+}
+
+void iamp_model_reset(struct iamp_model *m, struct iamp_rng *r)
+{
+    const struct iamp_model_config *c = &m->cfg;
+    size_t H = (size_t)c->hidden, V = (size_t)c->vocab;
+    memset(m->params, 0, m->lay.total * sizeof(float));
+    for (int l = 0; l < c->layers; l++) {
+        size_t in = layer_in(m, l);
+        fill_uniform(m->params + m->lay.w[l], H * in, sqrt(6.0 / (double)in), r);
+    }
+    fill_uniform(m->params + m->lay.wo, V * H, sqrt(1.0 / (double)H), r);
+    fill_uniform(m->params + m->lay.wv, H, sqrt(1.0 / (double)H), r);
+    for (size_t i = m->lay.emb; i < m->lay.total; i++)
+        m->params[i] = (float)iamp_rng_normal(r);
+}
+
+void iamp_model_copy_params(struct iamp_model *dst, const struct iamp_model *src)
+{
+    memcpy(dst->params, src->params, src->lay.total * sizeof(float));
+}
+
+double iamp_model_flops_per_row(const struct iamp_model_config *c)
+{
+    double S = 1 + c->q_len + (c->a_len - 1) + 1;
+    double in0 = S * c->embed, H = c->hidden;
+    double f = in0 * H + (c->layers - 1) * H * H + H * c->vocab + H;
+    return 2.0 * f;
+}
+
+void iamp_model_row(const struct iamp_model *m, int type, const uint16_t *q, int q_len,
+                    const uint16_t *prefix, int step, int32_t *in)
+{
+    const struct iamp_model_config *c = &m->cfg;
+    int s = 0;
+    in[s++] = type;
+    for (int i = 0; i < c->q_len; i++)
+        in[s++] = i < q_len ? q[i] : c->vocab;
+    for (int i = 0; i < c->a_len - 1; i++)
+        in[s++] = i < step ? prefix[i] : c->vocab;
+    in[s] = step;
+}
+
+static void add_bias(float *y, const float *b, int rows, int n)
+{
+    for (int r = 0; r < rows; r++)
+        for (int j = 0; j < n; j++)
+            y[(size_t)r * n + j] += b[j];
+}
+
+static void gather_embeddings(struct iamp_model *m, const int32_t *in, int rows)
+{
+    size_t E = (size_t)m->cfg.embed, S = (size_t)m->n_slots;
+    const float *emb = m->params + m->lay.emb;
+    for (int r = 0; r < rows; r++) {
+        float *dst = m->x0 + (size_t)r * S * E;
+        for (size_t s = 0; s < S; s++) {
+            int tok = in[(size_t)r * S + s];
+            if (tok < 0 || tok >= m->slot_rows[s])
+                tok = 0; /* callers validate; never read outside the table */
+            memcpy(dst + s * E, emb + (size_t)(m->slot_base[s] + tok) * E, E * sizeof(float));
+        }
+    }
+}
+
+int iamp_model_forward(struct iamp_model *m, const int32_t *in, int rows)
+{
+    if (rows < 0)
+        return IAMP_EINVAL;
+    int rc = ensure_rows(m, rows > 0 ? rows : 1);
+    if (rc)
+        return rc;
+    m->rows = rows;
+    if (rows == 0)
+        return 0;
+    const struct iamp_model_config *c = &m->cfg;
+    int H = c->hidden, V = c->vocab;
+    memcpy(m->in, in, (size_t)rows * (size_t)m->n_slots * sizeof(int32_t));
+    gather_embeddings(m, in, rows);
+    const float *a = m->x0;
+    for (int l = 0; l < c->layers; l++) {
+        int in_l = (int)layer_in(m, l);
+        float *z = m->act[l];
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, H, in_l, 1.0f, a, in_l,
+                    m->params + m->lay.w[l], in_l, 0.0f, z, H);
+        add_bias(z, m->params + m->lay.b[l], rows, H);
+        for (size_t i = 0; i < (size_t)rows * (size_t)H; i++)
+            z[i] = z[i] > 0.0f ? z[i] : 0.0f;
+        a = z;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, V, H, 1.0f, a, H,
+                m->params + m->lay.wo, H, 0.0f, m->logits, V);
+    add_bias(m->logits, m->params + m->lay.bo, rows, V);
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, rows, H, 1.0f, a, H, m->params + m->lay.wv, 1, 0.0f,
+                m->values, 1);
+    float bv = m->params[m->lay.bv];
+    for (int r = 0; r < rows; r++)
+        m->values[r] += bv;
+    return 0;
+}
+
+static void col_sums(const float *x, int rows, int n, float *out)
+{
+    memset(out, 0, (size_t)n * sizeof(float));
+    for (int r = 0; r < rows; r++)
+        for (int j = 0; j < n; j++)
+            out[j] += x[(size_t)r * n + j];
+}
+
+/* Gradients of both heads; leaves dL/dA_last in m->scratch_a. */
+static void backward_heads(struct iamp_model *m, const float *dlogits, const float *dvalues)
+{
+    int R = m->rows, H = m->cfg.hidden, V = m->cfg.vocab;
+    const float *a = m->act[m->cfg.layers - 1];
+    float *g = m->grads;
+    memset(g + m->lay.wv, 0, (size_t)(H + 1) * sizeof(float));
+    if (dvalues) {
+        cblas_sgemv(CblasRowMajor, CblasTrans, R, H, 1.0f, a, H, dvalues, 1, 0.0f,
+                    g + m->lay.wv, 1);
+        float s = 0.0f;
+        for (int r = 0; r < R; r++)
+            s += dvalues[r];
+        g[m->lay.bv] = s;
+    }
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, V, H, R, 1.0f, dlogits, V, a, H, 0.0f,
+                g + m->lay.wo, H);
+    col_sums(dlogits, R, V, g + m->lay.bo);
+    float *da = m->scratch_a;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, R, H, V, 1.0f, dlogits, V,
+                m->params + m->lay.wo, H, 0.0f, da, H);
+    if (dvalues)
+        cblas_sger(CblasRowMajor, R, H, 1.0f, dvalues, 1, m->params + m->lay.wv, 1, da, H);
+}
+
+static void scatter_embeddings(struct iamp_model *m, const float *dx0)
+{
+    size_t E = (size_t)m->cfg.embed, S = (size_t)m->n_slots;
+    float *gemb = m->grads + m->lay.emb;
+    memset(gemb, 0, (m->lay.total - m->lay.emb) * sizeof(float));
+    for (int r = 0; r < m->rows; r++) {
+        for (size_t s = 0; s < S; s++) {
+            int tok = m->in[(size_t)r * S + s];
+            if (tok < 0 || tok >= m->slot_rows[s])
+                tok = 0;
+            float *dst = gemb + (size_t)(m->slot_base[s] + tok) * E;
+            const float *src = dx0 + (size_t)r * S * E + s * E;
+            for (size_t e = 0; e < E; e++)
+                dst[e] += src[e];
+        }
+    }
+}
+
+void iamp_model_backward(struct iamp_model *m, const float *dlogits, const float *dvalues,
+                         iamp_grad_ready_cb ready, void *ctx)
+{
+    int R = m->rows, H = m->cfg.hidden, L = m->cfg.layers;
+    if (R == 0) {
+        memset(m->grads, 0, m->lay.total * sizeof(float));
+        if (ready)
+            ready(ctx, m->lay.total);
+        return;
+    }
+    backward_heads(m, dlogits, dvalues);
+    if (ready)
+        ready(ctx, m->lay.w[L - 1]);
+    float *da = m->scratch_a, *dprev = m->scratch_b;
+    for (int l = L - 1; l >= 0; l--) {
+        int in_l = (int)layer_in(m, l);
+        const float *act = m->act[l];
+        for (size_t i = 0; i < (size_t)R * (size_t)H; i++)
+            da[i] = act[i] > 0.0f ? da[i] : 0.0f;
+        const float *a_in = l == 0 ? m->x0 : m->act[l - 1];
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H, in_l, R, 1.0f, da, H, a_in, in_l,
+                    0.0f, m->grads + m->lay.w[l], in_l);
+        col_sums(da, R, H, m->grads + m->lay.b[l]);
+        if (ready)
+            ready(ctx, l == 0 ? m->lay.emb : m->lay.w[l - 1]);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, R, in_l, H, 1.0f, da, H,
+                    m->params + m->lay.w[l], in_l, 0.0f, dprev, in_l);
+        float *t = da;
+        da = dprev;
+        dprev = t;
+    }
+    scatter_embeddings(m, da);
+    if (ready)
+        ready(ctx, m->lay.total);
+}
+
+uint64_t iamp_model_checksum(const struct iamp_model *m)
+{
+    const unsigned char *p = (const unsigned char *)m->params;
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < m->lay.total * sizeof(float); i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}

@@ -1,0 +1,96 @@
+/* model.h — M, the learned model that every worker holds a copy of.
+ *
+ * An MLP over embedded input slots with a categorical head over tokens and a
+ * scalar value head. One row of input is one decision: the question type,
+ * the question tokens, the answer tokens emitted so far, and the index of
+ * the answer token being chosen. A multi-token answer is produced
+ * autoregressively, one row per answer position (see policy.h).
+ *
+ * All parameters live in one contiguous float buffer and all gradients in a
+ * second one of the same layout, so that gradient aggregation and
+ * checkpoints handle one buffer each. The layout follows the order in which
+ * backward finishes each group (value head, output head, the last hidden
+ * layer, ..., the first, the embeddings), so the finished gradients always
+ * form a growing prefix of the buffer: a bucketed allreduce can start on a
+ * bucket as soon as backward's progress passes its end.
+ */
+#ifndef IAMP_MODEL_H
+#define IAMP_MODEL_H
+
+#include "common/error.h"
+#include "common/rng.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define IAMP_LAYERS_MAX 8
+
+struct iamp_model_config {
+    int vocab;   /* V: tokens of questions and answers */
+    int n_types; /* question types */
+    int q_len;   /* question token slots */
+    int a_len;   /* answer tokens at most (prefix slots = a_len - 1) */
+    int embed;   /* E: width of each slot's embedding */
+    int hidden;  /* H: width of each hidden layer */
+    int layers;  /* hidden layers, 1..IAMP_LAYERS_MAX */
+};
+
+/* Offsets (in floats) of each parameter group in params/grads. */
+struct iamp_model_layout {
+    size_t wv, bv;                   /* value head: (H), (1) */
+    size_t wo, bo;                   /* token head: (V, H), (V) */
+    size_t w[IAMP_LAYERS_MAX];       /* layer l: (H, in_l), in_0 = S*E, else H */
+    size_t b[IAMP_LAYERS_MAX];       /* (H) */
+    size_t emb;                      /* all slot tables, (sum of slot rows, E) */
+    size_t total;
+};
+
+struct iamp_model {
+    struct iamp_model_config cfg;
+    struct iamp_model_layout lay;
+    int n_slots;     /* S = 1 + q_len + (a_len - 1) + 1 */
+    int *slot_base;  /* (S) first embedding row of each slot's table */
+    int *slot_rows;  /* (S) rows of each slot's table */
+    float *params;   /* (lay.total) */
+    float *grads;    /* (lay.total) written by backward */
+
+    /* Activations of the last forward, kept for backward. */
+    int rows, cap_rows;
+    int32_t *in;      /* (rows, S) slot tokens */
+    float *x0;        /* (rows, S*E) concatenated embeddings */
+    float *act[IAMP_LAYERS_MAX]; /* (rows, H) post-ReLU */
+    float *logits;    /* (rows, V) */
+    float *values;    /* (rows) */
+    float *scratch_a; /* (rows, max(S*E, H)) */
+    float *scratch_b; /* (rows, max(S*E, H)) */
+};
+
+/* Called by backward as gradient groups finish: grads[0, done) are final. */
+typedef void (*iamp_grad_ready_cb)(void *ctx, size_t done);
+
+IAMP_WUR int iamp_model_init(struct iamp_model *m, const struct iamp_model_config *cfg);
+void iamp_model_release(struct iamp_model *m);
+/* Fresh parameters: He-uniform layers, N(0, 1/E) embeddings, zero biases. */
+void iamp_model_reset(struct iamp_model *m, struct iamp_rng *r);
+/* Copy parameters from src (same config). */
+void iamp_model_copy_params(struct iamp_model *dst, const struct iamp_model *src);
+
+/* FLOPs of one forward row (multiply-adds count 2); backward costs twice. */
+double iamp_model_flops_per_row(const struct iamp_model_config *cfg);
+
+/* Input slots of one row into in[0..S): type, question, answer prefix
+ * prefix[0..step), and step. */
+void iamp_model_row(const struct iamp_model *m, int type, const uint16_t *q, int q_len,
+                    const uint16_t *prefix, int step, int32_t *in);
+
+/* Forward `rows` rows of slot tokens (rows x S). Fills m->logits, m->values. */
+IAMP_WUR int iamp_model_forward(struct iamp_model *m, const int32_t *in, int rows);
+/* Backward from dlogits (rows x V) and dvalues (rows; may be NULL) of the
+ * last forward. Overwrites m->grads. ready (may be NULL) sees progress. */
+void iamp_model_backward(struct iamp_model *m, const float *dlogits, const float *dvalues,
+                         iamp_grad_ready_cb ready, void *ctx);
+
+/* A cheap checksum of the parameters (FNV-1a over the bytes). */
+uint64_t iamp_model_checksum(const struct iamp_model *m);
+
+#endif

@@ -1,0 +1,263 @@
+/* policy.c — decoding, log-probabilities and cross-entropy over answer
+ * ranges. Runs on the thread that owns the model. Large batches are cut
+ * into chunks of IAMP_POLICY_CHUNK_ROWS rows to bound activation memory.
+ */
+#include "worker/policy.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define IAMP_POLICY_CHUNK_ROWS 4096
+
+void iamp_rows_init(struct iamp_rows *rows)
+{
+    memset(rows, 0, sizeof(*rows));
+}
+
+void iamp_rows_release(struct iamp_rows *rows)
+{
+    free(rows->in);
+    free(rows->lo);
+    free(rows->hi);
+    free(rows->target);
+    free(rows->example);
+    iamp_rows_init(rows);
+}
+
+static int rows_reserve(struct iamp_rows *rows, int n_slots, int need)
+{
+    if (need <= rows->cap && rows->n_slots == n_slots)
+        return 0;
+    int cap = rows->cap > 0 ? rows->cap : 64;
+    while (cap < need)
+        cap *= 2;
+    struct iamp_rows g = *rows;
+    g.in = realloc(g.in, (size_t)cap * (size_t)n_slots * sizeof(int32_t));
+    if (g.in)
+        rows->in = g.in;
+    g.lo = realloc(g.lo, (size_t)cap * sizeof(uint16_t));
+    if (g.lo)
+        rows->lo = g.lo;
+    g.hi = realloc(g.hi, (size_t)cap * sizeof(uint16_t));
+    if (g.hi)
+        rows->hi = g.hi;
+    g.target = realloc(g.target, (size_t)cap * sizeof(int32_t));
+    if (g.target)
+        rows->target = g.target;
+    g.example = realloc(g.example, (size_t)cap * sizeof(int32_t));
+    if (g.example)
+        rows->example = g.example;
+    if (!g.in || !g.lo || !g.hi || !g.target || !g.example)
+        return IAMP_ENOMEM;
+    rows->cap = cap;
+    rows->n_slots = n_slots;
+    return 0;
+}
+
+int iamp_rows_teacher(struct iamp_rows *rows, const struct iamp_model *m,
+                      const struct iamp_task *t, const struct iamp_question *qs,
+                      const struct iamp_answer *as, int n)
+{
+    int need = rows->n;
+    for (int i = 0; i < n; i++)
+        need += as[i].len;
+    int rc = rows_reserve(rows, m->n_slots, need);
+    if (rc)
+        return rc;
+    for (int i = 0; i < n; i++) {
+        struct iamp_answer_space sp;
+        t->ops->answer_space(t, &qs[i], &sp);
+        for (int j = 0; j < as[i].len && j < m->cfg.a_len; j++) {
+            int r = rows->n++;
+            iamp_model_row(m, qs[i].type, qs[i].tok, qs[i].len, as[i].tok, j,
+                           rows->in + (size_t)r * (size_t)m->n_slots);
+            rows->lo[r] = sp.lo;
+            rows->hi[r] = sp.hi;
+            rows->target[r] = as[i].tok[j];
+            rows->example[r] = i;
+        }
+    }
+    return 0;
+}
+
+void iamp_softmax_range(const float *logits, int lo, int hi, float temperature, float *p)
+{
+    float mx = -FLT_MAX;
+    for (int v = lo; v < hi; v++)
+        mx = logits[v] > mx ? logits[v] : mx;
+    double sum = 0.0;
+    for (int v = lo; v < hi; v++) {
+        p[v] = expf((logits[v] - mx) / temperature);
+        sum += p[v];
+    }
+    float inv = (float)(1.0 / sum);
+    for (int v = lo; v < hi; v++)
+        p[v] *= inv;
+}
+
+static int argmax_range(const float *logits, int lo, int hi)
+{
+    int best = lo;
+    for (int v = lo + 1; v < hi; v++)
+        if (logits[v] > logits[best])
+            best = v;
+    return best;
+}
+
+static int sample_range(const float *logits, int lo, int hi, float temperature,
+                        struct iamp_rng *r, float *p)
+{
+    iamp_softmax_range(logits, lo, hi, temperature, p);
+    double u = iamp_rng_uniform(r), c = 0.0;
+    for (int v = lo; v < hi; v++) {
+        c += p[v];
+        if (u < c)
+            return v;
+    }
+    return hi - 1;
+}
+
+/* One decoding step for the examples listed in act[0..na). */
+static int decode_step(struct iamp_model *m, const struct iamp_question *qs, const int *act,
+                       int na, int step, const struct iamp_answer_space *sp, int mode,
+                       float temperature, struct iamp_rng *r, struct iamp_answer *out,
+                       int32_t *in, float *p)
+{
+    int S = m->n_slots, V = m->cfg.vocab;
+    for (int k = 0; k < na; k++) {
+        int i = act[k];
+        iamp_model_row(m, qs[i].type, qs[i].tok, qs[i].len, out[i].tok, step,
+                       in + (size_t)k * (size_t)S);
+    }
+    int rc = iamp_model_forward(m, in, na);
+    if (rc)
+        return rc;
+    for (int k = 0; k < na; k++) {
+        int i = act[k];
+        const float *lg = m->logits + (size_t)k * (size_t)V;
+        int tok = mode == IAMP_DECODE_SAMPLE
+                      ? sample_range(lg, sp[i].lo, sp[i].hi, temperature, r, p)
+                      : argmax_range(lg, sp[i].lo, sp[i].hi);
+        out[i].tok[out[i].len++] = (uint16_t)tok;
+    }
+    return 0;
+}
+
+static int answer_chunk(struct iamp_model *m, const struct iamp_task *t,
+                        const struct iamp_question *qs, int n, int mode, float temperature,
+                        struct iamp_rng *r, struct iamp_answer *out)
+{
+    int S = m->n_slots, rc = IAMP_ENOMEM;
+    struct iamp_answer_space *sp = malloc((size_t)n * sizeof(*sp));
+    int *act = malloc((size_t)n * sizeof(int));
+    int32_t *in = malloc((size_t)n * (size_t)S * sizeof(int32_t));
+    float *p = malloc((size_t)m->cfg.vocab * sizeof(float));
+    if (!sp || !act || !in || !p)
+        goto out;
+    for (int i = 0; i < n; i++) {
+        t->ops->answer_space(t, &qs[i], &sp[i]);
+        if (sp[i].max_len > m->cfg.a_len)
+            sp[i].max_len = (uint16_t)m->cfg.a_len;
+        memset(&out[i], 0, sizeof(out[i]));
+    }
+    rc = 0;
+    for (int step = 0; step < m->cfg.a_len; step++) {
+        int na = 0;
+        for (int i = 0; i < n; i++) {
+            int done = out[i].len >= sp[i].max_len ||
+                       (out[i].len > 0 && sp[i].end_tok >= 0 &&
+                        out[i].tok[out[i].len - 1] == sp[i].end_tok);
+            if (!done)
+                act[na++] = i;
+        }
+        if (na == 0)
+            break;
+        rc = decode_step(m, qs, act, na, step, sp, mode, temperature, r, out, in, p);
+        if (rc)
+            break;
+    }
+out:
+    free(sp);
+    free(act);
+    free(in);
+    free(p);
+    return rc;
+}
+
+int iamp_policy_answer(struct iamp_model *m, const struct iamp_task *t,
+                       const struct iamp_question *qs, int n, int mode, float temperature,
+                       struct iamp_rng *r, struct iamp_answer *out)
+{
+    if (mode == IAMP_DECODE_SAMPLE && !(temperature > 0.0f))
+        return IAMP_EINVAL;
+    for (int i = 0; i < n; i += IAMP_POLICY_CHUNK_ROWS) {
+        int c = n - i < IAMP_POLICY_CHUNK_ROWS ? n - i : IAMP_POLICY_CHUNK_ROWS;
+        int rc = answer_chunk(m, t, qs + i, c, mode, temperature, r, out + i);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static double row_logprob(const float *lg, int lo, int hi, int target)
+{
+    float mx = -FLT_MAX;
+    for (int v = lo; v < hi; v++)
+        mx = lg[v] > mx ? lg[v] : mx;
+    double sum = 0.0;
+    for (int v = lo; v < hi; v++)
+        sum += exp((double)(lg[v] - mx));
+    if (target < lo || target >= hi)
+        return -INFINITY;
+    return (double)(lg[target] - mx) - log(sum);
+}
+
+int iamp_policy_logprob(struct iamp_model *m, const struct iamp_task *t,
+                        const struct iamp_question *qs, const struct iamp_answer *as, int n,
+                        double *logp)
+{
+    struct iamp_rows rows;
+    iamp_rows_init(&rows);
+    int per = IAMP_POLICY_CHUNK_ROWS / (m->cfg.a_len > 0 ? m->cfg.a_len : 1);
+    int rc = 0;
+    for (int i = 0; i < n && !rc; i += per) {
+        int c = n - i < per ? n - i : per;
+        rows.n = 0;
+        rc = iamp_rows_teacher(&rows, m, t, qs + i, as + i, c);
+        if (!rc)
+            rc = iamp_model_forward(m, rows.in, rows.n);
+        if (rc)
+            break;
+        for (int k = 0; k < c; k++)
+            logp[i + k] = 0.0;
+        for (int r = 0; r < rows.n; r++) {
+            const float *lg = m->logits + (size_t)r * (size_t)m->cfg.vocab;
+            logp[i + rows.example[r]] += row_logprob(lg, rows.lo[r], rows.hi[r], rows.target[r]);
+        }
+    }
+    iamp_rows_release(&rows);
+    return rc;
+}
+
+double iamp_loss_xent(const struct iamp_model *m, const struct iamp_rows *rows,
+                      const float *weights, float scale, float *dlogits)
+{
+    int V = m->cfg.vocab;
+    double loss = 0.0;
+    memset(dlogits, 0, (size_t)rows->n * (size_t)V * sizeof(float));
+    for (int r = 0; r < rows->n; r++) {
+        const float *lg = m->logits + (size_t)r * (size_t)V;
+        float *d = dlogits + (size_t)r * (size_t)V;
+        float w = (weights ? weights[r] : 1.0f) * scale;
+        int lo = rows->lo[r], hi = rows->hi[r], tgt = rows->target[r];
+        iamp_softmax_range(lg, lo, hi, 1.0f, d);
+        loss -= w * row_logprob(lg, lo, hi, tgt);
+        for (int v = lo; v < hi; v++)
+            d[v] *= w;
+        if (tgt >= lo && tgt < hi)
+            d[tgt] -= w;
+    }
+    return loss;
+}
