@@ -110,7 +110,6 @@ static int open_session(struct answer_cmd *c, struct iamp_session *s)
         iamp_cli_error("%s: %s", c->cmd, err);
         return rc == IAMP_ENOMEM ? IAMP_EXIT_FAIL : IAMP_EXIT_USAGE;
     }
-    fprintf(stderr, "iamp: %s: no --checkpoint: answering with an untrained model\n", c->cmd);
     return 0;
 }
 
@@ -207,6 +206,8 @@ int iamp_cmd_answer(int argc, char **argv)
     code = read_questions(&c, &s.task, in, &qs, &n);
     if (code >= 0)
         goto out;
+    if (!c.ckpt)
+        fprintf(stderr, "iamp: answer: no --checkpoint: answering with an untrained model\n");
     as = malloc((size_t)(n ? n : 1) * sizeof(*as));
     int rc = as ? iamp_session_amplify(&s, qs, n, (int)c.depth, as) : IAMP_ENOMEM;
     if (rc) {

@@ -40,7 +40,8 @@ static const char train_help[] =
     "  --batch N                minibatch size (default 64)\n"
     "  --epochs N               passes over each round's examples (default 1)\n"
     "  --lr X                   Adam learning rate (default 0.002)\n"
-    "  --lr-schedule S          linear (decay to 10% over --rounds) | constant\n"
+    "  --lr-schedule S          linear | constant (default linear)\n"
+    "  --lr-decay-rounds N      linear: lr falls to 10% over N rounds (default 800)\n"
     "  --target-sync N          rounds between refreshes of M_target, the copy\n"
     "                           of M that amplification asks; 0 = ask M (default 5)\n"
     "  --embed N --hidden N --layers N   model size (default 32, 256, 2)\n"
@@ -69,7 +70,7 @@ enum {
     OPT_TASK = 256, OPT_ALGO, OPT_DEPTH, OPT_ROUNDS, OPT_SEED, OPT_QUESTIONS, OPT_BATCH,
     OPT_EPOCHS, OPT_LR, OPT_EMBED, OPT_HIDDEN, OPT_LAYERS, OPT_EVAL_SIZE, OPT_CUR_T, OPT_CUR_W,
     OPT_NO_CUR, OPT_STOP_AT, OPT_METRICS, OPT_CKDIR, OPT_CKEVERY, OPT_RESUME, OPT_LOG_EVERY,
-    OPT_QUIET, OPT_LR_SCHED, OPT_TARGET_SYNC, OPT_HELP
+    OPT_QUIET, OPT_LR_SCHED, OPT_LR_DECAY, OPT_TARGET_SYNC, OPT_HELP
 };
 
 static const struct option train_opts[] = {
@@ -97,6 +98,7 @@ static const struct option train_opts[] = {
     {"log-every", required_argument, 0, OPT_LOG_EVERY},
     {"quiet", no_argument, 0, OPT_QUIET},
     {"lr-schedule", required_argument, 0, OPT_LR_SCHED},
+    {"lr-decay-rounds", required_argument, 0, OPT_LR_DECAY},
     {"target-sync", required_argument, 0, OPT_TARGET_SYNC},
     {"help", no_argument, 0, OPT_HELP},
     {0, 0, 0, 0},
@@ -165,6 +167,7 @@ static int train_option(struct train_cmd *c, int opt)
     case OPT_LOG_EVERY: return iamp_cli_long("train", "--log-every", optarg, 1, 1000000,
                                              &c->log_every);
     case OPT_QUIET: c->quiet = 1; return 0;
+    case OPT_LR_DECAY: return set_u32("--lr-decay-rounds", 1, 100000000, &cfg->schedule_rounds);
     case OPT_TARGET_SYNC: return set_u32("--target-sync", 0, 1000000, &cfg->target_sync);
     case OPT_LR_SCHED:
         if (strcmp(optarg, "linear") == 0)
@@ -205,7 +208,6 @@ static int parse_train(int argc, char **argv, struct train_cmd *c)
     }
     if (optind < argc)
         return iamp_cli_usage("train", "unexpected argument '%s'", argv[optind]);
-    c->o.cfg.schedule_rounds = (uint32_t)c->rounds;
     if (!c->resume && !c->task)
         return iamp_cli_usage("train", "--task is required");
     if (!c->resume && !c->algo_set)

@@ -315,7 +315,7 @@ static void note_reached(struct iamp_trainer *tr, const struct iamp_round_stats 
     tr->reached_seconds = st->seconds;
 }
 
-int iamp_trainer_round(struct iamp_trainer *tr, struct iamp_round_stats *st)
+int iamp_trainer_step(struct iamp_trainer *tr, struct iamp_round_stats *st)
 {
     double t0 = iamp_now();
     struct iamp_session *s = tr->s;
@@ -342,20 +342,36 @@ int iamp_trainer_round(struct iamp_trainer *tr, struct iamp_round_stats *st)
         return rc;
     tr->round++;
     tr->examples += n;
-    rc = iamp_eval_accuracy(s, &tr->eval, 0, &st->accuracy, st->per_type);
-    if (!rc)
-        rc = iamp_eval_accuracy(s, &tr->eval, (int)tr->opts.cfg.depth, &st->amplified_accuracy,
-                                NULL);
-    if (rc)
-        return rc;
     st->round = tr->round;
     st->examples = tr->examples;
     st->kl = NAN;
     st->round_seconds = iamp_now() - t0;
     tr->seconds += st->round_seconds;
     st->seconds = tr->seconds;
+    return 0;
+}
+
+int iamp_trainer_evaluate(struct iamp_trainer *tr, struct iamp_round_stats *st)
+{
+    double t0 = iamp_now();
+    int rc = iamp_eval_accuracy(tr->s, &tr->eval, 0, &st->accuracy, st->per_type);
+    if (!rc)
+        rc = iamp_eval_accuracy(tr->s, &tr->eval, (int)tr->opts.cfg.depth,
+                                &st->amplified_accuracy, NULL);
+    if (rc)
+        return rc;
+    double dt = iamp_now() - t0;
+    st->round_seconds += dt;
+    tr->seconds += dt;
+    st->seconds = tr->seconds;
     note_reached(tr, st);
     return 0;
+}
+
+int iamp_trainer_round(struct iamp_trainer *tr, struct iamp_round_stats *st)
+{
+    int rc = iamp_trainer_step(tr, st);
+    return rc ? rc : iamp_trainer_evaluate(tr, st);
 }
 
 int iamp_trainer_save(const struct iamp_trainer *tr, const char *path)

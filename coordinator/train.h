@@ -93,7 +93,11 @@ IAMP_WUR int iamp_trainer_init(struct iamp_trainer *tr, struct iamp_session *s,
                                const struct iamp_train_opts *o, const struct iamp_checkpoint *ck,
                                char *err, size_t errlen);
 void iamp_trainer_release(struct iamp_trainer *tr);
+/* One round: step (steps 1-4, no ground truth on the IA path) then
+ * evaluate (step 5, ground truth by design). */
 IAMP_WUR int iamp_trainer_round(struct iamp_trainer *tr, struct iamp_round_stats *st);
+IAMP_WUR int iamp_trainer_step(struct iamp_trainer *tr, struct iamp_round_stats *st);
+IAMP_WUR int iamp_trainer_evaluate(struct iamp_trainer *tr, struct iamp_round_stats *st);
 /* Save the whole training state atomically. */
 IAMP_WUR int iamp_trainer_save(const struct iamp_trainer *tr, const char *path);
 

@@ -6,6 +6,7 @@
  */
 #include "proto/codec.h"
 
+#include "common/crc32c.h"
 #include "common/fileio.h"
 #include "iamp.pb-c.h"
 
@@ -236,12 +237,41 @@ int iamp_checkpoint_decode(const uint8_t *buf, size_t len, struct iamp_checkpoin
 
 int iamp_checkpoint_save(const char *path, const struct iamp_checkpoint *c)
 {
-    uint8_t *buf = NULL;
+    uint8_t *payload = NULL, *file = NULL;
     size_t len = 0;
-    int rc = iamp_checkpoint_encode(c, &buf, &len);
+    int rc = iamp_checkpoint_encode(c, &payload, &len);
+    if (rc)
+        return rc;
+    Iamp__CheckpointFile pb = IAMP__CHECKPOINT_FILE__INIT;
+    pb.magic = IAMP_CHECKPOINT_MAGIC;
+    pb.payload.data = payload;
+    pb.payload.len = len;
+    pb.crc32c = iamp_crc32c(0, payload, len);
+    size_t n = iamp__checkpoint_file__get_packed_size(&pb);
+    file = malloc(n);
+    if (!file) {
+        rc = IAMP_ENOMEM;
+    } else {
+        n = iamp__checkpoint_file__pack(&pb, file);
+        rc = iamp_file_write_atomic(path, file, n);
+    }
+    free(payload);
+    free(file);
+    return rc;
+}
+
+static int checkpoint_from_file(const uint8_t *buf, size_t len, struct iamp_checkpoint *c)
+{
+    Iamp__CheckpointFile *pb = iamp__checkpoint_file__unpack(NULL, len, buf);
+    if (!pb)
+        return IAMP_ECORRUPT;
+    int rc = 0;
+    if (pb->magic != IAMP_CHECKPOINT_MAGIC ||
+        pb->crc32c != iamp_crc32c(0, pb->payload.data, pb->payload.len))
+        rc = IAMP_ECORRUPT;
     if (!rc)
-        rc = iamp_file_write_atomic(path, buf, len);
-    free(buf);
+        rc = iamp_checkpoint_decode(pb->payload.data, pb->payload.len, c);
+    iamp__checkpoint_file__free_unpacked(pb, NULL);
     return rc;
 }
 
@@ -254,7 +284,7 @@ int iamp_checkpoint_load(const char *path, struct iamp_checkpoint *c)
     if (rc == IAMP_ELIMIT)
         rc = IAMP_ECORRUPT;
     if (!rc)
-        rc = iamp_checkpoint_decode(buf, len, c);
+        rc = checkpoint_from_file(buf, len, c);
     free(buf);
     return rc;
 }

@@ -61,8 +61,9 @@ void iamp_checkpoint_release(struct iamp_checkpoint *c);
 IAMP_WUR int iamp_checkpoint_encode(const struct iamp_checkpoint *c, uint8_t **buf, size_t *len);
 /* Decode and validate (magic, version, sizes against the shape's count). */
 IAMP_WUR int iamp_checkpoint_decode(const uint8_t *buf, size_t len, struct iamp_checkpoint *c);
-/* Atomic save; load maps "missing", "corrupt" and "wrong version" to
- * IAMP_ENOENT, IAMP_ECORRUPT and IAMP_EVERSION. */
+/* Files hold a CheckpointFile (the encoded Checkpoint and its CRC-32C).
+ * Atomic save; load maps "missing", "corrupt or truncated" and "wrong
+ * version" to IAMP_ENOENT, IAMP_ECORRUPT and IAMP_EVERSION. */
 IAMP_WUR int iamp_checkpoint_save(const char *path, const struct iamp_checkpoint *c);
 IAMP_WUR int iamp_checkpoint_load(const char *path, struct iamp_checkpoint *c);
 

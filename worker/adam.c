@@ -37,7 +37,7 @@ void iamp_adam_reset(struct iamp_adam *a)
     a->t = 0;
 }
 
-double iamp_adam_step(struct iamp_adam *a, float *params, float *grads)
+double iamp_adam_step(struct iamp_adam *a, float *params, const float *grads)
 {
     double sq = 0.0;
     for (size_t i = 0; i < a->n; i++)

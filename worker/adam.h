@@ -25,8 +25,9 @@ struct iamp_adam {
 IAMP_WUR int iamp_adam_init(struct iamp_adam *a, size_t n, float lr);
 void iamp_adam_release(struct iamp_adam *a);
 void iamp_adam_reset(struct iamp_adam *a);
-/* One step: params -= lr * mhat / (sqrt(vhat) + eps), after clipping grads
- * in place. Returns the gradient norm before clipping. */
-double iamp_adam_step(struct iamp_adam *a, float *params, float *grads);
+/* One step: params -= lr * mhat / (sqrt(vhat) + eps), with the gradient
+ * scaled down to clip_norm when its global norm is larger (grads itself is
+ * not modified). Returns the gradient norm before clipping. */
+double iamp_adam_step(struct iamp_adam *a, float *params, const float *grads);
 
 #endif

@@ -1,0 +1,198 @@
+/* test_model.c — M's gradients against central finite differences, batch
+ * forward against per-row forwards, and the backward progress contract. */
+#include "worker/model.h"
+#include "worker/policy.h"
+
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ROWS 6
+
+static const struct iamp_model_config small = {
+    .vocab = 7, .n_types = 2, .q_len = 2, .a_len = 3, .embed = 3, .hidden = 5, .layers = 2};
+
+struct fixture {
+    struct iamp_model m;
+    struct iamp_rows rows;
+    float weights[ROWS];
+    float vtarget[ROWS];
+};
+
+static void setup(struct fixture *f, const struct iamp_model_config *cfg)
+{
+    struct iamp_rng r;
+    iamp_rng_seed(&r, 42, 1);
+    cr_assert_eq(iamp_model_init(&f->m, cfg), 0);
+    iamp_model_reset(&f->m, &r);
+    /* Non-zero biases so their gradients are exercised away from zero. */
+    for (size_t i = 0; i < f->m.lay.total; i++)
+        f->m.params[i] += 0.05f * (float)iamp_rng_normal(&r);
+    iamp_rows_init(&f->rows);
+    f->rows.n = 0;
+    f->rows.cap = 0;
+    f->rows.n_slots = f->m.n_slots;
+    f->rows.in = calloc((size_t)ROWS * (size_t)f->m.n_slots, sizeof(int32_t));
+    f->rows.lo = calloc(ROWS, sizeof(uint16_t));
+    f->rows.hi = calloc(ROWS, sizeof(uint16_t));
+    f->rows.target = calloc(ROWS, sizeof(int32_t));
+    f->rows.example = calloc(ROWS, sizeof(int32_t));
+    for (int rr = 0; rr < ROWS; rr++) {
+        uint16_t q[2] = {(uint16_t)iamp_rng_below(&r, 7), (uint16_t)iamp_rng_below(&r, 7)};
+        uint16_t prefix[3] = {(uint16_t)iamp_rng_below(&r, 7), (uint16_t)iamp_rng_below(&r, 7), 0};
+        int step = rr % cfg->a_len;
+        iamp_model_row(&f->m, rr % 2, q, 2, prefix, step, f->rows.in + rr * f->m.n_slots);
+        f->rows.lo[rr] = 1;
+        f->rows.hi[rr] = 6;
+        f->rows.target[rr] = 1 + (int)iamp_rng_below(&r, 5);
+        f->rows.example[rr] = rr;
+        f->weights[rr] = 0.5f + (float)rr / ROWS;
+        f->vtarget[rr] = (float)iamp_rng_normal(&r);
+    }
+    f->rows.n = ROWS;
+}
+
+static void teardown(struct fixture *f)
+{
+    iamp_rows_release(&f->rows);
+    iamp_model_release(&f->m);
+}
+
+/* Loss = weighted cross-entropy + sum of squared value errors; fills
+ * m.grads when grad is set. */
+static double loss_of(struct fixture *f, int grad)
+{
+    cr_assert_eq(iamp_model_forward(&f->m, f->rows.in, ROWS), 0);
+    float dlogits[ROWS * 7], dvalues[ROWS];
+    double l = iamp_loss_xent(&f->m, &f->rows, f->weights, 1.0f, dlogits);
+    for (int r = 0; r < ROWS; r++) {
+        double e = (double)f->m.values[r] - f->vtarget[r];
+        l += e * e;
+        dvalues[r] = (float)(2.0 * e);
+    }
+    if (grad)
+        iamp_model_backward(&f->m, dlogits, dvalues, NULL, NULL);
+    return l;
+}
+
+/* Compare analytic and numeric gradients over params[off, off+n). */
+static void check_group(struct fixture *f, const char *name, size_t off, size_t n)
+{
+    float *analytic = malloc(f->m.lay.total * sizeof(float));
+    loss_of(f, 1);
+    memcpy(analytic, f->m.grads, f->m.lay.total * sizeof(float));
+    const float eps = 1e-2f;
+    size_t bad = 0;
+    double worst = 0.0;
+    for (size_t i = off; i < off + n; i++) {
+        float keep = f->m.params[i];
+        f->m.params[i] = keep + eps;
+        double lp = loss_of(f, 0);
+        f->m.params[i] = keep - eps;
+        double lm = loss_of(f, 0);
+        f->m.params[i] = keep;
+        double num = (lp - lm) / (2.0 * eps);
+        double err = fabs(num - analytic[i]);
+        if (err > 2e-3 + 2e-2 * fabs(num))
+            bad++;
+        worst = err > worst ? err : worst;
+    }
+    free(analytic);
+    cr_assert_eq(bad, 0, "%s: %zu of %zu gradients disagree (worst abs error %g)", name, bad, n,
+                 worst);
+}
+
+Test(model, every_parameter_group_matches_finite_differences, .timeout = 30)
+{
+    struct fixture f;
+    setup(&f, &small);
+    const struct iamp_model_layout *L = &f.m.lay;
+    size_t H = 5, V = 7;
+    check_group(&f, "value head weights", L->wv, H);
+    check_group(&f, "value head bias", L->bv, 1);
+    check_group(&f, "token head weights", L->wo, V * H);
+    check_group(&f, "token head bias", L->bo, V);
+    check_group(&f, "layer 1 weights", L->w[1], H * H);
+    check_group(&f, "layer 1 bias", L->b[1], H);
+    check_group(&f, "layer 0 weights", L->w[0], H * (size_t)f.m.n_slots * 3);
+    check_group(&f, "layer 0 bias", L->b[0], H);
+    check_group(&f, "embeddings", L->emb, L->total - L->emb);
+    teardown(&f);
+}
+
+Test(model, one_hidden_layer_gradients_match_finite_differences, .timeout = 30)
+{
+    struct iamp_model_config one = small;
+    one.layers = 1;
+    struct fixture f;
+    setup(&f, &one);
+    check_group(&f, "all parameters", 0, f.m.lay.total);
+    teardown(&f);
+}
+
+Test(model, batch_forward_equals_per_row_forwards, .timeout = 30)
+{
+    struct fixture f;
+    setup(&f, &small);
+    cr_assert_eq(iamp_model_forward(&f.m, f.rows.in, ROWS), 0);
+    float logits[ROWS * 7], values[ROWS];
+    memcpy(logits, f.m.logits, sizeof(logits));
+    memcpy(values, f.m.values, sizeof(values));
+    for (int r = 0; r < ROWS; r++) {
+        cr_assert_eq(iamp_model_forward(&f.m, f.rows.in + r * f.m.n_slots, 1), 0);
+        for (int v = 0; v < 7; v++)
+            cr_assert_float_eq(f.m.logits[v], logits[r * 7 + v], 1e-5, "row %d token %d", r, v);
+        cr_assert_float_eq(f.m.values[0], values[r], 1e-5, "row %d value", r);
+    }
+    teardown(&f);
+}
+
+struct progress {
+    size_t last;
+    int calls, monotone;
+};
+
+static void ready_cb(void *ctx, size_t done)
+{
+    struct progress *p = ctx;
+    p->monotone &= done > p->last;
+    p->last = done;
+    p->calls++;
+}
+
+Test(model, backward_reports_growing_prefix_ending_at_total, .timeout = 30)
+{
+    struct fixture f;
+    setup(&f, &small);
+    cr_assert_eq(iamp_model_forward(&f.m, f.rows.in, ROWS), 0);
+    float dlogits[ROWS * 7];
+    iamp_loss_xent(&f.m, &f.rows, NULL, 1.0f, dlogits);
+    struct progress p = {0, 0, 1};
+    iamp_model_backward(&f.m, dlogits, NULL, ready_cb, &p);
+    cr_assert(p.monotone, "progress must grow");
+    cr_assert_eq(p.calls, small.layers + 2);
+    cr_assert_eq(p.last, f.m.lay.total);
+    teardown(&f);
+}
+
+Test(model, checksum_changes_with_any_parameter, .timeout = 10)
+{
+    struct fixture f;
+    setup(&f, &small);
+    uint64_t a = iamp_model_checksum(&f.m);
+    f.m.params[f.m.lay.total - 1] += 1.0f;
+    cr_assert_neq(a, iamp_model_checksum(&f.m));
+    teardown(&f);
+}
+
+Test(model, rejects_bad_config, .timeout = 10)
+{
+    struct iamp_model m;
+    struct iamp_model_config c = small;
+    c.layers = 0;
+    cr_assert_eq(iamp_model_init(&m, &c), IAMP_EINVAL);
+    c = small;
+    c.vocab = 1;
+    cr_assert_eq(iamp_model_init(&m, &c), IAMP_EINVAL);
+}

@@ -1,0 +1,236 @@
+/* test_permpow.c — the permutation-powering task: H with a perfect
+ * subanswer oracle equals ground truth on every question, the text syntax
+ * round-trips, malformed text is rejected with a reason, and the spec,
+ * sampler and eval set behave. */
+#include "tasks/task.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct iamp_task make(const char *spec)
+{
+    struct iamp_task t;
+    char err[256] = "";
+    int rc = iamp_task_create(&t, spec, err, sizeof(err));
+    cr_assert_eq(rc, 0, "%s: %s", spec, err);
+    return t;
+}
+
+/* Run H on q, answering every ask with ground truth. */
+static void run_with_oracle(const struct iamp_task *t, const struct iamp_question *q,
+                            struct iamp_answer *out)
+{
+    if (t->ops->primitive(t, q, out))
+        return;
+    unsigned char ep[256];
+    cr_assert_leq(t->episode_size, sizeof(ep));
+    t->ops->episode_start(t, ep, q);
+    struct iamp_answer answers[IAMP_ASK_MAX];
+    struct iamp_question asks[IAMP_ASK_MAX];
+    int n_in = 0, n_asks = 0, steps = 0;
+    for (;;) {
+        int st = t->ops->episode_step(t, ep, answers, n_in, asks, &n_asks, out);
+        if (st == IAMP_EP_DONE)
+            return;
+        cr_assert_eq(st, IAMP_EP_ASK);
+        cr_assert(n_asks >= 1 && n_asks <= IAMP_ASK_MAX);
+        for (int i = 0; i < n_asks; i++) {
+            cr_assert(t->ops->valid_question(t, &asks[i]), "H asked an invalid question");
+            iamp_task_truth(t, &asks[i], &answers[i]);
+        }
+        n_in = n_asks;
+        cr_assert_lt(++steps, 100, "episode does not end");
+    }
+}
+
+static void check_all_questions(const char *spec, int n, int kmax)
+{
+    struct iamp_task t = make(spec);
+    for (int k = 1; k <= kmax; k++) {
+        for (int x = 0; x < n; x++) {
+            char text[64], err[256];
+            struct iamp_question q;
+            snprintf(text, sizeof(text), "pow x=%d k=%d", x, k);
+            cr_assert_eq(t.ops->parse_question(&t, text, &q, err, sizeof(err)), 0, "%s", err);
+            struct iamp_answer got, want;
+            run_with_oracle(&t, &q, &got);
+            iamp_task_truth(&t, &q, &want);
+            cr_assert(iamp_answer_equal(&got, &want), "H wrong on %s", text);
+            cr_assert(iamp_answer_valid(&t, &q, &got));
+        }
+    }
+    iamp_task_destroy(&t);
+}
+
+Test(permpow, overseer_with_perfect_oracle_equals_truth_default_instance, .timeout = 30)
+{
+    check_all_questions("permpow", 64, 63);
+}
+
+Test(permpow, overseer_with_perfect_oracle_equals_truth_small_instances, .timeout = 30)
+{
+    check_all_questions("permpow:n=8,kmax=7,seed=3", 8, 7);
+    check_all_questions("permpow:n=5,kmax=40,seed=9", 5, 40);
+}
+
+Test(permpow, truth_is_sigma_applied_k_times, .timeout = 10)
+{
+    struct iamp_task t = make("permpow:n=16,seed=4");
+    char err[128];
+    struct iamp_question q1, qk;
+    struct iamp_answer a;
+    for (int x = 0; x < 16; x++) {
+        int y = x;
+        for (int k = 1; k <= 15; k++) {
+            char text[64];
+            snprintf(text, sizeof(text), "pow x=%d k=1", y);
+            cr_assert_eq(t.ops->parse_question(&t, text, &q1, err, sizeof(err)), 0);
+            iamp_task_truth(&t, &q1, &a);
+            y = a.tok[0];
+            snprintf(text, sizeof(text), "pow x=%d k=%d", x, k);
+            cr_assert_eq(t.ops->parse_question(&t, text, &qk, err, sizeof(err)), 0);
+            iamp_task_truth(&t, &qk, &a);
+            cr_assert_eq(a.tok[0], y, "sigma^%d(%d)", k, x);
+        }
+    }
+    iamp_task_destroy(&t);
+}
+
+Test(permpow, sigma_is_a_permutation_fixed_by_seed, .timeout = 10)
+{
+    struct iamp_task a = make("permpow:seed=1"), b = make("permpow:seed=1"),
+                     c = make("permpow:seed=2");
+    int seen[64] = {0}, differ = 0;
+    for (int x = 0; x < 64; x++) {
+        struct iamp_question q = {.type = 0, .len = 2, .tok = {(uint16_t)x, 64}};
+        struct iamp_answer ra, rb, rc;
+        iamp_task_truth(&a, &q, &ra);
+        iamp_task_truth(&b, &q, &rb);
+        iamp_task_truth(&c, &q, &rc);
+        seen[ra.tok[0]]++;
+        cr_assert_eq(ra.tok[0], rb.tok[0]);
+        differ += ra.tok[0] != rc.tok[0];
+    }
+    for (int x = 0; x < 64; x++)
+        cr_assert_eq(seen[x], 1, "element %d hit %d times", x, seen[x]);
+    cr_assert_gt(differ, 0, "seeds 1 and 2 give the same permutation");
+    iamp_task_destroy(&a);
+    iamp_task_destroy(&b);
+    iamp_task_destroy(&c);
+}
+
+Test(permpow, format_then_parse_round_trips, .timeout = 10)
+{
+    struct iamp_task t = make("permpow");
+    struct iamp_rng r;
+    iamp_rng_seed(&r, 1, 0);
+    for (int i = 0; i < 2000; i++) {
+        struct iamp_question q, back;
+        char text[IAMP_TEXT_MAX], err[256];
+        t.ops->sample(&t, &r, t.max_difficulty, &q);
+        t.ops->format_question(&t, &q, text, sizeof(text));
+        cr_assert_eq(t.ops->parse_question(&t, text, &back, err, sizeof(err)), 0, "%s", err);
+        cr_assert_eq(memcmp(&q, &back, sizeof(q)), 0, "%s", text);
+    }
+    iamp_task_destroy(&t);
+}
+
+Test(permpow, accepts_any_order_and_spacing, .timeout = 10)
+{
+    struct iamp_task t = make("permpow");
+    struct iamp_question a, b;
+    char err[256];
+    cr_assert_eq(t.ops->parse_question(&t, "pow x=5 k=37", &a, err, sizeof(err)), 0);
+    cr_assert_eq(t.ops->parse_question(&t, "  pow\tk=37   x=5 ", &b, err, sizeof(err)), 0);
+    cr_assert_eq(memcmp(&a, &b, sizeof(a)), 0);
+    iamp_task_destroy(&t);
+}
+
+Test(permpow, rejects_malformed_text_with_a_reason, .timeout = 10)
+{
+    static const char *const bad[] = {
+        "",           "pow",           "pow x=5",       "pow k=3",        "pow x=5 k=0",
+        "pow x=64 k=3", "pow x=5 k=64", "pow x=a k=3",   "pw x=1 k=2",     "pow x=1 k=2 z=3",
+        "pow x=1 x=2", "pow x=-1 k=2", "pow x= k=2",    "pow x=1k=2",     "POW x=1 k=2",
+        "pow x=99999999999999999999 k=2", "pow x=1 k=2x", "pow=1 x=1 k=2",
+    };
+    struct iamp_task t = make("permpow");
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct iamp_question q;
+        char err[256] = "";
+        cr_assert_neq(t.ops->parse_question(&t, bad[i], &q, err, sizeof(err)), 0,
+                      "accepted '%s'", bad[i]);
+        cr_assert_gt(strlen(err), 10, "no reason for '%s'", bad[i]);
+        cr_assert_null(strchr(err, '\n'), "reason must be one line");
+    }
+    iamp_task_destroy(&t);
+}
+
+Test(permpow, spec_errors_name_the_parameter, .timeout = 10)
+{
+    static const struct {
+        const char *spec, *needle;
+    } cases[] = {
+        {"permpow:n=1", "n=1"},          {"permpow:n=abc", "n=abc"},
+        {"permpow:n=5000", "n=5000"},    {"permpow:bogus=1", "bogus"},
+        {"permpow:n=8,n=9", "twice"},    {"permpow:kmax=0", "kmax"},
+        {"permpow:", "nothing"},         {"permpow:n", "key=value"},
+        {"nosuchtask", "unknown task"},  {"permpow:seed=-3", "seed"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct iamp_task t;
+        char err[256] = "";
+        cr_assert_neq(iamp_task_create(&t, cases[i].spec, err, sizeof(err)), 0, "%s accepted",
+                      cases[i].spec);
+        cr_assert_not_null(strstr(err, cases[i].needle), "%s: '%s' lacks '%s'", cases[i].spec,
+                           err, cases[i].needle);
+    }
+}
+
+Test(permpow, canonical_spec_spells_out_every_parameter, .timeout = 10)
+{
+    struct iamp_task t = make("permpow:seed=7");
+    cr_assert_str_eq(t.spec, "permpow:n=64,seed=7,kmax=63");
+    iamp_task_destroy(&t);
+}
+
+Test(permpow, sampler_respects_difficulty, .timeout = 10)
+{
+    struct iamp_task t = make("permpow");
+    cr_assert_eq(t.max_difficulty, 6);
+    struct iamp_rng r;
+    iamp_rng_seed(&r, 2, 0);
+    for (int d = 1; d <= 6; d++) {
+        int top = 0;
+        for (int i = 0; i < 3000; i++) {
+            struct iamp_question q;
+            t.ops->sample(&t, &r, d, &q);
+            int k = q.tok[1] - 64 + 1;
+            int hi = (1 << d) - 1 > 63 ? 63 : (1 << d) - 1;
+            cr_assert(k >= 1 && k <= hi, "level %d sampled k=%d", d, k);
+            top = k > top ? k : top;
+        }
+        cr_assert_eq(top, (1 << d) - 1 > 63 ? 63 : (1 << d) - 1, "level %d never reaches its top", d);
+    }
+    iamp_task_destroy(&t);
+}
+
+Test(permpow, eval_set_covers_every_k, .timeout = 10)
+{
+    struct iamp_task t = make("permpow");
+    struct iamp_question qs[1008];
+    struct iamp_rng r;
+    iamp_rng_seed(&r, 12345, 0);
+    int n = t.ops->eval_set(&t, &r, qs, 1008);
+    cr_assert_eq(n, 1008);
+    int per_k[64] = {0};
+    for (int i = 0; i < n; i++) {
+        cr_assert(t.ops->valid_question(&t, &qs[i]));
+        per_k[qs[i].tok[1] - 64 + 1]++;
+    }
+    for (int k = 1; k <= 63; k++)
+        cr_assert_eq(per_k[k], 16, "k=%d has %d questions", k, per_k[k]);
+    iamp_task_destroy(&t);
+}

@@ -1,0 +1,186 @@
+/* test_policy.c — decoding and losses: sampling frequencies follow the
+ * softmax (chi-square), greedy is the argmax, log-probabilities of
+ * multi-token answers add up, and the cross-entropy gradient is
+ * softmax - onehot inside the answer range and zero outside. */
+#include "worker/policy.h"
+
+#include <criterion/criterion.h>
+#include <math.h>
+#include <string.h>
+
+/* A minimal task whose answers are two tokens in [2, 8). */
+static void two_tok_space(const struct iamp_task *t, const struct iamp_question *q,
+                          struct iamp_answer_space *s)
+{
+    (void)t;
+    (void)q;
+    s->lo = 2;
+    s->hi = 8;
+    s->max_len = 2;
+    s->end_tok = -1;
+}
+
+static const struct iamp_task_ops fake_ops = {.name = "fake", .answer_space = two_tok_space};
+
+static void make_model(struct iamp_model *m, struct iamp_task *t, int a_len)
+{
+    struct iamp_model_config c = {.vocab = 10, .n_types = 1, .q_len = 2, .a_len = a_len,
+                                  .embed = 4, .hidden = 16, .layers = 2};
+    struct iamp_rng r;
+    iamp_rng_seed(&r, 3, 0);
+    cr_assert_eq(iamp_model_init(m, &c), 0);
+    iamp_model_reset(m, &r);
+    memset(t, 0, sizeof(*t));
+    t->ops = &fake_ops;
+    t->vocab = 10;
+    t->n_types = 1;
+    t->q_len = 2;
+    t->a_len = a_len;
+}
+
+static double chi_square_first_token(struct iamp_model *m, struct iamp_task *t, float temp,
+                                     int draws)
+{
+    struct iamp_question q = {.type = 0, .len = 2, .tok = {1, 3}};
+    int32_t in[16];
+    iamp_model_row(m, 0, q.tok, 2, NULL, 0, in);
+    cr_assert_eq(iamp_model_forward(m, in, 1), 0);
+    float logits[10], p[10];
+    memcpy(logits, m->logits, sizeof(logits));
+    iamp_softmax_range(logits, 2, 8, temp, p);
+    static struct iamp_question qs[20000];
+    static struct iamp_answer as[20000];
+    for (int i = 0; i < draws; i++)
+        qs[i] = q;
+    struct iamp_rng r;
+    iamp_rng_seed(&r, 99, 0);
+    cr_assert_eq(iamp_policy_answer(m, t, qs, draws, IAMP_DECODE_SAMPLE, temp, &r, as), 0);
+    long count[10] = {0};
+    for (int i = 0; i < draws; i++) {
+        cr_assert_eq(as[i].len, 2);
+        cr_assert(as[i].tok[0] >= 2 && as[i].tok[0] < 8, "token outside the answer range");
+        count[as[i].tok[0]]++;
+    }
+    double chi = 0.0;
+    for (int v = 2; v < 8; v++) {
+        double e = draws * (double)p[v];
+        chi += (count[v] - e) * (count[v] - e) / e;
+    }
+    return chi;
+}
+
+/* chi-square critical value for 5 degrees of freedom at p = 0.001. */
+#define CHI2_DF5_P001 20.515
+
+Test(policy, sampling_frequencies_match_softmax, .timeout = 30)
+{
+    struct iamp_model m;
+    struct iamp_task t;
+    make_model(&m, &t, 2);
+    double chi = chi_square_first_token(&m, &t, 1.0f, 20000);
+    cr_assert_lt(chi, CHI2_DF5_P001, "chi-square %.2f", chi);
+    chi = chi_square_first_token(&m, &t, 0.5f, 20000);
+    cr_assert_lt(chi, CHI2_DF5_P001, "chi-square at T=0.5: %.2f", chi);
+    iamp_model_release(&m);
+}
+
+Test(policy, chi_square_detects_a_wrong_temperature, .timeout = 30)
+{
+    /* The statistic above can fail: samples at T=2 are judged against the
+     * T=1 softmax here and must be rejected. */
+    struct iamp_model m;
+    struct iamp_task t;
+    make_model(&m, &t, 2);
+    for (size_t i = m.lay.wo; i < m.lay.wo + 10 * 16; i++)
+        m.params[i] *= 8.0f; /* sharpen the softmax so temperature matters */
+    struct iamp_question q = {.type = 0, .len = 2, .tok = {1, 3}};
+    int32_t in[16];
+    iamp_model_row(&m, 0, q.tok, 2, NULL, 0, in);
+    cr_assert_eq(iamp_model_forward(&m, in, 1), 0);
+    float p1[10];
+    iamp_softmax_range(m.logits, 2, 8, 1.0f, p1);
+    static struct iamp_question qs[20000];
+    static struct iamp_answer as[20000];
+    for (int i = 0; i < 20000; i++)
+        qs[i] = q;
+    struct iamp_rng r;
+    iamp_rng_seed(&r, 5, 0);
+    cr_assert_eq(iamp_policy_answer(&m, &t, qs, 20000, IAMP_DECODE_SAMPLE, 2.0f, &r, as), 0);
+    long count[10] = {0};
+    for (int i = 0; i < 20000; i++)
+        count[as[i].tok[0]]++;
+    double chi = 0.0;
+    for (int v = 2; v < 8; v++) {
+        double e = 20000.0 * p1[v];
+        chi += (count[v] - e) * (count[v] - e) / e;
+    }
+    cr_assert_gt(chi, CHI2_DF5_P001, "chi-square %.2f should reject", chi);
+    iamp_model_release(&m);
+}
+
+Test(policy, greedy_is_argmax_within_range, .timeout = 10)
+{
+    struct iamp_model m;
+    struct iamp_task t;
+    make_model(&m, &t, 1);
+    struct iamp_question q = {.type = 0, .len = 2, .tok = {4, 5}};
+    struct iamp_answer a;
+    t.a_len = 1;
+    cr_assert_eq(iamp_policy_answer(&m, &t, &q, 1, IAMP_DECODE_GREEDY, 1.0f, NULL, &a), 0);
+    int32_t in[16];
+    iamp_model_row(&m, 0, q.tok, 2, NULL, 0, in);
+    cr_assert_eq(iamp_model_forward(&m, in, 1), 0);
+    int best = 2;
+    for (int v = 3; v < 8; v++)
+        if (m.logits[v] > m.logits[best])
+            best = v;
+    cr_assert_eq(a.tok[0], best);
+    iamp_model_release(&m);
+}
+
+Test(policy, logprob_of_two_tokens_is_sum_of_steps, .timeout = 10)
+{
+    struct iamp_model m;
+    struct iamp_task t;
+    make_model(&m, &t, 2);
+    struct iamp_question q = {.type = 0, .len = 2, .tok = {1, 2}};
+    struct iamp_answer a = {.len = 2, .tok = {3, 6}};
+    double lp;
+    cr_assert_eq(iamp_policy_logprob(&m, &t, &q, &a, 1, &lp), 0);
+    double want = 0.0;
+    for (int step = 0; step < 2; step++) {
+        int32_t in[16];
+        float p[10];
+        iamp_model_row(&m, 0, q.tok, 2, a.tok, step, in);
+        cr_assert_eq(iamp_model_forward(&m, in, 1), 0);
+        iamp_softmax_range(m.logits, 2, 8, 1.0f, p);
+        want += log(p[a.tok[step]]);
+    }
+    cr_assert_float_eq(lp, want, 1e-5);
+    iamp_model_release(&m);
+}
+
+Test(policy, xent_gradient_is_softmax_minus_onehot_in_range, .timeout = 10)
+{
+    struct iamp_model m;
+    struct iamp_task t;
+    make_model(&m, &t, 1);
+    struct iamp_question q = {.type = 0, .len = 2, .tok = {1, 2}};
+    struct iamp_answer a = {.len = 1, .tok = {5}};
+    struct iamp_rows rows;
+    iamp_rows_init(&rows);
+    t.a_len = 1;
+    cr_assert_eq(iamp_rows_teacher(&rows, &m, &t, &q, &a, 1), 0);
+    cr_assert_eq(rows.n, 1);
+    cr_assert_eq(iamp_model_forward(&m, rows.in, 1), 0);
+    float d[10], p[10];
+    double loss = iamp_loss_xent(&m, &rows, NULL, 0.5f, d);
+    iamp_softmax_range(m.logits, 2, 8, 1.0f, p);
+    cr_assert_float_eq(loss, -0.5 * log(p[5]), 1e-5);
+    for (int v = 0; v < 10; v++) {
+        double want = (v >= 2 && v < 8) ? 0.5 * (p[v] - (v == 5)) : 0.0;
+        cr_assert_float_eq(d[v], want, 1e-6, "token %d", v);
+    }
+    iamp_rows_release(&rows);
+    iamp_model_release(&m);
+}
