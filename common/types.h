@@ -9,9 +9,9 @@
 
 #include <stdint.h>
 
-#define IAMP_Q_MAX 16      /* question tokens at most */
-#define IAMP_A_MAX 48      /* answer tokens at most, END included */
-#define IAMP_TEXT_MAX 256  /* one question or answer in text form */
+#define IAMP_Q_MAX 16     /* question tokens at most */
+#define IAMP_A_MAX 48     /* answer tokens at most, END included */
+#define IAMP_TEXT_MAX 256 /* one question or answer in text form */
 
 struct iamp_question {
     uint16_t type;            /* question type, index into the task's types */

@@ -31,8 +31,7 @@ int iamp_cli_usage(const char *cmd, const char *fmt, ...)
     return IAMP_EXIT_USAGE;
 }
 
-int iamp_cli_long(const char *cmd, const char *opt, const char *text, long lo, long hi,
-                  long *out)
+int iamp_cli_long(const char *cmd, const char *opt, const char *text, long lo, long hi, long *out)
 {
     char *end = NULL;
     errno = 0;

@@ -71,15 +71,27 @@ static int parse_common(int argc, char **argv, struct answer_cmd *c, const char 
             break;
         int bad = 0;
         switch (opt) {
-        case OPT_HELP: fputs(help, stdout); return IAMP_EXIT_OK;
-        case OPT_TASK: c->task = optarg; break;
-        case OPT_CKPT: c->ckpt = optarg; break;
-        case OPT_DEPTH: bad = iamp_cli_long(c->cmd, "--depth", optarg, 0, 8, &c->depth); break;
-        case OPT_SEED: bad = iamp_cli_u64(c->cmd, "--seed", optarg, &c->seed); break;
+        case OPT_HELP:
+            fputs(help, stdout);
+            return IAMP_EXIT_OK;
+        case OPT_TASK:
+            c->task = optarg;
+            break;
+        case OPT_CKPT:
+            c->ckpt = optarg;
+            break;
+        case OPT_DEPTH:
+            bad = iamp_cli_long(c->cmd, "--depth", optarg, 0, 8, &c->depth);
+            break;
+        case OPT_SEED:
+            bad = iamp_cli_u64(c->cmd, "--seed", optarg, &c->seed);
+            break;
         case OPT_EVAL_SIZE:
             bad = iamp_cli_long(c->cmd, "--eval-size", optarg, 1, 1 << 20, &c->eval_size);
             break;
-        case OPT_JSON: c->json = 1; break;
+        case OPT_JSON:
+            c->json = 1;
+            break;
         default:
             return iamp_cli_usage(c->cmd, "unknown option or missing value: '%s'",
                                   argv[optind - 1]);
@@ -98,9 +110,8 @@ static int open_session(struct answer_cmd *c, struct iamp_session *s)
         rc = iamp_session_load(s, c->ckpt, c->task, NULL, err, sizeof(err));
         if (rc) {
             iamp_cli_error("%s: checkpoint %s: %s", c->cmd, c->ckpt, err);
-            return rc == IAMP_EUNKNOWN || rc == IAMP_ERANGE || rc == IAMP_EPARSE
-                       ? IAMP_EXIT_USAGE
-                       : IAMP_EXIT_FAIL;
+            return rc == IAMP_EUNKNOWN || rc == IAMP_ERANGE || rc == IAMP_EPARSE ? IAMP_EXIT_USAGE
+                                                                                 : IAMP_EXIT_FAIL;
         }
         return 0;
     }

@@ -27,15 +27,29 @@ static const char bench_help[] =
     "  --seconds X        time per measurement (default 2)\n"
     "  --json             one JSON object instead of text\n";
 
-enum { OPT_TASK = 256, OPT_HIDDEN, OPT_EMBED, OPT_LAYERS, OPT_BATCH, OPT_DEPTH, OPT_SECONDS,
-       OPT_JSON, OPT_HELP };
+enum {
+    OPT_TASK = 256,
+    OPT_HIDDEN,
+    OPT_EMBED,
+    OPT_LAYERS,
+    OPT_BATCH,
+    OPT_DEPTH,
+    OPT_SECONDS,
+    OPT_JSON,
+    OPT_HELP
+};
 
 static const struct option bench_opts[] = {
-    {"task", required_argument, 0, OPT_TASK},     {"hidden", required_argument, 0, OPT_HIDDEN},
-    {"embed", required_argument, 0, OPT_EMBED},   {"layers", required_argument, 0, OPT_LAYERS},
-    {"batch", required_argument, 0, OPT_BATCH},   {"depth", required_argument, 0, OPT_DEPTH},
-    {"seconds", required_argument, 0, OPT_SECONDS}, {"json", no_argument, 0, OPT_JSON},
-    {"help", no_argument, 0, OPT_HELP},           {0, 0, 0, 0},
+    {"task", required_argument, 0, OPT_TASK},
+    {"hidden", required_argument, 0, OPT_HIDDEN},
+    {"embed", required_argument, 0, OPT_EMBED},
+    {"layers", required_argument, 0, OPT_LAYERS},
+    {"batch", required_argument, 0, OPT_BATCH},
+    {"depth", required_argument, 0, OPT_DEPTH},
+    {"seconds", required_argument, 0, OPT_SECONDS},
+    {"json", no_argument, 0, OPT_JSON},
+    {"help", no_argument, 0, OPT_HELP},
+    {0, 0, 0, 0},
 };
 
 struct bench_cmd {
@@ -61,21 +75,36 @@ static int parse_bench(int argc, char **argv, struct bench_cmd *c)
         if (opt == -1)
             break;
         switch (opt) {
-        case OPT_HELP: fputs(bench_help, stdout); return IAMP_EXIT_OK;
-        case OPT_TASK: c->task = optarg; break;
-        case OPT_HIDDEN: bad = iamp_cli_long("bench", "--hidden", optarg, 1, 16384, &v);
-            c->mo.hidden = (int)v; break;
-        case OPT_EMBED: bad = iamp_cli_long("bench", "--embed", optarg, 1, 1024, &v);
-            c->mo.embed = (int)v; break;
-        case OPT_LAYERS: bad = iamp_cli_long("bench", "--layers", optarg, 1, IAMP_LAYERS_MAX, &v);
-            c->mo.layers = (int)v; break;
-        case OPT_BATCH: bad = iamp_cli_long("bench", "--batch", optarg, 1, 1 << 16, &c->batch);
+        case OPT_HELP:
+            fputs(bench_help, stdout);
+            return IAMP_EXIT_OK;
+        case OPT_TASK:
+            c->task = optarg;
             break;
-        case OPT_DEPTH: bad = iamp_cli_long("bench", "--depth", optarg, 0, 8, &c->depth); break;
+        case OPT_HIDDEN:
+            bad = iamp_cli_long("bench", "--hidden", optarg, 1, 16384, &v);
+            c->mo.hidden = (int)v;
+            break;
+        case OPT_EMBED:
+            bad = iamp_cli_long("bench", "--embed", optarg, 1, 1024, &v);
+            c->mo.embed = (int)v;
+            break;
+        case OPT_LAYERS:
+            bad = iamp_cli_long("bench", "--layers", optarg, 1, IAMP_LAYERS_MAX, &v);
+            c->mo.layers = (int)v;
+            break;
+        case OPT_BATCH:
+            bad = iamp_cli_long("bench", "--batch", optarg, 1, 1 << 16, &c->batch);
+            break;
+        case OPT_DEPTH:
+            bad = iamp_cli_long("bench", "--depth", optarg, 0, 8, &c->depth);
+            break;
         case OPT_SECONDS:
             bad = iamp_cli_double("bench", "--seconds", optarg, 0.01, 3600, &c->seconds);
             break;
-        case OPT_JSON: c->json = 1; break;
+        case OPT_JSON:
+            c->json = 1;
+            break;
         default:
             return iamp_cli_usage("bench", "unknown option or missing value: '%s'",
                                   argv[optind - 1]);
@@ -103,8 +132,8 @@ static double sgemm_gflops(int n, double seconds)
         long reps = 0;
         double t0 = iamp_now(), t;
         do {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n,
-                        0.0f, c, n);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f,
+                        c, n);
             reps++;
             t = iamp_now() - t0;
         } while (t < seconds);

@@ -10,6 +10,7 @@
 #include "common/fileio.h"
 
 #include <getopt.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -44,8 +45,9 @@ static const char train_help[] =
     "  --lr-decay-rounds N      linear: lr falls to 10% over N rounds (default 800)\n"
     "  --target-sync N          rounds between refreshes of M_target, the copy\n"
     "                           of M that amplification asks; 0 = ask M (default 5)\n"
-    "  --embed N --hidden N --layers N   model size (default 32, 256, 2)\n"
+    "  --embed N --hidden N --layers N   model size (default 32, 512, 2)\n"
     "  --eval-size N            held-out questions (default 1008)\n"
+    "  --eval-every N           rounds between evaluations, and the last (default 5)\n"
     "  --curriculum-threshold X agreement that raises the level (default 0.85)\n"
     "  --curriculum-window N    rounds averaged for it (default 3)\n"
     "  --no-curriculum          sample every difficulty from the start\n"
@@ -62,15 +64,39 @@ struct train_cmd {
     struct iamp_model_opts mo;
     const char *task, *metrics, *ckdir;
     int algo_set, resume, quiet;
-    long rounds, ck_every, log_every;
+    long rounds, ck_every, log_every, eval_every;
     double stop_at;
 };
 
 enum {
-    OPT_TASK = 256, OPT_ALGO, OPT_DEPTH, OPT_ROUNDS, OPT_SEED, OPT_QUESTIONS, OPT_BATCH,
-    OPT_EPOCHS, OPT_LR, OPT_EMBED, OPT_HIDDEN, OPT_LAYERS, OPT_EVAL_SIZE, OPT_CUR_T, OPT_CUR_W,
-    OPT_NO_CUR, OPT_STOP_AT, OPT_METRICS, OPT_CKDIR, OPT_CKEVERY, OPT_RESUME, OPT_LOG_EVERY,
-    OPT_QUIET, OPT_LR_SCHED, OPT_LR_DECAY, OPT_TARGET_SYNC, OPT_HELP
+    OPT_TASK = 256,
+    OPT_ALGO,
+    OPT_DEPTH,
+    OPT_ROUNDS,
+    OPT_SEED,
+    OPT_QUESTIONS,
+    OPT_BATCH,
+    OPT_EPOCHS,
+    OPT_LR,
+    OPT_EMBED,
+    OPT_HIDDEN,
+    OPT_LAYERS,
+    OPT_EVAL_SIZE,
+    OPT_CUR_T,
+    OPT_CUR_W,
+    OPT_NO_CUR,
+    OPT_STOP_AT,
+    OPT_METRICS,
+    OPT_CKDIR,
+    OPT_CKEVERY,
+    OPT_RESUME,
+    OPT_LOG_EVERY,
+    OPT_QUIET,
+    OPT_EVAL_EVERY,
+    OPT_LR_SCHED,
+    OPT_LR_DECAY,
+    OPT_TARGET_SYNC,
+    OPT_HELP
 };
 
 static const struct option train_opts[] = {
@@ -98,6 +124,7 @@ static const struct option train_opts[] = {
     {"log-every", required_argument, 0, OPT_LOG_EVERY},
     {"quiet", no_argument, 0, OPT_QUIET},
     {"lr-schedule", required_argument, 0, OPT_LR_SCHED},
+    {"eval-every", required_argument, 0, OPT_EVAL_EVERY},
     {"lr-decay-rounds", required_argument, 0, OPT_LR_DECAY},
     {"target-sync", required_argument, 0, OPT_TARGET_SYNC},
     {"help", no_argument, 0, OPT_HELP},
@@ -128,47 +155,74 @@ static int train_option(struct train_cmd *c, int opt)
     struct iamp_train_config *cfg = &c->o.cfg;
     double d;
     switch (opt) {
-    case OPT_TASK: c->task = optarg; return 0;
+    case OPT_TASK:
+        c->task = optarg;
+        return 0;
     case OPT_ALGO:
         if (strlen(optarg) >= sizeof(cfg->algo))
             return iamp_cli_usage("train", "--algo is too long") != 0;
         snprintf(cfg->algo, sizeof(cfg->algo), "%s", optarg);
         c->algo_set = 1;
         return 0;
-    case OPT_DEPTH: return set_u32("--depth", 0, 8, &cfg->depth);
-    case OPT_ROUNDS: return iamp_cli_long("train", "--rounds", optarg, 0, 100000000, &c->rounds);
-    case OPT_SEED: return iamp_cli_u64("train", "--seed", optarg, &cfg->seed);
-    case OPT_QUESTIONS: return set_u32("--questions", 1, 1 << 20, &cfg->questions_per_round);
-    case OPT_BATCH: return set_u32("--batch", 1, 1 << 16, &cfg->batch);
-    case OPT_EPOCHS: return set_u32("--epochs", 1, 1000, &cfg->epochs);
+    case OPT_DEPTH:
+        return set_u32("--depth", 0, 8, &cfg->depth);
+    case OPT_ROUNDS:
+        return iamp_cli_long("train", "--rounds", optarg, 0, 100000000, &c->rounds);
+    case OPT_SEED:
+        return iamp_cli_u64("train", "--seed", optarg, &cfg->seed);
+    case OPT_QUESTIONS:
+        return set_u32("--questions", 1, 1 << 20, &cfg->questions_per_round);
+    case OPT_BATCH:
+        return set_u32("--batch", 1, 1 << 16, &cfg->batch);
+    case OPT_EPOCHS:
+        return set_u32("--epochs", 1, 1000, &cfg->epochs);
     case OPT_LR:
         if (iamp_cli_double("train", "--lr", optarg, 1e-7, 1.0, &d))
             return 1;
         cfg->lr = (float)d;
         return 0;
-    case OPT_EMBED: return set_int("--embed", 1, 1024, &c->mo.embed);
-    case OPT_HIDDEN: return set_int("--hidden", 1, 16384, &c->mo.hidden);
-    case OPT_LAYERS: return set_int("--layers", 1, IAMP_LAYERS_MAX, &c->mo.layers);
-    case OPT_EVAL_SIZE: return set_u32("--eval-size", 1, 1 << 20, &cfg->eval_size);
+    case OPT_EMBED:
+        return set_int("--embed", 1, 1024, &c->mo.embed);
+    case OPT_HIDDEN:
+        return set_int("--hidden", 1, 16384, &c->mo.hidden);
+    case OPT_LAYERS:
+        return set_int("--layers", 1, IAMP_LAYERS_MAX, &c->mo.layers);
+    case OPT_EVAL_SIZE:
+        return set_u32("--eval-size", 1, 1 << 20, &cfg->eval_size);
     case OPT_CUR_T:
         if (iamp_cli_double("train", "--curriculum-threshold", optarg, 0.0, 1.0, &d))
             return 1;
         cfg->curriculum_threshold = (float)d;
         return 0;
-    case OPT_CUR_W: return set_u32("--curriculum-window", 1, IAMP_AGREEMENT_MAX,
-                                   &cfg->curriculum_window);
-    case OPT_NO_CUR: c->o.curriculum = 0; return 0;
-    case OPT_STOP_AT: return iamp_cli_double("train", "--stop-at", optarg, 0.0, 1.0, &c->stop_at);
-    case OPT_METRICS: c->metrics = optarg; return 0;
-    case OPT_CKDIR: c->ckdir = optarg; return 0;
-    case OPT_CKEVERY: return iamp_cli_long("train", "--checkpoint-every", optarg, 1, 1000000,
-                                           &c->ck_every);
-    case OPT_RESUME: c->resume = 1; return 0;
-    case OPT_LOG_EVERY: return iamp_cli_long("train", "--log-every", optarg, 1, 1000000,
-                                             &c->log_every);
-    case OPT_QUIET: c->quiet = 1; return 0;
-    case OPT_LR_DECAY: return set_u32("--lr-decay-rounds", 1, 100000000, &cfg->schedule_rounds);
-    case OPT_TARGET_SYNC: return set_u32("--target-sync", 0, 1000000, &cfg->target_sync);
+    case OPT_CUR_W:
+        return set_u32("--curriculum-window", 1, IAMP_AGREEMENT_MAX, &cfg->curriculum_window);
+    case OPT_NO_CUR:
+        c->o.curriculum = 0;
+        return 0;
+    case OPT_STOP_AT:
+        return iamp_cli_double("train", "--stop-at", optarg, 0.0, 1.0, &c->stop_at);
+    case OPT_METRICS:
+        c->metrics = optarg;
+        return 0;
+    case OPT_CKDIR:
+        c->ckdir = optarg;
+        return 0;
+    case OPT_CKEVERY:
+        return iamp_cli_long("train", "--checkpoint-every", optarg, 1, 1000000, &c->ck_every);
+    case OPT_RESUME:
+        c->resume = 1;
+        return 0;
+    case OPT_LOG_EVERY:
+        return iamp_cli_long("train", "--log-every", optarg, 1, 1000000, &c->log_every);
+    case OPT_QUIET:
+        c->quiet = 1;
+        return 0;
+    case OPT_EVAL_EVERY:
+        return iamp_cli_long("train", "--eval-every", optarg, 1, 1000000, &c->eval_every);
+    case OPT_LR_DECAY:
+        return set_u32("--lr-decay-rounds", 1, 100000000, &cfg->schedule_rounds);
+    case OPT_TARGET_SYNC:
+        return set_u32("--target-sync", 0, 1000000, &cfg->target_sync);
     case OPT_LR_SCHED:
         if (strcmp(optarg, "linear") == 0)
             cfg->lr_schedule = IAMP_LR_LINEAR;
@@ -178,7 +232,8 @@ static int train_option(struct train_cmd *c, int opt)
             return iamp_cli_usage("train", "--lr-schedule '%s' is not linear or constant",
                                   optarg) != 0;
         return 0;
-    default: return 1;
+    default:
+        return 1;
     }
 }
 
@@ -190,6 +245,7 @@ static int parse_train(int argc, char **argv, struct train_cmd *c)
     c->rounds = 800;
     c->ck_every = 10;
     c->log_every = 10;
+    c->eval_every = 5;
     opterr = 0;
     optind = 1;
     for (;;) {
@@ -252,8 +308,8 @@ static int open_resumed(struct train_run *r, char *err, size_t errlen)
         snprintf(err, errlen, "%s holds no training state to resume", r->ckpath);
         rc = IAMP_ECORRUPT;
     } else if (c->algo_set && strcmp(c->o.cfg.algo, ck.config.algo) != 0) {
-        snprintf(err, errlen, "%s was trained with --algo %s, not %s", r->ckpath,
-                 ck.config.algo, c->o.cfg.algo);
+        snprintf(err, errlen, "%s was trained with --algo %s, not %s", r->ckpath, ck.config.algo,
+                 c->o.cfg.algo);
         rc = IAMP_EMISMATCH;
     } else {
         struct iamp_train_opts o = c->o;
@@ -286,13 +342,29 @@ static void print_summary(const struct train_run *r, const struct iamp_round_sta
         printf("; 99%% not reached\n");
 }
 
+/* Evaluate every eval_every rounds and on the last one; other rounds
+ * report accuracy as not measured (NAN, null in JSON). */
+static int round_once(struct train_run *r, struct iamp_round_stats *st)
+{
+    struct train_cmd *c = r->c;
+    int rc = iamp_trainer_step(&r->tr, st);
+    if (rc)
+        return rc;
+    if (st->round % c->eval_every == 0 || st->round >= c->rounds)
+        return iamp_trainer_evaluate(&r->tr, st);
+    st->accuracy = st->amplified_accuracy = NAN;
+    for (int ty = 0; ty < IAMP_TYPES_MAX; ty++)
+        st->per_type[ty] = NAN;
+    return 0;
+}
+
 static int run_rounds(struct train_run *r)
 {
     struct train_cmd *c = r->c;
     struct iamp_round_stats st = {0};
     int rc = 0;
     while (r->tr.round < c->rounds && !stop_requested) {
-        rc = iamp_trainer_round(&r->tr, &st);
+        rc = round_once(r, &st);
         if (rc) {
             iamp_cli_error("train: round %ld failed: %s", r->tr.round + 1, iamp_strerror(rc));
             return IAMP_EXIT_FAIL;
@@ -306,19 +378,16 @@ static int run_rounds(struct train_run *r)
         if (c->stop_at > 0 && st.accuracy >= c->stop_at)
             break;
     }
-    if (c->ckdir && save_checkpoint(r))
-        return IAMP_EXIT_FAIL;
-    if (r->tr.round == 0 || st.round == 0) {
-        /* Nothing ran (already at --rounds): evaluate the model as it is. */
-        rc = iamp_eval_accuracy(&r->s, &r->tr.eval, 0, &st.accuracy, NULL);
-        if (!rc)
-            rc = iamp_eval_accuracy(&r->s, &r->tr.eval, (int)r->tr.opts.cfg.depth,
-                                    &st.amplified_accuracy, NULL);
+    if (st.round == 0 || isnan(st.accuracy)) {
+        /* Stopped on an unevaluated round, or nothing ran: measure now. */
+        rc = iamp_trainer_evaluate(&r->tr, &st);
         if (rc) {
             iamp_cli_error("train: evaluation failed: %s", iamp_strerror(rc));
             return IAMP_EXIT_FAIL;
         }
     }
+    if (c->ckdir && save_checkpoint(r))
+        return IAMP_EXIT_FAIL;
     print_summary(r, &st);
     if (stop_requested)
         fprintf(stderr, "iamp: train: stopped by signal after round %ld\n", r->tr.round);
@@ -349,8 +418,7 @@ int iamp_cmd_train(int argc, char **argv)
     int rc = c.resume ? open_resumed(&r, err, sizeof(err)) : open_fresh(&r, err, sizeof(err));
     if (rc) {
         iamp_cli_error("train: %s", err);
-        code = rc == IAMP_EUNKNOWN || rc == IAMP_ERANGE || rc == IAMP_EPARSE ||
-                       rc == IAMP_EINVAL
+        code = rc == IAMP_EUNKNOWN || rc == IAMP_ERANGE || rc == IAMP_EPARSE || rc == IAMP_EINVAL
                    ? IAMP_EXIT_USAGE
                    : IAMP_EXIT_FAIL;
         goto out;

@@ -13,7 +13,7 @@
 #include "proto/codec.h" /* IAMP_AGREEMENT_MAX */
 
 struct iamp_curriculum {
-    int level;           /* current difficulty, 1..max_level */
+    int level; /* current difficulty, 1..max_level */
     int max_level;
     float threshold;     /* mean agreement that raises the level */
     int window;          /* rounds averaged, <= IAMP_AGREEMENT_MAX */

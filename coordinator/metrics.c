@@ -61,10 +61,13 @@ void iamp_metrics_write(FILE *f, const struct iamp_task *t, const struct iamp_ro
 
 void iamp_metrics_print_line(FILE *out, const struct iamp_round_stats *st)
 {
-    fprintf(out,
-            "round %5ld  examples %8ld  level %d  agree %.3f  loss %.4f  acc %.4f  amp %.4f  "
-            "%.1fs\n",
-            st->round, st->examples, st->difficulty, st->agreement, st->loss, st->accuracy,
-            st->amplified_accuracy, st->seconds);
+    char acc[16] = "  -   ", amp[16] = "  -   ";
+    if (!isnan(st->accuracy))
+        snprintf(acc, sizeof(acc), "%.4f", st->accuracy);
+    if (!isnan(st->amplified_accuracy))
+        snprintf(amp, sizeof(amp), "%.4f", st->amplified_accuracy);
+    fprintf(
+        out, "round %5ld  examples %8ld  level %d  agree %.3f  loss %.4f  acc %s  amp %s  %.1fs\n",
+        st->round, st->examples, st->difficulty, st->agreement, st->loss, acc, amp, st->seconds);
     fflush(out);
 }

@@ -59,9 +59,8 @@ static int adopt_checkpoint(struct iamp_session *s, const struct iamp_checkpoint
                             size_t errlen)
 {
     const struct iamp_model_shape *sh = &ck->shape;
-    struct iamp_model_config c = {(int)sh->vocab,  (int)sh->n_types, (int)sh->q_len,
-                                  (int)sh->a_len,  (int)sh->embed,   (int)sh->hidden,
-                                  (int)sh->layers};
+    struct iamp_model_config c = {(int)sh->vocab, (int)sh->n_types, (int)sh->q_len, (int)sh->a_len,
+                                  (int)sh->embed, (int)sh->hidden,  (int)sh->layers};
     if (c.vocab != s->task.vocab || c.n_types != s->task.n_types || c.q_len != s->task.q_len ||
         c.a_len != s->task.a_len) {
         snprintf(err, errlen, "model shape does not fit task %s", s->task.spec);
@@ -134,10 +133,9 @@ void iamp_session_checkpoint_view(const struct iamp_session *s, struct iamp_chec
     const struct iamp_model_config *c = &s->model.cfg;
     memset(ck, 0, sizeof(*ck));
     snprintf(ck->task, sizeof(ck->task), "%s", s->task.spec);
-    ck->shape = (struct iamp_model_shape){(uint32_t)c->vocab, (uint32_t)c->n_types,
-                                          (uint32_t)c->q_len, (uint32_t)c->a_len,
-                                          (uint32_t)c->embed, (uint32_t)c->hidden,
-                                          (uint32_t)c->layers};
+    ck->shape = (struct iamp_model_shape){
+        (uint32_t)c->vocab, (uint32_t)c->n_types, (uint32_t)c->q_len, (uint32_t)c->a_len,
+        (uint32_t)c->embed, (uint32_t)c->hidden,  (uint32_t)c->layers};
     ck->n_params = s->model.lay.total;
     ck->params = s->model.params;
     ck->adam_m = s->adam.m;
@@ -159,8 +157,8 @@ int iamp_session_answer(struct iamp_session *s, const struct iamp_question *qs, 
     return iamp_policy_answer(&s->model, &s->task, qs, n, IAMP_DECODE_GREEDY, 1.0f, NULL, out);
 }
 
-int iamp_session_amplify(struct iamp_session *s, const struct iamp_question *qs, int n,
-                         int depth, struct iamp_answer *out)
+int iamp_session_amplify(struct iamp_session *s, const struct iamp_question *qs, int n, int depth,
+                         struct iamp_answer *out)
 {
     struct iamp_leaf_ctx ctx = {&s->model, &s->task, IAMP_DECODE_GREEDY, 1.0f, NULL};
     return iamp_engine_run(&s->engine, qs, n, depth, iamp_leaf_local, &ctx, out);

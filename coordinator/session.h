@@ -19,7 +19,10 @@ struct iamp_model_opts {
     int layers; /* hidden layers */
 };
 
-#define IAMP_MODEL_OPTS_DEFAULT {32, 256, 2}
+#define IAMP_MODEL_OPTS_DEFAULT                                                                    \
+    {                                                                                              \
+        32, 256, 2                                                                                 \
+    }
 
 struct iamp_session {
     struct iamp_task task;
@@ -31,8 +34,8 @@ struct iamp_session {
 
 /* A fresh session; err gets a one-line reason. */
 IAMP_WUR int iamp_session_open(struct iamp_session *s, const char *task_spec,
-                               const struct iamp_model_opts *mo, float lr, uint64_t seed,
-                               char *err, size_t errlen);
+                               const struct iamp_model_opts *mo, float lr, uint64_t seed, char *err,
+                               size_t errlen);
 /* A session from a checkpoint file. task_spec may be NULL (use the
  * checkpoint's); otherwise it must name the same task. ck (may be NULL)
  * receives the checkpoint's training state; the caller releases it. */

@@ -8,7 +8,7 @@
 #include "coordinator/train.h"
 
 #include "coordinator/cli.h"
-#include "worker/policy.h"
+#include "worker/distill.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -125,7 +125,9 @@ static int alloc_buffers(struct iamp_trainer *tr)
     tr->targets = calloc(q, sizeof(*tr->targets));
     tr->mine = calloc(q, sizeof(*tr->mine));
     tr->order = calloc(q, sizeof(int));
-    return tr->qs && tr->targets && tr->mine && tr->order ? 0 : IAMP_ENOMEM;
+    tr->batch = calloc(tr->opts.cfg.batch, sizeof(*tr->batch));
+    iamp_distill_work_init(&tr->work);
+    return tr->qs && tr->targets && tr->mine && tr->order && tr->batch ? 0 : IAMP_ENOMEM;
 }
 
 static void restore(struct iamp_trainer *tr, const struct iamp_checkpoint *ck)
@@ -165,8 +167,8 @@ static int init_target(struct iamp_trainer *tr, const struct iamp_checkpoint *ck
 }
 
 int iamp_trainer_init(struct iamp_trainer *tr, struct iamp_session *s,
-                      const struct iamp_train_opts *o, const struct iamp_checkpoint *ck,
-                      char *err, size_t errlen)
+                      const struct iamp_train_opts *o, const struct iamp_checkpoint *ck, char *err,
+                      size_t errlen)
 {
     memset(tr, 0, sizeof(*tr));
     tr->s = s;
@@ -201,7 +203,8 @@ void iamp_trainer_release(struct iamp_trainer *tr)
     free(tr->targets);
     free(tr->mine);
     free(tr->order);
-    free(tr->dlogits);
+    free(tr->batch);
+    iamp_distill_work_release(&tr->work);
     iamp_model_release(&tr->target);
     iamp_eval_set_release(&tr->eval);
     memset(tr, 0, sizeof(*tr));
@@ -227,9 +230,9 @@ static int build_targets(struct iamp_trainer *tr, int n)
     }
     struct iamp_leaf_ctx ctx = {tr->has_target ? &tr->target : &s->model, &s->task,
                                 IAMP_DECODE_GREEDY, 1.0f, NULL};
-    rc = m ? iamp_engine_run(&s->engine, sub, m, (int)tr->opts.cfg.depth, iamp_leaf_local, &ctx,
-                             out)
-           : 0;
+    rc =
+        m ? iamp_engine_run(&s->engine, sub, m, (int)tr->opts.cfg.depth, iamp_leaf_local, &ctx, out)
+          : 0;
     for (int k = 0; !rc && k < m; k++)
         tr->targets[idx[k]] = out[k];
 out:
@@ -239,53 +242,31 @@ out:
     return rc;
 }
 
-static int ensure_dlogits(struct iamp_trainer *tr, int rows)
-{
-    size_t need = (size_t)rows * (size_t)tr->s->model.cfg.vocab;
-    if (need <= tr->dlogits_cap)
-        return 0;
-    float *p = realloc(tr->dlogits, need * sizeof(float));
-    if (!p)
-        return IAMP_ENOMEM;
-    tr->dlogits = p;
-    tr->dlogits_cap = need;
-    return 0;
-}
-
 /* One Adam step on examples order[0..nb): mean over examples of
- * -log p(target). Returns the loss through *loss. */
-static int distil_step(struct iamp_trainer *tr, struct iamp_rows *rows, const int *order, int nb,
-                       double *loss)
+ * -log p(target). */
+static int distil_step(struct iamp_trainer *tr, const int *order, int nb, double *loss)
 {
     struct iamp_model *m = &tr->s->model;
-    struct iamp_question q[512];
-    struct iamp_answer a[512];
-    rows->n = 0;
-    for (int i = 0; i < nb;) {
-        int c = 0;
-        for (; c < 512 && i < nb; c++, i++) {
-            q[c] = tr->qs[order[i]];
-            a[c] = tr->targets[order[i]];
-        }
-        int rc = iamp_rows_teacher(rows, m, &tr->s->task, q, a, c);
-        if (rc)
-            return rc;
+    for (int i = 0; i < nb; i++) {
+        struct iamp_example *e = &tr->batch[i];
+        e->q = tr->qs[order[i]];
+        e->a = tr->targets[order[i]];
+        e->weight = 1.0f;
+        e->value_target = NAN;
     }
-    int rc = ensure_dlogits(tr, rows->n);
-    if (!rc)
-        rc = iamp_model_forward(m, rows->in, rows->n);
+    struct iamp_distill_opts o = {.value_coef = 0.0f};
+    struct iamp_distill_stats st;
+    int rc = iamp_distill_grad(m, &tr->s->task, tr->batch, nb, 1.0f / (float)nb, &o, &tr->work, &st,
+                               NULL, NULL);
     if (rc)
         return rc;
-    *loss = iamp_loss_xent(m, rows, NULL, 1.0f / (float)nb, tr->dlogits);
-    iamp_model_backward(m, tr->dlogits, NULL, NULL, NULL);
+    *loss = st.loss;
     iamp_adam_step(&tr->s->adam, m->params, m->grads);
     return 0;
 }
 
 static int distil(struct iamp_trainer *tr, int n, double *mean_loss)
 {
-    struct iamp_rows rows;
-    iamp_rows_init(&rows);
     int B = (int)tr->opts.cfg.batch, rc = 0;
     double total = 0.0;
     long steps = 0;
@@ -295,12 +276,11 @@ static int distil(struct iamp_trainer *tr, int n, double *mean_loss)
         iamp_rng_shuffle(&tr->rng, tr->order, n);
         for (int i = 0; i < n && !rc; i += B) {
             double l = 0.0;
-            rc = distil_step(tr, &rows, tr->order + i, n - i < B ? n - i : B, &l);
+            rc = distil_step(tr, tr->order + i, n - i < B ? n - i : B, &l);
             total += l;
             steps++;
         }
     }
-    iamp_rows_release(&rows);
     *mean_loss = steps ? total / (double)steps : 0.0;
     return rc;
 }
@@ -356,8 +336,8 @@ int iamp_trainer_evaluate(struct iamp_trainer *tr, struct iamp_round_stats *st)
     double t0 = iamp_now();
     int rc = iamp_eval_accuracy(tr->s, &tr->eval, 0, &st->accuracy, st->per_type);
     if (!rc)
-        rc = iamp_eval_accuracy(tr->s, &tr->eval, (int)tr->opts.cfg.depth,
-                                &st->amplified_accuracy, NULL);
+        rc = iamp_eval_accuracy(tr->s, &tr->eval, (int)tr->opts.cfg.depth, &st->amplified_accuracy,
+                                NULL);
     if (rc)
         return rc;
     double dt = iamp_now() - t0;

@@ -23,6 +23,7 @@
 #include "coordinator/curriculum.h"
 #include "coordinator/evaluate.h"
 #include "coordinator/session.h"
+#include "worker/distill.h"
 
 enum iamp_mode {
     IAMP_MODE_IMITATE = 0,
@@ -61,9 +62,9 @@ struct iamp_round_stats {
     double accuracy;           /* M greedy vs ground truth, held-out */
     double amplified_accuracy; /* Amp^depth vs ground truth, held-out */
     double per_type[IAMP_TYPES_MAX];
-    double kl;                 /* KL(p_M || p_ref); NAN when there is no reference */
-    double seconds;            /* wall time of all rounds so far */
-    double round_seconds;      /* wall time of this round (eval included) */
+    double kl;            /* KL(p_M || p_ref); NAN when there is no reference */
+    double seconds;       /* wall time of all rounds so far */
+    double round_seconds; /* wall time of this round (eval included) */
 };
 
 struct iamp_trainer {
@@ -71,21 +72,21 @@ struct iamp_trainer {
     struct iamp_train_opts opts;
     struct iamp_algo algo;
     struct iamp_curriculum cur;
-    struct iamp_rng rng;          /* questions and shuffles */
+    struct iamp_rng rng; /* questions and shuffles */
     struct iamp_eval_set eval;
     int has_target;
-    struct iamp_model target;     /* M_target, see step 2 */
+    struct iamp_model target; /* M_target, see step 2 */
     long round, examples;
     double seconds;
-    int has_reached;              /* first round with accuracy >= 0.99 */
+    int has_reached; /* first round with accuracy >= 0.99 */
     long reached_round;
     double reached_examples, reached_seconds;
     /* Round buffers. */
     struct iamp_question *qs;
     struct iamp_answer *targets, *mine;
     int *order;
-    float *dlogits;
-    size_t dlogits_cap;
+    struct iamp_example *batch; /* (batch) one minibatch */
+    struct iamp_distill_work work;
 };
 
 /* Start training a fresh session, or continue from ck (may be NULL). */

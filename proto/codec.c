@@ -167,9 +167,9 @@ static int shape_from_pb(const Iamp__ModelShape *pb, struct iamp_model_shape *s)
     s->hidden = pb->hidden;
     s->layers = pb->layers;
     int ok = s->vocab >= 2 && s->vocab <= 65535 && s->n_types >= 1 && s->n_types <= 64 &&
-             s->q_len >= 1 && s->q_len <= IAMP_Q_MAX && s->a_len >= 1 &&
-             s->a_len <= IAMP_A_MAX && s->embed >= 1 && s->embed <= 4096 && s->hidden >= 1 &&
-             s->hidden <= 65536 && s->layers >= 1 && s->layers <= 8;
+             s->q_len >= 1 && s->q_len <= IAMP_Q_MAX && s->a_len >= 1 && s->a_len <= IAMP_A_MAX &&
+             s->embed >= 1 && s->embed <= 4096 && s->hidden >= 1 && s->hidden <= 65536 &&
+             s->layers >= 1 && s->layers <= 8;
     return ok ? 0 : IAMP_ECORRUPT;
 }
 
@@ -376,8 +376,7 @@ out:
     return rc;
 }
 
-static int work_unit_from_pb(const Iamp__WorkUnit *pb, int max_questions,
-                             struct iamp_work_unit *u)
+static int work_unit_from_pb(const Iamp__WorkUnit *pb, int max_questions, struct iamp_work_unit *u)
 {
     if (pb->n_questions > (size_t)max_questions || pb->n_depth != pb->n_questions)
         return IAMP_ECORRUPT;

@@ -37,12 +37,12 @@ struct iamp_train_config {
 };
 
 struct iamp_checkpoint {
-    char task[128];                /* canonical task spec */
+    char task[128]; /* canonical task spec */
     struct iamp_model_shape shape;
     size_t n_params;
-    float *params;                 /* (n_params), owned */
-    float *adam_m, *adam_v;        /* (n_params) each, owned; NULL when absent */
-    float *target;                 /* (n_params) M_target, owned; NULL when absent */
+    float *params;          /* (n_params), owned */
+    float *adam_m, *adam_v; /* (n_params) each, owned; NULL when absent */
+    float *target;          /* (n_params) M_target, owned; NULL when absent */
     uint64_t adam_t, round, examples;
     double seconds;
     int has_rng;
@@ -52,7 +52,7 @@ struct iamp_checkpoint {
     float agreement[IAMP_AGREEMENT_MAX];
     int has_config;
     struct iamp_train_config config;
-    int has_reached;               /* first round with accuracy >= 0.99 */
+    int has_reached; /* first round with accuracy >= 0.99 */
     uint64_t reached_round;
     double reached_examples, reached_seconds;
 };
@@ -70,9 +70,9 @@ IAMP_WUR int iamp_checkpoint_load(const char *path, struct iamp_checkpoint *c);
 /* A unit of amplification work between ranks (WorkUnit / UnitResult). */
 struct iamp_work_unit {
     uint64_t unit_id;
-    int n;                        /* questions */
-    struct iamp_question *qs;     /* (n), owned */
-    int *depth;                   /* (n), owned */
+    int n;                    /* questions */
+    struct iamp_question *qs; /* (n), owned */
+    int *depth;               /* (n), owned */
     uint32_t decode;
     float temperature;
     uint64_t rng_seed;

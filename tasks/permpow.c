@@ -19,9 +19,9 @@
 #include <string.h>
 
 struct permpow {
-    int n;        /* elements */
-    int kmax;     /* largest power asked */
-    int *sigma;   /* (n) the permutation */
+    int n;      /* elements */
+    int kmax;   /* largest power asked */
+    int *sigma; /* (n) the permutation */
 };
 
 struct permpow_episode {
@@ -150,8 +150,8 @@ static void permpow_sample(const struct iamp_task *t, struct iamp_rng *r, int di
     make_question(p, x, k, q);
 }
 
-static int permpow_eval_set(const struct iamp_task *t, struct iamp_rng *r,
-                            struct iamp_question *qs, int max)
+static int permpow_eval_set(const struct iamp_task *t, struct iamp_rng *r, struct iamp_question *qs,
+                            int max)
 {
     const struct permpow *p = state_of(t);
     int per_k = max / p->kmax;

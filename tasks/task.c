@@ -54,8 +54,8 @@ static int spec_parse_pair(struct iamp_spec *spec, const char *p, size_t n, char
     size_t kn = (size_t)(eq - p), vn = n - kn - 1;
     if (copy_bounded(spec->key[i], sizeof(spec->key[i]), p, kn) ||
         copy_bounded(spec->val[i], sizeof(spec->val[i]), eq + 1, vn)) {
-        snprintf(err, errlen, "task parameter '%.*s' has an empty or overlong key or value",
-                 (int)n, p);
+        snprintf(err, errlen, "task parameter '%.*s' has an empty or overlong key or value", (int)n,
+                 p);
         return IAMP_EPARSE;
     }
     for (int j = 0; j < i; j++) {

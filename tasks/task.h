@@ -99,15 +99,15 @@ struct iamp_task_ops {
 
 struct iamp_task {
     const struct iamp_task_ops *ops;
-    char spec[128];       /* canonical spec, every parameter spelled out */
-    int vocab;            /* token ids in [0, vocab) */
-    int q_len;            /* question tokens at most */
-    int a_len;            /* answer tokens at most */
-    int n_types;          /* question types */
+    char spec[128]; /* canonical spec, every parameter spelled out */
+    int vocab;      /* token ids in [0, vocab) */
+    int q_len;      /* question tokens at most */
+    int a_len;      /* answer tokens at most */
+    int n_types;    /* question types */
     const char *type_names[IAMP_TYPES_MAX];
-    int max_difficulty;   /* sample() takes 1..max_difficulty */
-    size_t episode_size;  /* bytes of one episode's state */
-    void *state;          /* the task's own data */
+    int max_difficulty;  /* sample() takes 1..max_difficulty */
+    size_t episode_size; /* bytes of one episode's state */
+    void *state;         /* the task's own data */
 };
 
 /* Parse "name" or "name:k=v,...". */
@@ -118,12 +118,11 @@ const char *iamp_spec_get(const struct iamp_spec *spec, const char *key);
 IAMP_WUR int iamp_spec_int(const struct iamp_spec *spec, const char *key, long def, long lo,
                            long hi, long *out, char *err, size_t errlen);
 /* Fail on any key not in the NULL-terminated list. */
-IAMP_WUR int iamp_spec_check_keys(const struct iamp_spec *spec, const char *const *keys,
-                                  char *err, size_t errlen);
+IAMP_WUR int iamp_spec_check_keys(const struct iamp_spec *spec, const char *const *keys, char *err,
+                                  size_t errlen);
 
 /* Create a task from spec text; on error err holds a one-line reason. */
-IAMP_WUR int iamp_task_create(struct iamp_task *t, const char *spec_text, char *err,
-                              size_t errlen);
+IAMP_WUR int iamp_task_create(struct iamp_task *t, const char *spec_text, char *err, size_t errlen);
 void iamp_task_destroy(struct iamp_task *t);
 
 /* The task table. */

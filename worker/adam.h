@@ -14,12 +14,12 @@
 
 struct iamp_adam {
     size_t n;
-    float *m;         /* (n) first moment */
-    float *v;         /* (n) second moment */
-    int64_t t;        /* steps taken */
-    float lr;         /* learning rate */
+    float *m;  /* (n) first moment */
+    float *v;  /* (n) second moment */
+    int64_t t; /* steps taken */
+    float lr;  /* learning rate */
     float beta1, beta2, eps;
-    float clip_norm;  /* clip the global gradient norm to this; <= 0: off */
+    float clip_norm; /* clip the global gradient norm to this; <= 0: off */
 };
 
 IAMP_WUR int iamp_adam_init(struct iamp_adam *a, size_t n, float lr);

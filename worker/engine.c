@@ -21,7 +21,7 @@ struct iamp_engine_node {
     long parent;      /* -1 for roots */
     long first_child; /* children of the last step: [first_child, +n_children) */
     int n_children;
-    int pending;      /* children not yet answered */
+    int pending; /* children not yet answered */
     int depth_left;
     int state;
 };

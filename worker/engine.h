@@ -35,8 +35,8 @@ struct iamp_engine_node; /* engine.c */
 
 struct iamp_engine {
     const struct iamp_task *task;
-    int leaf_depth;  /* nodes with this much depth left or less are leaves */
-    long max_nodes;  /* refuse trees beyond this many nodes (IAMP_ELIMIT) */
+    int leaf_depth; /* nodes with this much depth left or less are leaves */
+    long max_nodes; /* refuse trees beyond this many nodes (IAMP_ELIMIT) */
     /* Working storage, reused across calls. */
     struct iamp_engine_node *nodes;
     unsigned char *episodes; /* (cap, episode_size) */

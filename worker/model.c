@@ -260,8 +260,8 @@ static void backward_heads(struct iamp_model *m, const float *dlogits, const flo
     float *g = m->grads;
     memset(g + m->lay.wv, 0, (size_t)(H + 1) * sizeof(float));
     if (dvalues) {
-        cblas_sgemv(CblasRowMajor, CblasTrans, R, H, 1.0f, a, H, dvalues, 1, 0.0f,
-                    g + m->lay.wv, 1);
+        cblas_sgemv(CblasRowMajor, CblasTrans, R, H, 1.0f, a, H, dvalues, 1, 0.0f, g + m->lay.wv,
+                    1);
         float s = 0.0f;
         for (int r = 0; r < R; r++)
             s += dvalues[r];

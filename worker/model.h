@@ -37,32 +37,32 @@ struct iamp_model_config {
 
 /* Offsets (in floats) of each parameter group in params/grads. */
 struct iamp_model_layout {
-    size_t wv, bv;                   /* value head: (H), (1) */
-    size_t wo, bo;                   /* token head: (V, H), (V) */
-    size_t w[IAMP_LAYERS_MAX];       /* layer l: (H, in_l), in_0 = S*E, else H */
-    size_t b[IAMP_LAYERS_MAX];       /* (H) */
-    size_t emb;                      /* all slot tables, (sum of slot rows, E) */
+    size_t wv, bv;             /* value head: (H), (1) */
+    size_t wo, bo;             /* token head: (V, H), (V) */
+    size_t w[IAMP_LAYERS_MAX]; /* layer l: (H, in_l), in_0 = S*E, else H */
+    size_t b[IAMP_LAYERS_MAX]; /* (H) */
+    size_t emb;                /* all slot tables, (sum of slot rows, E) */
     size_t total;
 };
 
 struct iamp_model {
     struct iamp_model_config cfg;
     struct iamp_model_layout lay;
-    int n_slots;     /* S = 1 + q_len + (a_len - 1) + 1 */
-    int *slot_base;  /* (S) first embedding row of each slot's table */
-    int *slot_rows;  /* (S) rows of each slot's table */
-    float *params;   /* (lay.total) */
-    float *grads;    /* (lay.total) written by backward */
+    int n_slots;    /* S = 1 + q_len + (a_len - 1) + 1 */
+    int *slot_base; /* (S) first embedding row of each slot's table */
+    int *slot_rows; /* (S) rows of each slot's table */
+    float *params;  /* (lay.total) */
+    float *grads;   /* (lay.total) written by backward */
 
     /* Activations of the last forward, kept for backward. */
     int rows, cap_rows;
-    int32_t *in;      /* (rows, S) slot tokens */
-    float *x0;        /* (rows, S*E) concatenated embeddings */
+    int32_t *in;                 /* (rows, S) slot tokens */
+    float *x0;                   /* (rows, S*E) concatenated embeddings */
     float *act[IAMP_LAYERS_MAX]; /* (rows, H) post-ReLU */
-    float *logits;    /* (rows, V) */
-    float *values;    /* (rows) */
-    float *scratch_a; /* (rows, max(S*E, H)) */
-    float *scratch_b; /* (rows, max(S*E, H)) */
+    float *logits;               /* (rows, V) */
+    float *values;               /* (rows) */
+    float *scratch_a;            /* (rows, max(S*E, H)) */
+    float *scratch_b;            /* (rows, max(S*E, H)) */
 };
 
 /* Called by backward as gradient groups finish: grads[0, done) are final. */

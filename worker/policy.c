@@ -56,9 +56,8 @@ static int rows_reserve(struct iamp_rows *rows, int n_slots, int need)
     return 0;
 }
 
-int iamp_rows_teacher(struct iamp_rows *rows, const struct iamp_model *m,
-                      const struct iamp_task *t, const struct iamp_question *qs,
-                      const struct iamp_answer *as, int n)
+int iamp_rows_teacher(struct iamp_rows *rows, const struct iamp_model *m, const struct iamp_task *t,
+                      const struct iamp_question *qs, const struct iamp_answer *as, int n)
 {
     int need = rows->n;
     for (int i = 0; i < n; i++)
@@ -106,8 +105,8 @@ static int argmax_range(const float *logits, int lo, int hi)
     return best;
 }
 
-static int sample_range(const float *logits, int lo, int hi, float temperature,
-                        struct iamp_rng *r, float *p)
+static int sample_range(const float *logits, int lo, int hi, float temperature, struct iamp_rng *r,
+                        float *p)
 {
     iamp_softmax_range(logits, lo, hi, temperature, p);
     double u = iamp_rng_uniform(r), c = 0.0;
@@ -120,10 +119,9 @@ static int sample_range(const float *logits, int lo, int hi, float temperature,
 }
 
 /* One decoding step for the examples listed in act[0..na). */
-static int decode_step(struct iamp_model *m, const struct iamp_question *qs, const int *act,
-                       int na, int step, const struct iamp_answer_space *sp, int mode,
-                       float temperature, struct iamp_rng *r, struct iamp_answer *out,
-                       int32_t *in, float *p)
+static int decode_step(struct iamp_model *m, const struct iamp_question *qs, const int *act, int na,
+                       int step, const struct iamp_answer_space *sp, int mode, float temperature,
+                       struct iamp_rng *r, struct iamp_answer *out, int32_t *in, float *p)
 {
     int S = m->n_slots, V = m->cfg.vocab;
     for (int k = 0; k < na; k++) {
@@ -166,9 +164,8 @@ static int answer_chunk(struct iamp_model *m, const struct iamp_task *t,
     for (int step = 0; step < m->cfg.a_len; step++) {
         int na = 0;
         for (int i = 0; i < n; i++) {
-            int done = out[i].len >= sp[i].max_len ||
-                       (out[i].len > 0 && sp[i].end_tok >= 0 &&
-                        out[i].tok[out[i].len - 1] == sp[i].end_tok);
+            int done = out[i].len >= sp[i].max_len || (out[i].len > 0 && sp[i].end_tok >= 0 &&
+                                                       out[i].tok[out[i].len - 1] == sp[i].end_tok);
             if (!done)
                 act[na++] = i;
         }

@@ -15,10 +15,10 @@
 /* Rows for the model, with their targets; grown on demand. */
 struct iamp_rows {
     int n, cap, n_slots;
-    int32_t *in;      /* (n, S) slot tokens */
+    int32_t *in;       /* (n, S) slot tokens */
     uint16_t *lo, *hi; /* (n) answer token range of the row */
-    int32_t *target;  /* (n) token the row should emit */
-    int32_t *example; /* (n) index of the example the row came from */
+    int32_t *target;   /* (n) token the row should emit */
+    int32_t *example;  /* (n) index of the example the row came from */
 };
 
 void iamp_rows_init(struct iamp_rows *rows);
@@ -35,8 +35,8 @@ enum iamp_decode_mode {
 
 /* Answer n questions autoregressively with M. r is used when sampling. */
 IAMP_WUR int iamp_policy_answer(struct iamp_model *m, const struct iamp_task *t,
-                                const struct iamp_question *qs, int n, int mode,
-                                float temperature, struct iamp_rng *r, struct iamp_answer *out);
+                                const struct iamp_question *qs, int n, int mode, float temperature,
+                                struct iamp_rng *r, struct iamp_answer *out);
 /* log p_M(as[i] | qs[i]) for each i. */
 IAMP_WUR int iamp_policy_logprob(struct iamp_model *m, const struct iamp_task *t,
                                  const struct iamp_question *qs, const struct iamp_answer *as,

@@ -152,8 +152,7 @@ Test(codec, checkpoint_file_detects_every_truncation_and_flipped_byte, .timeout 
         f = fopen(cut_path, "wb");
         fwrite(buf, 1, cut, f);
         fclose(f);
-        cr_assert_neq(iamp_checkpoint_load(cut_path, &b), 0, "accepted %zu of %zu bytes", cut,
-                      len);
+        cr_assert_neq(iamp_checkpoint_load(cut_path, &b), 0, "accepted %zu of %zu bytes", cut, len);
     }
     for (size_t i = 0; i < len; i += 7) {
         buf[i] ^= 0x10;
@@ -189,8 +188,13 @@ Test(codec, work_unit_and_result_round_trip, .timeout = 10)
         {.type = 1, .len = 0},
     };
     int depth[3] = {0, 2, 5};
-    struct iamp_work_unit u = {.unit_id = 42, .n = 3, .qs = qs, .depth = depth, .decode = 1,
-                               .temperature = 0.7f, .rng_seed = 1234};
+    struct iamp_work_unit u = {.unit_id = 42,
+                               .n = 3,
+                               .qs = qs,
+                               .depth = depth,
+                               .decode = 1,
+                               .temperature = 0.7f,
+                               .rng_seed = 1234};
     uint8_t *buf;
     size_t len;
     cr_assert_eq(iamp_work_unit_encode(&u, &buf, &len), 0);
@@ -206,7 +210,8 @@ Test(codec, work_unit_and_result_round_trip, .timeout = 10)
     cr_assert_eq(iamp_work_unit_decode(buf, len, 2, &v), IAMP_ECORRUPT, "over the limit");
     free(buf);
 
-    struct iamp_answer as[2] = {{.len = 1, .tok = {9}}, {.len = 3, .tok = {1, 2, 3}, .value = 0.25f}};
+    struct iamp_answer as[2] = {{.len = 1, .tok = {9}},
+                                {.len = 3, .tok = {1, 2, 3}, .value = 0.25f}};
     cr_assert_eq(iamp_unit_result_encode(7, as, 2, &buf, &len), 0);
     struct iamp_answer back[4];
     uint64_t id;

@@ -83,8 +83,10 @@ Test(spec, parses_name_and_parameters, .timeout = 10)
 
 Test(spec, rejects_malformed_specs, .timeout = 10)
 {
-    static const char *const bad[] = {"", ":n=1", "p:", "p:n", "p:=1", "p:n=", "p:n=1,",
-                                      "p:n=1,,m=2", "p:a=1,b=2,c=3,d=4,e=5,f=6,g=7,h=8,i=9"};
+    static const char *const bad[] = {
+        "",       ":n=1",       "p:",
+        "p:n",    "p:=1",       "p:n=",
+        "p:n=1,", "p:n=1,,m=2", "p:a=1,b=2,c=3,d=4,e=5,f=6,g=7,h=8,i=9"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct iamp_spec s;
         char err[128] = "";

@@ -11,7 +11,7 @@ struct oracle {
     const struct iamp_task *t;
     long calls, batches;
     int max_depth_seen;
-    int noisy;            /* answer wrongly on a pseudo-random share */
+    int noisy; /* answer wrongly on a pseudo-random share */
     uint64_t state;
 };
 
@@ -51,8 +51,8 @@ static int all_questions(struct iamp_question *qs)
     int n = 0;
     for (int k = 1; k <= 63; k++)
         for (int x = 0; x < 64; x++)
-            qs[n++] = (struct iamp_question){.type = 0, .len = 2,
-                                             .tok = {(uint16_t)x, (uint16_t)(64 + k - 1)}};
+            qs[n++] = (struct iamp_question){
+                .type = 0, .len = 2, .tok = {(uint16_t)x, (uint16_t)(64 + k - 1)}};
     return n;
 }
 
@@ -99,8 +99,8 @@ Test(engine, one_leaf_batch_per_dependent_step)
     iamp_engine_init(&e, &task);
     for (int n = 1; n <= 1000; n *= 10) {
         for (int i = 0; i < n; i++)
-            qs[i] = (struct iamp_question){.type = 0, .len = 2,
-                                           .tok = {(uint16_t)(i % 64), (uint16_t)(64 + 4 + i % 50)}};
+            qs[i] = (struct iamp_question){
+                .type = 0, .len = 2, .tok = {(uint16_t)(i % 64), (uint16_t)(64 + 4 + i % 50)}};
         struct oracle o = {.t = &task};
         cr_assert_eq(iamp_engine_run(&e, qs, n, 1, oracle_leaf, &o, out), 0);
         cr_assert_eq(o.batches, 2, "%d roots took %ld batches", n, o.batches);
@@ -127,7 +127,8 @@ Test(engine, same_leaf_answers_give_identical_trees)
     int n = all_questions(qs);
     struct iamp_engine e;
     iamp_engine_init(&e, &task);
-    struct oracle a = {.t = &task, .noisy = 1, .state = 7}, b = {.t = &task, .noisy = 1, .state = 7};
+    struct oracle a = {.t = &task, .noisy = 1, .state = 7},
+                  b = {.t = &task, .noisy = 1, .state = 7};
     cr_assert_eq(iamp_engine_run(&e, qs, n, 2, oracle_leaf, &a, out), 0);
     long nodes = e.n_nodes;
     cr_assert_eq(iamp_engine_run(&e, qs, n, 2, oracle_leaf, &b, out2), 0);

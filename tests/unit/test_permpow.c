@@ -151,17 +151,31 @@ Test(permpow, accepts_any_order_and_spacing, .timeout = 10)
 Test(permpow, rejects_malformed_text_with_a_reason, .timeout = 10)
 {
     static const char *const bad[] = {
-        "",           "pow",           "pow x=5",       "pow k=3",        "pow x=5 k=0",
-        "pow x=64 k=3", "pow x=5 k=64", "pow x=a k=3",   "pw x=1 k=2",     "pow x=1 k=2 z=3",
-        "pow x=1 x=2", "pow x=-1 k=2", "pow x= k=2",    "pow x=1k=2",     "POW x=1 k=2",
-        "pow x=99999999999999999999 k=2", "pow x=1 k=2x", "pow=1 x=1 k=2",
+        "",
+        "pow",
+        "pow x=5",
+        "pow k=3",
+        "pow x=5 k=0",
+        "pow x=64 k=3",
+        "pow x=5 k=64",
+        "pow x=a k=3",
+        "pw x=1 k=2",
+        "pow x=1 k=2 z=3",
+        "pow x=1 x=2",
+        "pow x=-1 k=2",
+        "pow x= k=2",
+        "pow x=1k=2",
+        "POW x=1 k=2",
+        "pow x=99999999999999999999 k=2",
+        "pow x=1 k=2x",
+        "pow=1 x=1 k=2",
     };
     struct iamp_task t = make("permpow");
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct iamp_question q;
         char err[256] = "";
-        cr_assert_neq(t.ops->parse_question(&t, bad[i], &q, err, sizeof(err)), 0,
-                      "accepted '%s'", bad[i]);
+        cr_assert_neq(t.ops->parse_question(&t, bad[i], &q, err, sizeof(err)), 0, "accepted '%s'",
+                      bad[i]);
         cr_assert_gt(strlen(err), 10, "no reason for '%s'", bad[i]);
         cr_assert_null(strchr(err, '\n'), "reason must be one line");
     }
@@ -173,19 +187,18 @@ Test(permpow, spec_errors_name_the_parameter, .timeout = 10)
     static const struct {
         const char *spec, *needle;
     } cases[] = {
-        {"permpow:n=1", "n=1"},          {"permpow:n=abc", "n=abc"},
-        {"permpow:n=5000", "n=5000"},    {"permpow:bogus=1", "bogus"},
-        {"permpow:n=8,n=9", "twice"},    {"permpow:kmax=0", "kmax"},
-        {"permpow:", "nothing"},         {"permpow:n", "key=value"},
-        {"nosuchtask", "unknown task"},  {"permpow:seed=-3", "seed"},
+        {"permpow:n=1", "n=1"},       {"permpow:n=abc", "n=abc"},   {"permpow:n=5000", "n=5000"},
+        {"permpow:bogus=1", "bogus"}, {"permpow:n=8,n=9", "twice"}, {"permpow:kmax=0", "kmax"},
+        {"permpow:", "nothing"},      {"permpow:n", "key=value"},   {"nosuchtask", "unknown task"},
+        {"permpow:seed=-3", "seed"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct iamp_task t;
         char err[256] = "";
         cr_assert_neq(iamp_task_create(&t, cases[i].spec, err, sizeof(err)), 0, "%s accepted",
                       cases[i].spec);
-        cr_assert_not_null(strstr(err, cases[i].needle), "%s: '%s' lacks '%s'", cases[i].spec,
-                           err, cases[i].needle);
+        cr_assert_not_null(strstr(err, cases[i].needle), "%s: '%s' lacks '%s'", cases[i].spec, err,
+                           cases[i].needle);
     }
 }
 
@@ -212,7 +225,8 @@ Test(permpow, sampler_respects_difficulty, .timeout = 10)
             cr_assert(k >= 1 && k <= hi, "level %d sampled k=%d", d, k);
             top = k > top ? k : top;
         }
-        cr_assert_eq(top, (1 << d) - 1 > 63 ? 63 : (1 << d) - 1, "level %d never reaches its top", d);
+        cr_assert_eq(top, (1 << d) - 1 > 63 ? 63 : (1 << d) - 1, "level %d never reaches its top",
+                     d);
     }
     iamp_task_destroy(&t);
 }

@@ -24,8 +24,13 @@ static const struct iamp_task_ops fake_ops = {.name = "fake", .answer_space = tw
 
 static void make_model(struct iamp_model *m, struct iamp_task *t, int a_len)
 {
-    struct iamp_model_config c = {.vocab = 10, .n_types = 1, .q_len = 2, .a_len = a_len,
-                                  .embed = 4, .hidden = 16, .layers = 2};
+    struct iamp_model_config c = {.vocab = 10,
+                                  .n_types = 1,
+                                  .q_len = 2,
+                                  .a_len = a_len,
+                                  .embed = 4,
+                                  .hidden = 16,
+                                  .layers = 2};
     struct iamp_rng r;
     iamp_rng_seed(&r, 3, 0);
     cr_assert_eq(iamp_model_init(m, &c), 0);

@@ -23,8 +23,8 @@ static void open_session(struct iamp_session *s)
 {
     struct iamp_model_opts mo = {8, 32, 2};
     char err[256];
-    cr_assert_eq(iamp_session_open(s, "permpow:n=16,kmax=15", &mo, 1e-3f, 5, err, sizeof(err)),
-                 0, "%s", err);
+    cr_assert_eq(iamp_session_open(s, "permpow:n=16,kmax=15", &mo, 1e-3f, 5, err, sizeof(err)), 0,
+                 "%s", err);
 }
 
 Test(train, imitate_rounds_never_consult_ground_truth, .timeout = 60)
@@ -151,8 +151,8 @@ Test(train, algo_parses_single_and_per_type_modes, .timeout = 10)
 
 Test(train, linear_schedule_decays_to_floor, .timeout = 10)
 {
-    struct iamp_train_config c = {.lr = 1.0f, .lr_schedule = IAMP_LR_LINEAR,
-                                  .schedule_rounds = 100};
+    struct iamp_train_config c = {
+        .lr = 1.0f, .lr_schedule = IAMP_LR_LINEAR, .schedule_rounds = 100};
     cr_assert_float_eq(iamp_train_lr(&c, 0), 1.0, 1e-6);
     cr_assert_float_eq(iamp_train_lr(&c, 50), 0.5, 1e-6);
     cr_assert_float_eq(iamp_train_lr(&c, 95), IAMP_LR_FLOOR, 1e-6);
