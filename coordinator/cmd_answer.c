@@ -5,7 +5,7 @@
 #include "coordinator/cli.h"
 #include "coordinator/evaluate.h"
 #include "coordinator/metrics.h"
-#include "coordinator/session.h"
+#include "worker/session.h"
 
 #include <getopt.h>
 #include <stdio.h>

@@ -4,7 +4,7 @@
  * shared and noisy.
  */
 #include "coordinator/cli.h"
-#include "coordinator/session.h"
+#include "worker/session.h"
 #include "worker/policy.h"
 
 #include <cblas.h>

@@ -8,7 +8,7 @@
 #ifndef IAMP_EVALUATE_H
 #define IAMP_EVALUATE_H
 
-#include "coordinator/session.h"
+#include "worker/session.h"
 
 struct iamp_eval_set {
     int n;

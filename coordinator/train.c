@@ -124,10 +124,9 @@ static int alloc_buffers(struct iamp_trainer *tr)
     tr->qs = calloc(q, sizeof(*tr->qs));
     tr->targets = calloc(q, sizeof(*tr->targets));
     tr->mine = calloc(q, sizeof(*tr->mine));
-    tr->order = calloc(q, sizeof(int));
-    tr->batch = calloc(tr->opts.cfg.batch, sizeof(*tr->batch));
-    iamp_distill_work_init(&tr->work);
-    return tr->qs && tr->targets && tr->mine && tr->order && tr->batch ? 0 : IAMP_ENOMEM;
+    tr->order = calloc(q * tr->opts.cfg.epochs, sizeof(int));
+    tr->examples_buf = calloc(q, sizeof(*tr->examples_buf));
+    return tr->qs && tr->targets && tr->mine && tr->order && tr->examples_buf ? 0 : IAMP_ENOMEM;
 }
 
 static void restore(struct iamp_trainer *tr, const struct iamp_checkpoint *ck)
@@ -150,22 +149,6 @@ static void restore(struct iamp_trainer *tr, const struct iamp_checkpoint *ck)
     tr->reached_seconds = ck->reached_seconds;
 }
 
-/* M_target: the snapshot of M that amplification asks. Refreshed every
- * target_sync rounds; a resumed run takes the saved one, so resuming is
- * exact. */
-static int init_target(struct iamp_trainer *tr, const struct iamp_checkpoint *ck)
-{
-    int rc = iamp_model_init(&tr->target, &tr->s->model.cfg);
-    if (rc)
-        return rc;
-    tr->has_target = 1;
-    if (ck && ck->target)
-        memcpy(tr->target.params, ck->target, ck->n_params * sizeof(float));
-    else
-        iamp_model_copy_params(&tr->target, &tr->s->model);
-    return 0;
-}
-
 int iamp_trainer_init(struct iamp_trainer *tr, struct iamp_session *s,
                       const struct iamp_train_opts *o, const struct iamp_checkpoint *ck, char *err,
                       size_t errlen)
@@ -186,8 +169,11 @@ int iamp_trainer_init(struct iamp_trainer *tr, struct iamp_session *s,
     if (ck)
         restore(tr, ck);
     rc = alloc_buffers(tr);
-    if (!rc && c->target_sync > 0)
-        rc = init_target(tr, ck);
+    /* M_target: the snapshot amplification asks, refreshed every
+     * target_sync rounds; a resumed run keeps the saved one (loaded with
+     * the session), so resuming is exact. */
+    if (!rc && c->target_sync > 0 && !s->has_target)
+        rc = iamp_session_target_enable(s, NULL);
     if (!rc)
         rc = iamp_eval_set_init(&tr->eval, &s->task, (int)c->eval_size, o->eval_seed);
     if (rc) {
@@ -203,9 +189,7 @@ void iamp_trainer_release(struct iamp_trainer *tr)
     free(tr->targets);
     free(tr->mine);
     free(tr->order);
-    free(tr->batch);
-    iamp_distill_work_release(&tr->work);
-    iamp_model_release(&tr->target);
+    free(tr->examples_buf);
     iamp_eval_set_release(&tr->eval);
     memset(tr, 0, sizeof(*tr));
 }
@@ -228,11 +212,9 @@ static int build_targets(struct iamp_trainer *tr, int n)
             idx[m++] = i;
         }
     }
-    struct iamp_leaf_ctx ctx = {tr->has_target ? &tr->target : &s->model, &s->task,
-                                IAMP_DECODE_GREEDY, 1.0f, NULL};
-    rc =
-        m ? iamp_engine_run(&s->engine, sub, m, (int)tr->opts.cfg.depth, iamp_leaf_local, &ctx, out)
-          : 0;
+    struct iamp_amp_req req = {(int)tr->opts.cfg.depth, IAMP_PICK_TARGET, IAMP_DECODE_GREEDY, 1.0f,
+                               0};
+    rc = m ? iamp_session_run(s, sub, m, &req, out) : 0;
     for (int k = 0; !rc && k < m; k++)
         tr->targets[idx[k]] = out[k];
 out:
@@ -242,46 +224,33 @@ out:
     return rc;
 }
 
-/* One Adam step on examples order[0..nb): mean over examples of
- * -log p(target). */
-static int distil_step(struct iamp_trainer *tr, const int *order, int nb, double *loss)
+/* Distil the round's examples: `epochs` shuffled passes in minibatches. */
+static int distil(struct iamp_trainer *tr, int n, double *mean_loss)
 {
-    struct iamp_model *m = &tr->s->model;
-    for (int i = 0; i < nb; i++) {
-        struct iamp_example *e = &tr->batch[i];
-        e->q = tr->qs[order[i]];
-        e->a = tr->targets[order[i]];
+    const struct iamp_train_config *c = &tr->opts.cfg;
+    for (int i = 0; i < n; i++) {
+        struct iamp_example *e = &tr->examples_buf[i];
+        e->q = tr->qs[i];
+        e->a = tr->targets[i];
         e->weight = 1.0f;
         e->value_target = NAN;
     }
-    struct iamp_distill_opts o = {.value_coef = 0.0f};
-    struct iamp_distill_stats st;
-    int rc = iamp_distill_grad(m, &tr->s->task, tr->batch, nb, 1.0f / (float)nb, &o, &tr->work, &st,
-                               NULL, NULL);
-    if (rc)
-        return rc;
-    *loss = st.loss;
-    iamp_adam_step(&tr->s->adam, m->params, m->grads);
-    return 0;
-}
-
-static int distil(struct iamp_trainer *tr, int n, double *mean_loss)
-{
-    int B = (int)tr->opts.cfg.batch, rc = 0;
-    double total = 0.0;
-    long steps = 0;
-    for (int i = 0; i < n; i++)
-        tr->order[i] = i;
-    for (unsigned e = 0; e < tr->opts.cfg.epochs && !rc; e++) {
-        iamp_rng_shuffle(&tr->rng, tr->order, n);
-        for (int i = 0; i < n && !rc; i += B) {
-            double l = 0.0;
-            rc = distil_step(tr, tr->order + i, n - i < B ? n - i : B, &l);
-            total += l;
-            steps++;
-        }
+    for (unsigned e = 0; e < c->epochs; e++) {
+        int *ord = tr->order + (size_t)e * (size_t)n;
+        for (int i = 0; i < n; i++)
+            ord[i] = i;
+        iamp_rng_shuffle(&tr->rng, ord, n);
     }
-    *mean_loss = steps ? total / (double)steps : 0.0;
+    struct iamp_fit_req req = {tr->examples_buf,
+                               n,
+                               tr->order,
+                               n * (int)c->epochs,
+                               (int)c->batch,
+                               iamp_train_lr(c, tr->round),
+                               0.0f};
+    struct iamp_distill_stats st;
+    int rc = iamp_session_fit(tr->s, &req, &st);
+    *mean_loss = st.loss;
     return rc;
 }
 
@@ -302,12 +271,15 @@ int iamp_trainer_step(struct iamp_trainer *tr, struct iamp_round_stats *st)
     int n = (int)tr->opts.cfg.questions_per_round;
     memset(st, 0, sizeof(*st));
     st->difficulty = tr->cur.level;
-    s->adam.lr = iamp_train_lr(&tr->opts.cfg, tr->round);
-    if (tr->has_target && tr->round % (long)tr->opts.cfg.target_sync == 0)
-        iamp_model_copy_params(&tr->target, &s->model);
+    int rc = 0;
+    if (s->has_target && tr->opts.cfg.target_sync > 0 &&
+        tr->round % (long)tr->opts.cfg.target_sync == 0)
+        rc = iamp_session_target_sync(s);
+    if (rc)
+        return rc;
     for (int i = 0; i < n; i++)
         s->task.ops->sample(&s->task, &tr->rng, tr->cur.level, &tr->qs[i]);
-    int rc = build_targets(tr, n);
+    rc = build_targets(tr, n);
     if (!rc)
         rc = iamp_session_answer(s, tr->qs, n, tr->mine);
     if (rc)
@@ -354,9 +326,12 @@ int iamp_trainer_round(struct iamp_trainer *tr, struct iamp_round_stats *st)
     return rc ? rc : iamp_trainer_evaluate(tr, st);
 }
 
-int iamp_trainer_save(const struct iamp_trainer *tr, const char *path)
+int iamp_trainer_save(struct iamp_trainer *tr, const char *path)
 {
     struct iamp_checkpoint ck;
+    int rc = iamp_session_pull(tr->s);
+    if (rc)
+        return rc;
     iamp_session_checkpoint_view(tr->s, &ck);
     ck.round = (uint64_t)tr->round;
     ck.examples = (uint64_t)tr->examples;
@@ -367,7 +342,6 @@ int iamp_trainer_save(const struct iamp_trainer *tr, const char *path)
     ck.rounds_at_level = (uint32_t)tr->cur.rounds_at_level;
     ck.n_agreement = tr->cur.n;
     memcpy(ck.agreement, tr->cur.hist, (size_t)tr->cur.n * sizeof(float));
-    ck.target = tr->has_target ? tr->target.params : NULL;
     ck.has_config = 1;
     ck.config = tr->opts.cfg;
     ck.has_reached = tr->has_reached;

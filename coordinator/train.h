@@ -22,8 +22,8 @@
 
 #include "coordinator/curriculum.h"
 #include "coordinator/evaluate.h"
-#include "coordinator/session.h"
 #include "worker/distill.h"
+#include "worker/session.h"
 
 enum iamp_mode {
     IAMP_MODE_IMITATE = 0,
@@ -74,7 +74,6 @@ struct iamp_trainer {
     struct iamp_curriculum cur;
     struct iamp_rng rng; /* questions and shuffles */
     struct iamp_eval_set eval;
-    int has_target;
     struct iamp_model target; /* M_target, see step 2 */
     long round, examples;
     double seconds;
@@ -84,9 +83,8 @@ struct iamp_trainer {
     /* Round buffers. */
     struct iamp_question *qs;
     struct iamp_answer *targets, *mine;
-    int *order;
-    struct iamp_example *batch; /* (batch) one minibatch */
-    struct iamp_distill_work work;
+    int *order;                        /* (epochs * questions_per_round) */
+    struct iamp_example *examples_buf; /* (questions_per_round) */
 };
 
 /* Start training a fresh session, or continue from ck (may be NULL). */
@@ -100,6 +98,6 @@ IAMP_WUR int iamp_trainer_round(struct iamp_trainer *tr, struct iamp_round_stats
 IAMP_WUR int iamp_trainer_step(struct iamp_trainer *tr, struct iamp_round_stats *st);
 IAMP_WUR int iamp_trainer_evaluate(struct iamp_trainer *tr, struct iamp_round_stats *st);
 /* Save the whole training state atomically. */
-IAMP_WUR int iamp_trainer_save(const struct iamp_trainer *tr, const char *path);
+IAMP_WUR int iamp_trainer_save(struct iamp_trainer *tr, const char *path);
 
 #endif

@@ -219,6 +219,15 @@ int iamp_engine_run(struct iamp_engine *e, const struct iamp_question *roots, in
 {
     if (n < 0 || depth < 0)
         return IAMP_EINVAL;
+    return iamp_engine_run_depths(e, roots, NULL, depth, n, leaf, ctx, out);
+}
+
+int iamp_engine_run_depths(struct iamp_engine *e, const struct iamp_question *roots,
+                           const int *depths, int depth, int n, iamp_leaf_fn leaf, void *ctx,
+                           struct iamp_answer *out)
+{
+    if (n < 0)
+        return IAMP_EINVAL;
     struct work w = {0};
     long first;
     e->n_nodes = 0;
@@ -229,9 +238,9 @@ int iamp_engine_run(struct iamp_engine *e, const struct iamp_question *roots, in
         nd->q = roots[i];
         nd->parent = -1;
         nd->first_child = -1;
-        nd->depth_left = depth;
+        nd->depth_left = depths ? depths[i] : depth;
         nd->state = NODE_NEW;
-        rc = push(&w.queue, &w.tail, &w.cap, i);
+        rc = nd->depth_left < 0 ? IAMP_EINVAL : push(&w.queue, &w.tail, &w.cap, i);
     }
     while (!rc) {
         rc = drain_queue(e, &w);

@@ -51,4 +51,10 @@ void iamp_engine_release(struct iamp_engine *e);
 IAMP_WUR int iamp_engine_run(struct iamp_engine *e, const struct iamp_question *roots, int n,
                              int depth, iamp_leaf_fn leaf, void *ctx, struct iamp_answer *out);
 
+/* The same with a depth per root (depths[i] >= 0); depths NULL means
+ * every root gets `depth`. */
+IAMP_WUR int iamp_engine_run_depths(struct iamp_engine *e, const struct iamp_question *roots,
+                                    const int *depths, int depth, int n, iamp_leaf_fn leaf,
+                                    void *ctx, struct iamp_answer *out);
+
 #endif

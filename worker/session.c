@@ -1,0 +1,334 @@
+/* session.c — a model copy with its task, optimizer, engine and (during
+ * training) M_target; local computation, or routing to a remote. See
+ * session.h for the determinism contract of sampled answers. */
+#include "worker/session.h"
+
+#include "worker/policy.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void config_for(const struct iamp_task *t, const struct iamp_model_opts *mo,
+                       struct iamp_model_config *c)
+{
+    c->vocab = t->vocab;
+    c->n_types = t->n_types;
+    c->q_len = t->q_len;
+    c->a_len = t->a_len;
+    c->embed = mo->embed;
+    c->hidden = mo->hidden;
+    c->layers = mo->layers;
+}
+
+static int build(struct iamp_session *s, const struct iamp_model_config *c, float lr, char *err,
+                 size_t errlen)
+{
+    int rc = iamp_model_init(&s->model, c);
+    if (!rc)
+        rc = iamp_adam_init(&s->adam, s->model.lay.total, lr);
+    if (rc) {
+        snprintf(err, errlen, "cannot build the model: %s", iamp_strerror(rc));
+        return rc;
+    }
+    iamp_engine_init(&s->engine, &s->task);
+    iamp_distill_work_init(&s->work);
+    s->open = 1;
+    return 0;
+}
+
+int iamp_session_open(struct iamp_session *s, const char *task_spec,
+                      const struct iamp_model_opts *mo, float lr, uint64_t seed, char *err,
+                      size_t errlen)
+{
+    memset(s, 0, sizeof(*s));
+    int rc = iamp_task_create(&s->task, task_spec, err, errlen);
+    if (rc)
+        return rc;
+    struct iamp_model_config c;
+    config_for(&s->task, mo, &c);
+    rc = build(s, &c, lr, err, errlen);
+    if (rc) {
+        iamp_session_close(s);
+        return rc;
+    }
+    struct iamp_rng r;
+    iamp_rng_seed(&r, seed, 0x696e6974 /* "init" */);
+    iamp_model_reset(&s->model, &r);
+    return 0;
+}
+
+static int adopt_checkpoint(struct iamp_session *s, const struct iamp_checkpoint *ck, char *err,
+                            size_t errlen)
+{
+    const struct iamp_model_shape *sh = &ck->shape;
+    struct iamp_model_config c = {(int)sh->vocab, (int)sh->n_types, (int)sh->q_len, (int)sh->a_len,
+                                  (int)sh->embed, (int)sh->hidden,  (int)sh->layers};
+    if (c.vocab != s->task.vocab || c.n_types != s->task.n_types || c.q_len != s->task.q_len ||
+        c.a_len != s->task.a_len) {
+        snprintf(err, errlen, "model shape does not fit task %s", s->task.spec);
+        return IAMP_EMISMATCH;
+    }
+    float lr = ck->has_config ? ck->config.lr : 1e-3f;
+    int rc = build(s, &c, lr, err, errlen);
+    if (rc)
+        return rc;
+    if (ck->n_params != s->model.lay.total) {
+        snprintf(err, errlen, "holds %zu parameters, its shape needs %zu", ck->n_params,
+                 s->model.lay.total);
+        return IAMP_ECORRUPT;
+    }
+    memcpy(s->model.params, ck->params, ck->n_params * sizeof(float));
+    if (ck->adam_m && ck->adam_v) {
+        memcpy(s->adam.m, ck->adam_m, ck->n_params * sizeof(float));
+        memcpy(s->adam.v, ck->adam_v, ck->n_params * sizeof(float));
+        s->adam.t = (int64_t)ck->adam_t;
+    }
+    rc = ck->target ? iamp_session_target_enable(s, ck->target) : 0;
+    if (rc)
+        snprintf(err, errlen, "cannot build M_target: %s", iamp_strerror(rc));
+    return rc;
+}
+
+int iamp_session_from_checkpoint(struct iamp_session *s, const struct iamp_checkpoint *ck,
+                                 char *err, size_t errlen)
+{
+    memset(s, 0, sizeof(*s));
+    int rc = iamp_task_create(&s->task, ck->task, err, errlen);
+    if (!rc)
+        rc = adopt_checkpoint(s, ck, err, errlen);
+    if (rc)
+        iamp_session_close(s);
+    return rc;
+}
+
+static int same_task(const char *have, const char *want_spec, char *err, size_t errlen)
+{
+    struct iamp_task want;
+    int rc = iamp_task_create(&want, want_spec, err, errlen);
+    if (!rc && strcmp(want.spec, have) != 0) {
+        snprintf(err, errlen, "trained on task %s, not %s", have, want.spec);
+        rc = IAMP_EMISMATCH;
+    }
+    iamp_task_destroy(&want);
+    return rc;
+}
+
+int iamp_session_load(struct iamp_session *s, const char *path, const char *task_spec,
+                      struct iamp_checkpoint *ck_out, char *err, size_t errlen)
+{
+    struct iamp_checkpoint ck;
+    memset(s, 0, sizeof(*s));
+    int rc = iamp_checkpoint_load(path, &ck);
+    if (rc) {
+        snprintf(err, errlen, "%s",
+                 rc == IAMP_ECORRUPT ? "not a valid iamp checkpoint (corrupt or truncated)"
+                                     : iamp_strerror(rc));
+        return rc;
+    }
+    rc = iamp_session_from_checkpoint(s, &ck, err, errlen);
+    if (!rc && task_spec)
+        rc = same_task(s->task.spec, task_spec, err, errlen);
+    if (rc || !ck_out)
+        iamp_checkpoint_release(&ck);
+    else
+        *ck_out = ck;
+    if (rc)
+        iamp_session_close(s);
+    return rc;
+}
+
+void iamp_session_close(struct iamp_session *s)
+{
+    if (!s)
+        return;
+    iamp_distill_work_release(&s->work);
+    iamp_engine_release(&s->engine);
+    iamp_adam_release(&s->adam);
+    iamp_model_release(&s->target);
+    iamp_model_release(&s->model);
+    iamp_task_destroy(&s->task);
+    memset(s, 0, sizeof(*s));
+}
+
+void iamp_session_set_remote(struct iamp_session *s, const struct iamp_remote_ops *ops, void *ctx)
+{
+    s->remote = ops;
+    s->remote_ctx = ctx;
+}
+
+void iamp_session_checkpoint_view(const struct iamp_session *s, struct iamp_checkpoint *ck)
+{
+    const struct iamp_model_config *c = &s->model.cfg;
+    memset(ck, 0, sizeof(*ck));
+    snprintf(ck->task, sizeof(ck->task), "%s", s->task.spec);
+    ck->shape = (struct iamp_model_shape){
+        (uint32_t)c->vocab, (uint32_t)c->n_types, (uint32_t)c->q_len, (uint32_t)c->a_len,
+        (uint32_t)c->embed, (uint32_t)c->hidden,  (uint32_t)c->layers};
+    ck->n_params = s->model.lay.total;
+    ck->params = s->model.params;
+    ck->adam_m = s->adam.m;
+    ck->adam_v = s->adam.v;
+    ck->adam_t = (uint64_t)s->adam.t;
+    ck->target = s->has_target ? s->target.params : NULL;
+}
+
+/* ------------------------------------------------------------ answering */
+
+struct leaf_ctx {
+    struct iamp_model *model;
+    const struct iamp_task *task;
+    const struct iamp_amp_req *req;
+    struct iamp_rng *rng;
+};
+
+static int leaf_cb(void *ctx, const struct iamp_question *qs, const int *depth, int n,
+                   struct iamp_answer *out)
+{
+    struct leaf_ctx *c = ctx;
+    (void)depth; /* a local engine's leaves are all depth 0: M alone */
+    return iamp_policy_answer(c->model, c->task, qs, n, c->req->decode, c->req->temperature, c->rng,
+                              out);
+}
+
+int iamp_session_run_local(struct iamp_session *s, const struct iamp_question *qs, int n,
+                           const int *depth, const struct iamp_amp_req *req, uint64_t first_unit,
+                           struct iamp_answer *out)
+{
+    struct iamp_model *m = req->pick == IAMP_PICK_TARGET && s->has_target ? &s->target : &s->model;
+    struct iamp_rng r;
+    struct leaf_ctx ctx = {m, &s->task, req, &r};
+    if (req->decode == IAMP_DECODE_GREEDY)
+        return iamp_engine_run_depths(&s->engine, qs, depth, req->depth, n, leaf_cb, &ctx, out);
+    /* Sampling: one RNG stream per unit of roots (see session.h). */
+    for (int i = 0; i < n; i += IAMP_SESSION_UNIT) {
+        int c = n - i < IAMP_SESSION_UNIT ? n - i : IAMP_SESSION_UNIT;
+        iamp_rng_seed(&r, req->seed, first_unit + (uint64_t)(i / IAMP_SESSION_UNIT));
+        int rc = iamp_engine_run_depths(&s->engine, qs + i, depth ? depth + i : NULL, req->depth, c,
+                                        leaf_cb, &ctx, out + i);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int iamp_session_run(struct iamp_session *s, const struct iamp_question *qs, int n,
+                     const struct iamp_amp_req *req, struct iamp_answer *out)
+{
+    if (s->remote)
+        return s->remote->run(s->remote_ctx, s, qs, n, req, out);
+    return iamp_session_run_local(s, qs, n, NULL, req, 0, out);
+}
+
+int iamp_session_answer(struct iamp_session *s, const struct iamp_question *qs, int n,
+                        struct iamp_answer *out)
+{
+    return iamp_session_amplify(s, qs, n, 0, out);
+}
+
+int iamp_session_amplify(struct iamp_session *s, const struct iamp_question *qs, int n, int depth,
+                         struct iamp_answer *out)
+{
+    struct iamp_amp_req req = {depth, IAMP_PICK_M, IAMP_DECODE_GREEDY, 1.0f, 0};
+    return iamp_session_run(s, qs, n, &req, out);
+}
+
+/* ------------------------------------------------------------ M_target */
+
+int iamp_session_target_enable(struct iamp_session *s, const float *init)
+{
+    if (!s->has_target) {
+        int rc = iamp_model_init(&s->target, &s->model.cfg);
+        if (rc)
+            return rc;
+        s->has_target = 1;
+    }
+    memcpy(s->target.params, init ? init : s->model.params, s->model.lay.total * sizeof(float));
+    return 0;
+}
+
+int iamp_session_target_sync(struct iamp_session *s)
+{
+    if (!s->has_target)
+        return IAMP_ESTATE;
+    if (s->remote)
+        return s->remote->target_sync(s->remote_ctx, s);
+    iamp_model_copy_params(&s->target, &s->model);
+    return 0;
+}
+
+/* ------------------------------------------------------------ distillation */
+
+static void add_stats(struct iamp_distill_stats *sum, const struct iamp_distill_stats *st)
+{
+    sum->loss += st->loss;
+    sum->policy_loss += st->policy_loss;
+    sum->value_loss += st->value_loss;
+    sum->rows += st->rows;
+}
+
+/* One minibatch: this copy's share's gradient, summed across copies,
+ * then the common Adam step. */
+static int fit_step(struct iamp_session *s, const struct iamp_fit_req *req, struct iamp_example *mb,
+                    int nb, int shard, int shards, const struct iamp_grad_reducer *red,
+                    struct iamp_distill_stats *st)
+{
+    int lo = (int)((long)nb * shard / shards), hi = (int)((long)nb * (shard + 1) / shards);
+    struct iamp_distill_opts o = {.value_coef = req->value_coef};
+    int rc = iamp_distill_grad(&s->model, &s->task, mb + lo, hi - lo, 1.0f / (float)nb, &o,
+                               &s->work, st, red ? red->ready : NULL, red ? red->ctx : NULL);
+    if (!rc && red)
+        rc = red->finish(red->ctx);
+    if (!rc)
+        iamp_adam_step(&s->adam, s->model.params, s->model.grads);
+    return rc;
+}
+
+int iamp_session_fit_shard(struct iamp_session *s, const struct iamp_fit_req *req, int shard,
+                           int shards, const struct iamp_grad_reducer *red,
+                           struct iamp_distill_stats *st)
+{
+    memset(st, 0, sizeof(*st));
+    if (req->batch < 1 || shards < 1 || shard < 0 || shard >= shards)
+        return IAMP_EINVAL;
+    struct iamp_example *mb = malloc((size_t)req->batch * sizeof(*mb));
+    if (!mb)
+        return IAMP_ENOMEM;
+    s->adam.lr = req->lr;
+    int rc = 0;
+    long steps = 0;
+    for (int i = 0; i < req->n_order && !rc; i += req->batch) {
+        int nb = req->n_order - i < req->batch ? req->n_order - i : req->batch;
+        for (int k = 0; k < nb; k++)
+            mb[k] = req->ex[req->order[i + k]];
+        struct iamp_distill_stats one;
+        rc = fit_step(s, req, mb, nb, shard, shards, red, &one);
+        add_stats(st, &one);
+        steps++;
+    }
+    free(mb);
+    if (steps > 0) {
+        st->loss /= (double)steps;
+        st->policy_loss /= (double)steps;
+        st->value_loss /= (double)steps;
+    }
+    return rc;
+}
+
+int iamp_session_fit(struct iamp_session *s, const struct iamp_fit_req *req,
+                     struct iamp_distill_stats *st)
+{
+    if (s->remote)
+        return s->remote->fit(s->remote_ctx, s, req, st);
+    return iamp_session_fit_shard(s, req, 0, 1, NULL, st);
+}
+
+int iamp_session_pull(struct iamp_session *s)
+{
+    return s->remote ? s->remote->pull(s->remote_ctx, s) : 0;
+}
+
+int iamp_session_push(struct iamp_session *s)
+{
+    return s->remote ? s->remote->push(s->remote_ctx, s) : 0;
+}

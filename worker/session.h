@@ -1,0 +1,157 @@
+/* session.h — one model copy with everything it works with: the task, M,
+ * optionally M_target (the snapshot amplification asks during training),
+ * the optimizer and the amplification engine.
+ *
+ * Every command that does model work goes through a session. A session is
+ * local (this process computes) or has a remote: then run/fit/sync go to
+ * the remote copies (MPI workers, coordinator/cluster.c) and this process
+ * only holds the state that pull() brought back (for checkpoints). The
+ * caller does not need to know which.
+ *
+ * Determinism: greedy answers depend only on the parameters; sampled
+ * answers depend only on (seed, position of the root in the call), because
+ * roots are answered in units of IAMP_SESSION_UNIT roots, unit k drawing
+ * from a stream seeded with (seed, k) — so a sharded run samples exactly
+ * what a local one does. Runs on one thread.
+ */
+#ifndef IAMP_SESSION_H
+#define IAMP_SESSION_H
+
+#include "proto/codec.h"
+#include "tasks/task.h"
+#include "worker/adam.h"
+#include "worker/distill.h"
+#include "worker/engine.h"
+#include "worker/model.h"
+
+#define IAMP_SESSION_UNIT 64 /* roots per sampling unit (and per shipped unit) */
+
+struct iamp_model_opts {
+    int embed;  /* slot embedding width */
+    int hidden; /* hidden layer width */
+    int layers; /* hidden layers */
+};
+
+/* Default model size: embed 32, hidden 512, 2 hidden layers. On permpow a
+ * 512-wide M reaches 99% in about 25% fewer examples than a 256-wide one. */
+#define IAMP_MODEL_OPTS_DEFAULT                                                                    \
+    {                                                                                              \
+        32, 512, 2                                                                                 \
+    }
+
+enum iamp_pick {
+    IAMP_PICK_M = 0,      /* the model being trained */
+    IAMP_PICK_TARGET = 1, /* M_target (falls back to M when not enabled) */
+};
+
+/* One amplification request: Amp^depth(H, copy) with leaves decoded
+ * greedily or by sampling. */
+struct iamp_amp_req {
+    int depth;
+    int pick;          /* enum iamp_pick */
+    int decode;        /* enum iamp_decode_mode */
+    float temperature; /* when sampling */
+    uint64_t seed;     /* when sampling */
+};
+
+/* One round of distillation: minibatches of `batch` examples taken in
+ * `order` (n_order indices into ex, e.g. several shuffled epochs). */
+struct iamp_fit_req {
+    const struct iamp_example *ex;
+    int n;
+    const int *order;
+    int n_order;
+    int batch;
+    float lr;
+    float value_coef;
+};
+
+/* Sums a gradient buffer across the copies that each computed a share of a
+ * minibatch (bucketed allreduce); NULL for a single copy. */
+struct iamp_grad_reducer {
+    iamp_grad_ready_cb ready; /* during backward: grads[0, done) final */
+    int (*finish)(void *ctx); /* after backward: all buckets summed */
+    void *ctx;
+};
+
+struct iamp_session;
+
+/* Where run/fit/sync go when the session is not local. */
+struct iamp_remote_ops {
+    int (*run)(void *ctx, struct iamp_session *s, const struct iamp_question *qs, int n,
+               const struct iamp_amp_req *req, struct iamp_answer *out);
+    int (*fit)(void *ctx, struct iamp_session *s, const struct iamp_fit_req *req,
+               struct iamp_distill_stats *st);
+    int (*target_sync)(void *ctx, struct iamp_session *s);
+    int (*pull)(void *ctx, struct iamp_session *s); /* remote state -> this process */
+    int (*push)(void *ctx, struct iamp_session *s); /* this process's state -> remotes */
+};
+
+struct iamp_session {
+    struct iamp_task task;
+    struct iamp_model model;
+    struct iamp_model target; /* valid when has_target */
+    int has_target;
+    struct iamp_adam adam;
+    struct iamp_engine engine;
+    struct iamp_distill_work work;
+    const struct iamp_remote_ops *remote; /* NULL: local */
+    void *remote_ctx;
+    int open;
+};
+
+/* A fresh session; err gets a one-line reason. */
+IAMP_WUR int iamp_session_open(struct iamp_session *s, const char *task_spec,
+                               const struct iamp_model_opts *mo, float lr, uint64_t seed, char *err,
+                               size_t errlen);
+/* A session from a checkpoint file. task_spec may be NULL (use the
+ * checkpoint's); otherwise it must name the same task. ck (may be NULL)
+ * receives the checkpoint's training state; the caller releases it. */
+IAMP_WUR int iamp_session_load(struct iamp_session *s, const char *path, const char *task_spec,
+                               struct iamp_checkpoint *ck, char *err, size_t errlen);
+/* A session from a decoded checkpoint (params, optimizer, M_target). */
+IAMP_WUR int iamp_session_from_checkpoint(struct iamp_session *s, const struct iamp_checkpoint *ck,
+                                          char *err, size_t errlen);
+void iamp_session_close(struct iamp_session *s);
+void iamp_session_set_remote(struct iamp_session *s, const struct iamp_remote_ops *ops, void *ctx);
+
+/* A checkpoint view of the session: its pointers borrow the session's
+ * buffers, so save it but do not release it. Call pull() first. */
+void iamp_session_checkpoint_view(const struct iamp_session *s, struct iamp_checkpoint *ck);
+
+/* Amplify (or answer, depth 0) n questions. */
+IAMP_WUR int iamp_session_run(struct iamp_session *s, const struct iamp_question *qs, int n,
+                              const struct iamp_amp_req *req, struct iamp_answer *out);
+/* M's greedy answers (depth 0). */
+IAMP_WUR int iamp_session_answer(struct iamp_session *s, const struct iamp_question *qs, int n,
+                                 struct iamp_answer *out);
+/* Amp^depth(H, M) with M greedy at the leaves. */
+IAMP_WUR int iamp_session_amplify(struct iamp_session *s, const struct iamp_question *qs, int n,
+                                  int depth, struct iamp_answer *out);
+
+/* M_target: enable (a copy of M, or init when given), and refresh from M. */
+IAMP_WUR int iamp_session_target_enable(struct iamp_session *s, const float *init);
+IAMP_WUR int iamp_session_target_sync(struct iamp_session *s);
+
+/* Distil: Adam steps over the request's minibatches; st gets the mean
+ * over steps of each step's loss. */
+IAMP_WUR int iamp_session_fit(struct iamp_session *s, const struct iamp_fit_req *req,
+                              struct iamp_distill_stats *st);
+/* The same on one copy of `shards`: this copy computes the gradient of
+ * share `shard` of each minibatch, `red` sums the shares across copies,
+ * and every copy takes the same Adam step. */
+IAMP_WUR int iamp_session_fit_shard(struct iamp_session *s, const struct iamp_fit_req *req,
+                                    int shard, int shards, const struct iamp_grad_reducer *red,
+                                    struct iamp_distill_stats *st);
+
+/* Bring remote state here (params, optimizer, M_target) / send it out.
+ * No-ops for a local session. */
+IAMP_WUR int iamp_session_pull(struct iamp_session *s);
+IAMP_WUR int iamp_session_push(struct iamp_session *s);
+
+/* Run a request on this process's copies, ignoring any remote. */
+IAMP_WUR int iamp_session_run_local(struct iamp_session *s, const struct iamp_question *qs, int n,
+                                    const int *depth, const struct iamp_amp_req *req,
+                                    uint64_t first_unit, struct iamp_answer *out);
+
+#endif
