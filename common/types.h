@@ -25,4 +25,13 @@ struct iamp_answer {
     float value;              /* continuous answers and scores; 0 otherwise */
 };
 
+/* One training example: what M should learn on one question (see
+ * worker/distill.h for how each distillation mode fills it). */
+struct iamp_example {
+    struct iamp_question q;
+    struct iamp_answer a; /* the answer whose log-probability is weighted */
+    float weight;         /* coefficient on -log p_M(a | q) */
+    float value_target;   /* target of the value head; NAN: no value loss */
+};
+
 #endif

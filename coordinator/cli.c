@@ -1,13 +1,14 @@
 /* cli.c — shared pieces of the command line: errors and value parsing. */
 #include "coordinator/cli.h"
 
+#include "coordinator/cluster.h"
+
 #include <cblas.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 #include <unistd.h>
 
 void iamp_cli_error(const char *fmt, ...)
@@ -83,13 +84,6 @@ int iamp_cli_double(const char *cmd, const char *opt, const char *text, double l
     return 0;
 }
 
-double iamp_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 int iamp_stdout_tty(void)
 {
     return isatty(STDOUT_FILENO);
@@ -100,4 +94,34 @@ void iamp_blas_threads_default(void)
     const char *env = getenv("OPENBLAS_NUM_THREADS");
     int n = env ? atoi(env) : 1;
     openblas_set_num_threads(n > 0 ? n : 1);
+}
+
+static struct iamp_comm *g_comm;
+static struct iamp_cluster *g_cluster;
+
+void iamp_cli_set_comm(struct iamp_comm *c)
+{
+    g_comm = c;
+}
+
+void iamp_cli_set_cluster(struct iamp_cluster *cl)
+{
+    g_cluster = cl;
+}
+
+struct iamp_cluster *iamp_cli_cluster(void)
+{
+    return g_cluster;
+}
+
+int iamp_cli_attach(const char *cmd, struct iamp_session *s)
+{
+    if (!g_cluster)
+        return 0;
+    int rc = iamp_cluster_attach(g_cluster, s);
+    if (rc) {
+        iamp_cli_error("%s: cannot set up the workers: %s", cmd, iamp_strerror(rc));
+        return IAMP_EXIT_FAIL;
+    }
+    return 0;
 }

@@ -7,6 +7,7 @@
 #ifndef IAMP_CLI_H
 #define IAMP_CLI_H
 
+#include "common/clock.h"
 #include "common/error.h"
 
 #include <stdint.h>
@@ -30,12 +31,21 @@ IAMP_WUR int iamp_cli_u64(const char *cmd, const char *opt, const char *text, ui
 IAMP_WUR int iamp_cli_double(const char *cmd, const char *opt, const char *text, double lo,
                              double hi, double *out);
 
-/* Seconds since an arbitrary monotonic start. */
-double iamp_now(void);
 /* 1 when stdout is a terminal. */
 int iamp_stdout_tty(void);
 /* Set BLAS threads: $OPENBLAS_NUM_THREADS if set, else 1. */
 void iamp_blas_threads_default(void);
+
+struct iamp_comm;
+struct iamp_cluster;
+struct iamp_session;
+/* The run's MPI state and, on rank 0 of a multi-rank run, its cluster. */
+void iamp_cli_set_comm(struct iamp_comm *c);
+void iamp_cli_set_cluster(struct iamp_cluster *cl);
+struct iamp_cluster *iamp_cli_cluster(void);
+/* Send a session's model work to the workers when there are any; on
+ * failure prints why and returns IAMP_EXIT_FAIL. */
+IAMP_WUR int iamp_cli_attach(const char *cmd, struct iamp_session *s);
 
 /* Commands; argv[0] is the command name. */
 int iamp_cmd_train(int argc, char **argv);

@@ -113,7 +113,7 @@ static int open_session(struct answer_cmd *c, struct iamp_session *s)
             return rc == IAMP_EUNKNOWN || rc == IAMP_ERANGE || rc == IAMP_EPARSE ? IAMP_EXIT_USAGE
                                                                                  : IAMP_EXIT_FAIL;
         }
-        return 0;
+        goto attach;
     }
     struct iamp_model_opts mo = IAMP_MODEL_OPTS_DEFAULT;
     rc = iamp_session_open(s, c->task, &mo, 1e-3f, c->seed, err, sizeof(err));
@@ -121,7 +121,11 @@ static int open_session(struct answer_cmd *c, struct iamp_session *s)
         iamp_cli_error("%s: %s", c->cmd, err);
         return rc == IAMP_ENOMEM ? IAMP_EXIT_FAIL : IAMP_EXIT_USAGE;
     }
-    return 0;
+attach:
+    rc = iamp_cli_attach(c->cmd, s);
+    if (rc)
+        iamp_session_close(s);
+    return rc;
 }
 
 static int is_blank_or_comment(const char *line)

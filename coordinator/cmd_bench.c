@@ -4,21 +4,26 @@
  * shared and noisy.
  */
 #include "coordinator/cli.h"
+#include "coordinator/cluster.h"
+#include "worker/worker_loop.h"
 #include "worker/session.h"
 #include "worker/policy.h"
 
 #include <cblas.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char bench_help[] =
-    "usage: iamp bench train|amplify [options]\n"
+    "usage: iamp bench train|amplify|allreduce [options]\n"
     "\n"
     "  train    examples/s and GFLOP/s of a training step (forward, backward,\n"
     "           Adam) beside single-thread sgemm GFLOP/s measured in the same run\n"
-    "  amplify  root questions/s and leaf model calls/s of the local engine\n"
+    "  amplify  root questions/s and leaf model calls/s (all ranks under mpirun)\n"
+    "  allreduce  (mpirun -np N) bus bandwidth of iamp's bucketed allreduce and\n"
+    "           of MPI_Allreduce, 4 KiB .. 64 MiB\n"
     "\n"
     "  --task SPEC        task whose shape the model takes (default permpow)\n"
     "  --hidden N --embed N --layers N   model size (default 1024, 64, 2)\n"
@@ -145,6 +150,8 @@ static double sgemm_gflops(int n, double seconds)
     return gf;
 }
 
+#define IAMP_BENCH_BURSTS 5
+
 struct step_times {
     double fwd, bwd, opt;
     long steps;
@@ -160,7 +167,7 @@ static int train_steps(struct iamp_session *s, const struct iamp_rows *rows, dou
     memset(tm, 0, sizeof(*tm));
     double start = iamp_now();
     int rc = 0;
-    while (!rc && (iamp_now() - start < seconds || tm->steps < 3)) {
+    while (!rc && (iamp_now() - start < seconds || tm->steps < 2)) {
         double t0 = iamp_now();
         rc = iamp_model_forward(m, rows->in, rows->n);
         iamp_loss_xent(m, rows, NULL, 1.0f / (float)rows->n, dlogits);
@@ -198,20 +205,91 @@ static int make_rows(struct iamp_session *s, int n, struct iamp_rows *rows)
     return rc;
 }
 
-static int bench_train(struct bench_cmd *c, struct iamp_session *s)
+/* Under mpirun: the whole distributed step (shares, bucketed allreduce,
+ * Adam on every worker) through the session, 10 minibatches per call. */
+static int bench_train_cluster(struct bench_cmd *c, struct iamp_session *s, struct iamp_cluster *cl)
 {
-    struct iamp_rows rows;
-    struct step_times tm;
-    iamp_rows_init(&rows);
-    int rc = make_rows(s, (int)c->batch, &rows);
-    double peak = sgemm_gflops(512, c->seconds / 2);
-    if (!rc)
-        rc = train_steps(s, &rows, c->seconds, &tm);
+    enum { STEPS = 10 };
+    int B = (int)c->batch, rc = IAMP_ENOMEM;
+    struct iamp_example *ex = calloc((size_t)B, sizeof(*ex));
+    struct iamp_question *qs = calloc((size_t)B, sizeof(*qs));
+    struct iamp_answer *as = calloc((size_t)B, sizeof(*as));
+    int *order = calloc((size_t)B * STEPS, sizeof(int));
+    struct iamp_rng r;
+    iamp_rng_seed(&r, 7, 0x62656e6368);
+    if (ex && qs && as && order) {
+        for (int i = 0; i < B; i++)
+            s->task.ops->sample(&s->task, &r, s->task.max_difficulty, &qs[i]);
+        rc = iamp_session_answer(s, qs, B, as);
+    }
+    for (int i = 0; !rc && i < B; i++)
+        ex[i] = (struct iamp_example){qs[i], as[i], 1.0f, NAN};
+    for (int i = 0; !rc && i < B * STEPS; i++)
+        order[i] = i % B;
+    struct iamp_fit_req req = {ex, B, order, B * STEPS, B, 1e-4f, 0.0f};
+    struct iamp_distill_stats st;
+    double fwdbwd = 0, wait = 0, opt = 0, blocking = 0, t0 = iamp_now();
+    long steps = 0;
+    cl->measure_blocking = 1;
+    while (!rc && (iamp_now() - t0 < c->seconds || steps < 3 * STEPS)) {
+        rc = iamp_session_fit(s, &req, &st);
+        fwdbwd += cl->fit.backward_s;
+        wait += cl->fit.allreduce_wait_s;
+        opt += cl->fit.optimizer_s;
+        blocking += cl->fit.allreduce_s;
+        steps += STEPS;
+    }
+    double wall = iamp_now() - t0;
+    cl->measure_blocking = 0;
+    free(ex);
+    free(qs);
+    free(as);
+    free(order);
     if (rc) {
-        iamp_rows_release(&rows);
         iamp_cli_error("bench: train: %s", iamp_strerror(rc));
         return IAMP_EXIT_FAIL;
     }
+    double hidden = blocking > 0 ? 1.0 - wait / blocking : 0.0;
+    double k = 1e3 / (double)steps;
+    if (c->json)
+        printf("{\"bench\":\"train\",\"ranks\":%d,\"params\":%zu,\"batch\":%ld,"
+               "\"examples_per_s\":%.1f,\"step_ms\":%.3f,\"forward_backward_ms\":%.3f,"
+               "\"allreduce_wait_ms\":%.3f,\"allreduce_blocking_ms\":%.3f,\"optimizer_ms\":%.3f,"
+               "\"hidden_share\":%.3f}\n",
+               cl->workers + 1, s->model.lay.total, c->batch, (double)B * steps / wall, wall * k,
+               fwdbwd * k, wait * k, blocking * k, opt * k, hidden);
+    else
+        printf("bench train: %d ranks (%d workers), %zu params, batch %ld: %.0f examples/s, "
+               "step %.2f ms: forward+backward %.2f, allreduce wait %.2f, optimizer %.2f; "
+               "a blocking allreduce takes %.2f ms, so %.0f%% of it is hidden behind "
+               "backward\n",
+               cl->workers + 1, cl->workers, s->model.lay.total, c->batch, (double)B * steps / wall,
+               wall * k, fwdbwd * k, wait * k, opt * k, blocking * k, 100.0 * hidden);
+    return IAMP_EXIT_OK;
+}
+
+static int bench_train(struct bench_cmd *c, struct iamp_session *s)
+{
+    if (iamp_cli_cluster())
+        return bench_train_cluster(c, s, iamp_cli_cluster());
+    struct iamp_rows rows;
+    struct step_times tm, best = {0};
+    iamp_rows_init(&rows);
+    int rc = make_rows(s, (int)c->batch, &rows);
+    /* Five bursts of each, interleaved, best of each kept: on a shared
+     * machine the best burst is the one least disturbed by others. */
+    double peak = 0.0, best_rate = 0.0;
+    for (int burst = 0; burst < IAMP_BENCH_BURSTS && !rc; burst++) {
+        double p = sgemm_gflops(512, c->seconds / (2 * IAMP_BENCH_BURSTS));
+        peak = p > peak ? p : peak;
+        rc = train_steps(s, &rows, c->seconds / IAMP_BENCH_BURSTS, &tm);
+        double rate = (double)tm.steps / (tm.fwd + tm.bwd + tm.opt);
+        if (!rc && rate > best_rate) {
+            best_rate = rate;
+            best = tm;
+        }
+    }
+    tm = best;
     double total = tm.fwd + tm.bwd + tm.opt, per = total / (double)tm.steps;
     double flops = 3.0 * iamp_model_flops_per_row(&s->model.cfg) * rows.n;
     double gf = flops / (tm.fwd + tm.bwd) * (double)tm.steps / 1e9;
@@ -225,9 +303,10 @@ static int bench_train(struct bench_cmd *c, struct iamp_session *s)
     else
         printf("bench train: %zu params, batch %ld: %.0f examples/s, step %.2f ms (forward "
                "%.2f, backward %.2f, optimizer %.2f); %.1f GFLOP/s in forward+backward vs "
-               "single-thread sgemm 512^3 %.1f GFLOP/s (%.0f%%)\n",
+               "single-thread sgemm 512^3 %.1f GFLOP/s (%.0f%%; best of %d bursts each)\n",
                s->model.lay.total, c->batch, ex_s, per * 1e3, tm.fwd / tm.steps * 1e3,
-               tm.bwd / tm.steps * 1e3, tm.opt / tm.steps * 1e3, gf, peak, 100.0 * gf / peak);
+               tm.bwd / tm.steps * 1e3, tm.opt / tm.steps * 1e3, gf, peak, 100.0 * gf / peak,
+               IAMP_BENCH_BURSTS);
     iamp_rows_release(&rows);
     return IAMP_EXIT_OK;
 }
@@ -242,14 +321,16 @@ static int bench_amplify(struct bench_cmd *c, struct iamp_session *s)
     iamp_rng_seed(&r, 7, 0x62656e6368);
     for (int i = 0; !rc && i < n; i++)
         s->task.ops->sample(&s->task, &r, s->task.max_difficulty, &qs[i]);
-    long roots = 0, leaves0 = s->engine.stats.leaf_calls;
+    struct iamp_cluster *cl = iamp_cli_cluster();
+    long roots = 0, leaves0 = cl ? cl->leaf_calls : s->engine.stats.leaf_calls;
     double t0 = iamp_now(), t = 0.0;
     while (!rc && (t < c->seconds || roots == 0)) {
         rc = iamp_session_amplify(s, qs, n, (int)c->depth, as);
         roots += n;
         t = iamp_now() - t0;
     }
-    long leaves = s->engine.stats.leaf_calls - leaves0;
+    long leaves = (cl ? cl->leaf_calls : s->engine.stats.leaf_calls) - leaves0;
+    int ranks = cl ? cl->workers + 1 : 1;
     free(qs);
     free(as);
     if (rc) {
@@ -257,13 +338,50 @@ static int bench_amplify(struct bench_cmd *c, struct iamp_session *s)
         return IAMP_EXIT_FAIL;
     }
     if (c->json)
-        printf("{\"bench\":\"amplify\",\"ranks\":1,\"depth\":%ld,\"roots_per_s\":%.1f,"
-               "\"leaf_calls_per_s\":%.1f}\n",
-               c->depth, roots / t, leaves / t);
+        printf("{\"bench\":\"amplify\",\"ranks\":%d,\"depth\":%ld,\"roots\":%d,"
+               "\"roots_per_s\":%.1f,\"leaf_calls_per_s\":%.1f}\n",
+               ranks, c->depth, n, roots / t, leaves / t);
     else
-        printf("bench amplify: depth %ld, 1 rank: %.0f root questions/s, %.0f leaf model "
-               "calls/s\n",
-               c->depth, roots / t, leaves / t);
+        printf("bench amplify: depth %ld, %d rank(s), %d roots per call: %.0f root "
+               "questions/s, %.0f leaf model calls/s\n",
+               c->depth, ranks, n, roots / t, leaves / t);
+    return IAMP_EXIT_OK;
+}
+
+static int bench_allreduce(struct bench_cmd *c)
+{
+    struct iamp_cluster *cl = iamp_cli_cluster();
+    if (!cl) {
+        iamp_cli_error("bench: allreduce needs several ranks: mpirun -np N iamp bench allreduce");
+        return IAMP_EXIT_USAGE;
+    }
+    double t_ours[IAMP_BENCH_SIZES], t_mpi[IAMP_BENCH_SIZES], secs = c->seconds / 8;
+    uint64_t bits;
+    memcpy(&bits, &secs, sizeof(bits));
+    int rc = 0;
+    for (int r = 1; r <= cl->workers && !rc; r++)
+        rc = iamp_comm_send(cl->c, r, IAMP_TAG_CMD, IAMP_OP_ALLREDUCE_BENCH, bits, NULL, 0);
+    if (!rc)
+        rc = iamp_allreduce_bench(cl->c, secs, cl->o.bucket_bytes, t_ours, t_mpi);
+    if (rc) {
+        iamp_cli_error("bench: allreduce: %s", iamp_strerror(rc));
+        return IAMP_EXIT_FAIL;
+    }
+    int N = cl->workers + 1;
+    if (!c->json)
+        printf("bench allreduce: %d ranks, bucket %zu bytes; bus bandwidth 2(N-1)/N*S/t in GB/s\n"
+               "%12s %12s %12s %8s\n",
+               N, cl->o.bucket_bytes, "bytes", "ours", "MPI", "ratio");
+    for (int i = 0; i < IAMP_BENCH_SIZES; i++) {
+        double bytes = (double)((size_t)4096 << i), f = 2.0 * (N - 1) / N * bytes / 1e9;
+        double ours = f / t_ours[i], mpi = f / t_mpi[i];
+        if (c->json)
+            printf("{\"bench\":\"allreduce\",\"ranks\":%d,\"bytes\":%.0f,\"ours_busbw\":%.4f,"
+                   "\"mpi_busbw\":%.4f,\"ratio\":%.3f}\n",
+                   N, bytes, ours, mpi, ours / mpi);
+        else
+            printf("%12.0f %12.3f %12.3f %8.2f\n", bytes, ours, mpi, ours / mpi);
+    }
     return IAMP_EXIT_OK;
 }
 
@@ -278,16 +396,24 @@ int iamp_cmd_bench(int argc, char **argv)
         return IAMP_EXIT_OK;
     }
     c.what = argv[1];
-    if (strcmp(c.what, "train") != 0 && strcmp(c.what, "amplify") != 0)
-        return iamp_cli_usage("bench", "unknown benchmark '%s' (train, amplify)", c.what);
+    if (strcmp(c.what, "train") != 0 && strcmp(c.what, "amplify") != 0 &&
+        strcmp(c.what, "allreduce") != 0)
+        return iamp_cli_usage("bench", "unknown benchmark '%s' (train, amplify, allreduce)",
+                              c.what);
     int code = parse_bench(argc, argv, &c);
     if (code >= 0)
         return code;
+    if (strcmp(c.what, "allreduce") == 0)
+        return bench_allreduce(&c);
     struct iamp_session s;
     char err[512];
     if (iamp_session_open(&s, c.task, &c.mo, 1e-3f, 1, err, sizeof(err))) {
         iamp_cli_error("bench: %s", err);
         return IAMP_EXIT_USAGE;
+    }
+    if (iamp_cli_attach("bench", &s)) {
+        iamp_session_close(&s);
+        return IAMP_EXIT_FAIL;
     }
     code = strcmp(c.what, "train") == 0 ? bench_train(&c, &s) : bench_amplify(&c, &s);
     iamp_session_close(&s);

@@ -289,6 +289,10 @@ static int open_fresh(struct train_run *r, char *err, size_t errlen)
         return IAMP_ESTATE;
     }
     int rc = iamp_session_open(&r->s, c->task, &c->mo, c->o.cfg.lr, c->o.cfg.seed, err, errlen);
+    if (!rc && iamp_cli_attach("train", &r->s)) {
+        snprintf(err, errlen, "workers unavailable");
+        return IAMP_EMPI;
+    }
     if (!rc)
         rc = iamp_trainer_init(&r->tr, &r->s, &c->o, NULL, err, errlen);
     return rc;
@@ -311,6 +315,9 @@ static int open_resumed(struct train_run *r, char *err, size_t errlen)
         snprintf(err, errlen, "%s was trained with --algo %s, not %s", r->ckpath, ck.config.algo,
                  c->o.cfg.algo);
         rc = IAMP_EMISMATCH;
+    } else if (iamp_cli_attach("train", &r->s)) {
+        snprintf(err, errlen, "workers unavailable");
+        rc = IAMP_EMPI;
     } else {
         struct iamp_train_opts o = c->o;
         o.cfg = ck.config;

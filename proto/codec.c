@@ -10,6 +10,7 @@
 #include "common/fileio.h"
 #include "iamp.pb-c.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -362,6 +363,9 @@ int iamp_work_unit_encode(const struct iamp_work_unit *u, uint8_t **buf, size_t 
     pb.decode = u->decode;
     pb.temperature = u->temperature;
     pb.rng_seed = u->rng_seed;
+    pb.has_pick = pb.has_first_unit = 1;
+    pb.pick = u->pick;
+    pb.first_unit = u->first_unit;
     size_t sz = iamp__work_unit__get_packed_size(&pb);
     *buf = malloc(sz ? sz : 1);
     if (!*buf)
@@ -395,6 +399,8 @@ static int work_unit_from_pb(const Iamp__WorkUnit *pb, int max_questions, struct
     u->decode = pb->decode;
     u->temperature = pb->temperature;
     u->rng_seed = pb->rng_seed;
+    u->pick = pb->pick;
+    u->first_unit = pb->first_unit;
     return 0;
 }
 
@@ -465,4 +471,184 @@ int iamp_unit_result_decode(const uint8_t *buf, size_t len, uint64_t *unit_id,
     }
     iamp__unit_result__free_unpacked(pb, NULL);
     return rc;
+}
+
+/* ---------------------------------------------------------- training */
+
+/* Scratch for encoding n questions and answers without per-item mallocs. */
+struct qa_pb {
+    Iamp__Question *q;
+    Iamp__Answer *a;
+    uint32_t *qtok, *atok;
+};
+
+static int qa_pb_init(struct qa_pb *p, size_t n)
+{
+    p->q = calloc(n ? n : 1, sizeof(*p->q));
+    p->a = calloc(n ? n : 1, sizeof(*p->a));
+    p->qtok = calloc(n * IAMP_Q_MAX + 1, sizeof(uint32_t));
+    p->atok = calloc(n * IAMP_A_MAX + 1, sizeof(uint32_t));
+    return p->q && p->a && p->qtok && p->atok ? 0 : IAMP_ENOMEM;
+}
+
+static void qa_pb_release(struct qa_pb *p)
+{
+    free(p->q);
+    free(p->a);
+    free(p->qtok);
+    free(p->atok);
+}
+
+static void qa_pb_set(struct qa_pb *p, size_t i, const struct iamp_question *q,
+                      const struct iamp_answer *a)
+{
+    iamp__question__init(&p->q[i]);
+    p->q[i].has_type = 1;
+    p->q[i].type = q->type;
+    p->q[i].n_tokens = q->len;
+    p->q[i].tokens = p->qtok + i * IAMP_Q_MAX;
+    for (int k = 0; k < q->len; k++)
+        p->q[i].tokens[k] = q->tok[k];
+    iamp__answer__init(&p->a[i]);
+    p->a[i].n_tokens = a->len;
+    p->a[i].tokens = p->atok + i * IAMP_A_MAX;
+    for (int k = 0; k < a->len; k++)
+        p->a[i].tokens[k] = a->tok[k];
+    p->a[i].has_value = a->value != 0.0f;
+    p->a[i].value = a->value;
+}
+
+void iamp_train_batch_release(struct iamp_train_batch *b)
+{
+    if (!b)
+        return;
+    free(b->ex);
+    free(b->order);
+    memset(b, 0, sizeof(*b));
+}
+
+int iamp_train_batch_encode(const struct iamp_train_batch *b, uint8_t **buf, size_t *len)
+{
+    size_t n = (size_t)b->n;
+    struct qa_pb qa;
+    Iamp__Example *ex = calloc(n ? n : 1, sizeof(*ex));
+    Iamp__Example **exp = calloc(n ? n : 1, sizeof(*exp));
+    uint32_t *order = calloc((size_t)b->n_order + 1, sizeof(uint32_t));
+    int rc = qa_pb_init(&qa, n);
+    *buf = NULL;
+    if (rc || !ex || !exp || !order) {
+        rc = IAMP_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        iamp__example__init(&ex[i]);
+        qa_pb_set(&qa, i, &b->ex[i].q, &b->ex[i].a);
+        ex[i].question = &qa.q[i];
+        ex[i].answer = &qa.a[i];
+        ex[i].has_weight = 1;
+        ex[i].weight = b->ex[i].weight;
+        ex[i].has_value_target = !isnan(b->ex[i].value_target);
+        ex[i].value_target = b->ex[i].value_target;
+        exp[i] = &ex[i];
+    }
+    for (int i = 0; i < b->n_order; i++)
+        order[i] = (uint32_t)b->order[i];
+    Iamp__TrainBatch pb = IAMP__TRAIN_BATCH__INIT;
+    pb.n_examples = n;
+    pb.examples = exp;
+    pb.n_order = (size_t)b->n_order;
+    pb.order = order;
+    pb.batch = b->batch;
+    pb.lr = b->lr;
+    pb.has_value_coef = 1;
+    pb.value_coef = b->value_coef;
+    size_t sz = iamp__train_batch__get_packed_size(&pb);
+    *buf = malloc(sz ? sz : 1);
+    if (!*buf) {
+        rc = IAMP_ENOMEM;
+        goto out;
+    }
+    *len = iamp__train_batch__pack(&pb, *buf);
+out:
+    qa_pb_release(&qa);
+    free(ex);
+    free(exp);
+    free(order);
+    return rc;
+}
+
+static int train_batch_from_pb(const Iamp__TrainBatch *pb, int max_examples,
+                               struct iamp_train_batch *b)
+{
+    if (pb->n_examples > (size_t)max_examples || pb->n_order > 64 * (size_t)max_examples)
+        return IAMP_ECORRUPT;
+    b->n = (int)pb->n_examples;
+    b->n_order = (int)pb->n_order;
+    b->ex = calloc(pb->n_examples ? pb->n_examples : 1, sizeof(*b->ex));
+    b->order = calloc(pb->n_order ? pb->n_order : 1, sizeof(int));
+    if (!b->ex || !b->order)
+        return IAMP_ENOMEM;
+    for (size_t i = 0; i < pb->n_examples; i++) {
+        const Iamp__Example *e = pb->examples[i];
+        if (question_from_pb(e->question, &b->ex[i].q) || answer_from_pb(e->answer, &b->ex[i].a))
+            return IAMP_ECORRUPT;
+        b->ex[i].weight = e->has_weight ? e->weight : 1.0f;
+        b->ex[i].value_target = e->has_value_target ? e->value_target : NAN;
+    }
+    for (size_t i = 0; i < pb->n_order; i++) {
+        if (pb->order[i] >= pb->n_examples)
+            return IAMP_ECORRUPT;
+        b->order[i] = (int)pb->order[i];
+    }
+    b->batch = pb->batch;
+    b->lr = pb->lr;
+    b->value_coef = pb->has_value_coef ? pb->value_coef : 0.0f;
+    return b->batch >= 1 ? 0 : IAMP_ECORRUPT;
+}
+
+int iamp_train_batch_decode(const uint8_t *buf, size_t len, int max_examples,
+                            struct iamp_train_batch *b)
+{
+    memset(b, 0, sizeof(*b));
+    Iamp__TrainBatch *pb = iamp__train_batch__unpack(NULL, len, buf);
+    if (!pb)
+        return IAMP_ECORRUPT;
+    int rc = train_batch_from_pb(pb, max_examples, b);
+    iamp__train_batch__free_unpacked(pb, NULL);
+    if (rc)
+        iamp_train_batch_release(b);
+    return rc;
+}
+
+int iamp_fit_report_encode(const struct iamp_fit_report *r, uint8_t **buf, size_t *len)
+{
+    Iamp__TrainStats pb = IAMP__TRAIN_STATS__INIT;
+    pb.has_loss = pb.has_policy_loss = pb.has_value_loss = pb.has_rows = 1;
+    pb.loss = r->loss;
+    pb.policy_loss = r->policy_loss;
+    pb.value_loss = r->value_loss;
+    pb.rows = r->rows;
+    pb.has_backward_s = pb.has_allreduce_wait_s = pb.has_allreduce_s = pb.has_optimizer_s = 1;
+    pb.backward_s = r->backward_s;
+    pb.allreduce_wait_s = r->allreduce_wait_s;
+    pb.allreduce_s = r->allreduce_s;
+    pb.optimizer_s = r->optimizer_s;
+    size_t sz = iamp__train_stats__get_packed_size(&pb);
+    *buf = malloc(sz ? sz : 1);
+    if (!*buf)
+        return IAMP_ENOMEM;
+    *len = iamp__train_stats__pack(&pb, *buf);
+    return 0;
+}
+
+int iamp_fit_report_decode(const uint8_t *buf, size_t len, struct iamp_fit_report *r)
+{
+    Iamp__TrainStats *pb = iamp__train_stats__unpack(NULL, len, buf);
+    if (!pb)
+        return IAMP_ECORRUPT;
+    *r = (struct iamp_fit_report){pb->loss,        pb->policy_loss, pb->value_loss,
+                                  pb->rows,        pb->backward_s,  pb->allreduce_wait_s,
+                                  pb->allreduce_s, pb->optimizer_s};
+    iamp__train_stats__free_unpacked(pb, NULL);
+    return 0;
 }

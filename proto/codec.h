@@ -76,6 +76,8 @@ struct iamp_work_unit {
     uint32_t decode;
     float temperature;
     uint64_t rng_seed;
+    uint32_t pick;       /* 0: M, 1: M_target */
+    uint64_t first_unit; /* sampling stream of the first root */
 };
 
 void iamp_work_unit_release(struct iamp_work_unit *u);
@@ -87,6 +89,29 @@ IAMP_WUR int iamp_unit_result_encode(uint64_t unit_id, const struct iamp_answer 
 /* Decode into as[0..max); *n gets the count. */
 IAMP_WUR int iamp_unit_result_decode(const uint8_t *buf, size_t len, uint64_t *unit_id,
                                      struct iamp_answer *as, int max, int *n);
+
+/* One round of distillation between ranks (TrainBatch / TrainStats). */
+struct iamp_train_batch {
+    int n;
+    struct iamp_example *ex; /* (n), owned by decode */
+    int n_order;
+    int *order; /* (n_order) indices into ex, owned by decode */
+    uint32_t batch;
+    float lr, value_coef;
+};
+
+struct iamp_fit_report {
+    double loss, policy_loss, value_loss;
+    uint64_t rows;
+    double backward_s, allreduce_wait_s, allreduce_s, optimizer_s;
+};
+
+void iamp_train_batch_release(struct iamp_train_batch *b);
+IAMP_WUR int iamp_train_batch_encode(const struct iamp_train_batch *b, uint8_t **buf, size_t *len);
+IAMP_WUR int iamp_train_batch_decode(const uint8_t *buf, size_t len, int max_examples,
+                                     struct iamp_train_batch *b);
+IAMP_WUR int iamp_fit_report_encode(const struct iamp_fit_report *r, uint8_t **buf, size_t *len);
+IAMP_WUR int iamp_fit_report_decode(const uint8_t *buf, size_t len, struct iamp_fit_report *r);
 
 /* Frame header: 4-byte big-endian length. */
 void iamp_frame_put_len(uint8_t out[4], uint32_t len);

@@ -20,13 +20,6 @@
 
 #include <math.h>
 
-struct iamp_example {
-    struct iamp_question q;
-    struct iamp_answer a; /* the answer whose log-probability is weighted */
-    float weight;         /* coefficient on -log p_M(a | q) */
-    float value_target;   /* target of the value head; NAN: no value loss */
-};
-
 struct iamp_distill_opts {
     float value_coef; /* weight of the squared value error */
 };
@@ -36,14 +29,18 @@ struct iamp_distill_stats {
     double policy_loss; /* scale * sum of weight * -log p(a | q) */
     double value_loss;  /* scale * sum of squared value errors */
     long rows;          /* model rows (answer tokens) in the batch */
+    /* Filled by iamp_session_fit (seconds over the whole call). */
+    double compute_s;     /* forward + backward */
+    double reduce_wait_s; /* waiting for the gradient sum after backward */
+    double optimizer_s;   /* Adam */
 };
 
 /* Reusable buffers for iamp_distill_grad. */
 struct iamp_distill_work {
     struct iamp_rows rows;
-    float *row_weight;  /* (rows) */
-    float *dlogits;     /* (rows, V) */
-    float *dvalues;     /* (rows) */
+    float *row_weight; /* (rows) */
+    float *dlogits;    /* (rows, V) */
+    float *dvalues;    /* (rows) */
     size_t cap_rows;
 };
 
@@ -55,7 +52,6 @@ void iamp_distill_work_release(struct iamp_distill_work *w);
 IAMP_WUR int iamp_distill_grad(struct iamp_model *m, const struct iamp_task *t,
                                const struct iamp_example *ex, int n, float scale,
                                const struct iamp_distill_opts *o, struct iamp_distill_work *w,
-                               struct iamp_distill_stats *st, iamp_grad_ready_cb ready,
-                               void *ctx);
+                               struct iamp_distill_stats *st, iamp_grad_ready_cb ready, void *ctx);
 
 #endif

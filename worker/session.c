@@ -3,6 +3,8 @@
  * session.h for the determinism contract of sampled answers. */
 #include "worker/session.h"
 
+#include "common/clock.h"
+#include "common/trace.h"
 #include "worker/policy.h"
 
 #include <stdio.h>
@@ -244,6 +246,10 @@ int iamp_session_target_enable(struct iamp_session *s, const float *init)
         s->has_target = 1;
     }
     memcpy(s->target.params, init ? init : s->model.params, s->model.lay.total * sizeof(float));
+    if (s->remote && !init)
+        return s->remote->target_sync(s->remote_ctx, s); /* the workers' copies too */
+    if (s->remote)
+        return s->remote->push(s->remote_ctx, s);
     return 0;
 }
 
@@ -265,6 +271,9 @@ static void add_stats(struct iamp_distill_stats *sum, const struct iamp_distill_
     sum->policy_loss += st->policy_loss;
     sum->value_loss += st->value_loss;
     sum->rows += st->rows;
+    sum->compute_s += st->compute_s;
+    sum->reduce_wait_s += st->reduce_wait_s;
+    sum->optimizer_s += st->optimizer_s;
 }
 
 /* One minibatch: this copy's share's gradient, summed across copies,
@@ -275,12 +284,25 @@ static int fit_step(struct iamp_session *s, const struct iamp_fit_req *req, stru
 {
     int lo = (int)((long)nb * shard / shards), hi = (int)((long)nb * (shard + 1) / shards);
     struct iamp_distill_opts o = {.value_coef = req->value_coef};
-    int rc = iamp_distill_grad(&s->model, &s->task, mb + lo, hi - lo, 1.0f / (float)nb, &o,
+    double t0 = iamp_now();
+    int rc = red ? red->begin(red->ctx, s->model.grads, s->model.lay.total) : 0;
+    if (!rc)
+        rc = iamp_distill_grad(&s->model, &s->task, mb + lo, hi - lo, 1.0f / (float)nb, &o,
                                &s->work, st, red ? red->ready : NULL, red ? red->ctx : NULL);
+    double t1 = iamp_now();
     if (!rc && red)
         rc = red->finish(red->ctx);
+    double t2 = iamp_now();
     if (!rc)
         iamp_adam_step(&s->adam, s->model.params, s->model.grads);
+    double t3 = iamp_now();
+    st->compute_s = t1 - t0;
+    st->reduce_wait_s = t2 - t1;
+    st->optimizer_s = t3 - t2;
+    iamp_trace_span("forward+backward", t0, t1);
+    if (red)
+        iamp_trace_span("allreduce wait", t1, t2);
+    iamp_trace_span("optimizer", t2, t3);
     return rc;
 }
 

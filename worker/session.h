@@ -69,8 +69,9 @@ struct iamp_fit_req {
 /* Sums a gradient buffer across the copies that each computed a share of a
  * minibatch (bucketed allreduce); NULL for a single copy. */
 struct iamp_grad_reducer {
-    iamp_grad_ready_cb ready; /* during backward: grads[0, done) final */
-    int (*finish)(void *ctx); /* after backward: all buckets summed */
+    int (*begin)(void *ctx, float *grads, size_t n); /* before backward */
+    iamp_grad_ready_cb ready;                        /* during: grads[0, done) final */
+    int (*finish)(void *ctx);                        /* after: all of grads summed */
     void *ctx;
 };
 
