@@ -277,10 +277,14 @@ static int cluster_run(void *ctx, struct iamp_session *s, const struct iamp_ques
 
 /* --------------------------------------------------------------- training */
 
+/* Losses add up across shares. Times: compute and optimizer take the
+ * slowest worker; the allreduce wait takes the smallest, because the worker
+ * that finishes backward last waits only for the communication itself
+ * while the others also wait for it (load imbalance is not communication). */
 static int sum_fit(struct iamp_cluster *cl, const struct iamp_msg *m, void *ctx)
 {
     struct iamp_fit_report r;
-    (void)ctx;
+    int *first = ctx;
     int rc = iamp_fit_report_decode(m->payload, m->len, &r);
     if (rc)
         return rc;
@@ -289,12 +293,12 @@ static int sum_fit(struct iamp_cluster *cl, const struct iamp_msg *m, void *ctx)
     f->policy_loss += r.policy_loss;
     f->value_loss += r.value_loss;
     f->rows += r.rows;
-#define MAX_INTO(field) f->field = r.field > f->field ? r.field : f->field
-    MAX_INTO(backward_s);
-    MAX_INTO(allreduce_wait_s);
-    MAX_INTO(allreduce_s);
-    MAX_INTO(optimizer_s);
-#undef MAX_INTO
+    f->backward_s = r.backward_s > f->backward_s ? r.backward_s : f->backward_s;
+    f->optimizer_s = r.optimizer_s > f->optimizer_s ? r.optimizer_s : f->optimizer_s;
+    f->allreduce_s = r.allreduce_s > f->allreduce_s ? r.allreduce_s : f->allreduce_s;
+    if (*first || r.allreduce_wait_s < f->allreduce_wait_s)
+        f->allreduce_wait_s = r.allreduce_wait_s;
+    *first = 0;
     return 0;
 }
 
@@ -319,7 +323,7 @@ static int cluster_fit(void *ctx, struct iamp_session *s, const struct iamp_fit_
         rc = broadcast(cl, IAMP_OP_FIT, (uint64_t)cl->measure_blocking, buf, len);
     free(buf);
     if (!rc)
-        rc = gather(cl, IAMP_OP_FIT, "fit", sum_fit, NULL);
+        rc = gather(cl, IAMP_OP_FIT, "fit", sum_fit, &(int){1});
     iamp_trace_span("fit", t0, iamp_now());
     if (!rc && cl->o.check_params)
         rc = iamp_cluster_check(cl);

@@ -269,8 +269,9 @@ int iamp_cmd_eval(int argc, char **argv)
     } else if (c.json) {
         printf("{\"task\":");
         iamp_json_string(stdout, s.task.spec);
-        printf(",\"questions\":%d,\"accuracy\":%.6f,\"depth\":%ld,\"amplified_accuracy\":%.6f}\n",
-               ev.n, acc, c.depth, amp);
+        printf(",\"questions\":%d,\"accuracy\":%.6f,\"depth\":%ld,\"amplified_accuracy\":%.6f,"
+               "\"params_fnv\":\"%016llx\"}\n",
+               ev.n, acc, c.depth, amp, (unsigned long long)iamp_model_checksum(&s.model));
     } else {
         printf("task %s: held-out accuracy %.4f (M alone), %.4f (amplified, depth %ld) on %d "
                "questions\n",

@@ -212,7 +212,8 @@ static int checkpoint_from_pb(const Iamp__Checkpoint *pb, struct iamp_checkpoint
     if (pb->n_agreement > IAMP_AGREEMENT_MAX)
         return IAMP_ECORRUPT;
     c->n_agreement = (int)pb->n_agreement;
-    memcpy(c->agreement, pb->agreement, pb->n_agreement * sizeof(float));
+    if (pb->n_agreement)
+        memcpy(c->agreement, pb->agreement, pb->n_agreement * sizeof(float));
     c->has_config = pb->config != NULL;
     if (pb->config)
         config_from_pb(pb->config, &c->config);
