@@ -188,9 +188,10 @@ static int plan_units(struct iamp_cluster *cl, struct dispatch *d, int n)
 {
     int size = IAMP_SESSION_UNIT;
     if (!d->sampled_units) {
-        /* About four units per worker slot, so credit keeps everyone busy
-         * and a slow worker holds back only a small share. */
-        int want = cl->workers * cl->o.credit * 4;
+        /* About two units per worker slot: credit keeps everyone busy, a
+         * slow worker holds back only a small share, and units stay large
+         * enough for M's batched forward passes to run near BLAS speed. */
+        int want = cl->workers * cl->o.credit * 2;
         size = (n + want - 1) / want;
         size = size < 1 ? 1 : (size > IAMP_UNIT_MAX ? IAMP_UNIT_MAX : size);
     }

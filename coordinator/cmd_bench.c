@@ -360,7 +360,8 @@ static int bench_allreduce(struct bench_cmd *c)
     memcpy(&bits, &secs, sizeof(bits));
     int rc = 0;
     for (int r = 1; r <= cl->workers && !rc; r++)
-        rc = iamp_comm_send(cl->c, r, IAMP_TAG_CMD, IAMP_OP_ALLREDUCE_BENCH, bits, NULL, 0);
+        rc = iamp_comm_send(cl->c, r, IAMP_TAG_CMD, IAMP_OP_ALLREDUCE_BENCH, bits,
+                            &(uint64_t){cl->o.bucket_bytes}, sizeof(uint64_t));
     if (!rc)
         rc = iamp_allreduce_bench(cl->c, secs, cl->o.bucket_bytes, t_ours, t_mpi);
     if (rc) {

@@ -295,19 +295,58 @@ static void scatter_embeddings(struct iamp_model *m, const float *dx0)
     }
 }
 
+/* With a ready callback (a gradient reduction in flight), the big GEMMs
+ * run in IAMP_POLL_SPLIT pieces and the callback is called between them
+ * with unchanged progress: non-blocking collectives only move forward
+ * inside MPI calls, so these calls are what lets communication overlap
+ * the rest of backward. */
+#define IAMP_POLL_SPLIT 8
+
+static void poll_ready(iamp_grad_ready_cb ready, void *ctx, size_t done)
+{
+    if (ready)
+        ready(ctx, done);
+}
+
+/* dW (H x in) = dZ^T (H x R) A (R x in), in row blocks of dW. */
+static void weight_grad(int R, int H, int in, const float *dz, const float *a, float *dw,
+                        iamp_grad_ready_cb ready, void *ctx, size_t done)
+{
+    int step = ready ? (H + IAMP_POLL_SPLIT - 1) / IAMP_POLL_SPLIT : H;
+    for (int h = 0; h < H; h += step) {
+        int hb = H - h < step ? H - h : step;
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, hb, in, R, 1.0f, dz + h, H, a, in,
+                    0.0f, dw + (size_t)h * (size_t)in, in);
+        poll_ready(ready, ctx, done);
+    }
+}
+
+/* dprev (R x in) = dZ (R x H) W (H x in), in row blocks of dprev. */
+static void input_grad(int R, int H, int in, const float *dz, const float *w, float *dprev,
+                       iamp_grad_ready_cb ready, void *ctx, size_t done)
+{
+    int step = ready ? (R + IAMP_POLL_SPLIT - 1) / IAMP_POLL_SPLIT : R;
+    for (int r = 0; r < R; r += step) {
+        int rb = R - r < step ? R - r : step;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rb, in, H, 1.0f,
+                    dz + (size_t)r * (size_t)H, H, w, in, 0.0f, dprev + (size_t)r * (size_t)in,
+                    in);
+        poll_ready(ready, ctx, done);
+    }
+}
+
 void iamp_model_backward(struct iamp_model *m, const float *dlogits, const float *dvalues,
                          iamp_grad_ready_cb ready, void *ctx)
 {
     int R = m->rows, H = m->cfg.hidden, L = m->cfg.layers;
     if (R == 0) {
         memset(m->grads, 0, m->lay.total * sizeof(float));
-        if (ready)
-            ready(ctx, m->lay.total);
+        poll_ready(ready, ctx, m->lay.total);
         return;
     }
     backward_heads(m, dlogits, dvalues);
-    if (ready)
-        ready(ctx, m->lay.w[L - 1]);
+    size_t done = m->lay.w[L - 1];
+    poll_ready(ready, ctx, done);
     float *da = m->scratch_a, *dprev = m->scratch_b;
     for (int l = L - 1; l >= 0; l--) {
         int in_l = (int)layer_in(m, l);
@@ -315,20 +354,17 @@ void iamp_model_backward(struct iamp_model *m, const float *dlogits, const float
         for (size_t i = 0; i < (size_t)R * (size_t)H; i++)
             da[i] = act[i] > 0.0f ? da[i] : 0.0f;
         const float *a_in = l == 0 ? m->x0 : m->act[l - 1];
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H, in_l, R, 1.0f, da, H, a_in, in_l,
-                    0.0f, m->grads + m->lay.w[l], in_l);
+        weight_grad(R, H, in_l, da, a_in, m->grads + m->lay.w[l], ready, ctx, done);
         col_sums(da, R, H, m->grads + m->lay.b[l]);
-        if (ready)
-            ready(ctx, l == 0 ? m->lay.emb : m->lay.w[l - 1]);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, R, in_l, H, 1.0f, da, H,
-                    m->params + m->lay.w[l], in_l, 0.0f, dprev, in_l);
+        done = l == 0 ? m->lay.emb : m->lay.w[l - 1];
+        poll_ready(ready, ctx, done);
+        input_grad(R, H, in_l, da, m->params + m->lay.w[l], dprev, ready, ctx, done);
         float *t = da;
         da = dprev;
         dprev = t;
     }
     scatter_embeddings(m, da);
-    if (ready)
-        ready(ctx, m->lay.total);
+    poll_ready(ready, ctx, m->lay.total);
 }
 
 uint64_t iamp_model_checksum(const struct iamp_model *m)

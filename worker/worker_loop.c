@@ -191,9 +191,13 @@ static int dispatch(struct worker *w, const struct iamp_msg *m, int *exit_loop)
     case IAMP_OP_TRACE:
         return do_trace(w);
     case IAMP_OP_ALLREDUCE_BENCH: {
+        /* Every rank must cut buffers into the same buckets. */
         double secs;
+        uint64_t bucket = IAMP_BUCKET_BYTES_DEFAULT;
         memcpy(&secs, &m->arg, sizeof(secs));
-        return iamp_allreduce_bench(w->c, secs, IAMP_BUCKET_BYTES_DEFAULT, NULL, NULL);
+        if (m->len == sizeof(bucket))
+            memcpy(&bucket, m->payload, sizeof(bucket));
+        return iamp_allreduce_bench(w->c, secs, (size_t)bucket, NULL, NULL);
     }
     case IAMP_OP_EXIT:
         *exit_loop = 1;

@@ -14,7 +14,8 @@
  *   PULL      (first worker only)                      -> PULL: encoded Checkpoint
  *   TRACE_START arg = rank 0's clock (double bits)      -> (none); spans recorded
  *   TRACE                                              -> TRACE: JSON span fragment
- *   ALLREDUCE_BENCH arg = seconds per size             -> (collective with rank 0)
+ *   ALLREDUCE_BENCH arg = seconds per size, payload = bucket bytes (u64)
+ *                                                      -> (collective with rank 0)
  *   EXIT                                               -> (none); the loop returns
  * A command that fails is answered with ERROR and a one-line reason.
  */
