@@ -6,9 +6,8 @@
  *   2. build targets per question type by its distillation mode —
  *      imitate: Amp^depth(H, M_target) with M_target greedy at the leaves,
  *      where M_target is a snapshot of M refreshed every target_sync
- *      rounds (amplifying with the M being trained makes the targets move
- *      with every step, and on permpow the run then collapses onto wrong
- *      self-consistent answers: see README, "Why a target snapshot");
+ *      rounds, so targets do not move with every step (README, "How a
+ *      round works", says what it changes on permpow);
  *      supervised: ground truth (the baseline, never on the IA path);
  *   3. record how often M's greedy answer already equals the target
  *      (the curriculum's signal);

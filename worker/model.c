@@ -329,8 +329,7 @@ static void input_grad(int R, int H, int in, const float *dz, const float *w, fl
     for (int r = 0; r < R; r += step) {
         int rb = R - r < step ? R - r : step;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rb, in, H, 1.0f,
-                    dz + (size_t)r * (size_t)H, H, w, in, 0.0f, dprev + (size_t)r * (size_t)in,
-                    in);
+                    dz + (size_t)r * (size_t)H, H, w, in, 0.0f, dprev + (size_t)r * (size_t)in, in);
         poll_ready(ready, ctx, done);
     }
 }
