@@ -14,11 +14,12 @@
 #include <string.h>
 
 static const char bench_help[] =
-    "usage: iamp bench train|amplify [options]\n"
+    "usage: iamp bench train|amplify|serve [options]   (iamp bench serve --help)\n"
     "\n"
     "  train    examples/s and GFLOP/s of a training step (forward, backward,\n"
     "           Adam) beside single-thread sgemm GFLOP/s measured in the same run\n"
     "  amplify  root questions/s and leaf model calls/s of the local engine\n"
+    "  serve    answer-job latency and throughput of `iamp serve` on loopback\n"
     "\n"
     "  --task SPEC        task whose shape the model takes (default permpow)\n"
     "  --hidden N --embed N --layers N   model size (default 1024, 64, 2)\n"
@@ -273,13 +274,15 @@ int iamp_cmd_bench(int argc, char **argv)
     memset(&c, 0, sizeof(c));
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         if (argc < 2)
-            return iamp_cli_usage("bench", "which benchmark? train or amplify");
+            return iamp_cli_usage("bench", "which benchmark? train, amplify or serve");
         fputs(bench_help, stdout);
         return IAMP_EXIT_OK;
     }
     c.what = argv[1];
+    if (strcmp(c.what, "serve") == 0)
+        return iamp_bench_serve(argc, argv);
     if (strcmp(c.what, "train") != 0 && strcmp(c.what, "amplify") != 0)
-        return iamp_cli_usage("bench", "unknown benchmark '%s' (train, amplify)", c.what);
+        return iamp_cli_usage("bench", "unknown benchmark '%s' (train, amplify, serve)", c.what);
     int code = parse_bench(argc, argv, &c);
     if (code >= 0)
         return code;
