@@ -4,10 +4,12 @@
 #include "common/fileio.h"
 #include "coordinator/executor.h"
 
+#include <dirent.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int grow_to(struct iamp_jobs *js, uint64_t id)
 {
@@ -158,6 +160,22 @@ static int recover(struct iamp_jobs *js, uint64_t now_ms)
     return 0;
 }
 
+/* Remove what atomic writes cut short by a crash leave: "<name>.tmp.<pid>". */
+static void remove_leftovers(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        char path[4400];
+        if (!strstr(e->d_name, ".tmp."))
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        unlink(path);
+    }
+    if (d)
+        closedir(d);
+}
+
 int iamp_jobs_open(struct iamp_jobs *js, const char *dir, size_t result_budget, char *err,
                    size_t errlen)
 {
@@ -178,6 +196,8 @@ int iamp_jobs_open(struct iamp_jobs *js, const char *dir, size_t result_budget, 
         snprintf(err, errlen, "cannot create %s: %s", path, iamp_strerror(rc));
         return rc;
     }
+    remove_leftovers(dir);
+    remove_leftovers(path);
     snprintf(path, sizeof(path), "%s/journal", dir);
     rc = iamp_journal_open(&js->journal, path, replay_cb, js, &js->replay);
     if (!rc)

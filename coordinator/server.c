@@ -315,7 +315,10 @@ static void notify_watchers(struct iamp_server *s, const struct iamp_job *j)
                 i++;
                 continue;
             }
-            if (final || now - w->last_ms >= WATCH_MIN_INTERVAL_MS) {
+            /* Progress is lossy: a watcher that does not read gets the
+             * final state, not a backlog of steps. */
+            int room = c->out_bytes <= c->srv->lim.max_pending_bytes / 2;
+            if (final || (room && now - w->last_ms >= WATCH_MIN_INTERVAL_MS)) {
                 w->last_ms = now;
                 reply_status(c, w->request_id, IAMP_MSG_PROGRESS, j);
             }
