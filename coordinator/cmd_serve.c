@@ -4,6 +4,7 @@
  */
 #include "coordinator/cli.h"
 #include "coordinator/client.h"
+#include "coordinator/jobs.h"
 #include "coordinator/server.h"
 
 #include "common/fileio.h"
@@ -48,6 +49,8 @@ static const char serve_help[] =
     "                         long (default 60000)\n"
     "  --slice-ms X           executor time per answer slice (default 20)\n"
     "  --checkpoint-every N   training rounds between checkpoints (default 10)\n"
+    "  --journal-compact-bytes N  compact the journal at start when it is larger\n"
+    "                         (default 4194304)\n"
     "  --quiet                no status lines on stderr\n";
 
 enum {
@@ -69,6 +72,7 @@ enum {
     OPT_IDLE,
     OPT_SLICE,
     OPT_CKEVERY,
+    OPT_COMPACT,
     OPT_QUIET,
     OPT_HELP
 };
@@ -92,6 +96,7 @@ static const struct option serve_opts[] = {
     {"idle-timeout-ms", required_argument, 0, OPT_IDLE},
     {"slice-ms", required_argument, 0, OPT_SLICE},
     {"checkpoint-every", required_argument, 0, OPT_CKEVERY},
+    {"journal-compact-bytes", required_argument, 0, OPT_COMPACT},
     {"quiet", no_argument, 0, OPT_QUIET},
     {"help", no_argument, 0, OPT_HELP},
     {0, 0, 0, 0},
@@ -173,6 +178,11 @@ static int serve_option(struct serve_cmd *c, int opt)
     case OPT_CKEVERY:
         return iamp_cli_long("serve", "--checkpoint-every", optarg, 1, 1000000,
                              &c->checkpoint_every);
+    case OPT_COMPACT:
+        if (iamp_cli_long("serve", "--journal-compact-bytes", optarg, 0, 1L << 40, &v))
+            return 1;
+        c->o.journal_compact_bytes = (size_t)v;
+        return 0;
     default: /* OPT_QUIET */
         c->o.quiet = 1;
         return 0;
@@ -189,6 +199,7 @@ static void serve_defaults(struct serve_cmd *c)
     c->o.exec.slice_max_questions = 4096;
     c->o.exec.eval_every = 5;
     c->o.result_cache_bytes = 256u << 20;
+    c->o.journal_compact_bytes = IAMP_JOURNAL_COMPACT_BYTES;
     c->seed = 1;
     c->checkpoint_every = 10;
 }

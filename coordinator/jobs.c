@@ -176,8 +176,8 @@ static void remove_leftovers(const char *dir)
         closedir(d);
 }
 
-int iamp_jobs_open(struct iamp_jobs *js, const char *dir, size_t result_budget, char *err,
-                   size_t errlen)
+int iamp_jobs_open(struct iamp_jobs *js, const char *dir, size_t result_budget,
+                   size_t compact_bytes, char *err, size_t errlen)
 {
     char path[4200];
     memset(js, 0, sizeof(*js));
@@ -202,6 +202,10 @@ int iamp_jobs_open(struct iamp_jobs *js, const char *dir, size_t result_budget, 
     rc = iamp_journal_open(&js->journal, path, replay_cb, js, &js->replay);
     if (!rc)
         rc = recover(js, iamp_unix_ms());
+    if (!rc && js->journal.size > compact_bytes) {
+        js->compacted_from = js->journal.size;
+        rc = iamp_jobs_compact(js);
+    }
     if (rc) {
         snprintf(err, errlen, "journal %s: %s", path, iamp_strerror(rc));
         iamp_jobs_close(js);
@@ -217,6 +221,60 @@ void iamp_jobs_close(struct iamp_jobs *js)
     iamp_journal_close(&js->journal);
     js->v = NULL;
     js->n = js->cap = 0;
+}
+
+/* ---------------------------------------------------------- compaction */
+
+/* The SUBMIT of a finished job, rebuilt from its status: no questions. */
+static int finished_submit(const struct iamp_job *j, uint8_t **buf, size_t *len)
+{
+    struct iamp_job_record r;
+    memset(&r, 0, sizeof(r));
+    r.kind = IAMP_REC_SUBMIT;
+    r.job_id = j->st.job_id;
+    r.time_ms = j->st.created_ms;
+    r.spec.kind = j->st.kind;
+    snprintf(r.spec.task, sizeof(r.spec.task), "%s", j->st.task);
+    snprintf(r.spec.client_key, sizeof(r.spec.client_key), "%s", j->client_key);
+    r.spec.depth = j->st.depth;
+    r.spec.train.rounds = j->st.kind == IAMP_JOB_TRAIN ? (uint32_t)j->st.total : 0;
+    r.spec.eval_size = j->st.kind == IAMP_JOB_EVAL ? (uint32_t)j->st.total : 0;
+    return iamp_job_record_encode(&r, buf, len);
+}
+
+/* Append job j's records to recs (bytes owned by recs). */
+static int compact_job(const struct iamp_job *j, struct iamp_journal_rec *recs, int *n)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int final = iamp_job_state_final(j->st.state);
+    int rc = final ? finished_submit(j, &buf, &len)
+                   : iamp_jobs_record(j, IAMP_REC_SUBMIT, 0, &buf, &len);
+    if (rc)
+        return rc;
+    recs[(*n)++] = (struct iamp_journal_rec){buf, len};
+    if (!final && !j->cancel_asked)
+        return 0;
+    rc = iamp_jobs_record(j, final ? IAMP_REC_END : IAMP_REC_CANCEL,
+                          final ? j->st.finished_ms : iamp_unix_ms(), &buf, &len);
+    if (!rc)
+        recs[(*n)++] = (struct iamp_journal_rec){buf, len};
+    return rc;
+}
+
+int iamp_jobs_compact(struct iamp_jobs *js)
+{
+    struct iamp_journal_rec *recs = calloc(2 * js->n + 1, sizeof(*recs));
+    int n = 0, rc = recs ? 0 : IAMP_ENOMEM;
+    for (size_t i = 0; !rc && i < js->n; i++)
+        if (js->v[i] && js->v[i]->committed)
+            rc = compact_job(js->v[i], recs, &n);
+    if (!rc)
+        rc = iamp_journal_rewrite(&js->journal, recs, n);
+    for (int i = 0; i < n; i++)
+        free((void *)recs[i].data);
+    free(recs);
+    return rc;
 }
 
 /* ---------------------------------------------------------- lookups */

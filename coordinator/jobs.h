@@ -46,14 +46,23 @@ struct iamp_jobs {
     size_t result_bytes, result_budget;
     uint64_t clock;
     struct iamp_journal_replay replay;
-    long bad_records; /* intact but undecodable records skipped */
-    long recovered;   /* unfinished jobs made final while opening */
+    long bad_records;        /* intact but undecodable records skipped */
+    long recovered;          /* unfinished jobs made final while opening */
+    uint64_t compacted_from; /* journal bytes before compaction at open; 0: none */
 };
 
-/* Open dir (created if missing) and replay its journal. */
-IAMP_WUR int iamp_jobs_open(struct iamp_jobs *js, const char *dir, size_t result_budget, char *err,
-                            size_t errlen);
+#define IAMP_JOURNAL_COMPACT_BYTES (4u << 20) /* default of compact_bytes */
+
+/* Open dir (created if missing) and replay its journal; compact it when it
+ * has grown past compact_bytes. */
+IAMP_WUR int iamp_jobs_open(struct iamp_jobs *js, const char *dir, size_t result_budget,
+                            size_t compact_bytes, char *err, size_t errlen);
 void iamp_jobs_close(struct iamp_jobs *js);
+
+/* Rewrite the journal with what the table needs: each job's SUBMIT (a
+ * finished job's without its questions, which its result file keeps), a
+ * pending CANCEL, and each END. Loop thread, no commit in flight. */
+IAMP_WUR int iamp_jobs_compact(struct iamp_jobs *js);
 
 /* A committed job, or NULL. */
 struct iamp_job *iamp_jobs_get(struct iamp_jobs *js, uint64_t id);

@@ -181,3 +181,25 @@ int iamp_journal_append(struct iamp_journal *j, const struct iamp_journal_rec *r
         j->broken = 1;
     return rc;
 }
+
+int iamp_journal_rewrite(struct iamp_journal *j, const struct iamp_journal_rec *recs, int n)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc = pack_batch(recs, n, &buf, &len);
+    if (!rc)
+        rc = iamp_file_write_atomic(j->path, buf, len);
+    free(buf);
+    if (rc)
+        return rc;
+    int fd = open(j->path, O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        j->broken = 1;
+        return iamp_err_from_errno(errno);
+    }
+    close(j->fd);
+    j->fd = fd;
+    j->size = len;
+    j->broken = 0;
+    return 0;
+}

@@ -55,5 +55,9 @@ struct iamp_journal_rec {
  * before the call, so no partial record is left behind. */
 IAMP_WUR int iamp_journal_append(struct iamp_journal *j, const struct iamp_journal_rec *recs,
                                  int n);
+/* Replace the whole journal by recs, atomically (temp file, fsync, rename,
+ * directory fsync): a crash leaves the old journal or the new one. */
+IAMP_WUR int iamp_journal_rewrite(struct iamp_journal *j, const struct iamp_journal_rec *recs,
+                                  int n);
 
 #endif

@@ -1003,12 +1003,16 @@ static int start_listening(struct iamp_server *s, char *err, size_t errlen)
 static void report_replay(const struct iamp_server *s)
 {
     const struct iamp_jobs *js = &s->jobs;
-    if (s->o->quiet || (!js->replay.torn_bytes && !js->bad_records && !js->recovered))
+    if (s->o->quiet)
         return;
-    fprintf(stderr,
-            "serve: journal: %ld records, %" PRIu64 " torn bytes dropped, %ld bad records, %ld "
-            "jobs ended at replay\n",
-            js->replay.records, js->replay.torn_bytes, js->bad_records, js->recovered);
+    if (js->replay.torn_bytes || js->bad_records || js->recovered)
+        fprintf(stderr,
+                "serve: journal: %ld records, %" PRIu64 " torn bytes dropped, %ld bad records, "
+                "%ld jobs ended at replay\n",
+                js->replay.records, js->replay.torn_bytes, js->bad_records, js->recovered);
+    if (js->compacted_from)
+        fprintf(stderr, "serve: journal compacted from %" PRIu64 " to %" PRIu64 " bytes\n",
+                js->compacted_from, js->journal.size);
 }
 
 /* The job table and the loop-thread task; nothing of libuv yet. */
@@ -1018,7 +1022,8 @@ static int server_prepare(struct iamp_server *s, char *err, size_t errlen)
     s->lim = o->lim;
     iamp_limits_msg(&s->lim, &s->mlim);
     s->served_round = s->b->round;
-    int rc = iamp_jobs_open(&s->jobs, o->data_dir, o->result_cache_bytes, err, errlen);
+    int rc = iamp_jobs_open(&s->jobs, o->data_dir, o->result_cache_bytes, o->journal_compact_bytes,
+                            err, errlen);
     if (rc)
         return rc;
     report_replay(s);

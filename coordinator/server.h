@@ -25,8 +25,9 @@ struct iamp_server_opts {
     struct iamp_limits lim;
     struct iamp_executor_opts exec; /* data_dir is filled in */
     size_t result_cache_bytes;
-    const char *port_file; /* write the bound port here; may be NULL */
-    int quiet;             /* no status lines on stderr */
+    size_t journal_compact_bytes; /* compact the journal at start beyond this */
+    const char *port_file;        /* write the bound port here; may be NULL */
+    int quiet;                    /* no status lines on stderr */
 };
 
 /* Serve until SIGINT or SIGTERM, then stop cleanly (the slice in progress

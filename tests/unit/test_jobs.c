@@ -19,7 +19,8 @@ static void setup(void)
     char err[256];
     snprintf(dir, sizeof(dir), "/tmp/iamp-jobs-XXXXXX");
     cr_assert_not_null(mkdtemp(dir));
-    cr_assert_eq(iamp_jobs_open(&js, dir, 1 << 20, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(iamp_jobs_open(&js, dir, 1 << 20, IAMP_JOURNAL_COMPACT_BYTES, err, sizeof(err)), 0,
+                 "%s", err);
 }
 
 static void teardown(void)
@@ -36,7 +37,8 @@ static void reopen(void)
 {
     char err[256];
     iamp_jobs_close(&js);
-    cr_assert_eq(iamp_jobs_open(&js, dir, 1 << 20, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(iamp_jobs_open(&js, dir, 1 << 20, IAMP_JOURNAL_COMPACT_BYTES, err, sizeof(err)), 0,
+                 "%s", err);
 }
 
 static void journal(struct iamp_job *j, int kind)
@@ -132,4 +134,32 @@ Test(jobs, leftovers_of_interrupted_writes_are_removed)
     fclose(f);
     reopen();
     cr_assert_neq(access(path, F_OK), 0);
+}
+
+Test(jobs, compaction_keeps_the_table_and_drops_finished_questions)
+{
+    struct iamp_job *done = add(500, "k-done");
+    done->st.state = IAMP_JOB_DONE;
+    done->st.done = 500;
+    done->st.finished_ms = 77;
+    journal(done, IAMP_REC_END);
+    add(4, "k-open");
+    struct iamp_job *asked = add(2, "");
+    journal(asked, IAMP_REC_CANCEL);
+    asked->cancel_asked = 1;
+    uint64_t before = js.journal.size;
+    cr_assert_eq(iamp_jobs_compact(&js), 0);
+    cr_assert_lt(js.journal.size, before / 4, "%lu -> %lu", (unsigned long)before,
+                 (unsigned long)js.journal.size);
+    reopen();
+    struct iamp_job *j = iamp_jobs_get(&js, 1);
+    cr_assert_eq(j->st.state, IAMP_JOB_DONE);
+    cr_assert_eq(j->st.total, 500);
+    cr_assert_eq(j->st.finished_ms, 77);
+    cr_assert_eq(iamp_jobs_by_key(&js, "k-done"), j);
+    j = iamp_jobs_get(&js, 2);
+    cr_assert_eq(j->st.state, IAMP_JOB_QUEUED);
+    cr_assert_eq(j->spec.n, 4, "unfinished jobs keep their questions");
+    cr_assert_eq(iamp_jobs_get(&js, 3)->st.state, IAMP_JOB_CANCELED);
+    cr_assert_eq(js.unfinished, 1);
 }
