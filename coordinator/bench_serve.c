@@ -421,12 +421,12 @@ static void report(const struct bench *b, const struct figures *f)
     }
     printf("serve %s: task %s, depth %ld, loopback\n", b->child > 0 ? "(spawned)" : b->addr,
            b->task.spec, b->depth);
-    printf("latency, 1 client, 1 question per job: p50 %.2f ms, p99 %.2f ms (%ld jobs)\n",
+    printf("latency, 1 client, jobs of 1 question: p50 %.2f ms, p99 %.2f ms (%ld jobs)\n",
            f->lat_p50 * 1e3, f->lat_p99 * 1e3, b->requests);
-    printf("throughput, %ld clients, %ld questions per job: %.0f questions/s, %.0f jobs/s "
+    printf("throughput, %ld clients, jobs of %ld question%s: %.0f questions/s, %.0f jobs/s "
            "(per job p50 %.1f ms, p99 %.1f ms; %ld jobs in %.1f s)\n",
-           b->clients, b->questions, f->qps, f->jps, f->load_p50 * 1e3, f->load_p99 * 1e3, f->jobs,
-           f->wall);
+           b->clients, b->questions, b->questions == 1 ? "" : "s", f->qps, f->jps,
+           f->load_p50 * 1e3, f->load_p99 * 1e3, f->jobs, f->wall);
 }
 
 int iamp_bench_serve(int argc, char **argv)
