@@ -52,5 +52,15 @@ int iamp_cmd_train(int argc, char **argv);
 int iamp_cmd_answer(int argc, char **argv);
 int iamp_cmd_eval(int argc, char **argv);
 int iamp_cmd_bench(int argc, char **argv);
+int iamp_cmd_serve(int argc, char **argv);
+int iamp_cmd_submit(int argc, char **argv);
+int iamp_cmd_status(int argc, char **argv);
+int iamp_cmd_watch(int argc, char **argv);
+int iamp_cmd_result(int argc, char **argv);
+int iamp_cmd_cancel(int argc, char **argv);
+int iamp_cmd_jobs(int argc, char **argv);
+int iamp_cmd_info(int argc, char **argv);
+/* `iamp bench serve`; argv[0] is "bench", argv[1] "serve". */
+int iamp_bench_serve(int argc, char **argv);
 
 #endif

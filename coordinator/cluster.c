@@ -45,7 +45,7 @@ static void log_missing(const struct iamp_cluster *cl, const int *pending, const
 /* The next reply from any worker with pending[src] set. A worker's ERROR
  * reply fails the wait with its reason printed. */
 static int next_reply(struct iamp_cluster *cl, const int *pending, const char *what,
-                      struct iamp_msg *m)
+                      struct iamp_comm_msg *m)
 {
     double start = iamp_now(), last = start;
     int periods = 0;
@@ -57,7 +57,7 @@ static int next_reply(struct iamp_cluster *cl, const int *pending, const char *w
         if (got && m->op == IAMP_OP_ERROR) {
             fprintf(stderr, "iamp: %s: rank %d: %.*s\n", what, m->src, (int)m->len,
                     m->payload ? (const char *)m->payload : "");
-            iamp_msg_release(m);
+            iamp_comm_msg_release(m);
             return IAMP_EMPI;
         }
         if (got)
@@ -86,7 +86,7 @@ static int broadcast(struct iamp_cluster *cl, uint32_t op, uint64_t arg, const v
 
 /* Wait for one reply of kind op from every worker; each is handed to fn. */
 static int gather(struct iamp_cluster *cl, uint32_t op, const char *what,
-                  int (*fn)(struct iamp_cluster *cl, const struct iamp_msg *m, void *ctx),
+                  int (*fn)(struct iamp_cluster *cl, const struct iamp_comm_msg *m, void *ctx),
                   void *ctx)
 {
     int *pending = calloc((size_t)cl->workers + 1, sizeof(int));
@@ -96,7 +96,7 @@ static int gather(struct iamp_cluster *cl, uint32_t op, const char *what,
         pending[r] = 1;
     int rc = 0;
     for (int left = cl->workers; left > 0 && !rc;) {
-        struct iamp_msg m;
+        struct iamp_comm_msg m;
         rc = next_reply(cl, pending, what, &m);
         if (rc)
             break;
@@ -107,7 +107,7 @@ static int gather(struct iamp_cluster *cl, uint32_t op, const char *what,
             left--;
             rc = fn ? fn(cl, &m, ctx) : 0;
         }
-        iamp_msg_release(&m);
+        iamp_comm_msg_release(&m);
     }
     free(pending);
     return rc;
@@ -161,7 +161,7 @@ static int send_unit(struct iamp_cluster *cl, struct dispatch *d, int rank)
     return rc;
 }
 
-static int take_result(struct iamp_cluster *cl, struct dispatch *d, const struct iamp_msg *m)
+static int take_result(struct iamp_cluster *cl, struct dispatch *d, const struct iamp_comm_msg *m)
 {
     uint64_t id;
     int got = 0;
@@ -213,13 +213,13 @@ static int dispatch_all(struct iamp_cluster *cl, struct dispatch *d)
         for (int r = 1; r <= cl->workers && d->next < d->n_units && !rc; r++)
             rc = send_unit(cl, d, r);
     while (!rc && d->done < d->n_units) {
-        struct iamp_msg m;
+        struct iamp_comm_msg m;
         rc = next_reply(cl, d->inflight, "amplify", &m);
         if (rc)
             break;
         int src = m.src;
         rc = take_result(cl, d, &m);
-        iamp_msg_release(&m);
+        iamp_comm_msg_release(&m);
         if (!rc && d->next < d->n_units)
             rc = send_unit(cl, d, src);
     }
@@ -282,7 +282,7 @@ static int cluster_run(void *ctx, struct iamp_session *s, const struct iamp_ques
  * slowest worker; the allreduce wait takes the smallest, because the worker
  * that finishes backward last waits only for the communication itself
  * while the others also wait for it (load imbalance is not communication). */
-static int sum_fit(struct iamp_cluster *cl, const struct iamp_msg *m, void *ctx)
+static int sum_fit(struct iamp_cluster *cl, const struct iamp_comm_msg *m, void *ctx)
 {
     struct iamp_fit_report r;
     int *first = ctx;
@@ -350,7 +350,7 @@ struct checksums {
     int first_rank, bad_rank;
 };
 
-static int compare_checksum(struct iamp_cluster *cl, const struct iamp_msg *m, void *ctx)
+static int compare_checksum(struct iamp_cluster *cl, const struct iamp_comm_msg *m, void *ctx)
 {
     struct checksums *c = ctx;
     uint64_t t = 0;
@@ -387,7 +387,7 @@ static int cluster_pull(void *ctx, struct iamp_session *s)
 {
     struct iamp_cluster *cl = ctx;
     int pending[2] = {0, 1};
-    struct iamp_msg m;
+    struct iamp_comm_msg m;
     struct iamp_checkpoint ck;
     int rc = iamp_comm_send(cl->c, 1, IAMP_TAG_CMD, IAMP_OP_PULL, 0, NULL, 0);
     if (!rc)
@@ -396,7 +396,7 @@ static int cluster_pull(void *ctx, struct iamp_session *s)
         return rc;
     rc = m.op == IAMP_OP_PULL && m.src == 1 ? iamp_checkpoint_decode(m.payload, m.len, &ck)
                                             : IAMP_ESTATE;
-    iamp_msg_release(&m);
+    iamp_comm_msg_release(&m);
     if (rc)
         return rc;
     if (ck.n_params != s->model.lay.total)
@@ -454,7 +454,7 @@ int iamp_cluster_trace_start(struct iamp_cluster *cl)
     return broadcast(cl, IAMP_OP_TRACE_START, bits, NULL, 0);
 }
 
-static int keep_fragment(struct iamp_cluster *cl, const struct iamp_msg *m, void *ctx)
+static int keep_fragment(struct iamp_cluster *cl, const struct iamp_comm_msg *m, void *ctx)
 {
     char **frag = ctx;
     (void)cl;

@@ -17,13 +17,15 @@
 #include <string.h>
 
 static const char bench_help[] =
-    "usage: iamp bench train|amplify|allreduce [options]\n"
+    "usage: iamp bench train|amplify|allreduce|serve [options]\n"
     "\n"
     "  train    examples/s and GFLOP/s of a training step (forward, backward,\n"
     "           Adam) beside single-thread sgemm GFLOP/s measured in the same run\n"
     "  amplify  root questions/s and leaf model calls/s (all ranks under mpirun)\n"
     "  allreduce  (mpirun -np N) bus bandwidth of iamp's bucketed allreduce and\n"
     "           of MPI_Allreduce, 4 KiB .. 64 MiB\n"
+    "  serve    answer-job latency and throughput of `iamp serve` on loopback\n"
+    "           (iamp bench serve --help)\n"
     "\n"
     "  --task SPEC        task whose shape the model takes (default permpow)\n"
     "  --hidden N --embed N --layers N   model size (default 1024, 64, 2)\n"
@@ -392,14 +394,16 @@ int iamp_cmd_bench(int argc, char **argv)
     memset(&c, 0, sizeof(c));
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         if (argc < 2)
-            return iamp_cli_usage("bench", "which benchmark? train or amplify");
+            return iamp_cli_usage("bench", "which benchmark? train, amplify or serve");
         fputs(bench_help, stdout);
         return IAMP_EXIT_OK;
     }
     c.what = argv[1];
+    if (strcmp(c.what, "serve") == 0)
+        return iamp_bench_serve(argc, argv);
     if (strcmp(c.what, "train") != 0 && strcmp(c.what, "amplify") != 0 &&
         strcmp(c.what, "allreduce") != 0)
-        return iamp_cli_usage("bench", "unknown benchmark '%s' (train, amplify, allreduce)",
+        return iamp_cli_usage("bench", "unknown benchmark '%s' (train, amplify, allreduce, serve)",
                               c.what);
     int code = parse_bench(argc, argv, &c);
     if (code >= 0)

@@ -24,7 +24,15 @@ static const char main_help[] =
     "  train    run IA rounds: amplify, distil, evaluate\n"
     "  answer   answer questions (JSONL) with a checkpoint, amplified to --depth\n"
     "  eval     held-out accuracy of a checkpoint\n"
-    "  bench    train | amplify | allreduce throughput\n"
+    "  bench    train | amplify | allreduce | serve throughput and latency\n"
+    "  serve    take answer, train and eval jobs over TCP (the job server)\n"
+    "  submit   submit a job to a server (--wait: and print its result)\n"
+    "  status   a job's state and progress\n"
+    "  watch    follow a job until it ends\n"
+    "  result   a finished job's result (answers as JSONL)\n"
+    "  cancel   end an unfinished job\n"
+    "  jobs     list a server's jobs\n"
+    "  info     a server's version, model and limits\n"
     "  version  print the version\n"
     "\n"
     "Under mpirun -np N rank 0 runs the command and ranks 1..N-1 hold model\n"
@@ -40,10 +48,10 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"train", iamp_cmd_train},
-    {"answer", iamp_cmd_answer},
-    {"eval", iamp_cmd_eval},
-    {"bench", iamp_cmd_bench},
+    {"train", iamp_cmd_train},   {"answer", iamp_cmd_answer}, {"eval", iamp_cmd_eval},
+    {"bench", iamp_cmd_bench},   {"serve", iamp_cmd_serve},   {"submit", iamp_cmd_submit},
+    {"status", iamp_cmd_status}, {"watch", iamp_cmd_watch},   {"result", iamp_cmd_result},
+    {"cancel", iamp_cmd_cancel}, {"jobs", iamp_cmd_jobs},     {"info", iamp_cmd_info},
 };
 
 struct global_opts {

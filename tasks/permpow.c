@@ -103,6 +103,7 @@ static int permpow_create(struct iamp_task *t, const struct iamp_spec *spec, cha
     t->type_names[0] = "pow";
     t->max_difficulty = levels_for((int)kmax);
     t->episode_size = sizeof(struct permpow_episode);
+    t->max_asks = 2; /* y = s^h(x), then z = s^h(y) */
     return 0;
 }
 

@@ -107,6 +107,9 @@ struct iamp_task {
     const char *type_names[IAMP_TYPES_MAX];
     int max_difficulty;  /* sample() takes 1..max_difficulty */
     size_t episode_size; /* bytes of one episode's state */
+    int max_asks;        /* subquestions one episode asks in all, at most;
+                            0 when unbounded (bounds a question tree's size
+                            before it is built: the service's limits) */
     void *state;         /* the task's own data */
 };
 

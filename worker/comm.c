@@ -90,7 +90,7 @@ int iamp_comm_send(const struct iamp_comm *c, int dest, int tag, uint32_t op, ui
     return rc == MPI_SUCCESS ? 0 : IAMP_EMPI;
 }
 
-static int receive(int src, int tag, MPI_Status *st, struct iamp_msg *m)
+static int receive(int src, int tag, MPI_Status *st, struct iamp_comm_msg *m)
 {
     int count = 0;
     MPI_Get_count(st, MPI_BYTE, &count);
@@ -121,7 +121,7 @@ static int receive(int src, int tag, MPI_Status *st, struct iamp_msg *m)
     return 0;
 }
 
-int iamp_comm_poll(const struct iamp_comm *c, int src, int tag, struct iamp_msg *m, int *got)
+int iamp_comm_poll(const struct iamp_comm *c, int src, int tag, struct iamp_comm_msg *m, int *got)
 {
     (void)c;
     int flag = 0;
@@ -143,7 +143,7 @@ void iamp_comm_backoff(long idle)
     iamp_sleep_us(idle < 1000 ? 20 : 200);
 }
 
-int iamp_comm_recv(const struct iamp_comm *c, int src, int tag, struct iamp_msg *m)
+int iamp_comm_recv(const struct iamp_comm *c, int src, int tag, struct iamp_comm_msg *m)
 {
     for (long idle = 0;; idle++) {
         int got = 0;
@@ -154,7 +154,7 @@ int iamp_comm_recv(const struct iamp_comm *c, int src, int tag, struct iamp_msg 
     }
 }
 
-void iamp_msg_release(struct iamp_msg *m)
+void iamp_comm_msg_release(struct iamp_comm_msg *m)
 {
     if (!m)
         return;

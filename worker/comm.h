@@ -35,7 +35,7 @@ struct iamp_comm {
     int timeout_ms;   /* waits longer than this are reported (default 60000) */
 };
 
-struct iamp_msg {
+struct iamp_comm_msg {
     int src;
     uint32_t op;
     uint64_t arg;
@@ -54,11 +54,11 @@ IAMP_WUR int iamp_comm_send(const struct iamp_comm *c, int dest, int tag, uint32
                             const void *payload, size_t len);
 /* Receive the next message with tag from src (MPI_ANY_SOURCE allowed).
  * *got = 0 and no message when none is waiting. */
-IAMP_WUR int iamp_comm_poll(const struct iamp_comm *c, int src, int tag, struct iamp_msg *m,
+IAMP_WUR int iamp_comm_poll(const struct iamp_comm *c, int src, int tag, struct iamp_comm_msg *m,
                             int *got);
 /* Block (with back-off) until a message arrives. */
-IAMP_WUR int iamp_comm_recv(const struct iamp_comm *c, int src, int tag, struct iamp_msg *m);
-void iamp_msg_release(struct iamp_msg *m);
+IAMP_WUR int iamp_comm_recv(const struct iamp_comm *c, int src, int tag, struct iamp_comm_msg *m);
+void iamp_comm_msg_release(struct iamp_comm_msg *m);
 
 /* Sleep with back-off between polls: call with 0, 1, 2, ... idle rounds. */
 void iamp_comm_backoff(long idle);

@@ -177,20 +177,12 @@ void iamp_session_checkpoint_view(const struct iamp_session *s, struct iamp_chec
 
 /* ------------------------------------------------------------ answering */
 
-struct leaf_ctx {
-    struct iamp_model *model;
-    const struct iamp_task *task;
-    const struct iamp_amp_req *req;
-    struct iamp_rng *rng;
-};
-
-static int leaf_cb(void *ctx, const struct iamp_question *qs, const int *depth, int n,
-                   struct iamp_answer *out)
+int iamp_leaf_local(void *ctx, const struct iamp_question *qs, const int *depth, int n,
+                    struct iamp_answer *out)
 {
-    struct leaf_ctx *c = ctx;
+    struct iamp_leaf_ctx *c = ctx;
     (void)depth; /* a local engine's leaves are all depth 0: M alone */
-    return iamp_policy_answer(c->model, c->task, qs, n, c->req->decode, c->req->temperature, c->rng,
-                              out);
+    return iamp_policy_answer(c->model, c->task, qs, n, c->mode, c->temperature, c->rng, out);
 }
 
 int iamp_session_run_local(struct iamp_session *s, const struct iamp_question *qs, int n,
@@ -199,15 +191,16 @@ int iamp_session_run_local(struct iamp_session *s, const struct iamp_question *q
 {
     struct iamp_model *m = req->pick == IAMP_PICK_TARGET && s->has_target ? &s->target : &s->model;
     struct iamp_rng r;
-    struct leaf_ctx ctx = {m, &s->task, req, &r};
+    struct iamp_leaf_ctx ctx = {m, &s->task, req->decode, req->temperature, &r};
     if (req->decode == IAMP_DECODE_GREEDY)
-        return iamp_engine_run_depths(&s->engine, qs, depth, req->depth, n, leaf_cb, &ctx, out);
+        return iamp_engine_run_depths(&s->engine, qs, depth, req->depth, n, iamp_leaf_local, &ctx,
+                                      out);
     /* Sampling: one RNG stream per unit of roots (see session.h). */
     for (int i = 0; i < n; i += IAMP_SESSION_UNIT) {
         int c = n - i < IAMP_SESSION_UNIT ? n - i : IAMP_SESSION_UNIT;
         iamp_rng_seed(&r, req->seed, first_unit + (uint64_t)(i / IAMP_SESSION_UNIT));
         int rc = iamp_engine_run_depths(&s->engine, qs + i, depth ? depth + i : NULL, req->depth, c,
-                                        leaf_cb, &ctx, out + i);
+                                        iamp_leaf_local, &ctx, out + i);
         if (rc)
             return rc;
     }

@@ -150,6 +150,18 @@ IAMP_WUR int iamp_session_fit_shard(struct iamp_session *s, const struct iamp_fi
 IAMP_WUR int iamp_session_pull(struct iamp_session *s);
 IAMP_WUR int iamp_session_push(struct iamp_session *s);
 
+/* The leaf function over any local model copy (M, M_target, or a pinned
+ * version the job server keeps): ctx is a struct iamp_leaf_ctx. */
+struct iamp_leaf_ctx {
+    struct iamp_model *model;
+    const struct iamp_task *task;
+    int mode;          /* enum iamp_decode_mode */
+    float temperature; /* when sampling */
+    struct iamp_rng *rng;
+};
+int iamp_leaf_local(void *ctx, const struct iamp_question *qs, const int *depth, int n,
+                    struct iamp_answer *out);
+
 /* Run a request on this process's copies, ignoring any remote. */
 IAMP_WUR int iamp_session_run_local(struct iamp_session *s, const struct iamp_question *qs, int n,
                                     const int *depth, const struct iamp_amp_req *req,

@@ -30,7 +30,7 @@ static int reply_error(struct worker *w, const char *fmt, int rc)
                           strlen(why) + 1);
 }
 
-static int do_setup(struct worker *w, const struct iamp_msg *m)
+static int do_setup(struct worker *w, const struct iamp_comm_msg *m)
 {
     struct iamp_checkpoint ck;
     char err[256];
@@ -50,7 +50,7 @@ static int do_setup(struct worker *w, const struct iamp_msg *m)
     return iamp_comm_send(w->c, 0, IAMP_TAG_REPLY, IAMP_OP_OK, 0, NULL, 0);
 }
 
-static int do_run(struct worker *w, const struct iamp_msg *m)
+static int do_run(struct worker *w, const struct iamp_comm_msg *m)
 {
     struct iamp_work_unit u;
     int rc = iamp_work_unit_decode(m->payload, m->len, IAMP_UNIT_MAX_QUESTIONS, &u);
@@ -102,7 +102,7 @@ static int ar_begin_cb(void *ctx, float *grads, size_t n)
     return iamp_allreduce_begin(ctx, grads, n);
 }
 
-static int do_fit(struct worker *w, const struct iamp_msg *m)
+static int do_fit(struct worker *w, const struct iamp_comm_msg *m)
 {
     struct iamp_train_batch b;
     int rc = iamp_train_batch_decode(m->payload, m->len, IAMP_FIT_MAX_EXAMPLES, &b);
@@ -163,7 +163,7 @@ static int do_trace(struct worker *w)
 }
 
 /* One command; *exit_loop set by EXIT. */
-static int dispatch(struct worker *w, const struct iamp_msg *m, int *exit_loop)
+static int dispatch(struct worker *w, const struct iamp_comm_msg *m, int *exit_loop)
 {
     int needs_model = m->op != IAMP_OP_SETUP && m->op != IAMP_OP_EXIT && m->op != IAMP_OP_TRACE &&
                       m->op != IAMP_OP_ALLREDUCE_BENCH && m->op != IAMP_OP_TRACE_START;
@@ -214,11 +214,11 @@ int iamp_worker_main(struct iamp_comm *c)
     w.c = c;
     int rc = 0, exit_loop = 0;
     while (!rc && !exit_loop) {
-        struct iamp_msg m;
+        struct iamp_comm_msg m;
         rc = iamp_comm_recv(c, 0, IAMP_TAG_CMD, &m);
         if (!rc)
             rc = dispatch(&w, &m, &exit_loop);
-        iamp_msg_release(&m);
+        iamp_comm_msg_release(&m);
     }
     iamp_allreduce_release(&w.ar);
     iamp_session_close(&w.s);

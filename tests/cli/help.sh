@@ -1,6 +1,7 @@
 # Every command answers --help on stdout with exit 0.
 source "$(dirname "$0")/lib.sh.inc"
-for cmd in "" train answer eval "bench"; do
+for cmd in "" train answer eval bench "bench serve" serve submit status watch result cancel \
+    jobs info; do
     out=$("$IAMP" $cmd --help 2>&1) || fail "iamp $cmd --help exited non-zero"
     echo "$out" | grep -q "^usage: iamp" || fail "iamp $cmd --help: no usage line"
 done

@@ -1,0 +1,961 @@
+/* wire.c — Envelope, JournalRecord and ResultFile <-> iamp types; see
+ * wire.h for the contract.
+ *
+ * Encoders build protobuf-c structs on the heap through a small scratch
+ * list freed before they return; strings in those structs borrow the
+ * caller's buffers. Decoders copy out of the unpacked message and free it
+ * in the same function. Every string copy is length-checked first.
+ */
+#include "proto/wire.h"
+
+#include "common/crc32c.h"
+#include "common/fileio.h"
+#include "iamp.pb-c.h"
+#include "proto/codec.h"
+#include "proto/frame.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------------- names */
+
+const char *iamp_job_kind_name(int kind)
+{
+    static const char *const n[] = {"?", "answer", "train", "eval"};
+    return kind >= 1 && kind <= 3 ? n[kind] : n[0];
+}
+
+const char *iamp_job_state_name(int state)
+{
+    static const char *const n[] = {"?", "queued", "running", "done", "failed", "canceled"};
+    return state >= 1 && state <= 5 ? n[state] : n[0];
+}
+
+const char *iamp_wire_error_name(int code)
+{
+    static const char *const n[] = {"?",           "bad frame",    "version", "auth",
+                                    "bad request", "unknown task", "limit",   "not found",
+                                    "internal",    "busy",         "not done"};
+    return code >= 1 && code <= 10 ? n[code] : n[0];
+}
+
+int iamp_job_state_final(int state)
+{
+    return state == IAMP_JOB_DONE || state == IAMP_JOB_FAILED || state == IAMP_JOB_CANCELED;
+}
+
+static int fail(int rc, char *why, size_t whylen, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int fail(int rc, char *why, size_t whylen, const char *fmt, ...)
+{
+    if (why && whylen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(why, whylen, fmt, ap);
+        va_end(ap);
+    }
+    return rc;
+}
+
+/* Copy a protobuf string into dst[cap]; NULL copies as "". */
+static int copy_str(char *dst, size_t cap, const char *src, const char *what, char *why,
+                    size_t whylen)
+{
+    size_t n = src ? strlen(src) : 0;
+    if (n >= cap)
+        return fail(IAMP_ELIMIT, why, whylen, "%s is %zu bytes, the limit is %zu", what, n,
+                    cap - 1);
+    memcpy(dst, src ? src : "", n + 1);
+    return 0;
+}
+
+/* ---------------------------------------------------------- scratch */
+
+#define SCRATCH_MAX 16
+struct scratch {
+    void *p[SCRATCH_MAX];
+    int n;
+};
+
+static void *scratch_alloc(struct scratch *s, size_t count, size_t size)
+{
+    if (s->n == SCRATCH_MAX)
+        return NULL;
+    void *p = calloc(count ? count : 1, size);
+    if (p)
+        s->p[s->n++] = p;
+    return p;
+}
+
+static void scratch_free(struct scratch *s)
+{
+    for (int i = 0; i < s->n; i++)
+        free(s->p[i]);
+    s->n = 0;
+}
+
+/* ---------------------------------------------------------- values */
+
+static void question_to_pb(const struct iamp_question *q, const char *text, Iamp__Question *pb,
+                           uint32_t *toks)
+{
+    iamp__question__init(pb);
+    pb->has_type = 1;
+    pb->type = q->type;
+    pb->n_tokens = q->len;
+    pb->tokens = toks;
+    for (int k = 0; k < q->len; k++)
+        toks[k] = q->tok[k];
+    pb->text = text && text[0] ? (char *)text : NULL;
+}
+
+static void answer_to_pb(const struct iamp_answer *a, const char *text, Iamp__Answer *pb,
+                         uint32_t *toks)
+{
+    iamp__answer__init(pb);
+    pb->n_tokens = a->len;
+    pb->tokens = toks;
+    for (int k = 0; k < a->len; k++)
+        toks[k] = a->tok[k];
+    pb->has_value = a->value != 0.0f;
+    pb->value = a->value;
+    pb->text = text && text[0] ? (char *)text : NULL;
+}
+
+static int tokens_from_pb(const Iamp__Question *pb, struct iamp_question *q)
+{
+    memset(q, 0, sizeof(*q));
+    if (pb->type > 0xffff || pb->n_tokens > IAMP_Q_MAX)
+        return IAMP_EINVAL;
+    q->type = (uint16_t)pb->type;
+    q->len = (uint16_t)pb->n_tokens;
+    for (size_t i = 0; i < pb->n_tokens; i++) {
+        if (pb->tokens[i] > 0xffff)
+            return IAMP_EINVAL;
+        q->tok[i] = (uint16_t)pb->tokens[i];
+    }
+    return 0;
+}
+
+static int answer_from_pb(const Iamp__Answer *pb, struct iamp_answer *a)
+{
+    memset(a, 0, sizeof(*a));
+    if (pb->n_tokens > IAMP_A_MAX)
+        return IAMP_EINVAL;
+    a->len = (uint16_t)pb->n_tokens;
+    for (size_t i = 0; i < pb->n_tokens; i++) {
+        if (pb->tokens[i] > 0xffff)
+            return IAMP_EINVAL;
+        a->tok[i] = (uint16_t)pb->tokens[i];
+    }
+    a->value = pb->has_value ? pb->value : 0.0f;
+    return 0;
+}
+
+static int wire_question_from_pb(const Iamp__Question *pb, size_t i, struct iamp_wire_question *w,
+                                 char *why, size_t whylen)
+{
+    memset(w, 0, sizeof(*w));
+    if (pb->text) {
+        if (strlen(pb->text) >= IAMP_TEXT_MAX)
+            return fail(IAMP_ELIMIT, why, whylen, "question %zu: text over %d bytes", i + 1,
+                        IAMP_TEXT_MAX - 1);
+        strcpy(w->text, pb->text);
+        w->has_text = 1;
+    }
+    if (pb->has_type || pb->n_tokens > 0) {
+        if (tokens_from_pb(pb, &w->q))
+            return fail(IAMP_EINVAL, why, whylen, "question %zu: malformed tokens", i + 1);
+        w->has_tokens = 1;
+    }
+    if (!w->has_text && !w->has_tokens)
+        return fail(IAMP_EINVAL, why, whylen, "question %zu: neither text nor tokens", i + 1);
+    return 0;
+}
+
+/* ---------------------------------------------------------- status */
+
+static void status_to_pb(const struct iamp_job_status *s, Iamp__JobStatus *pb)
+{
+    iamp__job_status__init(pb);
+    pb->job_id = s->job_id;
+    pb->has_kind = s->kind != 0;
+    pb->kind = (Iamp__JobKind)s->kind;
+    pb->has_state = s->state != 0;
+    pb->state = (Iamp__JobState)s->state;
+    pb->has_done = pb->has_total = 1;
+    pb->done = s->done;
+    pb->total = s->total;
+    pb->message = s->message[0] ? (char *)s->message : NULL;
+    pb->task = s->task[0] ? (char *)s->task : NULL;
+    pb->has_created_ms = s->created_ms != 0;
+    pb->created_ms = s->created_ms;
+    pb->has_finished_ms = s->finished_ms != 0;
+    pb->finished_ms = s->finished_ms;
+    pb->has_depth = s->kind != IAMP_JOB_TRAIN;
+    pb->depth = s->depth;
+    pb->has_model_round = s->has_model_round;
+    pb->model_round = s->model_round;
+    pb->has_accuracy = pb->has_amplified_accuracy = s->has_accuracy;
+    pb->accuracy = s->accuracy;
+    pb->amplified_accuracy = s->amplified_accuracy;
+}
+
+static int status_from_pb(const Iamp__JobStatus *pb, struct iamp_job_status *s, char *why,
+                          size_t whylen)
+{
+    memset(s, 0, sizeof(*s));
+    s->job_id = pb->job_id;
+    s->kind = pb->has_kind ? (int)pb->kind : 0;
+    s->state = pb->has_state ? (int)pb->state : 0;
+    s->done = pb->done;
+    s->total = pb->total;
+    int rc = copy_str(s->message, sizeof(s->message), pb->message, "message", why, whylen);
+    if (!rc)
+        rc = copy_str(s->task, sizeof(s->task), pb->task, "task", why, whylen);
+    s->created_ms = pb->created_ms;
+    s->finished_ms = pb->finished_ms;
+    s->depth = pb->depth;
+    s->has_model_round = pb->has_model_round;
+    s->model_round = pb->model_round;
+    s->has_accuracy = pb->has_accuracy;
+    s->accuracy = pb->accuracy;
+    s->amplified_accuracy = pb->amplified_accuracy;
+    return rc;
+}
+
+/* ---------------------------------------------------------- submit */
+
+static int train_from_pb(const Iamp__TrainParams *pb, struct iamp_train_params *t, char *why,
+                         size_t whylen)
+{
+    memset(t, 0, sizeof(*t));
+    if (!pb)
+        return 0;
+    int rc = copy_str(t->algo, sizeof(t->algo), pb->algo, "train.algo", why, whylen);
+    t->rounds = pb->has_rounds ? pb->rounds : 0;
+    t->has_seed = pb->has_seed;
+    t->seed = pb->seed;
+    t->questions_per_round = pb->has_questions_per_round ? pb->questions_per_round : 0;
+    return rc;
+}
+
+static void train_to_pb(const struct iamp_train_params *t, Iamp__TrainParams *pb)
+{
+    iamp__train_params__init(pb);
+    pb->algo = t->algo[0] ? (char *)t->algo : NULL;
+    pb->has_rounds = t->rounds != 0;
+    pb->rounds = t->rounds;
+    pb->has_seed = t->has_seed;
+    pb->seed = t->seed;
+    pb->has_questions_per_round = t->questions_per_round != 0;
+    pb->questions_per_round = t->questions_per_round;
+}
+
+static int submit_from_pb(const Iamp__SubmitJob *pb, const struct iamp_msg_limits *lim,
+                          struct iamp_submit *s, char *why, size_t whylen)
+{
+    if ((int)pb->kind < IAMP_JOB_ANSWER || (int)pb->kind > IAMP_JOB_EVAL)
+        return fail(IAMP_EINVAL, why, whylen, "unknown job kind %d", (int)pb->kind);
+    s->kind = (int)pb->kind;
+    int rc = copy_str(s->task, sizeof(s->task), pb->task, "task", why, whylen);
+    if (!rc)
+        rc = copy_str(s->client_key, sizeof(s->client_key), pb->client_key, "client_key", why,
+                      whylen);
+    if (!rc)
+        rc = train_from_pb(pb->train, &s->train, why, whylen);
+    if (rc)
+        return rc;
+    s->has_depth = pb->has_depth;
+    s->depth = pb->depth;
+    s->eval_size = pb->has_eval_size ? pb->eval_size : 0;
+    if (pb->n_questions > lim->max_questions)
+        return fail(IAMP_ELIMIT, why, whylen, "%zu questions, the limit is %u", pb->n_questions,
+                    lim->max_questions);
+    s->questions = calloc(pb->n_questions ? pb->n_questions : 1, sizeof(*s->questions));
+    if (!s->questions)
+        return fail(IAMP_ENOMEM, why, whylen, "out of memory");
+    s->n_questions = (int)pb->n_questions;
+    for (size_t i = 0; i < pb->n_questions && !rc; i++)
+        rc = wire_question_from_pb(pb->questions[i], i, &s->questions[i], why, whylen);
+    return rc;
+}
+
+/* Fill pb from s; question storage comes from sc. */
+static int submit_to_pb(const struct iamp_submit *s, Iamp__SubmitJob *pb, Iamp__TrainParams *tp,
+                        struct scratch *sc)
+{
+    size_t n = (size_t)s->n_questions;
+    Iamp__Question *q = scratch_alloc(sc, n, sizeof(*q));
+    Iamp__Question **qp = scratch_alloc(sc, n, sizeof(*qp));
+    uint32_t *toks = scratch_alloc(sc, n * IAMP_Q_MAX + 1, sizeof(uint32_t));
+    if (!q || !qp || !toks)
+        return IAMP_ENOMEM;
+    iamp__submit_job__init(pb);
+    pb->kind = (Iamp__JobKind)s->kind;
+    pb->task = s->task[0] ? (char *)s->task : NULL;
+    pb->has_depth = s->has_depth;
+    pb->depth = s->depth;
+    pb->client_key = s->client_key[0] ? (char *)s->client_key : NULL;
+    pb->has_eval_size = s->eval_size != 0;
+    pb->eval_size = s->eval_size;
+    for (size_t i = 0; i < n; i++) {
+        const struct iamp_wire_question *w = &s->questions[i];
+        iamp__question__init(&q[i]);
+        if (w->has_tokens)
+            question_to_pb(&w->q, NULL, &q[i], toks + i * IAMP_Q_MAX);
+        q[i].text = w->has_text ? (char *)w->text : NULL;
+        qp[i] = &q[i];
+    }
+    pb->n_questions = n;
+    pb->questions = qp;
+    if (s->kind == IAMP_JOB_TRAIN) {
+        train_to_pb(&s->train, tp);
+        pb->train = tp;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------- result pages */
+
+static int page_from_pb(const Iamp__ResultPage *pb, const struct iamp_msg_limits *lim,
+                        struct iamp_result_page *p, char *why, size_t whylen)
+{
+    p->job_id = pb->job_id;
+    p->offset = pb->offset;
+    p->total = pb->total;
+    if (pb->n_items > lim->max_items)
+        return fail(IAMP_ELIMIT, why, whylen, "page of %zu items", pb->n_items);
+    p->items = calloc(pb->n_items ? pb->n_items : 1, sizeof(*p->items));
+    if (!p->items)
+        return fail(IAMP_ENOMEM, why, whylen, "out of memory");
+    p->n_items = (int)pb->n_items;
+    for (size_t i = 0; i < pb->n_items; i++) {
+        const Iamp__ResultItem *it = pb->items[i];
+        struct iamp_result_item *o = &p->items[i];
+        o->depth = it->depth;
+        if (!it->question || !it->answer || tokens_from_pb(it->question, &o->q) ||
+            answer_from_pb(it->answer, &o->a))
+            return fail(IAMP_EINVAL, why, whylen, "result item %zu is malformed", i);
+        int rc = copy_str(o->qtext, sizeof(o->qtext), it->question->text, "text", why, whylen);
+        if (!rc)
+            rc = copy_str(o->atext, sizeof(o->atext), it->answer->text, "text", why, whylen);
+        if (rc)
+            return rc;
+    }
+    p->has_status = pb->status != NULL;
+    return pb->status ? status_from_pb(pb->status, &p->status, why, whylen) : 0;
+}
+
+static int page_to_pb(const struct iamp_result_page *p, Iamp__ResultPage *pb, Iamp__JobStatus *st,
+                      struct scratch *sc)
+{
+    size_t n = (size_t)p->n_items;
+    Iamp__ResultItem *it = scratch_alloc(sc, n, sizeof(*it));
+    Iamp__ResultItem **itp = scratch_alloc(sc, n, sizeof(*itp));
+    Iamp__Question *q = scratch_alloc(sc, n, sizeof(*q));
+    Iamp__Answer *a = scratch_alloc(sc, n, sizeof(*a));
+    uint32_t *toks = scratch_alloc(sc, n * (IAMP_Q_MAX + IAMP_A_MAX) + 1, sizeof(uint32_t));
+    if (!it || !itp || !q || !a || !toks)
+        return IAMP_ENOMEM;
+    iamp__result_page__init(pb);
+    pb->job_id = p->job_id;
+    pb->has_offset = pb->has_total = 1;
+    pb->offset = p->offset;
+    pb->total = p->total;
+    for (size_t i = 0; i < n; i++) {
+        const struct iamp_result_item *o = &p->items[i];
+        uint32_t *t = toks + i * (IAMP_Q_MAX + IAMP_A_MAX);
+        iamp__result_item__init(&it[i]);
+        question_to_pb(&o->q, o->qtext, &q[i], t);
+        answer_to_pb(&o->a, o->atext, &a[i], t + IAMP_Q_MAX);
+        it[i].question = &q[i];
+        it[i].answer = &a[i];
+        it[i].has_depth = 1;
+        it[i].depth = o->depth;
+        itp[i] = &it[i];
+    }
+    pb->n_items = n;
+    pb->items = itp;
+    if (p->has_status) {
+        status_to_pb(&p->status, st);
+        pb->status = st;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------- info, job lists */
+
+static int info_from_pb(const Iamp__InfoReply *pb, struct iamp_info *in, char *why, size_t whylen)
+{
+    int rc = copy_str(in->version, sizeof(in->version), pb->version, "version", why, whylen);
+    if (!rc)
+        rc = copy_str(in->model_task, sizeof(in->model_task), pb->model_task, "task", why, whylen);
+    if (!rc && pb->n_tasks > IAMP_INFO_TASKS_MAX)
+        rc = fail(IAMP_ELIMIT, why, whylen, "%zu tasks", pb->n_tasks);
+    for (size_t i = 0; !rc && i < pb->n_tasks; i++)
+        rc = copy_str(in->tasks[i], sizeof(in->tasks[i]), pb->tasks[i], "task", why, whylen);
+    if (rc)
+        return rc;
+    in->n_tasks = (int)pb->n_tasks;
+    in->ranks = pb->ranks;
+    in->model_round = pb->model_round;
+    in->max_questions = pb->max_questions;
+    in->max_depth = pb->max_depth;
+    in->max_tree_nodes = pb->max_tree_nodes;
+    in->max_frame_bytes = pb->max_frame_bytes;
+    in->max_page_items = pb->max_page_items;
+    in->jobs_queued = pb->jobs_queued;
+    in->jobs_total = pb->jobs_total;
+    return 0;
+}
+
+static void info_to_pb(const struct iamp_info *in, Iamp__InfoReply *pb, char **tasks)
+{
+    iamp__info_reply__init(pb);
+    pb->version = (char *)in->version;
+    pb->has_ranks = pb->has_model_round = 1;
+    pb->ranks = in->ranks;
+    pb->model_round = in->model_round;
+    pb->model_task = (char *)in->model_task;
+    for (int i = 0; i < in->n_tasks; i++)
+        tasks[i] = (char *)in->tasks[i];
+    pb->n_tasks = (size_t)in->n_tasks;
+    pb->tasks = tasks;
+    pb->has_max_questions = pb->has_max_depth = pb->has_max_tree_nodes = 1;
+    pb->max_questions = in->max_questions;
+    pb->max_depth = in->max_depth;
+    pb->max_tree_nodes = in->max_tree_nodes;
+    pb->has_max_frame_bytes = pb->has_max_page_items = 1;
+    pb->max_frame_bytes = in->max_frame_bytes;
+    pb->max_page_items = in->max_page_items;
+    pb->has_jobs_queued = pb->has_jobs_total = 1;
+    pb->jobs_queued = in->jobs_queued;
+    pb->jobs_total = in->jobs_total;
+}
+
+static int jobs_from_pb(const Iamp__JobList *pb, const struct iamp_msg_limits *lim,
+                        struct iamp_msg *m, char *why, size_t whylen)
+{
+    if (pb->n_jobs > lim->max_items)
+        return fail(IAMP_ELIMIT, why, whylen, "list of %zu jobs", pb->n_jobs);
+    m->jobs = calloc(pb->n_jobs ? pb->n_jobs : 1, sizeof(*m->jobs));
+    if (!m->jobs)
+        return fail(IAMP_ENOMEM, why, whylen, "out of memory");
+    m->n_jobs = (int)pb->n_jobs;
+    int rc = 0;
+    for (size_t i = 0; i < pb->n_jobs && !rc; i++)
+        rc = status_from_pb(pb->jobs[i], &m->jobs[i], why, whylen);
+    return rc;
+}
+
+static int jobs_to_pb(const struct iamp_msg *m, Iamp__JobList *pb, struct scratch *sc)
+{
+    size_t n = (size_t)m->n_jobs;
+    Iamp__JobStatus *st = scratch_alloc(sc, n, sizeof(*st));
+    Iamp__JobStatus **stp = scratch_alloc(sc, n, sizeof(*stp));
+    if (!st || !stp)
+        return IAMP_ENOMEM;
+    iamp__job_list__init(pb);
+    for (size_t i = 0; i < n; i++) {
+        status_to_pb(&m->jobs[i], &st[i]);
+        stp[i] = &st[i];
+    }
+    pb->n_jobs = n;
+    pb->jobs = stp;
+    return 0;
+}
+
+/* ---------------------------------------------------------- envelope decode */
+
+void iamp_msg_release(struct iamp_msg *m)
+{
+    if (!m)
+        return;
+    free(m->submit.questions);
+    free(m->page.items);
+    free(m->jobs);
+    memset(m, 0, sizeof(*m));
+}
+
+static int body_from_pb(const Iamp__Envelope *pb, const struct iamp_msg_limits *lim,
+                        struct iamp_msg *m, char *why, size_t whylen)
+{
+    switch (pb->body_case) {
+    case IAMP__ENVELOPE__BODY_SUBMIT:
+        return submit_from_pb(pb->submit, lim, &m->submit, why, whylen);
+    case IAMP__ENVELOPE__BODY_ACCEPTED:
+        m->job_id = pb->accepted->job_id;
+        return 0;
+    case IAMP__ENVELOPE__BODY_GET_STATUS:
+        m->job_id = pb->get_status->job_id;
+        return 0;
+    case IAMP__ENVELOPE__BODY_WATCH:
+        m->job_id = pb->watch->job_id;
+        return 0;
+    case IAMP__ENVELOPE__BODY_CANCEL:
+        m->job_id = pb->cancel->job_id;
+        return 0;
+    case IAMP__ENVELOPE__BODY_STATUS:
+        return status_from_pb(pb->status, &m->status, why, whylen);
+    case IAMP__ENVELOPE__BODY_PROGRESS:
+        return status_from_pb(pb->progress->status, &m->status, why, whylen);
+    case IAMP__ENVELOPE__BODY_GET_RESULT:
+        m->job_id = pb->get_result->job_id;
+        m->offset = pb->get_result->offset;
+        m->limit = pb->get_result->has_limit ? pb->get_result->limit : 0;
+        return 0;
+    case IAMP__ENVELOPE__BODY_RESULT:
+        return page_from_pb(pb->result, lim, &m->page, why, whylen);
+    case IAMP__ENVELOPE__BODY_LIST_JOBS:
+        m->limit = pb->list_jobs->has_limit ? pb->list_jobs->limit : 0;
+        return 0;
+    case IAMP__ENVELOPE__BODY_JOB_LIST:
+        return jobs_from_pb(pb->job_list, lim, m, why, whylen);
+    case IAMP__ENVELOPE__BODY_INFO:
+        return 0;
+    case IAMP__ENVELOPE__BODY_INFO_REPLY:
+        return info_from_pb(pb->info_reply, &m->info, why, whylen);
+    case IAMP__ENVELOPE__BODY_ERROR:
+        m->error_code = (int)pb->error->code;
+        return copy_str(m->reason, sizeof(m->reason), pb->error->reason, "reason", why, whylen);
+    default:
+        return fail(IAMP_EINVAL, why, whylen, "envelope has no body");
+    }
+}
+
+static int msg_from_pb(const Iamp__Envelope *pb, const struct iamp_msg_limits *lim,
+                       struct iamp_msg *m, char *why, size_t whylen)
+{
+    m->version = pb->version;
+    m->request_id = pb->has_request_id ? pb->request_id : 0;
+    if (pb->version != IAMP_PROTOCOL_VERSION)
+        return fail(IAMP_EVERSION, why, whylen, "protocol version %u, this side speaks %u",
+                    pb->version, IAMP_PROTOCOL_VERSION);
+    if (pb->token) {
+        int rc = copy_str(m->token, sizeof(m->token), pb->token, "token", why, whylen);
+        if (rc)
+            return rc;
+        m->has_token = 1;
+    }
+    m->kind = (int)pb->body_case;
+    return body_from_pb(pb, lim, m, why, whylen);
+}
+
+int iamp_msg_decode(const uint8_t *buf, size_t len, const struct iamp_msg_limits *lim,
+                    struct iamp_msg *m, char *why, size_t whylen)
+{
+    memset(m, 0, sizeof(*m));
+    Iamp__Envelope *pb = iamp__envelope__unpack(NULL, len, buf);
+    if (!pb)
+        return fail(IAMP_ECORRUPT, why, whylen, "frame of %zu bytes is not an Envelope", len);
+    int rc = msg_from_pb(pb, lim, m, why, whylen);
+    iamp__envelope__free_unpacked(pb, NULL);
+    if (rc) {
+        uint32_t v = m->version;
+        uint64_t id = m->request_id;
+        iamp_msg_release(m);
+        m->version = v; /* kept so the reply can echo them */
+        m->request_id = id;
+    }
+    return rc;
+}
+
+/* ---------------------------------------------------------- envelope encode */
+
+/* The body's protobuf structs, on the stack of iamp_msg_frame. */
+struct bodies {
+    Iamp__SubmitJob submit;
+    Iamp__TrainParams train;
+    Iamp__JobAccepted accepted;
+    Iamp__GetStatus get_status;
+    Iamp__JobStatus status;
+    Iamp__Watch watch;
+    Iamp__Progress progress;
+    Iamp__GetResult get_result;
+    Iamp__ResultPage page;
+    Iamp__Cancel cancel;
+    Iamp__ListJobs list_jobs;
+    Iamp__JobList job_list;
+    Iamp__Info info;
+    Iamp__InfoReply info_reply;
+    char *tasks[IAMP_INFO_TASKS_MAX];
+    Iamp__Error error;
+};
+
+static int body_to_pb(const struct iamp_msg *m, Iamp__Envelope *pb, struct bodies *b,
+                      struct scratch *sc)
+{
+    pb->body_case = (Iamp__Envelope__BodyCase)m->kind;
+    switch (m->kind) {
+    case IAMP_MSG_SUBMIT:
+        pb->submit = &b->submit;
+        return submit_to_pb(&m->submit, &b->submit, &b->train, sc);
+    case IAMP_MSG_ACCEPTED:
+        iamp__job_accepted__init(&b->accepted);
+        b->accepted.job_id = m->job_id;
+        pb->accepted = &b->accepted;
+        return 0;
+    case IAMP_MSG_GET_STATUS:
+        iamp__get_status__init(&b->get_status);
+        b->get_status.job_id = m->job_id;
+        pb->get_status = &b->get_status;
+        return 0;
+    case IAMP_MSG_STATUS:
+        status_to_pb(&m->status, &b->status);
+        pb->status = &b->status;
+        return 0;
+    case IAMP_MSG_WATCH:
+        iamp__watch__init(&b->watch);
+        b->watch.job_id = m->job_id;
+        pb->watch = &b->watch;
+        return 0;
+    case IAMP_MSG_PROGRESS:
+        iamp__progress__init(&b->progress);
+        status_to_pb(&m->status, &b->status);
+        b->progress.status = &b->status;
+        pb->progress = &b->progress;
+        return 0;
+    case IAMP_MSG_GET_RESULT:
+        iamp__get_result__init(&b->get_result);
+        b->get_result.job_id = m->job_id;
+        b->get_result.has_offset = 1;
+        b->get_result.offset = m->offset;
+        b->get_result.has_limit = m->limit != 0;
+        b->get_result.limit = m->limit;
+        pb->get_result = &b->get_result;
+        return 0;
+    case IAMP_MSG_RESULT:
+        pb->result = &b->page;
+        return page_to_pb(&m->page, &b->page, &b->status, sc);
+    case IAMP_MSG_CANCEL:
+        iamp__cancel__init(&b->cancel);
+        b->cancel.job_id = m->job_id;
+        pb->cancel = &b->cancel;
+        return 0;
+    case IAMP_MSG_LIST_JOBS:
+        iamp__list_jobs__init(&b->list_jobs);
+        b->list_jobs.has_limit = m->limit != 0;
+        b->list_jobs.limit = m->limit;
+        pb->list_jobs = &b->list_jobs;
+        return 0;
+    case IAMP_MSG_JOB_LIST:
+        pb->job_list = &b->job_list;
+        return jobs_to_pb(m, &b->job_list, sc);
+    case IAMP_MSG_INFO:
+        iamp__info__init(&b->info);
+        pb->info = &b->info;
+        return 0;
+    case IAMP_MSG_INFO_REPLY:
+        info_to_pb(&m->info, &b->info_reply, b->tasks);
+        pb->info_reply = &b->info_reply;
+        return 0;
+    case IAMP_MSG_ERROR:
+        iamp__error__init(&b->error);
+        b->error.code = (Iamp__ErrorCode)m->error_code;
+        b->error.reason = (char *)m->reason;
+        pb->error = &b->error;
+        return 0;
+    default:
+        return IAMP_EINVAL;
+    }
+}
+
+int iamp_msg_frame(const struct iamp_msg *m, uint8_t **buf, size_t *len)
+{
+    Iamp__Envelope pb = IAMP__ENVELOPE__INIT;
+    struct bodies b;
+    struct scratch sc = {{0}, 0};
+    *buf = NULL;
+    pb.version = m->version ? m->version : IAMP_PROTOCOL_VERSION;
+    pb.token = m->has_token ? (char *)m->token : NULL;
+    pb.has_request_id = m->request_id != 0;
+    pb.request_id = m->request_id;
+    int rc = body_to_pb(m, &pb, &b, &sc);
+    if (rc)
+        goto out;
+    size_t n = iamp__envelope__get_packed_size(&pb);
+    if (n > UINT32_MAX) {
+        rc = IAMP_ELIMIT;
+        goto out;
+    }
+    *buf = malloc(IAMP_FRAME_HEADER_BYTES + n);
+    if (!*buf) {
+        rc = IAMP_ENOMEM;
+        goto out;
+    }
+    size_t got = iamp__envelope__pack(&pb, *buf + IAMP_FRAME_HEADER_BYTES);
+    iamp_frame_put_len(*buf, (uint32_t)got);
+    *len = IAMP_FRAME_HEADER_BYTES + got;
+out:
+    scratch_free(&sc);
+    return rc;
+}
+
+/* ---------------------------------------------------------- journal records */
+
+void iamp_job_spec_release(struct iamp_job_spec *s)
+{
+    if (!s)
+        return;
+    free(s->qs);
+    memset(s, 0, sizeof(*s));
+}
+
+void iamp_job_record_release(struct iamp_job_record *r)
+{
+    if (!r)
+        return;
+    iamp_job_spec_release(&r->spec);
+    memset(r, 0, sizeof(*r));
+}
+
+static int spec_to_pb(const struct iamp_job_spec *s, Iamp__SubmitJob *pb, Iamp__TrainParams *tp,
+                      struct scratch *sc)
+{
+    size_t n = (size_t)s->n;
+    Iamp__Question *q = scratch_alloc(sc, n, sizeof(*q));
+    Iamp__Question **qp = scratch_alloc(sc, n, sizeof(*qp));
+    uint32_t *toks = scratch_alloc(sc, n * IAMP_Q_MAX + 1, sizeof(uint32_t));
+    if (!q || !qp || !toks)
+        return IAMP_ENOMEM;
+    iamp__submit_job__init(pb);
+    pb->kind = (Iamp__JobKind)s->kind;
+    pb->task = (char *)s->task;
+    pb->has_depth = 1;
+    pb->depth = s->depth;
+    pb->client_key = s->client_key[0] ? (char *)s->client_key : NULL;
+    pb->has_eval_size = 1;
+    pb->eval_size = s->eval_size;
+    for (size_t i = 0; i < n; i++) {
+        question_to_pb(&s->qs[i], NULL, &q[i], toks + i * IAMP_Q_MAX);
+        qp[i] = &q[i];
+    }
+    pb->n_questions = n;
+    pb->questions = qp;
+    train_to_pb(&s->train, tp);
+    pb->train = tp;
+    return 0;
+}
+
+int iamp_job_record_encode(const struct iamp_job_record *r, uint8_t **buf, size_t *len)
+{
+    Iamp__JournalRecord pb = IAMP__JOURNAL_RECORD__INIT;
+    Iamp__SubmitJob sub;
+    Iamp__TrainParams tp;
+    Iamp__JobStatus st;
+    struct scratch sc = {{0}, 0};
+    int rc = 0;
+    *buf = NULL;
+    pb.kind = (Iamp__RecordKind)r->kind;
+    pb.job_id = r->job_id;
+    pb.has_time_ms = 1;
+    pb.time_ms = r->time_ms;
+    if (r->kind == IAMP_REC_SUBMIT) {
+        rc = spec_to_pb(&r->spec, &sub, &tp, &sc);
+        pb.submit = &sub;
+    } else if (r->kind == IAMP_REC_END) {
+        status_to_pb(&r->status, &st);
+        pb.status = &st;
+    }
+    if (!rc) {
+        size_t n = iamp__journal_record__get_packed_size(&pb);
+        *buf = malloc(n ? n : 1);
+        rc = *buf ? 0 : IAMP_ENOMEM;
+        if (!rc)
+            *len = iamp__journal_record__pack(&pb, *buf);
+    }
+    scratch_free(&sc);
+    return rc;
+}
+
+static int spec_from_pb(const Iamp__SubmitJob *pb, struct iamp_job_spec *s)
+{
+    if ((int)pb->kind < IAMP_JOB_ANSWER || (int)pb->kind > IAMP_JOB_EVAL || !pb->task ||
+        strlen(pb->task) >= sizeof(s->task) ||
+        (pb->client_key && strlen(pb->client_key) >= sizeof(s->client_key)))
+        return IAMP_ECORRUPT;
+    s->kind = (int)pb->kind;
+    strcpy(s->task, pb->task);
+    if (pb->client_key)
+        strcpy(s->client_key, pb->client_key);
+    s->depth = pb->depth;
+    s->eval_size = pb->eval_size;
+    if (train_from_pb(pb->train, &s->train, NULL, 0))
+        return IAMP_ECORRUPT;
+    if (pb->n_questions > (1u << 26))
+        return IAMP_ECORRUPT;
+    s->qs = calloc(pb->n_questions ? pb->n_questions : 1, sizeof(*s->qs));
+    if (!s->qs)
+        return IAMP_ENOMEM;
+    s->n = (int)pb->n_questions;
+    for (size_t i = 0; i < pb->n_questions; i++)
+        if (tokens_from_pb(pb->questions[i], &s->qs[i]))
+            return IAMP_ECORRUPT;
+    return 0;
+}
+
+static int record_from_pb(const Iamp__JournalRecord *pb, struct iamp_job_record *r)
+{
+    r->kind = (int)pb->kind;
+    r->job_id = pb->job_id;
+    r->time_ms = pb->time_ms;
+    switch (r->kind) {
+    case IAMP_REC_SUBMIT:
+        return pb->submit ? spec_from_pb(pb->submit, &r->spec) : IAMP_ECORRUPT;
+    case IAMP_REC_END:
+        return pb->status && !status_from_pb(pb->status, &r->status, NULL, 0) ? 0 : IAMP_ECORRUPT;
+    case IAMP_REC_CANCEL:
+        return 0;
+    default:
+        return IAMP_ECORRUPT;
+    }
+}
+
+int iamp_job_record_decode(const uint8_t *buf, size_t len, struct iamp_job_record *r)
+{
+    memset(r, 0, sizeof(*r));
+    Iamp__JournalRecord *pb = iamp__journal_record__unpack(NULL, len, buf);
+    if (!pb)
+        return IAMP_ECORRUPT;
+    int rc = record_from_pb(pb, r);
+    iamp__journal_record__free_unpacked(pb, NULL);
+    if (rc)
+        iamp_job_record_release(r);
+    return rc;
+}
+
+/* ---------------------------------------------------------- result files */
+
+void iamp_result_release(struct iamp_result *r)
+{
+    if (!r)
+        return;
+    free(r->qs);
+    free(r->as);
+    memset(r, 0, sizeof(*r));
+}
+
+static int result_encode(const struct iamp_result *r, uint8_t **buf, size_t *len)
+{
+    Iamp__ResultData pb = IAMP__RESULT_DATA__INIT;
+    struct scratch sc = {{0}, 0};
+    size_t n = (size_t)r->n;
+    Iamp__Question *q = scratch_alloc(&sc, n, sizeof(*q));
+    Iamp__Question **qp = scratch_alloc(&sc, n, sizeof(*qp));
+    Iamp__Answer *a = scratch_alloc(&sc, n, sizeof(*a));
+    Iamp__Answer **ap = scratch_alloc(&sc, n, sizeof(*ap));
+    uint32_t *toks = scratch_alloc(&sc, n * (IAMP_Q_MAX + IAMP_A_MAX) + 1, sizeof(uint32_t));
+    int rc = IAMP_ENOMEM;
+    *buf = NULL;
+    if (!q || !qp || !a || !ap || !toks)
+        goto out;
+    pb.job_id = r->job_id;
+    pb.task = (char *)r->task;
+    pb.has_depth = pb.has_model_round = 1;
+    pb.depth = r->depth;
+    pb.model_round = r->model_round;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t *t = toks + i * (IAMP_Q_MAX + IAMP_A_MAX);
+        question_to_pb(&r->qs[i], NULL, &q[i], t);
+        answer_to_pb(&r->as[i], NULL, &a[i], t + IAMP_Q_MAX);
+        qp[i] = &q[i];
+        ap[i] = &a[i];
+    }
+    pb.n_questions = pb.n_answers = n;
+    pb.questions = qp;
+    pb.answers = ap;
+    size_t sz = iamp__result_data__get_packed_size(&pb);
+    *buf = malloc(sz ? sz : 1);
+    if (!*buf)
+        goto out;
+    *len = iamp__result_data__pack(&pb, *buf);
+    rc = 0;
+out:
+    scratch_free(&sc);
+    return rc;
+}
+
+int iamp_result_save(const char *path, const struct iamp_result *r)
+{
+    uint8_t *payload = NULL, *file = NULL;
+    size_t len = 0;
+    int rc = result_encode(r, &payload, &len);
+    if (rc)
+        return rc;
+    Iamp__ResultFile pb = IAMP__RESULT_FILE__INIT;
+    pb.magic = IAMP_RESULT_MAGIC;
+    pb.payload.data = payload;
+    pb.payload.len = len;
+    pb.crc32c = iamp_crc32c(0, payload, len);
+    size_t n = iamp__result_file__get_packed_size(&pb);
+    file = malloc(n);
+    if (!file) {
+        rc = IAMP_ENOMEM;
+    } else {
+        n = iamp__result_file__pack(&pb, file);
+        rc = iamp_file_write_atomic(path, file, n);
+    }
+    free(payload);
+    free(file);
+    return rc;
+}
+
+static int result_from_pb(const Iamp__ResultData *pb, struct iamp_result *r)
+{
+    if (!pb->task || strlen(pb->task) >= sizeof(r->task) || pb->n_questions != pb->n_answers ||
+        pb->n_questions > (1u << 26))
+        return IAMP_ECORRUPT;
+    r->job_id = pb->job_id;
+    strcpy(r->task, pb->task);
+    r->depth = pb->depth;
+    r->model_round = pb->model_round;
+    size_t n = pb->n_questions;
+    r->qs = calloc(n ? n : 1, sizeof(*r->qs));
+    r->as = calloc(n ? n : 1, sizeof(*r->as));
+    if (!r->qs || !r->as)
+        return IAMP_ENOMEM;
+    r->n = (int)n;
+    for (size_t i = 0; i < n; i++)
+        if (tokens_from_pb(pb->questions[i], &r->qs[i]) ||
+            answer_from_pb(pb->answers[i], &r->as[i]))
+            return IAMP_ECORRUPT;
+    return 0;
+}
+
+static int result_from_file(const uint8_t *buf, size_t len, struct iamp_result *r)
+{
+    Iamp__ResultFile *f = iamp__result_file__unpack(NULL, len, buf);
+    if (!f)
+        return IAMP_ECORRUPT;
+    int rc = IAMP_ECORRUPT;
+    if (f->magic == IAMP_RESULT_MAGIC &&
+        f->crc32c == iamp_crc32c(0, f->payload.data, f->payload.len)) {
+        Iamp__ResultData *pb = iamp__result_data__unpack(NULL, f->payload.len, f->payload.data);
+        if (pb) {
+            rc = result_from_pb(pb, r);
+            iamp__result_data__free_unpacked(pb, NULL);
+        }
+    }
+    iamp__result_file__free_unpacked(f, NULL);
+    return rc;
+}
+
+int iamp_result_load(const char *path, struct iamp_result *r)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    memset(r, 0, sizeof(*r));
+    int rc = iamp_file_read(path, IAMP_RESULT_MAX_BYTES, &buf, &len);
+    if (rc == IAMP_ELIMIT)
+        rc = IAMP_ECORRUPT;
+    if (!rc)
+        rc = result_from_file(buf, len, r);
+    free(buf);
+    if (rc)
+        iamp_result_release(r);
+    return rc;
+}

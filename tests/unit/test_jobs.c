@@ -1,0 +1,165 @@
+/* test_jobs.c — the job table rebuilt from the journal: final jobs stay
+ * final, unfinished ones come back queued, a journaled cancel or a result
+ * file written before a crash ends a job at replay (once), and ids go on
+ * after the last one. */
+#include "coordinator/executor.h"
+#include "coordinator/jobs.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char dir[64];
+static struct iamp_jobs js;
+
+static void setup(void)
+{
+    char err[256];
+    snprintf(dir, sizeof(dir), "/tmp/iamp-jobs-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    cr_assert_eq(iamp_jobs_open(&js, dir, 1 << 20, IAMP_JOURNAL_COMPACT_BYTES, err, sizeof(err)), 0,
+                 "%s", err);
+}
+
+static void teardown(void)
+{
+    char cmd[128];
+    iamp_jobs_close(&js);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(jobs, .init = setup, .fini = teardown, .timeout = 30);
+
+static void reopen(void)
+{
+    char err[256];
+    iamp_jobs_close(&js);
+    cr_assert_eq(iamp_jobs_open(&js, dir, 1 << 20, IAMP_JOURNAL_COMPACT_BYTES, err, sizeof(err)), 0,
+                 "%s", err);
+}
+
+static void journal(struct iamp_job *j, int kind)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    cr_assert_eq(iamp_jobs_record(j, kind, 1000, &buf, &len), 0);
+    struct iamp_journal_rec rec = {buf, len};
+    cr_assert_eq(iamp_journal_append(&js.journal, &rec, 1), 0);
+    free(buf);
+}
+
+/* A committed answer job of n questions. */
+static struct iamp_job *add(int n, const char *key)
+{
+    struct iamp_job_spec spec;
+    struct iamp_job *j = NULL;
+    memset(&spec, 0, sizeof(spec));
+    spec.kind = IAMP_JOB_ANSWER;
+    snprintf(spec.task, sizeof(spec.task), "permpow:n=16,seed=1,kmax=15");
+    snprintf(spec.client_key, sizeof(spec.client_key), "%s", key);
+    spec.depth = 1;
+    spec.n = n;
+    spec.qs = calloc((size_t)n, sizeof(*spec.qs));
+    cr_assert_eq(iamp_jobs_add(&js, &spec, 0, 5, &j), 0);
+    journal(j, IAMP_REC_SUBMIT);
+    j->committed = 1;
+    return j;
+}
+
+Test(jobs, unfinished_jobs_come_back_queued_and_final_ones_stay)
+{
+    add(3, "a");
+    struct iamp_job *b = add(2, "b");
+    b->st.state = IAMP_JOB_FAILED;
+    snprintf(b->st.message, sizeof(b->st.message), "boom");
+    journal(b, IAMP_REC_END);
+    reopen();
+    struct iamp_job *a = iamp_jobs_get(&js, 1);
+    cr_assert_not_null(a);
+    cr_assert_eq(a->st.state, IAMP_JOB_QUEUED);
+    cr_assert_eq(a->spec.n, 3, "its questions are kept for the executor");
+    cr_assert_eq(a->st.created_ms, 5);
+    b = iamp_jobs_get(&js, 2);
+    cr_assert_eq(b->st.state, IAMP_JOB_FAILED);
+    cr_assert_str_eq(b->st.message, "boom");
+    cr_assert_eq(js.unfinished, 1);
+    cr_assert_eq(iamp_jobs_by_key(&js, "b"), b);
+    struct iamp_job_spec spec;
+    struct iamp_job *c = NULL;
+    memset(&spec, 0, sizeof(spec));
+    cr_assert_eq(iamp_jobs_add(&js, &spec, 0, 6, &c), 0);
+    cr_assert_eq(c->st.job_id, 3, "ids go on after the last one");
+}
+
+Test(jobs, a_journaled_cancel_ends_the_job_at_replay)
+{
+    struct iamp_job *a = add(3, "");
+    journal(a, IAMP_REC_CANCEL);
+    reopen();
+    cr_assert_eq(iamp_jobs_get(&js, 1)->st.state, IAMP_JOB_CANCELED);
+    cr_assert_eq(js.recovered, 1);
+    reopen();
+    cr_assert_eq(js.recovered, 0, "the END record was written");
+    cr_assert_eq(iamp_jobs_get(&js, 1)->st.state, IAMP_JOB_CANCELED);
+}
+
+Test(jobs, a_result_written_before_a_crash_makes_the_job_done)
+{
+    add(2, "");
+    struct iamp_question qs[2] = {{0, 2, {1, 2}}, {0, 2, {3, 4}}};
+    struct iamp_answer as[2] = {{1, {5}, 0.0f}, {1, {6}, 0.0f}};
+    struct iamp_result r = {.job_id = 1, .depth = 1, .model_round = 7, .n = 2, .qs = qs, .as = as};
+    char path[256];
+    snprintf(r.task, sizeof(r.task), "permpow:n=16,seed=1,kmax=15");
+    cr_assert_eq(iamp_job_path(path, sizeof(path), dir, 1, "result"), 0);
+    cr_assert_eq(iamp_result_save(path, &r), 0);
+    reopen();
+    struct iamp_job *j = iamp_jobs_get(&js, 1);
+    cr_assert_eq(j->st.state, IAMP_JOB_DONE);
+    cr_assert_eq(j->st.model_round, 7);
+    const struct iamp_result *got = NULL;
+    cr_assert_eq(iamp_jobs_result(&js, j, &got), 0);
+    cr_assert_eq(got->as[1].tok[0], 6);
+}
+
+Test(jobs, leftovers_of_interrupted_writes_are_removed)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "%s/jobs/4.result.tmp.999", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fclose(f);
+    reopen();
+    cr_assert_neq(access(path, F_OK), 0);
+}
+
+Test(jobs, compaction_keeps_the_table_and_drops_finished_questions)
+{
+    struct iamp_job *done = add(500, "k-done");
+    done->st.state = IAMP_JOB_DONE;
+    done->st.done = 500;
+    done->st.finished_ms = 77;
+    journal(done, IAMP_REC_END);
+    add(4, "k-open");
+    struct iamp_job *asked = add(2, "");
+    journal(asked, IAMP_REC_CANCEL);
+    asked->cancel_asked = 1;
+    uint64_t before = js.journal.size;
+    cr_assert_eq(iamp_jobs_compact(&js), 0);
+    cr_assert_lt(js.journal.size, before / 4, "%lu -> %lu", (unsigned long)before,
+                 (unsigned long)js.journal.size);
+    reopen();
+    struct iamp_job *j = iamp_jobs_get(&js, 1);
+    cr_assert_eq(j->st.state, IAMP_JOB_DONE);
+    cr_assert_eq(j->st.total, 500);
+    cr_assert_eq(j->st.finished_ms, 77);
+    cr_assert_eq(iamp_jobs_by_key(&js, "k-done"), j);
+    j = iamp_jobs_get(&js, 2);
+    cr_assert_eq(j->st.state, IAMP_JOB_QUEUED);
+    cr_assert_eq(j->spec.n, 4, "unfinished jobs keep their questions");
+    cr_assert_eq(iamp_jobs_get(&js, 3)->st.state, IAMP_JOB_CANCELED);
+    cr_assert_eq(js.unfinished, 1);
+}

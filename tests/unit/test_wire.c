@@ -1,0 +1,191 @@
+/* test_wire.c — every job-API message, journal record and result file
+ * round-trips, and bad bytes are refused with the right code before they
+ * are trusted. */
+#include "proto/codec.h"
+#include "proto/wire.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const struct iamp_msg_limits lim = {1000, 1000};
+
+/* Frame m, strip the length, decode into out. */
+static int round_trip(const struct iamp_msg *m, struct iamp_msg *out)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    char why[256];
+    cr_assert_eq(iamp_msg_frame(m, &buf, &len), 0);
+    cr_assert_eq(iamp_frame_get_len(buf), len - 4);
+    int rc = iamp_msg_decode(buf + 4, len - 4, &lim, out, why, sizeof(why));
+    free(buf);
+    return rc;
+}
+
+Test(wire, submit_round_trips)
+{
+    struct iamp_msg m, out;
+    struct iamp_wire_question qs[2];
+    memset(&m, 0, sizeof(m));
+    memset(qs, 0, sizeof(qs));
+    qs[0].has_text = 1;
+    snprintf(qs[0].text, sizeof(qs[0].text), "pow x=5 k=37");
+    qs[1].has_tokens = 1;
+    qs[1].q = (struct iamp_question){0, 2, {3, 40}};
+    m.kind = IAMP_MSG_SUBMIT;
+    m.request_id = 77;
+    m.has_token = 1;
+    snprintf(m.token, sizeof(m.token), "secret");
+    m.submit = (struct iamp_submit){.kind = IAMP_JOB_ANSWER, .has_depth = 1, .depth = 2};
+    snprintf(m.submit.task, sizeof(m.submit.task), "permpow:n=16");
+    snprintf(m.submit.client_key, sizeof(m.submit.client_key), "k1");
+    m.submit.n_questions = 2;
+    m.submit.questions = qs;
+    cr_assert_eq(round_trip(&m, &out), 0);
+    cr_assert_eq(out.kind, IAMP_MSG_SUBMIT);
+    cr_assert_eq(out.request_id, 77);
+    cr_assert_str_eq(out.token, "secret");
+    cr_assert_str_eq(out.submit.task, "permpow:n=16");
+    cr_assert_str_eq(out.submit.client_key, "k1");
+    cr_assert_eq(out.submit.depth, 2);
+    cr_assert_eq(out.submit.n_questions, 2);
+    cr_assert_str_eq(out.submit.questions[0].text, "pow x=5 k=37");
+    cr_assert_not(out.submit.questions[0].has_tokens);
+    cr_assert(out.submit.questions[1].has_tokens);
+    cr_assert_eq(out.submit.questions[1].q.tok[1], 40);
+    iamp_msg_release(&out);
+}
+
+Test(wire, result_page_round_trips)
+{
+    struct iamp_msg m, out;
+    struct iamp_result_item it;
+    memset(&m, 0, sizeof(m));
+    memset(&it, 0, sizeof(it));
+    it.q = (struct iamp_question){0, 2, {5, 37}};
+    it.a.len = 1;
+    it.a.tok[0] = 58;
+    snprintf(it.qtext, sizeof(it.qtext), "pow x=5 k=37");
+    snprintf(it.atext, sizeof(it.atext), "58");
+    it.depth = 1;
+    m.kind = IAMP_MSG_RESULT;
+    m.page = (struct iamp_result_page){
+        .job_id = 9, .offset = 3, .total = 4, .n_items = 1, .items = &it, .has_status = 1};
+    m.page.status.job_id = 9;
+    m.page.status.state = IAMP_JOB_DONE;
+    cr_assert_eq(round_trip(&m, &out), 0);
+    cr_assert_eq(out.page.total, 4);
+    cr_assert_eq(out.page.n_items, 1);
+    cr_assert_str_eq(out.page.items[0].atext, "58");
+    cr_assert_eq(out.page.items[0].a.tok[0], 58);
+    cr_assert_eq(out.page.status.state, IAMP_JOB_DONE);
+    iamp_msg_release(&out);
+}
+
+Test(wire, refuses_another_protocol_version)
+{
+    struct iamp_msg m, out;
+    memset(&m, 0, sizeof(m));
+    m.version = 2;
+    m.request_id = 5;
+    m.kind = IAMP_MSG_INFO;
+    cr_assert_eq(round_trip(&m, &out), IAMP_EVERSION);
+    cr_assert_eq(out.request_id, 5, "the reply can still echo the request id");
+}
+
+Test(wire, refuses_bytes_that_are_not_an_envelope)
+{
+    static const uint8_t junk[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    struct iamp_msg out;
+    char why[256];
+    cr_assert_eq(iamp_msg_decode(junk, sizeof(junk) - 1, &lim, &out, why, sizeof(why)),
+                 IAMP_ECORRUPT);
+    cr_assert_eq(iamp_msg_decode(junk, 0, &lim, &out, why, sizeof(why)), IAMP_ECORRUPT);
+}
+
+Test(wire, refuses_too_many_questions)
+{
+    struct iamp_msg m, out;
+    struct iamp_wire_question *qs = calloc(1001, sizeof(*qs));
+    memset(&m, 0, sizeof(m));
+    for (int i = 0; i < 1001; i++) {
+        qs[i].has_text = 1;
+        snprintf(qs[i].text, sizeof(qs[i].text), "pow x=1 k=1");
+    }
+    m.kind = IAMP_MSG_SUBMIT;
+    m.submit.kind = IAMP_JOB_ANSWER;
+    m.submit.n_questions = 1001;
+    m.submit.questions = qs;
+    cr_assert_eq(round_trip(&m, &out), IAMP_ELIMIT);
+    free(qs);
+}
+
+Test(wire, refuses_an_envelope_without_a_body)
+{
+    static const uint8_t only_version[] = {0x08, 0x01}; /* version = 1 */
+    struct iamp_msg out;
+    char why[256];
+    cr_assert_eq(iamp_msg_decode(only_version, 2, &lim, &out, why, sizeof(why)), IAMP_EINVAL);
+}
+
+Test(wire, journal_records_round_trip)
+{
+    struct iamp_job_record r, out;
+    struct iamp_question qs[2] = {{0, 2, {1, 2}}, {0, 2, {3, 4}}};
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    memset(&r, 0, sizeof(r));
+    r.kind = IAMP_REC_SUBMIT;
+    r.job_id = 12;
+    r.time_ms = 123456789;
+    r.spec = (struct iamp_job_spec){.kind = IAMP_JOB_ANSWER, .depth = 2, .n = 2, .qs = qs};
+    snprintf(r.spec.task, sizeof(r.spec.task), "permpow:n=64,seed=1,kmax=63");
+    cr_assert_eq(iamp_job_record_encode(&r, &buf, &len), 0);
+    cr_assert_eq(iamp_job_record_decode(buf, len, &out), 0);
+    cr_assert_eq(out.job_id, 12);
+    cr_assert_eq(out.time_ms, 123456789);
+    cr_assert_eq(out.spec.n, 2);
+    cr_assert_eq(out.spec.qs[1].tok[1], 4);
+    cr_assert_str_eq(out.spec.task, "permpow:n=64,seed=1,kmax=63");
+    iamp_job_record_release(&out);
+    free(buf);
+    memset(&r, 0, sizeof(r));
+    r.kind = IAMP_REC_END;
+    r.job_id = 12;
+    r.status.state = IAMP_JOB_FAILED;
+    snprintf(r.status.message, sizeof(r.status.message), "why not");
+    cr_assert_eq(iamp_job_record_encode(&r, &buf, &len), 0);
+    cr_assert_eq(iamp_job_record_decode(buf, len, &out), 0);
+    cr_assert_eq(out.status.state, IAMP_JOB_FAILED);
+    cr_assert_str_eq(out.status.message, "why not");
+    iamp_job_record_release(&out);
+    free(buf);
+}
+
+Test(wire, result_files_round_trip_and_detect_damage)
+{
+    char path[] = "/tmp/iamp-result-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    struct iamp_question qs[1] = {{0, 2, {5, 37}}};
+    struct iamp_answer as[1] = {{1, {58}, 0.0f}};
+    struct iamp_result r = {.job_id = 3, .depth = 1, .model_round = 40, .n = 1, .qs = qs, .as = as};
+    snprintf(r.task, sizeof(r.task), "permpow");
+    cr_assert_eq(iamp_result_save(path, &r), 0);
+    struct iamp_result out;
+    cr_assert_eq(iamp_result_load(path, &out), 0);
+    cr_assert_eq(out.n, 1);
+    cr_assert_eq(out.model_round, 40);
+    cr_assert_eq(out.as[0].tok[0], 58);
+    iamp_result_release(&out);
+    FILE *f = fopen(path, "r+b");
+    fseek(f, 12, SEEK_SET);
+    fputc(0x7f, f);
+    fclose(f);
+    cr_assert_eq(iamp_result_load(path, &out), IAMP_ECORRUPT);
+    unlink(path);
+}
