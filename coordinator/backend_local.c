@@ -1,6 +1,12 @@
-/* backend_local.c — the in-process backend (N = 1): one session holds the
+/* backend_local.c — the backend of `iamp serve`: one session holds the
  * task, the model M being trained and the engine; published versions are
  * copies of M's parameters that answering jobs pin (see backend.h).
+ *
+ * Under mpirun the session is attached to the cluster (coordinator/
+ * cluster.h): training rounds run on the workers, every published version
+ * is copied to every worker (and dropped with its last pin), and answers
+ * are amplified there with the pinned version. The tree-size limit of a
+ * job is then enforced at submission only (the request checks bound it).
  *
  * Versions form a list; the backend holds one reference on the newest.
  * At most max_versions exist: when a training round would publish beyond
@@ -9,6 +15,8 @@
  */
 #include "coordinator/backend.h"
 
+#include "coordinator/cli.h"
+#include "coordinator/cluster.h"
 #include "coordinator/evaluate.h"
 #include "worker/session.h"
 #include "worker/policy.h"
@@ -21,6 +29,7 @@
 
 struct iamp_model_ref {
     int refs;
+    uint64_t id; /* names the version on the workers */
     uint64_t round;
     struct iamp_model model;
     struct iamp_model_ref *next;
@@ -39,6 +48,8 @@ struct local {
     struct iamp_trainer tr;
     long since_save;
     struct iamp_eval_set ev;
+    struct iamp_cluster *cl; /* NULL: one process */
+    uint64_t next_id;
 };
 
 static struct local *local_of(struct iamp_backend *b)
@@ -49,16 +60,30 @@ static struct local *local_of(struct iamp_backend *b)
 static void unref(struct local *l, struct iamp_model_ref *v);
 
 /* Make M (round m_round) the newest version, unless max_versions exist. */
+/* Copy v to the workers under a fresh id (cluster mode). */
+static int share_version(struct local *l, struct iamp_model_ref *v)
+{
+    if (!l->cl)
+        return 0;
+    if (v->id && iamp_cluster_drop_version(l->cl, v->id))
+        return IAMP_EMPI;
+    v->id = ++l->next_id;
+    return iamp_cluster_put_version(l->cl, v->id, v->model.params, v->model.lay.total);
+}
+
 static int publish(struct local *l)
 {
     if (l->newest && l->newest->round == l->m_round && !l->stale)
         return 0;
+    int rc = iamp_session_pull(&l->s); /* M lives on the workers under mpirun */
+    if (rc)
+        return rc;
     if (l->newest && l->newest->refs == 1) { /* nobody pins it: overwrite */
         iamp_model_copy_params(&l->newest->model, &l->s.model);
         l->newest->round = l->m_round;
         l->base.round = l->m_round;
         l->stale = 0;
-        return 0;
+        return share_version(l, l->newest);
     }
     if (l->n_live >= l->o.max_versions) {
         l->stale = 1;
@@ -67,12 +92,16 @@ static int publish(struct local *l)
     struct iamp_model_ref *v = calloc(1, sizeof(*v));
     if (!v)
         return IAMP_ENOMEM;
-    int rc = iamp_model_init(&v->model, &l->s.model.cfg);
+    rc = iamp_model_init(&v->model, &l->s.model.cfg);
+    if (!rc) {
+        iamp_model_copy_params(&v->model, &l->s.model);
+        rc = share_version(l, v);
+    }
     if (rc) {
+        iamp_model_release(&v->model);
         free(v);
         return rc;
     }
-    iamp_model_copy_params(&v->model, &l->s.model);
     v->round = l->m_round;
     v->refs = 1;
     v->next = l->live;
@@ -97,6 +126,8 @@ static void unref(struct local *l, struct iamp_model_ref *v)
             break;
         }
     }
+    if (l->cl && v->id && iamp_cluster_drop_version(l->cl, v->id))
+        fprintf(stderr, "iamp: serve: could not drop a model version on the workers\n");
     iamp_model_release(&v->model);
     free(v);
     l->n_live--;
@@ -129,6 +160,15 @@ static int local_amplify(struct iamp_backend *b, struct iamp_model_ref *ref,
                          struct iamp_answer *out, long *nodes)
 {
     struct local *l = local_of(b);
+    if (l->cl) {
+        struct iamp_amp_req req = {.depth = depth,
+                                   .pick = IAMP_PICK_VERSION,
+                                   .decode = IAMP_DECODE_GREEDY,
+                                   .temperature = 1.0f,
+                                   .version = ref->id};
+        *nodes = 0; /* not counted across ranks; the limit was checked at submission */
+        return iamp_session_run(&l->s, qs, n, &req, out);
+    }
     struct iamp_engine *e = &l->s.engine;
     struct iamp_leaf_ctx ctx = {&ref->model, &l->s.task, IAMP_DECODE_GREEDY, 1.0f, NULL};
     long saved = e->max_nodes, before = e->stats.nodes;
@@ -314,6 +354,13 @@ int iamp_backend_local_new(const struct iamp_backend_local_opts *o, struct iamp_
     l->base.ops = &local_ops;
     l->base.ranks = 1;
     int rc = open_session(l, err, errlen);
+    l->cl = iamp_cli_cluster();
+    if (!rc && l->cl) {
+        rc = iamp_cluster_attach(l->cl, &l->s);
+        l->base.ranks = (uint32_t)l->cl->workers + 1;
+        if (rc)
+            snprintf(err, errlen, "cannot set up the workers: %s", iamp_strerror(rc));
+    }
     if (!rc)
         rc = publish(l);
     if (rc) {

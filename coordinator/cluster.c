@@ -148,7 +148,8 @@ static int send_unit(struct iamp_cluster *cl, struct dispatch *d, int rank)
                                 d->req->temperature,
                                 d->req->seed,
                                 (uint32_t)d->req->pick,
-                                d->sampled_units ? (uint64_t)k : 0};
+                                d->sampled_units ? (uint64_t)k : 0,
+                                d->req->version};
     uint8_t *buf = NULL;
     size_t len = 0;
     int rc = iamp_work_unit_encode(&wu, &buf, &len);
@@ -491,6 +492,16 @@ int iamp_cluster_write_timeline(struct iamp_cluster *cl, const char *path)
         free(frag[i]);
     free(frag);
     return rc;
+}
+
+int iamp_cluster_put_version(struct iamp_cluster *cl, uint64_t id, const float *params, size_t n)
+{
+    return broadcast(cl, IAMP_OP_VERSION_PUT, id, params, n * sizeof(float));
+}
+
+int iamp_cluster_drop_version(struct iamp_cluster *cl, uint64_t id)
+{
+    return broadcast(cl, IAMP_OP_VERSION_DROP, id, NULL, 0);
 }
 
 void iamp_cluster_shutdown(struct iamp_cluster *cl)

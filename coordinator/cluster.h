@@ -53,6 +53,12 @@ IAMP_WUR int iamp_cluster_check(struct iamp_cluster *cl);
 IAMP_WUR int iamp_cluster_write_timeline(struct iamp_cluster *cl, const char *path);
 /* Start tracing on every rank. */
 IAMP_WUR int iamp_cluster_trace_start(struct iamp_cluster *cl);
+/* Published model versions (the job server's pinned models): every worker
+ * keeps a copy under id until it is dropped; requests with
+ * IAMP_PICK_VERSION name one. */
+IAMP_WUR int iamp_cluster_put_version(struct iamp_cluster *cl, uint64_t id, const float *params,
+                                      size_t n);
+IAMP_WUR int iamp_cluster_drop_version(struct iamp_cluster *cl, uint64_t id);
 /* Tell every worker to leave its loop. */
 void iamp_cluster_shutdown(struct iamp_cluster *cl);
 

@@ -212,8 +212,10 @@ static int build_targets(struct iamp_trainer *tr, int n)
             idx[m++] = i;
         }
     }
-    struct iamp_amp_req req = {(int)tr->opts.cfg.depth, IAMP_PICK_TARGET, IAMP_DECODE_GREEDY, 1.0f,
-                               0};
+    struct iamp_amp_req req = {.depth = (int)tr->opts.cfg.depth,
+                               .pick = IAMP_PICK_TARGET,
+                               .decode = IAMP_DECODE_GREEDY,
+                               .temperature = 1.0f};
     rc = m ? iamp_session_run(s, sub, m, &req, out) : 0;
     for (int k = 0; !rc && k < m; k++)
         tr->targets[idx[k]] = out[k];

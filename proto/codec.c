@@ -364,9 +364,10 @@ int iamp_work_unit_encode(const struct iamp_work_unit *u, uint8_t **buf, size_t 
     pb.decode = u->decode;
     pb.temperature = u->temperature;
     pb.rng_seed = u->rng_seed;
-    pb.has_pick = pb.has_first_unit = 1;
+    pb.has_pick = pb.has_first_unit = pb.has_version = 1;
     pb.pick = u->pick;
     pb.first_unit = u->first_unit;
+    pb.version = u->version;
     size_t sz = iamp__work_unit__get_packed_size(&pb);
     *buf = malloc(sz ? sz : 1);
     if (!*buf)
@@ -402,6 +403,7 @@ static int work_unit_from_pb(const Iamp__WorkUnit *pb, int max_questions, struct
     u->rng_seed = pb->rng_seed;
     u->pick = pb->pick;
     u->first_unit = pb->first_unit;
+    u->version = pb->version;
     return 0;
 }
 

@@ -76,8 +76,9 @@ struct iamp_work_unit {
     uint32_t decode;
     float temperature;
     uint64_t rng_seed;
-    uint32_t pick;       /* 0: M, 1: M_target */
+    uint32_t pick;       /* 0: M, 1: M_target, 2: a published version */
     uint64_t first_unit; /* sampling stream of the first root */
+    uint64_t version;    /* pick 2: the version's id */
 };
 
 void iamp_work_unit_release(struct iamp_work_unit *u);

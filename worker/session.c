@@ -189,7 +189,9 @@ int iamp_session_run_local(struct iamp_session *s, const struct iamp_question *q
                            const int *depth, const struct iamp_amp_req *req, uint64_t first_unit,
                            struct iamp_answer *out)
 {
-    struct iamp_model *m = req->pick == IAMP_PICK_TARGET && s->has_target ? &s->target : &s->model;
+    struct iamp_model *m = req->model                                       ? req->model
+                           : req->pick == IAMP_PICK_TARGET && s->has_target ? &s->target
+                                                                            : &s->model;
     struct iamp_rng r;
     struct iamp_leaf_ctx ctx = {m, &s->task, req->decode, req->temperature, &r};
     if (req->decode == IAMP_DECODE_GREEDY)
@@ -224,7 +226,7 @@ int iamp_session_answer(struct iamp_session *s, const struct iamp_question *qs, 
 int iamp_session_amplify(struct iamp_session *s, const struct iamp_question *qs, int n, int depth,
                          struct iamp_answer *out)
 {
-    struct iamp_amp_req req = {depth, IAMP_PICK_M, IAMP_DECODE_GREEDY, 1.0f, 0};
+    struct iamp_amp_req req = {depth, IAMP_PICK_M, IAMP_DECODE_GREEDY, 1.0f, 0, 0, NULL};
     return iamp_session_run(s, qs, n, &req, out);
 }
 

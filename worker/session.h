@@ -40,18 +40,21 @@ struct iamp_model_opts {
     }
 
 enum iamp_pick {
-    IAMP_PICK_M = 0,      /* the model being trained */
-    IAMP_PICK_TARGET = 1, /* M_target (falls back to M when not enabled) */
+    IAMP_PICK_M = 0,       /* the model being trained */
+    IAMP_PICK_TARGET = 1,  /* M_target (falls back to M when not enabled) */
+    IAMP_PICK_VERSION = 2, /* a published version (the job server's pinned models) */
 };
 
 /* One amplification request: Amp^depth(H, copy) with leaves decoded
  * greedily or by sampling. */
 struct iamp_amp_req {
     int depth;
-    int pick;          /* enum iamp_pick */
-    int decode;        /* enum iamp_decode_mode */
-    float temperature; /* when sampling */
-    uint64_t seed;     /* when sampling */
+    int pick;                 /* enum iamp_pick */
+    int decode;               /* enum iamp_decode_mode */
+    float temperature;        /* when sampling */
+    uint64_t seed;            /* when sampling */
+    uint64_t version;         /* IAMP_PICK_VERSION: which (remote copies hold it) */
+    struct iamp_model *model; /* local runs: this copy answers the leaves (or NULL) */
 };
 
 /* One round of distillation: minibatches of `batch` examples taken in

@@ -8,11 +8,19 @@
 #include "worker/allreduce.h"
 #include "worker/session.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define IAMP_UNIT_MAX_QUESTIONS (1 << 20)
+#define IAMP_VERSIONS_MAX 16 /* published versions a worker keeps */
+
+struct version {
+    uint64_t id;
+    int used;
+    struct iamp_model model;
+};
 #define IAMP_FIT_MAX_EXAMPLES (1 << 22)
 
 struct worker {
@@ -20,7 +28,44 @@ struct worker {
     struct iamp_session s;
     struct iamp_allreduce ar;
     size_t bucket_bytes;
+    struct version versions[IAMP_VERSIONS_MAX];
 };
+
+static int reply_error(struct worker *w, const char *fmt, int rc);
+
+static struct version *find_version(struct worker *w, uint64_t id)
+{
+    for (int i = 0; i < IAMP_VERSIONS_MAX; i++)
+        if (w->versions[i].used && w->versions[i].id == id)
+            return &w->versions[i];
+    return NULL;
+}
+
+static void drop_version(struct worker *w, uint64_t id)
+{
+    struct version *v = find_version(w, id);
+    if (v) {
+        iamp_model_release(&v->model);
+        memset(v, 0, sizeof(*v));
+    }
+}
+
+static int put_version(struct worker *w, const struct iamp_comm_msg *m)
+{
+    drop_version(w, m->arg);
+    struct version *v = NULL;
+    for (int i = 0; i < IAMP_VERSIONS_MAX && !v; i++)
+        v = w->versions[i].used ? NULL : &w->versions[i];
+    if (!v || m->len != w->s.model.lay.total * sizeof(float))
+        return reply_error(w, "cannot keep a model version: %s", v ? IAMP_ECORRUPT : IAMP_ELIMIT);
+    int rc = iamp_model_init(&v->model, &w->s.model.cfg);
+    if (rc)
+        return reply_error(w, "cannot keep a model version: %s", rc);
+    memcpy(v->model.params, m->payload, m->len);
+    v->id = m->arg;
+    v->used = 1;
+    return 0;
+}
 
 static int reply_error(struct worker *w, const char *fmt, int rc)
 {
@@ -57,7 +102,16 @@ static int do_run(struct worker *w, const struct iamp_comm_msg *m)
     if (rc)
         return reply_error(w, "bad work unit: %s", rc);
     struct iamp_answer *out = malloc((size_t)(u.n ? u.n : 1) * sizeof(*out));
-    struct iamp_amp_req req = {0, (int)u.pick, (int)u.decode, u.temperature, u.rng_seed};
+    struct iamp_amp_req req = {0,          (int)u.pick, (int)u.decode, u.temperature,
+                               u.rng_seed, u.version,   NULL};
+    if (u.pick == IAMP_PICK_VERSION) {
+        struct version *v = find_version(w, u.version);
+        if (!v) {
+            iamp_work_unit_release(&u);
+            return reply_error(w, "no such model version: %s", IAMP_ESTATE);
+        }
+        req.model = &v->model;
+    }
     long leaves0 = w->s.engine.stats.leaf_calls;
     double t0 = iamp_now();
     rc = out ? iamp_session_run_local(&w->s, u.qs, u.n, u.depth, &req, u.first_unit, out)
@@ -199,6 +253,11 @@ static int dispatch(struct worker *w, const struct iamp_comm_msg *m, int *exit_l
             memcpy(&bucket, m->payload, sizeof(bucket));
         return iamp_allreduce_bench(w->c, secs, (size_t)bucket, NULL, NULL);
     }
+    case IAMP_OP_VERSION_PUT:
+        return put_version(w, m);
+    case IAMP_OP_VERSION_DROP:
+        drop_version(w, m->arg);
+        return 0;
     case IAMP_OP_EXIT:
         *exit_loop = 1;
         return 0;
@@ -209,6 +268,10 @@ static int dispatch(struct worker *w, const struct iamp_comm_msg *m, int *exit_l
 
 int iamp_worker_main(struct iamp_comm *c)
 {
+    /* The launcher forwards SIGINT/SIGTERM to every rank; workers leave
+     * when rank 0, which handles the signal, tells them to (EXIT). */
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
     struct worker w;
     memset(&w, 0, sizeof(w));
     w.c = c;
@@ -220,6 +283,8 @@ int iamp_worker_main(struct iamp_comm *c)
             rc = dispatch(&w, &m, &exit_loop);
         iamp_comm_msg_release(&m);
     }
+    for (int i = 0; i < IAMP_VERSIONS_MAX; i++)
+        drop_version(&w, w.versions[i].id);
     iamp_allreduce_release(&w.ar);
     iamp_session_close(&w.s);
     return rc;

@@ -4,7 +4,8 @@
  * Commands (IAMP_TAG_CMD, op / arg / payload) and their replies
  * (IAMP_TAG_REPLY):
  *   SETUP     encoded Checkpoint; arg = bucket bytes   -> OK | ERROR
- *   RUN       encoded WorkUnit                         -> RUN: UnitResult, arg = leaf calls
+ *   RUN       encoded WorkUnit (pick M, M_target or a version)
+ *                                                      -> RUN: UnitResult, arg = leaf calls
  *   FIT       encoded TrainBatch: share of every minibatch, allreduce over
  *             the workers' communicator, Adam; arg 1 also times a
  *             blocking allreduce for comparison        -> FIT: TrainStats
@@ -16,6 +17,10 @@
  *   TRACE                                              -> TRACE: JSON span fragment
  *   ALLREDUCE_BENCH arg = seconds per size, payload = bucket bytes (u64)
  *                                                      -> (collective with rank 0)
+ *   VERSION_PUT arg = id, payload = parameters (floats): keep a copy of a
+ *             published model version (the job server's pinned models)
+ *                                                      -> (none)
+ *   VERSION_DROP arg = id                               -> (none)
  *   EXIT                                               -> (none); the loop returns
  * A command that fails is answered with ERROR and a one-line reason.
  */
@@ -35,6 +40,8 @@ enum iamp_op {
     IAMP_OP_ALLREDUCE_BENCH,
     IAMP_OP_EXIT,
     IAMP_OP_TRACE_START,
+    IAMP_OP_VERSION_PUT,
+    IAMP_OP_VERSION_DROP,
     IAMP_OP_OK,
     IAMP_OP_ERROR,
 };
