@@ -9,6 +9,7 @@
 #include "common/crc32c.h"
 #include "common/fileio.h"
 #include "iamp.pb-c.h"
+#include "proto/pbconv_int.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -293,36 +294,6 @@ int iamp_checkpoint_load(const char *path, struct iamp_checkpoint *c)
 
 /* ---------------------------------------------------------- work units */
 
-static int question_from_pb(const Iamp__Question *pb, struct iamp_question *q)
-{
-    memset(q, 0, sizeof(*q));
-    if (pb->type > 0xffff || pb->n_tokens > IAMP_Q_MAX)
-        return IAMP_ECORRUPT;
-    q->type = (uint16_t)pb->type;
-    q->len = (uint16_t)pb->n_tokens;
-    for (size_t i = 0; i < pb->n_tokens; i++) {
-        if (pb->tokens[i] > 0xffff)
-            return IAMP_ECORRUPT;
-        q->tok[i] = (uint16_t)pb->tokens[i];
-    }
-    return 0;
-}
-
-static int answer_from_pb(const Iamp__Answer *pb, struct iamp_answer *a)
-{
-    memset(a, 0, sizeof(*a));
-    if (pb->n_tokens > IAMP_A_MAX)
-        return IAMP_ECORRUPT;
-    a->len = (uint16_t)pb->n_tokens;
-    for (size_t i = 0; i < pb->n_tokens; i++) {
-        if (pb->tokens[i] > 0xffff)
-            return IAMP_ECORRUPT;
-        a->tok[i] = (uint16_t)pb->tokens[i];
-    }
-    a->value = pb->has_value ? pb->value : 0.0f;
-    return 0;
-}
-
 void iamp_work_unit_release(struct iamp_work_unit *u)
 {
     if (!u)
@@ -345,13 +316,7 @@ int iamp_work_unit_encode(const struct iamp_work_unit *u, uint8_t **buf, size_t 
     if (!qpb || !qptr || !toks || !depth)
         goto out;
     for (size_t i = 0; i < n; i++) {
-        iamp__question__init(&qpb[i]);
-        qpb[i].has_type = 1;
-        qpb[i].type = u->qs[i].type;
-        qpb[i].n_tokens = u->qs[i].len;
-        qpb[i].tokens = toks + i * IAMP_Q_MAX;
-        for (int k = 0; k < u->qs[i].len; k++)
-            qpb[i].tokens[k] = u->qs[i].tok[k];
+        iamp_pb_question_to(&u->qs[i], NULL, &qpb[i], toks + i * IAMP_Q_MAX);
         qptr[i] = &qpb[i];
         depth[i] = (uint32_t)u->depth[i];
     }
@@ -394,7 +359,7 @@ static int work_unit_from_pb(const Iamp__WorkUnit *pb, int max_questions, struct
     if (!u->qs || !u->depth)
         return IAMP_ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        if (question_from_pb(pb->questions[i], &u->qs[i]) || pb->depth[i] > 64)
+        if (iamp_pb_question_from(pb->questions[i], &u->qs[i]) || pb->depth[i] > 64)
             return IAMP_ECORRUPT;
         u->depth[i] = (int)pb->depth[i];
     }
@@ -434,13 +399,7 @@ int iamp_unit_result_encode(uint64_t unit_id, const struct iamp_answer *as, int 
     if (!apb || !aptr || !toks)
         goto out;
     for (size_t i = 0; i < cnt; i++) {
-        iamp__answer__init(&apb[i]);
-        apb[i].n_tokens = as[i].len;
-        apb[i].tokens = toks + i * IAMP_A_MAX;
-        for (int k = 0; k < as[i].len; k++)
-            apb[i].tokens[k] = as[i].tok[k];
-        apb[i].has_value = as[i].value != 0.0f;
-        apb[i].value = as[i].value;
+        iamp_pb_answer_to(&as[i], NULL, &apb[i], toks + i * IAMP_A_MAX);
         aptr[i] = &apb[i];
     }
     pb.unit_id = unit_id;
@@ -467,7 +426,7 @@ int iamp_unit_result_decode(const uint8_t *buf, size_t len, uint64_t *unit_id,
         return IAMP_ECORRUPT;
     int rc = pb->n_answers > (size_t)max ? IAMP_ECORRUPT : 0;
     for (size_t i = 0; !rc && i < pb->n_answers; i++)
-        rc = answer_from_pb(pb->answers[i], &as[i]);
+        rc = iamp_pb_answer_from(pb->answers[i], &as[i]) ? IAMP_ECORRUPT : 0;
     if (!rc) {
         *unit_id = pb->unit_id;
         *n = (int)pb->n_answers;
@@ -505,20 +464,8 @@ static void qa_pb_release(struct qa_pb *p)
 static void qa_pb_set(struct qa_pb *p, size_t i, const struct iamp_question *q,
                       const struct iamp_answer *a)
 {
-    iamp__question__init(&p->q[i]);
-    p->q[i].has_type = 1;
-    p->q[i].type = q->type;
-    p->q[i].n_tokens = q->len;
-    p->q[i].tokens = p->qtok + i * IAMP_Q_MAX;
-    for (int k = 0; k < q->len; k++)
-        p->q[i].tokens[k] = q->tok[k];
-    iamp__answer__init(&p->a[i]);
-    p->a[i].n_tokens = a->len;
-    p->a[i].tokens = p->atok + i * IAMP_A_MAX;
-    for (int k = 0; k < a->len; k++)
-        p->a[i].tokens[k] = a->tok[k];
-    p->a[i].has_value = a->value != 0.0f;
-    p->a[i].value = a->value;
+    iamp_pb_question_to(q, NULL, &p->q[i], p->qtok + i * IAMP_Q_MAX);
+    iamp_pb_answer_to(a, NULL, &p->a[i], p->atok + i * IAMP_A_MAX);
 }
 
 void iamp_train_batch_release(struct iamp_train_batch *b)
@@ -593,7 +540,8 @@ static int train_batch_from_pb(const Iamp__TrainBatch *pb, int max_examples,
         return IAMP_ENOMEM;
     for (size_t i = 0; i < pb->n_examples; i++) {
         const Iamp__Example *e = pb->examples[i];
-        if (question_from_pb(e->question, &b->ex[i].q) || answer_from_pb(e->answer, &b->ex[i].a))
+        if (iamp_pb_question_from(e->question, &b->ex[i].q) ||
+            iamp_pb_answer_from(e->answer, &b->ex[i].a))
             return IAMP_ECORRUPT;
         b->ex[i].weight = e->has_weight ? e->weight : 1.0f;
         b->ex[i].value_target = e->has_value_target ? e->value_target : NAN;

@@ -11,6 +11,7 @@
 #include "common/crc32c.h"
 #include "common/fileio.h"
 #include "iamp.pb-c.h"
+#include "proto/pbconv_int.h"
 #include "proto/codec.h"
 #include "proto/frame.h"
 
@@ -99,62 +100,6 @@ static void scratch_free(struct scratch *s)
 
 /* ---------------------------------------------------------- values */
 
-static void question_to_pb(const struct iamp_question *q, const char *text, Iamp__Question *pb,
-                           uint32_t *toks)
-{
-    iamp__question__init(pb);
-    pb->has_type = 1;
-    pb->type = q->type;
-    pb->n_tokens = q->len;
-    pb->tokens = toks;
-    for (int k = 0; k < q->len; k++)
-        toks[k] = q->tok[k];
-    pb->text = text && text[0] ? (char *)text : NULL;
-}
-
-static void answer_to_pb(const struct iamp_answer *a, const char *text, Iamp__Answer *pb,
-                         uint32_t *toks)
-{
-    iamp__answer__init(pb);
-    pb->n_tokens = a->len;
-    pb->tokens = toks;
-    for (int k = 0; k < a->len; k++)
-        toks[k] = a->tok[k];
-    pb->has_value = a->value != 0.0f;
-    pb->value = a->value;
-    pb->text = text && text[0] ? (char *)text : NULL;
-}
-
-static int tokens_from_pb(const Iamp__Question *pb, struct iamp_question *q)
-{
-    memset(q, 0, sizeof(*q));
-    if (pb->type > 0xffff || pb->n_tokens > IAMP_Q_MAX)
-        return IAMP_EINVAL;
-    q->type = (uint16_t)pb->type;
-    q->len = (uint16_t)pb->n_tokens;
-    for (size_t i = 0; i < pb->n_tokens; i++) {
-        if (pb->tokens[i] > 0xffff)
-            return IAMP_EINVAL;
-        q->tok[i] = (uint16_t)pb->tokens[i];
-    }
-    return 0;
-}
-
-static int answer_from_pb(const Iamp__Answer *pb, struct iamp_answer *a)
-{
-    memset(a, 0, sizeof(*a));
-    if (pb->n_tokens > IAMP_A_MAX)
-        return IAMP_EINVAL;
-    a->len = (uint16_t)pb->n_tokens;
-    for (size_t i = 0; i < pb->n_tokens; i++) {
-        if (pb->tokens[i] > 0xffff)
-            return IAMP_EINVAL;
-        a->tok[i] = (uint16_t)pb->tokens[i];
-    }
-    a->value = pb->has_value ? pb->value : 0.0f;
-    return 0;
-}
-
 static int wire_question_from_pb(const Iamp__Question *pb, size_t i, struct iamp_wire_question *w,
                                  char *why, size_t whylen)
 {
@@ -167,7 +112,7 @@ static int wire_question_from_pb(const Iamp__Question *pb, size_t i, struct iamp
         w->has_text = 1;
     }
     if (pb->has_type || pb->n_tokens > 0) {
-        if (tokens_from_pb(pb, &w->q))
+        if (iamp_pb_question_from(pb, &w->q))
             return fail(IAMP_EINVAL, why, whylen, "question %zu: malformed tokens", i + 1);
         w->has_tokens = 1;
     }
@@ -306,7 +251,7 @@ static int submit_to_pb(const struct iamp_submit *s, Iamp__SubmitJob *pb, Iamp__
         const struct iamp_wire_question *w = &s->questions[i];
         iamp__question__init(&q[i]);
         if (w->has_tokens)
-            question_to_pb(&w->q, NULL, &q[i], toks + i * IAMP_Q_MAX);
+            iamp_pb_question_to(&w->q, NULL, &q[i], toks + i * IAMP_Q_MAX);
         q[i].text = w->has_text ? (char *)w->text : NULL;
         qp[i] = &q[i];
     }
@@ -337,8 +282,8 @@ static int page_from_pb(const Iamp__ResultPage *pb, const struct iamp_msg_limits
         const Iamp__ResultItem *it = pb->items[i];
         struct iamp_result_item *o = &p->items[i];
         o->depth = it->depth;
-        if (!it->question || !it->answer || tokens_from_pb(it->question, &o->q) ||
-            answer_from_pb(it->answer, &o->a))
+        if (!it->question || !it->answer || iamp_pb_question_from(it->question, &o->q) ||
+            iamp_pb_answer_from(it->answer, &o->a))
             return fail(IAMP_EINVAL, why, whylen, "result item %zu is malformed", i);
         int rc = copy_str(o->qtext, sizeof(o->qtext), it->question->text, "text", why, whylen);
         if (!rc)
@@ -370,8 +315,8 @@ static int page_to_pb(const struct iamp_result_page *p, Iamp__ResultPage *pb, Ia
         const struct iamp_result_item *o = &p->items[i];
         uint32_t *t = toks + i * (IAMP_Q_MAX + IAMP_A_MAX);
         iamp__result_item__init(&it[i]);
-        question_to_pb(&o->q, o->qtext, &q[i], t);
-        answer_to_pb(&o->a, o->atext, &a[i], t + IAMP_Q_MAX);
+        iamp_pb_question_to(&o->q, o->qtext, &q[i], t);
+        iamp_pb_answer_to(&o->a, o->atext, &a[i], t + IAMP_Q_MAX);
         it[i].question = &q[i];
         it[i].answer = &a[i];
         it[i].has_depth = 1;
@@ -731,7 +676,7 @@ static int spec_to_pb(const struct iamp_job_spec *s, Iamp__SubmitJob *pb, Iamp__
     pb->has_eval_size = 1;
     pb->eval_size = s->eval_size;
     for (size_t i = 0; i < n; i++) {
-        question_to_pb(&s->qs[i], NULL, &q[i], toks + i * IAMP_Q_MAX);
+        iamp_pb_question_to(&s->qs[i], NULL, &q[i], toks + i * IAMP_Q_MAX);
         qp[i] = &q[i];
     }
     pb->n_questions = n;
@@ -793,7 +738,7 @@ static int spec_from_pb(const Iamp__SubmitJob *pb, struct iamp_job_spec *s)
         return IAMP_ENOMEM;
     s->n = (int)pb->n_questions;
     for (size_t i = 0; i < pb->n_questions; i++)
-        if (tokens_from_pb(pb->questions[i], &s->qs[i]))
+        if (iamp_pb_question_from(pb->questions[i], &s->qs[i]))
             return IAMP_ECORRUPT;
     return 0;
 }
@@ -860,8 +805,8 @@ static int result_encode(const struct iamp_result *r, uint8_t **buf, size_t *len
     pb.model_round = r->model_round;
     for (size_t i = 0; i < n; i++) {
         uint32_t *t = toks + i * (IAMP_Q_MAX + IAMP_A_MAX);
-        question_to_pb(&r->qs[i], NULL, &q[i], t);
-        answer_to_pb(&r->as[i], NULL, &a[i], t + IAMP_Q_MAX);
+        iamp_pb_question_to(&r->qs[i], NULL, &q[i], t);
+        iamp_pb_answer_to(&r->as[i], NULL, &a[i], t + IAMP_Q_MAX);
         qp[i] = &q[i];
         ap[i] = &a[i];
     }
@@ -920,8 +865,8 @@ static int result_from_pb(const Iamp__ResultData *pb, struct iamp_result *r)
         return IAMP_ENOMEM;
     r->n = (int)n;
     for (size_t i = 0; i < n; i++)
-        if (tokens_from_pb(pb->questions[i], &r->qs[i]) ||
-            answer_from_pb(pb->answers[i], &r->as[i]))
+        if (iamp_pb_question_from(pb->questions[i], &r->qs[i]) ||
+            iamp_pb_answer_from(pb->answers[i], &r->as[i]))
             return IAMP_ECORRUPT;
     return 0;
 }
