@@ -41,6 +41,7 @@ void iamp_checkpoint_release(struct iamp_checkpoint *c)
     free(c->adam_m);
     free(c->adam_v);
     free(c->target);
+    free(c->ref);
     memset(c, 0, sizeof(*c));
 }
 
@@ -70,6 +71,14 @@ static void config_to_pb(const struct iamp_train_config *c, Iamp__TrainConfig *p
     pb->target_sync = c->target_sync;
     pb->lr_schedule = c->lr_schedule;
     pb->schedule_rounds = c->schedule_rounds;
+    pb->has_samples = pb->has_warmup = pb->has_entropy_coef = pb->has_value_coef = 1;
+    pb->samples = c->samples;
+    pb->warmup = c->warmup;
+    pb->entropy_coef = c->entropy_coef;
+    pb->value_coef = c->value_coef;
+    pb->has_mix_lambda = pb->has_kl_beta = 1;
+    pb->mix_lambda = c->mix_lambda;
+    pb->kl_beta = c->kl_beta;
 }
 
 static void config_from_pb(const Iamp__TrainConfig *pb, struct iamp_train_config *c)
@@ -89,6 +98,12 @@ static void config_from_pb(const Iamp__TrainConfig *pb, struct iamp_train_config
     c->target_sync = pb->target_sync;
     c->lr_schedule = pb->lr_schedule;
     c->schedule_rounds = pb->schedule_rounds;
+    c->samples = pb->samples;
+    c->warmup = pb->warmup;
+    c->entropy_coef = pb->entropy_coef;
+    c->value_coef = pb->value_coef;
+    c->mix_lambda = pb->mix_lambda;
+    c->kl_beta = pb->kl_beta;
 }
 
 int iamp_checkpoint_encode(const struct iamp_checkpoint *c, uint8_t **buf, size_t *len)
@@ -116,6 +131,9 @@ int iamp_checkpoint_encode(const struct iamp_checkpoint *c, uint8_t **buf, size_
     pb.has_target_params = c->target != NULL;
     if (c->target)
         pb.target_params = floats_bytes(c->target, c->n_params);
+    pb.has_ref_params = c->ref != NULL;
+    if (c->ref)
+        pb.ref_params = floats_bytes(c->ref, c->n_params);
     pb.has_adam_t = pb.has_round = pb.has_examples = pb.has_seconds = 1;
     pb.adam_t = c->adam_t;
     pb.round = c->round;
@@ -195,6 +213,8 @@ static int checkpoint_from_pb(const Iamp__Checkpoint *pb, struct iamp_checkpoint
     }
     if (!rc && pb->has_target_params)
         rc = copy_floats(&pb->target_params, c->n_params, &c->target);
+    if (!rc && pb->has_ref_params)
+        rc = copy_floats(&pb->ref_params, c->n_params, &c->ref);
     if (rc)
         return rc;
     c->adam_t = pb->adam_t;
