@@ -36,7 +36,8 @@ static const char eval_help[] =
     "  --depth D          amplification depth for the amplified figure (default 1)\n"
     "  --eval-size N      held-out questions (default: the task's set, e.g. permpow\n"
     "                     1008, tictactoe 13560 = every unfinished board per type)\n"
-    "  --json             one JSON object instead of text\n";
+    "  --json             one JSON object instead of text (with accuracy_<type> per\n"
+    "                     question type and the model's parameter checksum)\n";
 
 enum { OPT_TASK = 256, OPT_CKPT, OPT_DEPTH, OPT_SEED, OPT_EVAL_SIZE, OPT_JSON, OPT_HELP };
 
@@ -266,8 +267,9 @@ int iamp_cmd_eval(int argc, char **argv)
     } else if (c.json) {
         printf("{\"task\":");
         iamp_json_string(stdout, s.task.spec);
-        printf(",\"questions\":%d,\"accuracy\":%.6f,\"depth\":%ld,\"amplified_accuracy\":%.6f",
-               ev.n, acc, c.depth, amp);
+        printf(",\"questions\":%d,\"accuracy\":%.6f,\"depth\":%ld,\"amplified_accuracy\":%.6f,"
+               "\"checksum\":\"%016llx\"",
+               ev.n, acc, c.depth, amp, (unsigned long long)iamp_model_checksum(&s.model));
         for (int ty = 0; ty < s.task.n_types; ty++) {
             printf(",\"accuracy_%s\":", s.task.type_names[ty]);
             iamp_json_number(stdout, per_type[ty]);

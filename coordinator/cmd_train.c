@@ -298,7 +298,16 @@ static void print_help(void)
     printf("\ntasks:\n");
     for (int i = 0; i < iamp_task_count(); i++) {
         const struct iamp_task_ops *ops = iamp_task_ops_at(i);
+        struct iamp_task t;
+        char err[256];
         printf("  %-10s %s\n  %-10s parameters: %s\n", ops->name, ops->summary, "", ops->params);
+        if (iamp_task_create(&t, ops->name, err, sizeof(err)))
+            continue;
+        printf("  %-10s question types:", "");
+        for (int ty = 0; ty < t.n_types; ty++)
+            printf(" %s%s", t.type_names[ty], ty == t.headline_type ? " (headline)" : "");
+        printf("\n");
+        iamp_task_destroy(&t);
     }
 }
 

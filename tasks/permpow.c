@@ -465,7 +465,8 @@ const struct iamp_task_ops iamp_permpow_ops = {
     .name = "permpow",
     .summary = "permutation powering: pow x=X k=K asks for sigma^K(X)",
     .params = "n=64 (2..1024) elements, seed=1 permutation seed, kmax=min(63,n-1) (1..1023), "
-              "approve=0 (1: add the approval type 'approve x=X k=K a=A' the RL modes need)",
+              "approve=0 (approve=1 adds the type 'approve x=X k=K a=A' that search, reinforce "
+              "and mixed need)",
     .create = permpow_create,
     .destroy = permpow_destroy,
     .sample = permpow_sample,
