@@ -63,7 +63,7 @@ static const char train_help[] =
     "  --entropy X              reinforce/mixed: entropy bonus (default 0.01)\n"
     "  --value-coef X           reinforce/mixed: weight of the value baseline's\n"
     "                           squared error (default 0.5)\n"
-    "  --lambda X               mixed: imitation share (default 0.5)\n"
+    "  --lambda X               mixed: imitation share (default 0.1)\n"
     "  --beta X                 mixed: weight of KL(p_M || p_ref) (default 0.1)\n"
     "  --embed N --hidden N --layers N   model size (default 32, 256, 2)\n"
     "  --eval-size N            held-out questions (default: the task's set;\n"

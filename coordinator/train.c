@@ -163,7 +163,7 @@ void iamp_train_opts_default(struct iamp_train_opts *o)
     o->cfg.warmup = 0;
     o->cfg.entropy_coef = 0.01f;
     o->cfg.value_coef = 0.5f;
-    o->cfg.mix_lambda = 0.5f;
+    o->cfg.mix_lambda = 0.1f;
     o->cfg.kl_beta = 0.1f;
     o->eval_seed = 12345;
     o->curriculum = 1;
