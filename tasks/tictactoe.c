@@ -580,7 +580,7 @@ static int tictactoe_correct(const struct iamp_task *t, const struct iamp_questi
 /* A legal move on a board, uniformly. */
 static int random_move(const int *cells, struct iamp_rng *r)
 {
-    int free_sq[9], n = 0;
+    int free_sq[9] = {0}, n = 0;
     for (int sq = 0; sq < 9; sq++)
         if (!cells[sq])
             free_sq[n++] = sq;

@@ -280,15 +280,20 @@ int iamp_policy_values(struct iamp_model *m, const struct iamp_task *t,
     return rc;
 }
 
-/* log-softmax of lg over [lo, hi) into out[lo, hi). */
+/* log-softmax of lg over [lo, hi) into out[lo, hi); lo < hi. */
 static void log_softmax_range(const float *lg, int lo, int hi, double *out)
 {
-    float mx = -FLT_MAX;
-    for (int v = lo; v < hi; v++)
+    float mx = lg[lo];
+    for (int v = lo + 1; v < hi; v++)
         mx = lg[v] > mx ? lg[v] : mx;
-    double sum = 0.0;
-    for (int v = lo; v < hi; v++)
-        sum += exp((double)(lg[v] - mx));
+    double sum = 1.0; /* the maximum's own term, exp(0), counted once below */
+    int seen_max = 0;
+    for (int v = lo; v < hi; v++) {
+        if (lg[v] == mx && !seen_max)
+            seen_max = 1;
+        else
+            sum += exp((double)(lg[v] - mx));
+    }
     double lz = (double)mx + log(sum);
     for (int v = lo; v < hi; v++)
         out[v] = (double)lg[v] - lz;
