@@ -2,8 +2,8 @@
  * (imitate, search, reinforce, mixed, on permpow and tictactoe), the
  * supervised baseline does use it, resuming from a checkpoint is exact
  * (imitate and the RL modes, whose state includes p_ref and the sampling
- * RNG), each mode produces the examples it should, per-type algo parsing,
- * and the learning-rate schedule. */
+ * RNG), per-type algo parsing, and the learning-rate schedule. The
+ * examples each mode builds are tested in test_modes.c. */
 #include "coordinator/train.h"
 
 #include <criterion/criterion.h>
@@ -158,82 +158,6 @@ Test(train, resume_is_exact_in_rl_modes, .timeout = 60)
     resume_is_exact("permpow:n=16,kmax=15,approve=1", "mixed", 3);
     resume_is_exact("tictactoe", "value=imitate,action=mixed,approve=imitate", 6);
     resume_is_exact("tictactoe", "search", 0);
-}
-
-/* One step of `algo` on tictactoe; returns the trainer for inspection. */
-static void one_step(struct iamp_session *s, struct iamp_trainer *tr, const char *algo)
-{
-    struct iamp_train_opts o;
-    struct iamp_round_stats st;
-    char err[256];
-    open_task(s, "tictactoe");
-    small_opts(&o, algo);
-    o.cfg.samples = 4;
-    o.cfg.mix_lambda = 0.25f;
-    o.cfg.kl_beta = 0.5f;
-    cr_assert_eq(iamp_trainer_init(tr, s, &o, NULL, err, sizeof(err)), 0, "%s", err);
-    cr_assert_eq(iamp_trainer_step(tr, &st), 0);
-}
-
-Test(train, each_mode_builds_its_examples, .timeout = 60)
-{
-    struct iamp_session s;
-    struct iamp_trainer tr;
-    int n = 64;
-    one_step(&s, &tr, "value=imitate,action=reinforce,approve=supervised");
-    for (int i = 0; i < n; i++) {
-        const struct iamp_example *e = &tr.ex[2 * i];
-        int ty = tr.qs[i].type;
-        cr_assert_eq(tr.n_ex[i], 1);
-        if (ty == 1) {
-            cr_assert_eq(tr.mode[i], IAMP_MODE_REINFORCE);
-            cr_assert_float_eq(e->weight, tr.score[i * 5 + 1] - tr.baseline[i], 1e-6,
-                               "advantage = reward - baseline");
-            cr_assert_float_eq(e->value_target, tr.score[i * 5 + 1], 1e-6);
-            cr_assert_float_eq(e->entropy_weight, 0.01f, 1e-6);
-            cr_assert(iamp_answer_equal(&e->a, &tr.cand[i * 5 + 1]), "the sampled answer");
-        } else {
-            cr_assert_float_eq(e->weight, 1.0f, 1e-6);
-            cr_assert(isnan(e->value_target));
-        }
-    }
-    iamp_trainer_release(&tr);
-    iamp_session_close(&s);
-
-    one_step(&s, &tr, "mixed");
-    for (int i = 0; i < n; i++) {
-        if (tr.qs[i].type != 1)
-            continue;
-        cr_assert_eq(tr.n_ex[i], 2);
-        cr_assert_float_eq(tr.ex[2 * i].weight, 0.25f, 1e-6, "lambda on the imitation");
-        cr_assert_float_eq(tr.ex[2 * i + 1].kl_weight, 0.5f, 1e-6, "beta on the sample");
-        cr_assert_float_eq(tr.ex[2 * i + 1].weight, 0.75f * (tr.score[i * 5 + 1] - tr.baseline[i]),
-                           1e-6);
-    }
-    iamp_trainer_release(&tr);
-    iamp_session_close(&s);
-
-    one_step(&s, &tr, "search");
-    int learned = 0;
-    for (int i = 0; i < n; i++) {
-        if (tr.qs[i].type != 1)
-            continue;
-        float best = 0.0f;
-        for (int j = 0; j < 5; j++)
-            best = tr.score[i * 5 + j] > best ? tr.score[i * 5 + j] : best;
-        cr_assert_eq(tr.n_ex[i], best > 0.0f, "an example only when something is approved");
-        if (tr.n_ex[i]) {
-            struct iamp_question aq;
-            cr_assert_eq(iamp_task_approval_question(&s.task, &tr.qs[i], &tr.ex[2 * i].a, &aq), 0);
-            learned++;
-        }
-        for (int j = 0; tr.n_ex[i] && j < 5; j++)
-            if (iamp_answer_equal(&tr.cand[i * 5 + j], &tr.ex[2 * i].a))
-                cr_assert_float_eq(tr.score[i * 5 + j], best, 1e-6, "the target is the best");
-    }
-    cr_assert_gt(learned, 0);
-    iamp_trainer_release(&tr);
-    iamp_session_close(&s);
 }
 
 Test(train, same_seed_same_parameters_other_seed_differs, .timeout = 60)
