@@ -32,6 +32,8 @@ struct iamp_example {
     struct iamp_answer a; /* the answer whose log-probability is weighted */
     float weight;         /* coefficient on -log p_M(a | q) */
     float value_target;   /* target of the value head; NAN: no value loss */
+    float entropy_weight; /* coefficient on -H(p_M) at each row of a; 0: none */
+    float kl_weight;      /* coefficient on KL(p_M || p_ref) at each row of a; 0: none */
 };
 
 #endif

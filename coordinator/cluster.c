@@ -309,13 +309,16 @@ static int cluster_fit(void *ctx, struct iamp_session *s, const struct iamp_fit_
 {
     struct iamp_cluster *cl = ctx;
     (void)s;
-    struct iamp_train_batch b = {req->n,
-                                 (struct iamp_example *)req->ex,
-                                 req->n_order,
-                                 (int *)req->order,
-                                 (uint32_t)req->batch,
-                                 req->lr,
-                                 req->value_coef};
+    struct iamp_train_batch b = {.n = req->n,
+                                 .ex = (struct iamp_example *)req->ex,
+                                 .n_questions = req->n_questions,
+                                 .first = (int *)req->first,
+                                 .count = (int *)req->count,
+                                 .n_order = req->n_order,
+                                 .order = (int *)req->order,
+                                 .batch = (uint32_t)req->batch,
+                                 .lr = req->lr,
+                                 .value_coef = req->value_coef};
     uint8_t *buf = NULL;
     size_t len = 0;
     double t0 = iamp_now();
@@ -412,6 +415,8 @@ static int cluster_pull(void *ctx, struct iamp_session *s)
         }
         if (ck.target && s->has_target)
             memcpy(s->target.params, ck.target, bytes);
+        if (ck.ref && s->has_ref)
+            memcpy(s->ref.params, ck.ref, bytes);
     }
     iamp_checkpoint_release(&ck);
     return rc;
@@ -433,8 +438,14 @@ static int cluster_push(void *ctx, struct iamp_session *s)
     return rc;
 }
 
+static int cluster_ref_set(void *ctx, struct iamp_session *s)
+{
+    (void)s;
+    return broadcast(ctx, IAMP_OP_REF_SET, 0, NULL, 0);
+}
+
 static const struct iamp_remote_ops cluster_ops = {
-    cluster_run, cluster_fit, cluster_target_sync, cluster_pull, cluster_push,
+    cluster_run, cluster_fit, cluster_target_sync, cluster_ref_set, cluster_pull, cluster_push,
 };
 
 int iamp_cluster_attach(struct iamp_cluster *cl, struct iamp_session *s)

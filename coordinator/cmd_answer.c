@@ -34,8 +34,10 @@ static const char eval_help[] =
     "  --checkpoint FILE  the model (required)\n"
     "  --task SPEC        must match the checkpoint's task (default: its task)\n"
     "  --depth D          amplification depth for the amplified figure (default 1)\n"
-    "  --eval-size N      held-out questions (default 1008)\n"
-    "  --json             one JSON object instead of text\n";
+    "  --eval-size N      held-out questions (default: the task's set, e.g. permpow\n"
+    "                     1008, tictactoe 13560 = every unfinished board per type)\n"
+    "  --json             one JSON object instead of text (with accuracy_<type> per\n"
+    "                     question type and the model's parameter checksum)\n";
 
 enum { OPT_TASK = 256, OPT_CKPT, OPT_DEPTH, OPT_SEED, OPT_EVAL_SIZE, OPT_JSON, OPT_HELP };
 
@@ -61,7 +63,7 @@ struct answer_cmd {
 static int parse_common(int argc, char **argv, struct answer_cmd *c, const char *help)
 {
     c->depth = 1;
-    c->eval_size = 1008;
+    c->eval_size = 0; /* the task's */
     c->seed = 1;
     opterr = 0;
     optind = 1;
@@ -270,8 +272,13 @@ int iamp_cmd_eval(int argc, char **argv)
         printf("{\"task\":");
         iamp_json_string(stdout, s.task.spec);
         printf(",\"questions\":%d,\"accuracy\":%.6f,\"depth\":%ld,\"amplified_accuracy\":%.6f,"
-               "\"params_fnv\":\"%016llx\"}\n",
+               "\"params_fnv\":\"%016llx\"",
                ev.n, acc, c.depth, amp, (unsigned long long)iamp_model_checksum(&s.model));
+        for (int ty = 0; ty < s.task.n_types; ty++) {
+            printf(",\"accuracy_%s\":", s.task.type_names[ty]);
+            iamp_json_number(stdout, per_type[ty]);
+        }
+        printf("}\n");
     } else {
         printf("task %s: held-out accuracy %.4f (M alone), %.4f (amplified, depth %ld) on %d "
                "questions\n",

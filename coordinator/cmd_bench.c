@@ -225,10 +225,10 @@ static int bench_train_cluster(struct bench_cmd *c, struct iamp_session *s, stru
         rc = iamp_session_answer(s, qs, B, as);
     }
     for (int i = 0; !rc && i < B; i++)
-        ex[i] = (struct iamp_example){qs[i], as[i], 1.0f, NAN};
+        ex[i] = (struct iamp_example){qs[i], as[i], 1.0f, NAN, 0.0f, 0.0f};
     for (int i = 0; !rc && i < B * STEPS; i++)
         order[i] = i % B;
-    struct iamp_fit_req req = {ex, B, order, B * STEPS, B, 1e-4f, 0.0f};
+    struct iamp_fit_req req = {ex, B, NULL, NULL, B, order, B * STEPS, B, 1e-4f, 0.0f};
     struct iamp_distill_stats st;
     double fwdbwd = 0, wait = 0, opt = 0, blocking = 0, t0 = iamp_now();
     long steps = 0;

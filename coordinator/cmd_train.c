@@ -31,9 +31,20 @@ static const char train_help[] =
     "the overseer H asking M, distils M toward the amplified answers, and\n"
     "evaluates M on a fixed held-out set.\n"
     "\n"
-    "  --task SPEC              task, e.g. permpow or permpow:n=64,seed=7\n"
-    "  --algo MODE              imitate | supervised (ground-truth baseline),\n"
-    "                           or per question type: type=mode,...\n"
+    "  --task SPEC              task, e.g. permpow or permpow:n=64,seed=7 (tasks below)\n"
+    "  --algo MODE              distillation mode for every question type, or per\n"
+    "                           type: type=mode,... (e.g. value=imitate,action=search,\n"
+    "                           approve=imitate). Modes:\n"
+    "                             imitate    target Amp(H, M)\n"
+    "                             search     best of M's greedy answer and --samples\n"
+    "                                        samples by amplified approval\n"
+    "                             reinforce  REINFORCE on a sampled answer, reward its\n"
+    "                                        amplified approval, value-head baseline\n"
+    "                             mixed      lambda*imitate + (1-lambda)*reinforce\n"
+    "                                        + beta*KL(p_M || p_ref)\n"
+    "                             supervised ground-truth targets (baseline only)\n"
+    "                           search/reinforce/mixed need a type with an approval\n"
+    "                           question; as a single word, types without one imitate\n"
     "  --depth D                amplification depth (default 1)\n"
     "  --rounds R               stop after round R in total (default 800)\n"
     "  --seed S                 training seed: init, sampling (default 1)\n"
@@ -45,8 +56,18 @@ static const char train_help[] =
     "  --lr-decay-rounds N      linear: lr falls to 10% over N rounds (default 800)\n"
     "  --target-sync N          rounds between refreshes of M_target, the copy\n"
     "                           of M that amplification asks; 0 = ask M (default 5)\n"
-    "  --embed N --hidden N --layers N   model size (default 32, 512, 2)\n"
-    "  --eval-size N            held-out questions (default 1008)\n"
+    "  --samples K              search: answers sampled per question (default 8)\n"
+    "  --warmup R               rounds in which search/reinforce/mixed types imitate\n"
+    "                           first; p_ref, the reference of the reported KL and\n"
+    "                           of mixed's penalty, is M after them (default 0)\n"
+    "  --entropy X              reinforce/mixed: entropy bonus (default 0.01)\n"
+    "  --value-coef X           reinforce/mixed: weight of the value baseline's\n"
+    "                           squared error (default 0.5)\n"
+    "  --lambda X               mixed: imitation share (default 0.1)\n"
+    "  --beta X                 mixed: weight of KL(p_M || p_ref) (default 0.1)\n"
+    "  --embed N --hidden N --layers N   model size (default 32, 256, 2)\n"
+    "  --eval-size N            held-out questions (default: the task's set;\n"
+    "                           permpow 1008, tictactoe 13560)\n"
     "  --eval-every N           rounds between evaluations, and the last (default 5)\n"
     "  --curriculum-threshold X agreement that raises the level (default 0.85)\n"
     "  --curriculum-window N    rounds averaged for it (default 3)\n"
@@ -96,6 +117,12 @@ enum {
     OPT_LR_SCHED,
     OPT_LR_DECAY,
     OPT_TARGET_SYNC,
+    OPT_SAMPLES,
+    OPT_WARMUP,
+    OPT_ENTROPY,
+    OPT_VALUE_COEF,
+    OPT_LAMBDA,
+    OPT_BETA,
     OPT_HELP
 };
 
@@ -127,6 +154,12 @@ static const struct option train_opts[] = {
     {"eval-every", required_argument, 0, OPT_EVAL_EVERY},
     {"lr-decay-rounds", required_argument, 0, OPT_LR_DECAY},
     {"target-sync", required_argument, 0, OPT_TARGET_SYNC},
+    {"samples", required_argument, 0, OPT_SAMPLES},
+    {"warmup", required_argument, 0, OPT_WARMUP},
+    {"entropy", required_argument, 0, OPT_ENTROPY},
+    {"value-coef", required_argument, 0, OPT_VALUE_COEF},
+    {"lambda", required_argument, 0, OPT_LAMBDA},
+    {"beta", required_argument, 0, OPT_BETA},
     {"help", no_argument, 0, OPT_HELP},
     {0, 0, 0, 0},
 };
@@ -137,6 +170,15 @@ static int set_u32(const char *opt, long lo, long hi, uint32_t *out)
     if (iamp_cli_long("train", opt, optarg, lo, hi, &v))
         return 1;
     *out = (uint32_t)v;
+    return 0;
+}
+
+static int set_float(const char *opt, double lo, double hi, float *out)
+{
+    double d;
+    if (iamp_cli_double("train", opt, optarg, lo, hi, &d))
+        return 1;
+    *out = (float)d;
     return 0;
 }
 
@@ -223,6 +265,18 @@ static int train_option(struct train_cmd *c, int opt)
         return set_u32("--lr-decay-rounds", 1, 100000000, &cfg->schedule_rounds);
     case OPT_TARGET_SYNC:
         return set_u32("--target-sync", 0, 1000000, &cfg->target_sync);
+    case OPT_SAMPLES:
+        return set_u32("--samples", 1, 64, &cfg->samples);
+    case OPT_WARMUP:
+        return set_u32("--warmup", 0, 100000000, &cfg->warmup);
+    case OPT_ENTROPY:
+        return set_float("--entropy", 0.0, 10.0, &cfg->entropy_coef);
+    case OPT_VALUE_COEF:
+        return set_float("--value-coef", 0.0, 100.0, &cfg->value_coef);
+    case OPT_LAMBDA:
+        return set_float("--lambda", 0.0, 1.0, &cfg->mix_lambda);
+    case OPT_BETA:
+        return set_float("--beta", 0.0, 100.0, &cfg->kl_beta);
     case OPT_LR_SCHED:
         if (strcmp(optarg, "linear") == 0)
             cfg->lr_schedule = IAMP_LR_LINEAR;
@@ -234,6 +288,26 @@ static int train_option(struct train_cmd *c, int opt)
         return 0;
     default:
         return 1;
+    }
+}
+
+/* The help text and the task table: names, types, parameters. */
+static void print_help(void)
+{
+    fputs(train_help, stdout);
+    printf("\ntasks:\n");
+    for (int i = 0; i < iamp_task_count(); i++) {
+        const struct iamp_task_ops *ops = iamp_task_ops_at(i);
+        struct iamp_task t;
+        char err[256];
+        printf("  %-10s %s\n  %-10s parameters: %s\n", ops->name, ops->summary, "", ops->params);
+        if (iamp_task_create(&t, ops->name, err, sizeof(err)))
+            continue;
+        printf("  %-10s question types:", "");
+        for (int ty = 0; ty < t.n_types; ty++)
+            printf(" %s%s", t.type_names[ty], ty == t.headline_type ? " (headline)" : "");
+        printf("\n");
+        iamp_task_destroy(&t);
     }
 }
 
@@ -253,7 +327,7 @@ static int parse_train(int argc, char **argv, struct train_cmd *c)
         if (opt == -1)
             break;
         if (opt == OPT_HELP) {
-            fputs(train_help, stdout);
+            print_help();
             return IAMP_EXIT_OK;
         }
         if (opt == '?' || opt == ':')
@@ -338,10 +412,15 @@ static int save_checkpoint(struct train_run *r)
 static void print_summary(const struct train_run *r, const struct iamp_round_stats *last)
 {
     const struct iamp_trainer *tr = &r->tr;
+    char algo[256];
+    if (r->s.task.n_types > 1)
+        iamp_algo_format(&tr->algo, &r->s.task, algo, sizeof(algo));
+    else
+        snprintf(algo, sizeof(algo), "%s", tr->opts.cfg.algo);
     printf("done: task %s algo %s: round %ld, examples %ld, held-out accuracy %.4f, "
            "amplified %.4f, %.1fs",
-           r->s.task.spec, tr->opts.cfg.algo, tr->round, tr->examples, last->accuracy,
-           last->amplified_accuracy, tr->seconds);
+           r->s.task.spec, algo, tr->round, tr->examples, last->accuracy, last->amplified_accuracy,
+           tr->seconds);
     if (tr->has_reached)
         printf("; 99%% at round %ld after %.0f examples, %.1fs\n", tr->reached_round,
                tr->reached_examples, tr->reached_seconds);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <string.h>
 
 int iamp_metrics_open(const char *path, int append, FILE **f)
 {
@@ -52,7 +53,11 @@ void iamp_metrics_write(FILE *f, const struct iamp_task *t, const struct iamp_ro
         snprintf(name, sizeof(name), "accuracy_%s", t->type_names[ty]);
         field(f, name, st->per_type[ty]);
     }
+    field(f, "approval", st->approval);
+    field(f, "reward", st->reward);
+    field(f, "entropy", st->entropy);
     field(f, "kl", st->kl);
+    field(f, "value_error", st->value_error);
     field(f, "seconds", st->seconds);
     field(f, "round_seconds", st->round_seconds);
     fputs("}\n", f);
@@ -61,13 +66,18 @@ void iamp_metrics_write(FILE *f, const struct iamp_task *t, const struct iamp_ro
 
 void iamp_metrics_print_line(FILE *out, const struct iamp_round_stats *st)
 {
-    char acc[16] = "  -   ", amp[16] = "  -   ";
+    char acc[16] = "  -   ", amp[16] = "  -   ", rl[64] = "";
     if (!isnan(st->accuracy))
         snprintf(acc, sizeof(acc), "%.4f", st->accuracy);
     if (!isnan(st->amplified_accuracy))
         snprintf(amp, sizeof(amp), "%.4f", st->amplified_accuracy);
-    fprintf(
-        out, "round %5ld  examples %8ld  level %d  agree %.3f  loss %.4f  acc %s  amp %s  %.1fs\n",
-        st->round, st->examples, st->difficulty, st->agreement, st->loss, acc, amp, st->seconds);
+    if (!isnan(st->approval))
+        snprintf(rl, sizeof(rl), "  appr %.3f", st->approval);
+    if (!isnan(st->kl))
+        snprintf(rl + strlen(rl), sizeof(rl) - strlen(rl), "  kl %.3f", st->kl);
+    fprintf(out,
+            "round %5ld  examples %8ld  level %d  agree %.3f  loss %.4f  acc %s  amp %s%s  %.1fs\n",
+            st->round, st->examples, st->difficulty, st->agreement, st->loss, acc, amp, rl,
+            st->seconds);
     fflush(out);
 }

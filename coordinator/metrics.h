@@ -1,8 +1,13 @@
 /* metrics.h — per-round output: a compact line for people, JSONL for
  * programs (--metrics FILE). JSON fields: round, examples, difficulty,
- * agreement, loss, accuracy, amplified_accuracy, accuracy_<type> per
- * question type, kl (null without a reference policy), seconds,
- * round_seconds. Each line is flushed as written.
+ * agreement, loss, accuracy (the task's headline type), amplified_accuracy,
+ * accuracy_<type> per question type, approval (mean amplified approval of
+ * M's greedy answers to approvable questions), reward (mean approval of
+ * the sampled answers reinforce and mixed learn from), entropy (M's answer
+ * distribution), kl (KL(p_M || p_ref), null before p_ref exists),
+ * value_error (mean squared error of the value baseline against the
+ * reward), seconds, round_seconds; null where a figure does not apply.
+ * Each line is flushed as written.
  */
 #ifndef IAMP_METRICS_H
 #define IAMP_METRICS_H

@@ -1,13 +1,16 @@
-/* train.c — see train.h for the round structure.
+/* train.c — see train.h for the round structure; the distillation modes
+ * themselves are in modes.c.
  *
- * Invariant on the IA path: targets of imitate-mode questions come from
- * the engine (H and M) only; iamp_task_truth is called for supervised-mode
- * questions and, through evaluate.c, for evaluation. tests/unit/test_train.c
- * checks this by counting ground-truth calls.
+ * Invariant on the IA path: targets, rewards and approvals of every mode
+ * but supervised come from the engine (H and M) only; iamp_task_truth is
+ * called for supervised-mode questions and, through evaluate.c, for
+ * evaluation. tests/unit/test_train.c checks this by counting ground-truth
+ * calls in every mode.
  */
 #include "coordinator/train.h"
 
 #include "coordinator/cli.h"
+#include "coordinator/modes.h"
 #include "worker/distill.h"
 
 #include <math.h>
@@ -15,12 +18,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const mode_names[] = {"imitate", "supervised"};
+static const char *const mode_names[] = {"imitate", "supervised", "search", "reinforce", "mixed"};
 #define N_MODES ((int)(sizeof(mode_names) / sizeof(mode_names[0])))
 
 const char *iamp_mode_name(int mode)
 {
     return mode >= 0 && mode < N_MODES ? mode_names[mode] : "?";
+}
+
+int iamp_mode_uses_approval(int mode)
+{
+    return mode == IAMP_MODE_SEARCH || mode == IAMP_MODE_REINFORCE || mode == IAMP_MODE_MIXED;
 }
 
 static int mode_by_name(const char *s, size_t n)
@@ -41,9 +49,42 @@ static int type_by_name(const struct iamp_task *t, const char *s, size_t n)
 
 static int bad_mode(const char *s, size_t n, char *err, size_t errlen)
 {
-    snprintf(err, errlen, "unknown distillation mode '%.*s' (known: imitate, supervised)", (int)n,
-             s);
+    snprintf(err, errlen,
+             "unknown distillation mode '%.*s' (known: imitate, search, reinforce, mixed, "
+             "supervised)",
+             (int)n, s);
     return IAMP_EUNKNOWN;
+}
+
+/* One word for every type: the approval modes fall back to imitate on
+ * types without an approval question, and need at least one with it. */
+static int algo_for_all(int m, const struct iamp_task *t, struct iamp_algo *a, char *err,
+                        size_t errlen)
+{
+    int any = 0;
+    for (int i = 0; i < IAMP_TYPES_MAX; i++) {
+        int ok = i < t->n_types && iamp_task_approvable(t, i);
+        a->mode[i] = iamp_mode_uses_approval(m) && !ok ? IAMP_MODE_IMITATE : m;
+        any |= ok;
+    }
+    if (iamp_mode_uses_approval(m) && !any) {
+        snprintf(err, errlen, "task %s has no approval question type, which %s needs%s", t->spec,
+                 mode_names[m],
+                 strcmp(t->ops->name, "permpow") == 0 ? " (use permpow:approve=1)" : "");
+        return IAMP_EINVAL;
+    }
+    return 0;
+}
+
+void iamp_algo_format(const struct iamp_algo *a, const struct iamp_task *t, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < t->n_types && used < len; i++) {
+        int w = snprintf(buf + used, len - used, "%s%s=%s", i ? "," : "", t->type_names[i],
+                         iamp_mode_name(a->mode[i]));
+        used += w > 0 ? (size_t)w : 0;
+    }
 }
 
 int iamp_algo_parse(const char *text, const struct iamp_task *t, struct iamp_algo *a, char *err,
@@ -54,9 +95,7 @@ int iamp_algo_parse(const char *text, const struct iamp_task *t, struct iamp_alg
         int m = mode_by_name(text, strlen(text));
         if (m < 0)
             return bad_mode(text, strlen(text), err, errlen);
-        for (int i = 0; i < IAMP_TYPES_MAX; i++)
-            a->mode[i] = m;
-        return 0;
+        return algo_for_all(m, t, a, err, errlen);
     }
     int seen[IAMP_TYPES_MAX] = {0};
     const char *p = text;
@@ -77,6 +116,12 @@ int iamp_algo_parse(const char *text, const struct iamp_task *t, struct iamp_alg
         int m = mode_by_name(eq + 1, n - (size_t)(eq - p) - 1);
         if (m < 0)
             return bad_mode(eq + 1, n - (size_t)(eq - p) - 1, err, errlen);
+        if (iamp_mode_uses_approval(m) && !iamp_task_approvable(t, ty)) {
+            snprintf(err, errlen,
+                     "question type '%s' of task %s has no approval question, which %s needs",
+                     t->type_names[ty], t->spec, mode_names[m]);
+            return IAMP_EINVAL;
+        }
         a->mode[ty] = m;
         seen[ty] = 1;
         p += n + (comma ? 1 : 0);
@@ -111,22 +156,38 @@ void iamp_train_opts_default(struct iamp_train_opts *o)
     o->cfg.lr_schedule = IAMP_LR_LINEAR;
     o->cfg.schedule_rounds = 800;
     o->cfg.seed = 1;
-    o->cfg.eval_size = 1008;
+    o->cfg.eval_size = 0; /* the task's own */
     o->cfg.curriculum_threshold = 0.85f;
     o->cfg.curriculum_window = 3;
+    o->cfg.samples = 8;
+    o->cfg.warmup = 0;
+    o->cfg.entropy_coef = 0.01f;
+    o->cfg.value_coef = 0.5f;
+    o->cfg.mix_lambda = 0.1f;
+    o->cfg.kl_beta = 0.1f;
     o->eval_seed = 12345;
     o->curriculum = 1;
 }
 
 static int alloc_buffers(struct iamp_trainer *tr)
 {
-    size_t q = tr->opts.cfg.questions_per_round;
+    size_t q = tr->opts.cfg.questions_per_round, C = (size_t)tr->opts.cfg.samples + 1;
     tr->qs = calloc(q, sizeof(*tr->qs));
     tr->targets = calloc(q, sizeof(*tr->targets));
     tr->mine = calloc(q, sizeof(*tr->mine));
-    tr->order = calloc(q * tr->opts.cfg.epochs, sizeof(int));
-    tr->examples_buf = calloc(q, sizeof(*tr->examples_buf));
-    return tr->qs && tr->targets && tr->mine && tr->order && tr->examples_buf ? 0 : IAMP_ENOMEM;
+    tr->order = calloc(q * (tr->opts.cfg.epochs ? tr->opts.cfg.epochs : 1), sizeof(int));
+    tr->first = calloc(q, sizeof(int));
+    tr->mode = calloc(q, sizeof(int));
+    tr->agree = calloc(q, sizeof(float));
+    tr->cand = calloc(q * C, sizeof(*tr->cand));
+    tr->score = calloc(q * C, sizeof(float));
+    tr->baseline = calloc(q, sizeof(float));
+    tr->ex = calloc(2 * q, sizeof(*tr->ex));
+    tr->n_ex = calloc(q, sizeof(int));
+    return tr->qs && tr->targets && tr->mine && tr->order && tr->first && tr->mode && tr->agree &&
+                   tr->cand && tr->score && tr->baseline && tr->ex && tr->n_ex
+               ? 0
+               : IAMP_ENOMEM;
 }
 
 static void restore(struct iamp_trainer *tr, const struct iamp_checkpoint *ck)
@@ -168,14 +229,17 @@ int iamp_trainer_init(struct iamp_trainer *tr, struct iamp_session *s,
         tr->cur.level = tr->cur.max_level;
     if (ck)
         restore(tr, ck);
+    if (tr->opts.cfg.eval_size == 0)
+        tr->opts.cfg.eval_size = (uint32_t)s->task.eval_size;
     rc = alloc_buffers(tr);
-    /* M_target: the snapshot amplification asks, refreshed every
-     * target_sync rounds; a resumed run keeps the saved one (loaded with
-     * the session), so resuming is exact. */
+    /* M_target (the snapshot amplification asks, refreshed every
+     * target_sync rounds) and p_ref (M frozen after the warm-up) live in
+     * the session: a resumed run got both from the checkpoint with it, so
+     * resuming is exact. */
     if (!rc && c->target_sync > 0 && !s->has_target)
         rc = iamp_session_target_enable(s, NULL);
     if (!rc)
-        rc = iamp_eval_set_init(&tr->eval, &s->task, (int)c->eval_size, o->eval_seed);
+        rc = iamp_eval_set_init(&tr->eval, &s->task, (int)tr->opts.cfg.eval_size, o->eval_seed);
     if (rc) {
         snprintf(err, errlen, "cannot set up training: %s", iamp_strerror(rc));
         iamp_trainer_release(tr);
@@ -189,71 +253,78 @@ void iamp_trainer_release(struct iamp_trainer *tr)
     free(tr->targets);
     free(tr->mine);
     free(tr->order);
-    free(tr->examples_buf);
+    free(tr->mode);
+    free(tr->agree);
+    free(tr->cand);
+    free(tr->score);
+    free(tr->baseline);
+    free(tr->ex);
+    free(tr->n_ex);
+    free(tr->first);
     iamp_eval_set_release(&tr->eval);
     memset(tr, 0, sizeof(*tr));
 }
 
-/* Targets for the round's questions, by each question type's mode. */
-static int build_targets(struct iamp_trainer *tr, int n)
-{
-    struct iamp_session *s = tr->s;
-    struct iamp_question *sub = malloc((size_t)n * sizeof(*sub));
-    struct iamp_answer *out = malloc((size_t)n * sizeof(*out));
-    int *idx = malloc((size_t)n * sizeof(int));
-    int rc = IAMP_ENOMEM, m = 0;
-    if (!sub || !out || !idx)
-        goto out;
-    for (int i = 0; i < n; i++) {
-        if (tr->algo.mode[tr->qs[i].type] == IAMP_MODE_SUPERVISED)
-            iamp_task_truth(&s->task, &tr->qs[i], &tr->targets[i]);
-        else {
-            sub[m] = tr->qs[i];
-            idx[m++] = i;
-        }
-    }
-    struct iamp_amp_req req = {.depth = (int)tr->opts.cfg.depth,
-                               .pick = IAMP_PICK_TARGET,
-                               .decode = IAMP_DECODE_GREEDY,
-                               .temperature = 1.0f};
-    rc = m ? iamp_session_run(s, sub, m, &req, out) : 0;
-    for (int k = 0; !rc && k < m; k++)
-        tr->targets[idx[k]] = out[k];
-out:
-    free(sub);
-    free(out);
-    free(idx);
-    return rc;
-}
-
-/* Distil the round's examples: `epochs` shuffled passes in minibatches. */
+/* Distil the round: `epochs` shuffled passes over its questions in
+ * minibatches of `batch` questions, each with all its examples (the loss
+ * is the mean over the minibatch's questions; a minibatch whose questions
+ * have no examples, search having found nothing approved, takes no step). */
 static int distil(struct iamp_trainer *tr, int n, double *mean_loss)
 {
     const struct iamp_train_config *c = &tr->opts.cfg;
-    for (int i = 0; i < n; i++) {
-        struct iamp_example *e = &tr->examples_buf[i];
-        e->q = tr->qs[i];
-        e->a = tr->targets[i];
-        e->weight = 1.0f;
-        e->value_target = NAN;
-    }
-    for (unsigned e = 0; e < c->epochs; e++) {
+    unsigned epochs = c->epochs ? c->epochs : 1;
+    for (int i = 0; i < n; i++)
+        tr->first[i] = 2 * i;
+    for (unsigned e = 0; e < epochs; e++) {
         int *ord = tr->order + (size_t)e * (size_t)n;
         for (int i = 0; i < n; i++)
             ord[i] = i;
         iamp_rng_shuffle(&tr->rng, ord, n);
     }
-    struct iamp_fit_req req = {tr->examples_buf,
-                               n,
-                               tr->order,
-                               n * (int)c->epochs,
-                               (int)c->batch,
-                               iamp_train_lr(c, tr->round),
-                               0.0f};
+    struct iamp_fit_req req = {tr->ex,    2 * n, tr->first,    tr->n_ex,   n, tr->order,
+                               n * (int)epochs, (int)c->batch, iamp_train_lr(c, tr->round),
+                               c->value_coef};
     struct iamp_distill_stats st;
     int rc = iamp_session_fit(tr->s, &req, &st);
     *mean_loss = st.loss;
     return rc;
+}
+
+/* Entropy of M and KL(p_M || p_ref) after distillation, on the round's
+ * questions of the approvable types (where the modes differ), or all of
+ * them when the task has none; at most IAMP_MEASURE_QUESTIONS of them (the
+ * questions are random, so the first ones are a sample) to keep the cost
+ * a few percent of a round. */
+#define IAMP_MEASURE_QUESTIONS 64
+static int measure_policy(struct iamp_trainer *tr, int n, struct iamp_round_stats *st)
+{
+    const struct iamp_task *t = &tr->s->task;
+    int m = 0, any = t->approvable != 0;
+    for (int i = 0; i < n && m < IAMP_MEASURE_QUESTIONS; i++) {
+        if (any && !iamp_task_approvable(t, tr->qs[i].type))
+            continue;
+        tr->cand[m] = tr->mine[i]; /* scratch: the round is done with cand */
+        tr->order[m++] = i;
+    }
+    struct iamp_question *q = malloc((size_t)(m ? m : 1) * sizeof(*q));
+    if (!q)
+        return IAMP_ENOMEM;
+    for (int k = 0; k < m; k++)
+        q[k] = tr->qs[tr->order[k]];
+    int rc = iamp_session_pull(tr->s); /* under mpirun M was trained on the workers */
+    if (!rc)
+        rc = iamp_policy_divergence(&tr->s->model, tr->s->has_ref ? &tr->s->ref : NULL, t, q,
+                                    tr->cand, m, &st->entropy, &st->kl);
+    free(q);
+    return rc;
+}
+
+static double mean_agreement(const struct iamp_trainer *tr, int n)
+{
+    double sum = 0.0;
+    for (int i = 0; i < n; i++)
+        sum += tr->agree[i];
+    return sum / n;
 }
 
 static void note_reached(struct iamp_trainer *tr, const struct iamp_round_stats *st)
@@ -277,28 +348,28 @@ int iamp_trainer_step(struct iamp_trainer *tr, struct iamp_round_stats *st)
     if (s->has_target && tr->opts.cfg.target_sync > 0 &&
         tr->round % (long)tr->opts.cfg.target_sync == 0)
         rc = iamp_session_target_sync(s);
+    if (!rc && !s->has_ref && tr->round >= (long)tr->opts.cfg.warmup)
+        rc = iamp_session_ref_set(s, NULL);
     if (rc)
         return rc;
     for (int i = 0; i < n; i++)
         s->task.ops->sample(&s->task, &tr->rng, tr->cur.level, &tr->qs[i]);
-    rc = build_targets(tr, n);
+    rc = iamp_session_answer(s, tr->qs, n, tr->mine);
     if (!rc)
-        rc = iamp_session_answer(s, tr->qs, n, tr->mine);
+        rc = iamp_modes_build(tr, n, st);
     if (rc)
         return rc;
-    int agree = 0;
-    for (int i = 0; i < n; i++)
-        agree += iamp_answer_equal(&tr->mine[i], &tr->targets[i]);
-    st->agreement = (double)agree / n;
+    st->agreement = mean_agreement(tr, n);
     iamp_curriculum_update(&tr->cur, (float)st->agreement);
     rc = distil(tr, n, &st->loss);
+    if (!rc)
+        rc = measure_policy(tr, n, st);
     if (rc)
         return rc;
     tr->round++;
     tr->examples += n;
     st->round = tr->round;
     st->examples = tr->examples;
-    st->kl = NAN;
     st->round_seconds = iamp_now() - t0;
     tr->seconds += st->round_seconds;
     st->seconds = tr->seconds;

@@ -3,17 +3,30 @@
  *
  * One round:
  *   1. sample questions_per_round questions at the curriculum's level;
- *   2. build targets per question type by its distillation mode —
- *      imitate: Amp^depth(H, M_target) with M_target greedy at the leaves,
- *      where M_target is a snapshot of M refreshed every target_sync
- *      rounds, so targets do not move with every step (README, "How a
- *      round works", says what it changes on permpow);
+ *   2. build training examples per question type by its distillation mode
+ *      (coordinator/modes.c) —
+ *      imitate: target Amp^depth(H, M_target) with M_target greedy at the
+ *      leaves, where M_target is a snapshot of M refreshed every
+ *      target_sync rounds (amplifying with the M being trained makes the
+ *      targets move with every step, and on permpow the run then collapses
+ *      onto wrong self-consistent answers: see README, "Why a target
+ *      snapshot");
+ *      search: M's greedy answer and `samples` sampled ones, each judged by
+ *      amplified approval (H and M_target); the best is the target;
+ *      reinforce: one sampled answer, reward = its amplified approval,
+ *      baseline = M's value head, plus an entropy bonus;
+ *      mixed: lambda * imitate + (1 - lambda) * reinforce + beta * KL(p_M ||
+ *      p_ref), p_ref being M frozen after `warmup` rounds in which every
+ *      search/reinforce/mixed type imitates instead;
  *      supervised: ground truth (the baseline, never on the IA path);
- *   3. record how often M's greedy answer already equals the target
- *      (the curriculum's signal);
- *   4. distil: `epochs` passes of Adam over the round's examples in
- *      shuffled minibatches of `batch`;
- *   5. evaluate M (depth 0) and Amp^depth on the fixed held-out set.
+ *   3. record how far M's greedy answers already agree with the targets
+ *      (equal to the target; for search and reinforce, their approval) —
+ *      the curriculum's signal;
+ *   4. distil: `epochs` passes of Adam over the round's questions in
+ *      shuffled minibatches of `batch` questions (with all their examples);
+ *   5. measure the policy's entropy and KL(p_M || p_ref) on the round's
+ *      questions; evaluate M (depth 0) and Amp^depth on the fixed
+ *      held-out set.
  * A trainer and its session run on one thread.
  */
 #ifndef IAMP_TRAIN_H
@@ -21,23 +34,34 @@
 
 #include "coordinator/curriculum.h"
 #include "coordinator/evaluate.h"
-#include "worker/distill.h"
 #include "worker/session.h"
+#include "worker/distill.h"
 
 enum iamp_mode {
     IAMP_MODE_IMITATE = 0,
     IAMP_MODE_SUPERVISED = 1,
+    IAMP_MODE_SEARCH = 2,
+    IAMP_MODE_REINFORCE = 3,
+    IAMP_MODE_MIXED = 4,
 };
 
 /* Distillation mode per question type, parsed from "imitate" or
- * "type=mode,type=mode". */
+ * "type=mode,type=mode". A single word applies to every type; under
+ * search/reinforce/mixed a type without an approval question (tictactoe's
+ * value and approve) imitates instead. Naming such a type explicitly with
+ * one of them is an error, and so is any of them on a task without
+ * approval. */
 struct iamp_algo {
     int mode[IAMP_TYPES_MAX];
 };
 
 IAMP_WUR int iamp_algo_parse(const char *text, const struct iamp_task *t, struct iamp_algo *a,
                              char *err, size_t errlen);
+/* "type=mode,..." for every type of t. */
+void iamp_algo_format(const struct iamp_algo *a, const struct iamp_task *t, char *buf, size_t len);
 const char *iamp_mode_name(int mode);
+/* 1 for the modes that need approval: search, reinforce, mixed. */
+int iamp_mode_uses_approval(int mode);
 
 struct iamp_train_opts {
     struct iamp_train_config cfg; /* algo, depth, sizes, lr, seed, curriculum */
@@ -61,7 +85,11 @@ struct iamp_round_stats {
     double accuracy;           /* M greedy vs ground truth, held-out */
     double amplified_accuracy; /* Amp^depth vs ground truth, held-out */
     double per_type[IAMP_TYPES_MAX];
-    double kl;            /* KL(p_M || p_ref); NAN when there is no reference */
+    double approval;      /* mean amplified approval of M's greedy answers; NAN: none */
+    double reward;        /* mean reward of sampled answers (reinforce, mixed); NAN: none */
+    double entropy;       /* mean entropy of M's answer distribution */
+    double kl;            /* mean KL(p_M || p_ref); NAN when there is no reference */
+    double value_error;   /* mean (V(q) - reward)^2 of the baseline; NAN: none */
     double seconds;       /* wall time of all rounds so far */
     double round_seconds; /* wall time of this round (eval included) */
 };
@@ -73,17 +101,24 @@ struct iamp_trainer {
     struct iamp_curriculum cur;
     struct iamp_rng rng; /* questions and shuffles */
     struct iamp_eval_set eval;
-    struct iamp_model target; /* M_target, see step 2 */
     long round, examples;
     double seconds;
     int has_reached; /* first round with accuracy >= 0.99 */
     long reached_round;
     double reached_examples, reached_seconds;
-    /* Round buffers. */
-    struct iamp_question *qs;
-    struct iamp_answer *targets, *mine;
-    int *order;                        /* (epochs * questions_per_round) */
-    struct iamp_example *examples_buf; /* (questions_per_round) */
+    /* Round buffers; q = questions_per_round, C = samples + 1. */
+    struct iamp_question *qs;    /* (q) */
+    struct iamp_answer *targets; /* (q) imitation/search target */
+    struct iamp_answer *mine;    /* (q) M's greedy answers */
+    int *order;                  /* (epochs * q) question order of the round's minibatches */
+    int *first;                  /* (q) question i's examples start at ex[first[i]] */
+    int *mode;                   /* (q) mode of each question this round */
+    float *agree;                /* (q) curriculum signal per question */
+    struct iamp_answer *cand;    /* (q, C) greedy answer, then samples */
+    float *score;                /* (q, C) their amplified approval; NAN: not judged */
+    float *baseline;             /* (q) V(q) for reinforce and mixed */
+    struct iamp_example *ex;     /* (q, 2) each question's examples */
+    int *n_ex;                   /* (q) */
 };
 
 /* Start training a fresh session, or continue from ck (may be NULL). */

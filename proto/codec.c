@@ -43,6 +43,7 @@ void iamp_checkpoint_release(struct iamp_checkpoint *c)
     free(c->adam_m);
     free(c->adam_v);
     free(c->target);
+    free(c->ref);
     memset(c, 0, sizeof(*c));
 }
 
@@ -72,6 +73,14 @@ static void config_to_pb(const struct iamp_train_config *c, Iamp__TrainConfig *p
     pb->target_sync = c->target_sync;
     pb->lr_schedule = c->lr_schedule;
     pb->schedule_rounds = c->schedule_rounds;
+    pb->has_samples = pb->has_warmup = pb->has_entropy_coef = pb->has_value_coef = 1;
+    pb->samples = c->samples;
+    pb->warmup = c->warmup;
+    pb->entropy_coef = c->entropy_coef;
+    pb->value_coef = c->value_coef;
+    pb->has_mix_lambda = pb->has_kl_beta = 1;
+    pb->mix_lambda = c->mix_lambda;
+    pb->kl_beta = c->kl_beta;
 }
 
 static void config_from_pb(const Iamp__TrainConfig *pb, struct iamp_train_config *c)
@@ -91,6 +100,12 @@ static void config_from_pb(const Iamp__TrainConfig *pb, struct iamp_train_config
     c->target_sync = pb->target_sync;
     c->lr_schedule = pb->lr_schedule;
     c->schedule_rounds = pb->schedule_rounds;
+    c->samples = pb->samples;
+    c->warmup = pb->warmup;
+    c->entropy_coef = pb->entropy_coef;
+    c->value_coef = pb->value_coef;
+    c->mix_lambda = pb->mix_lambda;
+    c->kl_beta = pb->kl_beta;
 }
 
 int iamp_checkpoint_encode(const struct iamp_checkpoint *c, uint8_t **buf, size_t *len)
@@ -118,6 +133,9 @@ int iamp_checkpoint_encode(const struct iamp_checkpoint *c, uint8_t **buf, size_
     pb.has_target_params = c->target != NULL;
     if (c->target)
         pb.target_params = floats_bytes(c->target, c->n_params);
+    pb.has_ref_params = c->ref != NULL;
+    if (c->ref)
+        pb.ref_params = floats_bytes(c->ref, c->n_params);
     pb.has_adam_t = pb.has_round = pb.has_examples = pb.has_seconds = 1;
     pb.adam_t = c->adam_t;
     pb.round = c->round;
@@ -197,6 +215,8 @@ static int checkpoint_from_pb(const Iamp__Checkpoint *pb, struct iamp_checkpoint
     }
     if (!rc && pb->has_target_params)
         rc = copy_floats(&pb->target_params, c->n_params, &c->target);
+    if (!rc && pb->has_ref_params)
+        rc = copy_floats(&pb->ref_params, c->n_params, &c->ref);
     if (rc)
         return rc;
     c->adam_t = pb->adam_t;
@@ -473,6 +493,8 @@ void iamp_train_batch_release(struct iamp_train_batch *b)
     if (!b)
         return;
     free(b->ex);
+    free(b->first);
+    free(b->count);
     free(b->order);
     memset(b, 0, sizeof(*b));
 }
@@ -484,11 +506,17 @@ int iamp_train_batch_encode(const struct iamp_train_batch *b, uint8_t **buf, siz
     Iamp__Example *ex = calloc(n ? n : 1, sizeof(*ex));
     Iamp__Example **exp = calloc(n ? n : 1, sizeof(*exp));
     uint32_t *order = calloc((size_t)b->n_order + 1, sizeof(uint32_t));
+    size_t ng = b->first ? (size_t)b->n_questions : 0;
+    uint32_t *first = calloc(ng + 1, sizeof(uint32_t)), *count = calloc(ng + 1, sizeof(uint32_t));
     int rc = qa_pb_init(&qa, n);
     *buf = NULL;
-    if (rc || !ex || !exp || !order) {
+    if (rc || !ex || !exp || !order || !first || !count) {
         rc = IAMP_ENOMEM;
         goto out;
+    }
+    for (size_t q = 0; q < ng; q++) {
+        first[q] = (uint32_t)b->first[q];
+        count[q] = (uint32_t)b->count[q];
     }
     for (size_t i = 0; i < n; i++) {
         iamp__example__init(&ex[i]);
@@ -499,6 +527,10 @@ int iamp_train_batch_encode(const struct iamp_train_batch *b, uint8_t **buf, siz
         ex[i].weight = b->ex[i].weight;
         ex[i].has_value_target = !isnan(b->ex[i].value_target);
         ex[i].value_target = b->ex[i].value_target;
+        ex[i].has_entropy_weight = b->ex[i].entropy_weight != 0.0f;
+        ex[i].entropy_weight = b->ex[i].entropy_weight;
+        ex[i].has_kl_weight = b->ex[i].kl_weight != 0.0f;
+        ex[i].kl_weight = b->ex[i].kl_weight;
         exp[i] = &ex[i];
     }
     for (int i = 0; i < b->n_order; i++)
@@ -512,6 +544,9 @@ int iamp_train_batch_encode(const struct iamp_train_batch *b, uint8_t **buf, siz
     pb.lr = b->lr;
     pb.has_value_coef = 1;
     pb.value_coef = b->value_coef;
+    pb.n_first = pb.n_count = ng;
+    pb.first = first;
+    pb.count = count;
     size_t sz = iamp__train_batch__get_packed_size(&pb);
     *buf = malloc(sz ? sz : 1);
     if (!*buf) {
@@ -524,7 +559,38 @@ out:
     free(ex);
     free(exp);
     free(order);
+    free(first);
+    free(count);
     return rc;
+}
+
+/* Question groups and the question order; checked against the examples. */
+static int groups_from_pb(const Iamp__TrainBatch *pb, struct iamp_train_batch *b)
+{
+    if (pb->n_first != pb->n_count)
+        return IAMP_ECORRUPT;
+    b->n_questions = pb->n_first ? (int)pb->n_first : b->n;
+    if (pb->n_first) {
+        b->first = calloc(pb->n_first, sizeof(int));
+        b->count = calloc(pb->n_first, sizeof(int));
+        if (!b->first || !b->count)
+            return IAMP_ENOMEM;
+        for (size_t q = 0; q < pb->n_first; q++) {
+            if (pb->first[q] > pb->n_examples || pb->count[q] > pb->n_examples - pb->first[q])
+                return IAMP_ECORRUPT;
+            b->first[q] = (int)pb->first[q];
+            b->count[q] = (int)pb->count[q];
+        }
+    }
+    for (size_t i = 0; i < pb->n_order; i++) {
+        if (pb->order[i] >= (uint32_t)b->n_questions)
+            return IAMP_ECORRUPT;
+        b->order[i] = (int)pb->order[i];
+    }
+    b->batch = pb->batch;
+    b->lr = pb->lr;
+    b->value_coef = pb->has_value_coef ? pb->value_coef : 0.0f;
+    return b->batch >= 1 ? 0 : IAMP_ECORRUPT;
 }
 
 static int train_batch_from_pb(const Iamp__TrainBatch *pb, int max_examples,
@@ -545,16 +611,10 @@ static int train_batch_from_pb(const Iamp__TrainBatch *pb, int max_examples,
             return IAMP_ECORRUPT;
         b->ex[i].weight = e->has_weight ? e->weight : 1.0f;
         b->ex[i].value_target = e->has_value_target ? e->value_target : NAN;
+        b->ex[i].entropy_weight = e->has_entropy_weight ? e->entropy_weight : 0.0f;
+        b->ex[i].kl_weight = e->has_kl_weight ? e->kl_weight : 0.0f;
     }
-    for (size_t i = 0; i < pb->n_order; i++) {
-        if (pb->order[i] >= pb->n_examples)
-            return IAMP_ECORRUPT;
-        b->order[i] = (int)pb->order[i];
-    }
-    b->batch = pb->batch;
-    b->lr = pb->lr;
-    b->value_coef = pb->has_value_coef ? pb->value_coef : 0.0f;
-    return b->batch >= 1 ? 0 : IAMP_ECORRUPT;
+    return groups_from_pb(pb, b);
 }
 
 int iamp_train_batch_decode(const uint8_t *buf, size_t len, int max_examples,

@@ -34,6 +34,12 @@ struct iamp_train_config {
     uint32_t schedule_rounds; /* rounds the schedule spans */
     float lr, curriculum_threshold;
     uint64_t seed;
+    uint32_t samples;   /* search: answers sampled per question, besides M's greedy one */
+    uint32_t warmup;    /* rounds of imitation before search/reinforce/mixed; p_ref = M after */
+    float entropy_coef; /* reinforce, mixed: entropy bonus */
+    float value_coef;   /* reinforce, mixed: weight of the value baseline's squared error */
+    float mix_lambda;   /* mixed: imitation share lambda */
+    float kl_beta;      /* mixed: weight beta of KL(p_M || p_ref) */
 };
 
 struct iamp_checkpoint {
@@ -43,6 +49,7 @@ struct iamp_checkpoint {
     float *params;          /* (n_params), owned */
     float *adam_m, *adam_v; /* (n_params) each, owned; NULL when absent */
     float *target;          /* (n_params) M_target, owned; NULL when absent */
+    float *ref;             /* (n_params) p_ref, owned; NULL when absent */
     uint64_t adam_t, round, examples;
     double seconds;
     int has_rng;
@@ -95,9 +102,11 @@ IAMP_WUR int iamp_unit_result_decode(const uint8_t *buf, size_t len, uint64_t *u
 struct iamp_train_batch {
     int n;
     struct iamp_example *ex; /* (n), owned by decode */
+    int n_questions;
+    int *first, *count;      /* (n_questions) or NULL: one example per question; owned */
     int n_order;
-    int *order; /* (n_order) indices into ex, owned by decode */
-    uint32_t batch;
+    int *order;              /* (n_order) question indices, owned by decode */
+    uint32_t batch;          /* questions per minibatch */
     float lr, value_coef;
 };
 

@@ -6,7 +6,17 @@
  * y = sigma^(K/2)(X), then z = sigma^(K/2)(y), and applies sigma once more
  * when K is odd.
  *
- * Tokens: element e is token e (0..n-1); the power K is token n + K - 1.
+ * With approve=1 the task has a second question type, the approval of an
+ * answer: "approve x=X k=K a=A" asks whether A = sigma^K(X), answered yes
+ * (score 1) or no (score 0). H judges it the way it answers pow: by lookup
+ * for K = 1, else by asking the same two subquestions and comparing the
+ * result with A. Approve questions are not sampled for training or
+ * evaluation (the RL modes ask them of Amp(H, M)); approve=0, the default,
+ * leaves the model's shape — and so every result made before approval
+ * existed — exactly as it was.
+ *
+ * Tokens: element e is token e (0..n-1); the power K is token n + K - 1;
+ * the approval answers no/yes are tokens n + kmax and n + kmax + 1.
  * Difficulty d covers K <= 2^d - 1: each level doubles the reach of the
  * level below, which is what a depth-1 amplification of it can answer.
  */
@@ -18,14 +28,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+enum { TYPE_POW = 0, TYPE_APPROVE = 1 };
+
 struct permpow {
-    int n;      /* elements */
-    int kmax;   /* largest power asked */
-    int *sigma; /* (n) the permutation */
+    int n;       /* elements */
+    int kmax;    /* largest power asked */
+    int approve; /* 1: the approve question type exists */
+    int *sigma;  /* (n) the permutation */
 };
 
 struct permpow_episode {
+    uint16_t type;  /* TYPE_POW or TYPE_APPROVE */
     uint16_t x, k;  /* the question */
+    uint16_t a;     /* approve: the answer judged */
     uint16_t phase; /* 0: ask y; 1: ask z; 2: finished */
 };
 
@@ -48,6 +63,19 @@ static void make_question(const struct permpow *p, int x, int k, struct iamp_que
     q->tok[1] = (uint16_t)(p->n + k - 1);
 }
 
+static int no_token(const struct permpow *p)
+{
+    return p->n + p->kmax;
+}
+
+static void make_approve(const struct permpow *p, int x, int k, int a, struct iamp_question *q)
+{
+    make_question(p, x, k, q);
+    q->type = TYPE_APPROVE;
+    q->len = 3;
+    q->tok[2] = (uint16_t)a;
+}
+
 static void make_answer(int e, struct iamp_answer *a)
 {
     memset(a, 0, sizeof(*a));
@@ -66,8 +94,8 @@ static int levels_for(int kmax)
 static int permpow_create(struct iamp_task *t, const struct iamp_spec *spec, char *err,
                           size_t errlen)
 {
-    static const char *const keys[] = {"n", "seed", "kmax", NULL};
-    long n, seed, kmax;
+    static const char *const keys[] = {"n", "seed", "kmax", "approve", NULL};
+    long n, seed, kmax, approve;
     int rc = iamp_spec_check_keys(spec, keys, err, errlen);
     if (!rc)
         rc = iamp_spec_int(spec, "n", 64, 2, 1024, &n, err, errlen);
@@ -75,6 +103,8 @@ static int permpow_create(struct iamp_task *t, const struct iamp_spec *spec, cha
         rc = iamp_spec_int(spec, "seed", 1, 0, 2147483647L, &seed, err, errlen);
     if (!rc)
         rc = iamp_spec_int(spec, "kmax", n - 1 < 63 ? n - 1 : 63, 1, 1023, &kmax, err, errlen);
+    if (!rc)
+        rc = iamp_spec_int(spec, "approve", 0, 0, 1, &approve, err, errlen);
     if (rc)
         return rc;
     struct permpow *p = calloc(1, sizeof(*p));
@@ -92,18 +122,27 @@ static int permpow_create(struct iamp_task *t, const struct iamp_spec *spec, cha
     iamp_rng_shuffle(&r, sigma, (int)n);
     p->n = (int)n;
     p->kmax = (int)kmax;
+    p->approve = (int)approve;
     p->sigma = sigma;
 
     t->state = p;
-    snprintf(t->spec, sizeof(t->spec), "permpow:n=%ld,seed=%ld,kmax=%ld", n, seed, kmax);
-    t->vocab = (int)(n + kmax);
-    t->q_len = 2;
+    /* approve=0 is left out of the canonical spec so that specs and
+     * checkpoints from before the parameter existed stay valid. */
+    snprintf(t->spec, sizeof(t->spec), "permpow:n=%ld,seed=%ld,kmax=%ld%s", n, seed, kmax,
+             approve ? ",approve=1" : "");
+    t->vocab = (int)(n + kmax + (approve ? 2 : 0));
+    t->q_len = approve ? 3 : 2;
     t->a_len = 1;
-    t->n_types = 1;
-    t->type_names[0] = "pow";
+    t->n_types = approve ? 2 : 1;
+    t->type_names[TYPE_POW] = "pow";
+    t->type_names[TYPE_APPROVE] = approve ? "approve" : NULL;
     t->max_difficulty = levels_for((int)kmax);
     t->episode_size = sizeof(struct permpow_episode);
     t->max_asks = 2; /* y = s^h(x), then z = s^h(y) */
+    t->headline_type = TYPE_POW;
+    t->approve_type = approve ? TYPE_APPROVE : -1;
+    t->approvable = approve ? 1u << TYPE_POW : 0;
+    t->eval_size = 1008;
     return 0;
 }
 
@@ -196,13 +235,13 @@ static int parse_kv(const char *w, size_t wn, const char *key, long *out)
     return errno ? -1 : 1;
 }
 
-static int permpow_parse(const struct iamp_task *t, const char *text, struct iamp_question *q,
-                         char *err, size_t errlen)
+/* The words of a question line after its type word: each key of keys[]
+ * exactly once, as key=<int>. Returns 0, or -1 on a syntax error. */
+static int parse_words(const char *s, const char *const *keys, long *vals, int n_keys)
 {
-    const struct permpow *p = state_of(t);
-    long x = -1, k = -1;
     int words = 0;
-    const char *s = text;
+    for (int i = 0; i < n_keys; i++)
+        vals[i] = -1;
     while (*s) {
         while (*s == ' ' || *s == '\t')
             s++;
@@ -211,54 +250,98 @@ static int permpow_parse(const struct iamp_task *t, const char *text, struct iam
         const char *w = s;
         while (*s && *s != ' ' && *s != '\t')
             s++;
-        size_t wn = (size_t)(s - w);
-        int rx = 0, rk = 0;
-        if (words == 0) {
-            if (wn != 3 || strncmp(w, "pow", 3) != 0)
-                goto syntax;
-        } else {
-            rx = x < 0 ? parse_kv(w, wn, "x", &x) : 0;
-            rk = (rx == 0 && k < 0) ? parse_kv(w, wn, "k", &k) : 0;
-            if (rx <= 0 && rk <= 0)
-                goto syntax;
+        int hit = 0;
+        for (int i = 0; i < n_keys && !hit; i++) {
+            int r = vals[i] < 0 ? parse_kv(w, (size_t)(s - w), keys[i], &vals[i]) : 0;
+            if (r < 0)
+                return -1;
+            hit = r;
         }
+        if (!hit)
+            return -1;
         words++;
     }
-    if (words != 3)
+    return words == n_keys ? 0 : -1;
+}
+
+/* The type word that opens a question line; returns the type or -1. */
+static int type_word(const char *text, const char **rest)
+{
+    while (*text == ' ' || *text == '\t')
+        text++;
+    static const char *const words[] = {"pow", "approve"};
+    for (int ty = 0; ty < 2; ty++) {
+        size_t n = strlen(words[ty]);
+        if (strncmp(text, words[ty], n) == 0 && (text[n] == ' ' || text[n] == '\t')) {
+            *rest = text + n;
+            return ty;
+        }
+    }
+    return -1;
+}
+
+static int permpow_parse(const struct iamp_task *t, const char *text, struct iamp_question *q,
+                         char *err, size_t errlen)
+{
+    static const char *const keys[] = {"x", "k", "a"};
+    const struct permpow *p = state_of(t);
+    const char *rest = NULL;
+    long v[3];
+    int ty = type_word(text, &rest);
+    if (ty == TYPE_APPROVE && !p->approve) {
+        snprintf(err, errlen, "question '%s': approve questions need the task parameter approve=1",
+                 text);
+        return IAMP_EPARSE;
+    }
+    if (ty < 0 || parse_words(rest, keys, v, ty == TYPE_APPROVE ? 3 : 2))
         goto syntax;
-    if (x >= p->n || k < 1 || k > p->kmax) {
-        snprintf(err, errlen, "question '%s': x must be in [0, %d] and k in [1, %d]", text,
-                 p->n - 1, p->kmax);
+    if (v[0] >= p->n || v[1] < 1 || v[1] > p->kmax || (ty == TYPE_APPROVE && v[2] >= p->n)) {
+        snprintf(err, errlen, "question '%s': x%s must be in [0, %d] and k in [1, %d]", text,
+                 ty == TYPE_APPROVE ? " and a" : "", p->n - 1, p->kmax);
         return IAMP_ERANGE;
     }
-    make_question(p, (int)x, (int)k, q);
+    if (ty == TYPE_APPROVE)
+        make_approve(p, (int)v[0], (int)v[1], (int)v[2], q);
+    else
+        make_question(p, (int)v[0], (int)v[1], q);
     return 0;
 syntax:
-    snprintf(err, errlen, "question '%s' is not of the form 'pow x=<0..%d> k=<1..%d>'", text,
-             p->n - 1, p->kmax);
+    if (p->approve)
+        snprintf(err, errlen,
+                 "question '%s' is not of the form 'pow x=<0..%d> k=<1..%d>' or "
+                 "'approve x=<0..%d> k=<1..%d> a=<0..%d>'",
+                 text, p->n - 1, p->kmax, p->n - 1, p->kmax, p->n - 1);
+    else
+        snprintf(err, errlen, "question '%s' is not of the form 'pow x=<0..%d> k=<1..%d>'", text,
+                 p->n - 1, p->kmax);
     return IAMP_EPARSE;
 }
 
 static void permpow_format_question(const struct iamp_task *t, const struct iamp_question *q,
                                     char *buf, size_t len)
 {
-    snprintf(buf, len, "pow x=%d k=%d", q->tok[0], k_of(state_of(t), q));
+    if (q->type == TYPE_APPROVE)
+        snprintf(buf, len, "approve x=%d k=%d a=%d", q->tok[0], k_of(state_of(t), q), q->tok[2]);
+    else
+        snprintf(buf, len, "pow x=%d k=%d", q->tok[0], k_of(state_of(t), q));
 }
 
 static void permpow_format_answer(const struct iamp_task *t, const struct iamp_question *q,
                                   const struct iamp_answer *a, char *buf, size_t len)
 {
-    (void)t;
-    (void)q;
-    snprintf(buf, len, "%d", a->len ? a->tok[0] : -1);
+    int tok = a->len ? a->tok[0] : -1;
+    if (q->type == TYPE_APPROVE)
+        snprintf(buf, len, "%s", tok == no_token(state_of(t)) + 1 ? "1" : "0");
+    else
+        snprintf(buf, len, "%d", tok);
 }
 
 static void permpow_answer_space(const struct iamp_task *t, const struct iamp_question *q,
                                  struct iamp_answer_space *s)
 {
-    (void)q;
-    s->lo = 0;
-    s->hi = (uint16_t)state_of(t)->n;
+    const struct permpow *p = state_of(t);
+    s->lo = q->type == TYPE_APPROVE ? (uint16_t)no_token(p) : 0;
+    s->hi = q->type == TYPE_APPROVE ? (uint16_t)(no_token(p) + 2) : (uint16_t)p->n;
     s->max_len = 1;
     s->end_tok = -1;
 }
@@ -267,7 +350,15 @@ static int permpow_valid(const struct iamp_task *t, const struct iamp_question *
 {
     const struct permpow *p = state_of(t);
     int k = k_of(p, q);
-    return q->type == 0 && q->len == 2 && q->tok[0] < p->n && k >= 1 && k <= p->kmax;
+    int base = q->tok[0] < p->n && k >= 1 && k <= p->kmax;
+    if (q->type == TYPE_APPROVE)
+        return p->approve && q->len == 3 && base && q->tok[2] < p->n;
+    return q->type == TYPE_POW && q->len == 2 && base;
+}
+
+static void make_verdict(const struct permpow *p, int yes, struct iamp_answer *a)
+{
+    make_answer(no_token(p) + (yes ? 1 : 0), a);
 }
 
 static int permpow_primitive(const struct iamp_task *t, const struct iamp_question *q,
@@ -276,7 +367,10 @@ static int permpow_primitive(const struct iamp_task *t, const struct iamp_questi
     const struct permpow *p = state_of(t);
     if (k_of(p, q) != 1)
         return 0;
-    make_answer(p->sigma[q->tok[0]], a);
+    if (q->type == TYPE_APPROVE)
+        make_verdict(p, p->sigma[q->tok[0]] == q->tok[2], a);
+    else
+        make_answer(p->sigma[q->tok[0]], a);
     return 1;
 }
 
@@ -284,8 +378,10 @@ static void permpow_episode_start(const struct iamp_task *t, void *ep,
                                   const struct iamp_question *q)
 {
     struct permpow_episode *e = ep;
+    e->type = q->type;
     e->x = q->tok[0];
     e->k = (uint16_t)k_of(state_of(t), q);
+    e->a = q->type == TYPE_APPROVE ? q->tok[2] : 0;
     e->phase = 0;
 }
 
@@ -296,6 +392,18 @@ static int element_of(const struct permpow *p, const struct iamp_answer *a)
     return (a->len >= 1 && a->tok[0] < p->n) ? a->tok[0] : 0;
 }
 
+/* H's answer once z = sigma^(2*(K/2))(X) is known: the power, or for an
+ * approve question whether it equals the answer judged. */
+static void episode_finish(const struct permpow *p, const struct permpow_episode *e, int z,
+                           struct iamp_answer *out)
+{
+    int y = (e->k & 1) ? p->sigma[z] : z;
+    if (e->type == TYPE_APPROVE)
+        make_verdict(p, y == e->a, out);
+    else
+        make_answer(y, out);
+}
+
 static int permpow_episode_step(const struct iamp_task *t, void *ep,
                                 const struct iamp_answer *answers, int n_answers,
                                 struct iamp_question *asks, int *n_asks, struct iamp_answer *out)
@@ -304,7 +412,7 @@ static int permpow_episode_step(const struct iamp_task *t, void *ep,
     struct permpow_episode *e = ep;
     *n_asks = 0;
     if (e->k == 1) {
-        make_answer(p->sigma[e->x], out);
+        episode_finish(p, e, e->x, out);
         return IAMP_EP_DONE;
     }
     int half = e->k / 2;
@@ -313,8 +421,7 @@ static int permpow_episode_step(const struct iamp_task *t, void *ep,
     } else if (e->phase == 1 && n_answers == 1) {
         make_question(p, element_of(p, &answers[0]), half, &asks[0]);
     } else {
-        int z = n_answers == 1 ? element_of(p, &answers[0]) : 0;
-        make_answer((e->k & 1) ? p->sigma[z] : z, out);
+        episode_finish(p, e, n_answers == 1 ? element_of(p, &answers[0]) : 0, out);
         e->phase = 2;
         return IAMP_EP_DONE;
     }
@@ -322,12 +429,15 @@ static int permpow_episode_step(const struct iamp_task *t, void *ep,
     *n_asks = 1;
     return IAMP_EP_ASK;
 }
-
 static void permpow_truth(const struct iamp_task *t, const struct iamp_question *q,
                           struct iamp_answer *a)
 {
     const struct permpow *p = state_of(t);
-    make_answer(apply_pow(p, q->tok[0], k_of(p, q)), a);
+    int y = apply_pow(p, q->tok[0], k_of(p, q));
+    if (q->type == TYPE_APPROVE)
+        make_verdict(p, y == q->tok[2], a);
+    else
+        make_answer(y, a);
 }
 
 static int permpow_correct(const struct iamp_task *t, const struct iamp_question *q,
@@ -338,10 +448,26 @@ static int permpow_correct(const struct iamp_task *t, const struct iamp_question
     return a->len == 1 && a->tok[0] == truth.tok[0];
 }
 
+static void permpow_approval_question(const struct iamp_task *t, const struct iamp_question *q,
+                                      const struct iamp_answer *a, struct iamp_question *aq)
+{
+    const struct permpow *p = state_of(t);
+    make_approve(p, q->tok[0], k_of(p, q), element_of(p, a), aq);
+}
+
+static double permpow_approval_score(const struct iamp_task *t, const struct iamp_question *aq,
+                                     const struct iamp_answer *a)
+{
+    (void)aq;
+    return a->len == 1 && a->tok[0] == no_token(state_of(t)) + 1 ? 1.0 : 0.0;
+}
+
 const struct iamp_task_ops iamp_permpow_ops = {
     .name = "permpow",
     .summary = "permutation powering: pow x=X k=K asks for sigma^K(X)",
-    .params = "n=64 (2..1024) elements, seed=1 permutation seed, kmax=min(63,n-1) (1..1023)",
+    .params = "n=64 (2..1024) elements, seed=1 permutation seed, kmax=min(63,n-1) (1..1023), "
+              "approve=0 (approve=1 adds the type 'approve x=X k=K a=A' that search, reinforce "
+              "and mixed need)",
     .create = permpow_create,
     .destroy = permpow_destroy,
     .sample = permpow_sample,
@@ -356,4 +482,6 @@ const struct iamp_task_ops iamp_permpow_ops = {
     .episode_step = permpow_episode_step,
     .truth = permpow_truth,
     .correct = permpow_correct,
+    .approval_question = permpow_approval_question,
+    .approval_score = permpow_approval_score,
 };

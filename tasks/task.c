@@ -12,9 +12,11 @@
 #include <string.h>
 
 extern const struct iamp_task_ops iamp_permpow_ops;
+extern const struct iamp_task_ops iamp_tictactoe_ops;
 
 static const struct iamp_task_ops *const task_table[] = {
     &iamp_permpow_ops,
+    &iamp_tictactoe_ops,
 };
 
 static atomic_long truth_calls;
@@ -158,6 +160,9 @@ int iamp_task_create(struct iamp_task *t, const char *spec_text, char *err, size
     for (int i = 0; i < iamp_task_count(); i++) {
         if (strcmp(task_table[i]->name, spec.name) == 0) {
             t->ops = task_table[i];
+            t->headline_type = -1; /* defaults a task's create may change */
+            t->approve_type = -1;
+            t->eval_size = 1008;
             rc = t->ops->create(t, &spec, err, errlen);
             if (rc)
                 memset(t, 0, sizeof(*t));
@@ -197,6 +202,28 @@ int iamp_task_correct(const struct iamp_task *t, const struct iamp_question *q,
 long iamp_task_truth_calls(void)
 {
     return atomic_load(&truth_calls);
+}
+
+int iamp_task_approvable(const struct iamp_task *t, int type)
+{
+    return t->approve_type >= 0 && type >= 0 && type < t->n_types &&
+           (t->approvable & (1u << type)) != 0 && t->ops->approval_question != NULL;
+}
+
+int iamp_task_approval_question(const struct iamp_task *t, const struct iamp_question *q,
+                                const struct iamp_answer *a, struct iamp_question *aq)
+{
+    if (!iamp_task_approvable(t, q->type) || !iamp_answer_valid(t, q, a))
+        return IAMP_EINVAL;
+    t->ops->approval_question(t, q, a, aq);
+    return 0;
+}
+
+double iamp_task_approval_score(const struct iamp_task *t, const struct iamp_question *aq,
+                                const struct iamp_answer *a)
+{
+    double s = t->ops->approval_score ? t->ops->approval_score(t, aq, a) : 0.0;
+    return s < 0.0 ? 0.0 : s > 1.0 ? 1.0 : s;
 }
 
 int iamp_answer_valid(const struct iamp_task *t, const struct iamp_question *q,

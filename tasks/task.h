@@ -6,6 +6,19 @@
  * fixed-size token records so the engine and the model can batch them
  * without allocation.
  *
+ * Approval (RL-IA): a task may have an approval question type, "how good is
+ * answer X to question Y?", which H answers by decomposing the judgement
+ * into subquestions for M, like any other question. approval_question
+ * builds it for an answer to a question of an approvable type and
+ * approval_score reads the score in [0, 1] that an answer to it stands for.
+ * The RL distillation modes (search, reinforce, mixed) train approvable
+ * types to maximise amplified approval instead of imitating Amp(H, M).
+ *
+ * Evaluation per type: eval_set mixes the task's types as the task sees
+ * fit, correct() judges each question by its own type, and headline_type
+ * names the type whose share correct is the task's headline `accuracy`
+ * (every question counts when it is -1).
+ *
  * Ground truth (`truth`) exists for evaluation and the supervised baseline
  * only. Every call goes through iamp_task_truth(), which counts calls so a
  * test can prove an IA training path never consults it.
@@ -95,6 +108,15 @@ struct iamp_task_ops {
     /* 1 when a is a correct answer to q (by the ground truth). */
     int (*correct)(const struct iamp_task *t, const struct iamp_question *q,
                    const struct iamp_answer *a);
+
+    /* Approval; both NULL when the task has no approval type. Write to aq
+     * the question "how good is answer a to q?" (q's type is approvable; a
+     * lies in q's answer space). */
+    void (*approval_question)(const struct iamp_task *t, const struct iamp_question *q,
+                              const struct iamp_answer *a, struct iamp_question *aq);
+    /* The score in [0, 1] that answer a to the approval question aq means. */
+    double (*approval_score)(const struct iamp_task *t, const struct iamp_question *aq,
+                             const struct iamp_answer *a);
 };
 
 struct iamp_task {
@@ -110,6 +132,10 @@ struct iamp_task {
     int max_asks;        /* subquestions one episode asks in all, at most;
                             0 when unbounded (bounds a question tree's size
                             before it is built: the service's limits) */
+    int headline_type;   /* `accuracy` is this type's share correct; -1: all types */
+    int approve_type;    /* the approval question type; -1: none */
+    unsigned approvable; /* bit ty set: answers to type ty have an approval question */
+    int eval_size;       /* questions in the task's full evaluation set */
     void *state;         /* the task's own data */
 };
 
@@ -139,6 +165,16 @@ int iamp_task_correct(const struct iamp_task *t, const struct iamp_question *q,
                       const struct iamp_answer *a);
 /* Calls of iamp_task_truth/iamp_task_correct in this process so far. */
 long iamp_task_truth_calls(void);
+
+/* 1 when answers to question type `type` have an approval question. */
+int iamp_task_approvable(const struct iamp_task *t, int type);
+/* The approval question for answer a to q; IAMP_EINVAL when q's type is
+ * not approvable or a is outside q's answer space. */
+IAMP_WUR int iamp_task_approval_question(const struct iamp_task *t, const struct iamp_question *q,
+                                         const struct iamp_answer *a, struct iamp_question *aq);
+/* The score of answer a to approval question aq, clamped to [0, 1]. */
+double iamp_task_approval_score(const struct iamp_task *t, const struct iamp_question *aq,
+                                const struct iamp_answer *a);
 
 /* 1 when a lies in the question's answer space. */
 int iamp_answer_valid(const struct iamp_task *t, const struct iamp_question *q,

@@ -1,5 +1,7 @@
 /* distill.c — see distill.h. The value head is trained on the row of each
- * example's first answer token (the question alone is the state). */
+ * example's first answer token (the question alone is the state). Every
+ * term is a sum over examples times scale, which is what lets a batch be
+ * split across workers. */
 #include "worker/distill.h"
 
 #include <stdlib.h>
@@ -15,6 +17,8 @@ void iamp_distill_work_release(struct iamp_distill_work *w)
 {
     iamp_rows_release(&w->rows);
     free(w->row_weight);
+    free(w->row_entropy);
+    free(w->row_kl);
     free(w->dlogits);
     free(w->dvalues);
     memset(w, 0, sizeof(*w));
@@ -34,7 +38,13 @@ static int reserve(struct iamp_distill_work *w, int rows, int vocab)
     float *dv = realloc(w->dvalues, cap * sizeof(float));
     if (dv)
         w->dvalues = dv;
-    if (!rw || !dl || !dv)
+    float *re = realloc(w->row_entropy, cap * sizeof(float));
+    if (re)
+        w->row_entropy = re;
+    float *rk = realloc(w->row_kl, cap * sizeof(float));
+    if (rk)
+        w->row_kl = rk;
+    if (!rw || !dl || !dv || !re || !rk)
         return IAMP_ENOMEM;
     w->cap_rows = cap;
     return 0;
@@ -63,33 +73,89 @@ static int build_rows(struct iamp_model *m, const struct iamp_task *t,
     return reserve(w, w->rows.n, m->cfg.vocab);
 }
 
-int iamp_distill_grad(struct iamp_model *m, const struct iamp_task *t,
-                      const struct iamp_example *ex, int n, float scale,
-                      const struct iamp_distill_opts *o, struct iamp_distill_work *w,
-                      struct iamp_distill_stats *st, iamp_grad_ready_cb ready, void *ctx)
+void iamp_example_imitate(struct iamp_example *e, const struct iamp_question *q,
+                          const struct iamp_answer *a, float weight)
 {
-    memset(st, 0, sizeof(*st));
-    int rc = build_rows(m, t, ex, n, w);
-    if (!rc)
-        rc = iamp_model_forward(m, w->rows.in, w->rows.n);
-    if (rc)
-        return rc;
-    int R = w->rows.n, any_value = 0;
-    for (int r = 0; r < R; r++)
-        w->row_weight[r] = ex[w->rows.example[r]].weight;
-    st->policy_loss = iamp_loss_xent(m, &w->rows, w->row_weight, scale, w->dlogits);
-    memset(w->dvalues, 0, (size_t)R * sizeof(float));
-    for (int r = 0; r < R; r++) {
+    struct iamp_question qq = *q; /* q or a may point into e */
+    struct iamp_answer aa = *a;
+    memset(e, 0, sizeof(*e));
+    e->q = qq;
+    e->a = aa;
+    e->weight = weight;
+    e->value_target = NAN;
+}
+
+void iamp_example_reinforce(struct iamp_example *e, const struct iamp_question *q,
+                            const struct iamp_answer *a, float reward, float baseline, float coef,
+                            float entropy)
+{
+    iamp_example_imitate(e, q, a, coef * (reward - baseline));
+    e->value_target = reward;
+    e->entropy_weight = coef * entropy;
+}
+
+/* Per-row coefficients; returns whether any regulariser is on, or
+ * IAMP_EINVAL when a KL term has no reference model. */
+static int row_coefficients(const struct iamp_example *ex, const struct iamp_distill_opts *o,
+                            struct iamp_distill_work *w, int *any_reg, int *any_kl)
+{
+    *any_reg = *any_kl = 0;
+    for (int r = 0; r < w->rows.n; r++) {
+        const struct iamp_example *e = &ex[w->rows.example[r]];
+        w->row_weight[r] = e->weight;
+        w->row_entropy[r] = e->entropy_weight;
+        w->row_kl[r] = e->kl_weight;
+        *any_reg |= e->entropy_weight != 0.0f || e->kl_weight != 0.0f;
+        *any_kl |= e->kl_weight != 0.0f;
+    }
+    return *any_kl && !o->ref ? IAMP_EINVAL : 0;
+}
+
+/* The value term: one row per example, its first answer token. */
+static int value_term(const struct iamp_model *m, const struct iamp_example *ex, float scale,
+                      const struct iamp_distill_opts *o, struct iamp_distill_work *w,
+                      struct iamp_distill_stats *st)
+{
+    int any_value = 0;
+    memset(w->dvalues, 0, (size_t)w->rows.n * sizeof(float));
+    for (int r = 0; r < w->rows.n; r++) {
         const struct iamp_example *e = &ex[w->rows.example[r]];
         if (isnan(e->value_target) || (r > 0 && w->rows.example[r - 1] == w->rows.example[r]))
-            continue; /* one value row per example: its first answer token */
+            continue;
         double err = (double)m->values[r] - e->value_target;
         st->value_loss += scale * o->value_coef * err * err;
         w->dvalues[r] = (float)(2.0 * scale * o->value_coef * err);
         any_value = 1;
     }
+    return any_value;
+}
+
+int iamp_distill_grad(struct iamp_model *m, const struct iamp_task *t,
+                      const struct iamp_example *ex, int n, float scale,
+                      const struct iamp_distill_opts *o, struct iamp_distill_work *w,
+                      struct iamp_distill_stats *st, iamp_grad_ready_cb ready, void *ctx)
+{
+    int any_reg, any_kl;
+    memset(st, 0, sizeof(*st));
+    int rc = build_rows(m, t, ex, n, w);
+    if (!rc)
+        rc = row_coefficients(ex, o, w, &any_reg, &any_kl);
+    /* p_ref first: its logits stay in ref's own buffers while M runs. */
+    if (!rc && any_kl)
+        rc = iamp_model_forward(o->ref, w->rows.in, w->rows.n);
+    if (!rc)
+        rc = iamp_model_forward(m, w->rows.in, w->rows.n);
+    if (rc)
+        return rc;
+    st->policy_loss = iamp_loss_xent(m, &w->rows, w->row_weight, scale, w->dlogits);
+    if (any_reg)
+        rc = iamp_loss_entropy_kl(m, &w->rows, any_kl ? o->ref->logits : NULL, w->row_entropy,
+                                  w->row_kl, scale, w->dlogits, &st->reg_loss);
+    if (rc)
+        return rc;
+    int any_value = value_term(m, ex, scale, o, w, st);
     iamp_model_backward(m, w->dlogits, any_value ? w->dvalues : NULL, ready, ctx);
-    st->loss = st->policy_loss + st->value_loss;
-    st->rows = R;
+    st->loss = st->policy_loss + st->value_loss + st->reg_loss;
+    st->rows = w->rows.n;
     return 0;
 }

@@ -258,3 +258,152 @@ double iamp_loss_xent(const struct iamp_model *m, const struct iamp_rows *rows,
     }
     return loss;
 }
+
+int iamp_policy_values(struct iamp_model *m, const struct iamp_task *t,
+                       const struct iamp_question *qs, int n, float *v)
+{
+    (void)t;
+    int S = m->n_slots, rc = 0;
+    int32_t *in = malloc((size_t)IAMP_POLICY_CHUNK_ROWS * (size_t)S * sizeof(int32_t));
+    if (!in)
+        return IAMP_ENOMEM;
+    for (int i = 0; i < n && !rc; i += IAMP_POLICY_CHUNK_ROWS) {
+        int c = n - i < IAMP_POLICY_CHUNK_ROWS ? n - i : IAMP_POLICY_CHUNK_ROWS;
+        for (int k = 0; k < c; k++)
+            iamp_model_row(m, qs[i + k].type, qs[i + k].tok, qs[i + k].len, NULL, 0,
+                           in + (size_t)k * (size_t)S);
+        rc = iamp_model_forward(m, in, c);
+        for (int k = 0; !rc && k < c; k++)
+            v[i + k] = m->values[k];
+    }
+    free(in);
+    return rc;
+}
+
+/* log-softmax of lg over [lo, hi) into out[lo, hi); lo < hi. */
+static void log_softmax_range(const float *lg, int lo, int hi, double *out)
+{
+    float mx = lg[lo];
+    for (int v = lo + 1; v < hi; v++)
+        mx = lg[v] > mx ? lg[v] : mx;
+    double sum = 1.0; /* the maximum's own term, exp(0), counted once below */
+    int seen_max = 0;
+    for (int v = lo; v < hi; v++) {
+        if (lg[v] == mx && !seen_max)
+            seen_max = 1;
+        else
+            sum += exp((double)(lg[v] - mx));
+    }
+    double lz = (double)mx + log(sum);
+    for (int v = lo; v < hi; v++)
+        out[v] = (double)lg[v] - lz;
+}
+
+/* Entropy of one row and, when logq is set, its KL to q. logp, logq are
+ * log-probabilities over [lo, hi). */
+static void row_entropy_kl(const double *logp, const double *logq, int lo, int hi, double *h,
+                           double *kl)
+{
+    double e = 0.0, k = 0.0;
+    for (int v = lo; v < hi; v++) {
+        double p = exp(logp[v]);
+        e -= p * logp[v];
+        if (logq)
+            k += p * (logp[v] - logq[v]);
+    }
+    *h = e;
+    *kl = k;
+}
+
+int iamp_loss_entropy_kl(const struct iamp_model *m, const struct iamp_rows *rows,
+                         const float *ref_logits, const float *ent_w, const float *kl_w,
+                         float scale, float *dlogits, double *loss_out)
+{
+    int V = m->cfg.vocab;
+    double loss = 0.0;
+    double *logp = malloc(2 * (size_t)V * sizeof(double));
+    if (!logp)
+        return IAMP_ENOMEM;
+    double *logq = logp + V;
+    for (int r = 0; r < rows->n; r++) {
+        double ew = ent_w ? ent_w[r] : 0.0, kw = kl_w ? kl_w[r] : 0.0;
+        if (ew == 0.0 && (kw == 0.0 || !ref_logits))
+            continue;
+        int lo = rows->lo[r], hi = rows->hi[r];
+        log_softmax_range(m->logits + (size_t)r * (size_t)V, lo, hi, logp);
+        int use_ref = kw != 0.0 && ref_logits;
+        if (use_ref)
+            log_softmax_range(ref_logits + (size_t)r * (size_t)V, lo, hi, logq);
+        double h, kl;
+        row_entropy_kl(logp, use_ref ? logq : NULL, lo, hi, &h, &kl);
+        loss += scale * (kw * kl - ew * h);
+        float *d = dlogits + (size_t)r * (size_t)V;
+        for (int v = lo; v < hi; v++) {
+            double p = exp(logp[v]);
+            double g = ew * p * (logp[v] + h);
+            if (use_ref)
+                g += kw * p * (logp[v] - logq[v] - kl);
+            d[v] += (float)(scale * g);
+        }
+    }
+    free(logp);
+    *loss_out = loss;
+    return 0;
+}
+
+/* Entropy and KL sums of rows [0, n) of the last forwards of m and ref,
+ * added per example into h[], kl[]. */
+static void divergence_rows(const struct iamp_model *m, const struct iamp_model *ref,
+                            const struct iamp_rows *rows, double *buf, double *h, double *kl)
+{
+    int V = m->cfg.vocab;
+    for (int r = 0; r < rows->n; r++) {
+        int lo = rows->lo[r], hi = rows->hi[r];
+        log_softmax_range(m->logits + (size_t)r * (size_t)V, lo, hi, buf);
+        if (ref)
+            log_softmax_range(ref->logits + (size_t)r * (size_t)V, lo, hi, buf + V);
+        double hr, klr;
+        row_entropy_kl(buf, ref ? buf + V : NULL, lo, hi, &hr, &klr);
+        h[rows->example[r]] += hr;
+        kl[rows->example[r]] += klr;
+    }
+}
+
+int iamp_policy_divergence(struct iamp_model *m, struct iamp_model *ref, const struct iamp_task *t,
+                           const struct iamp_question *qs, const struct iamp_answer *as, int n,
+                           double *entropy, double *kl)
+{
+    struct iamp_rows rows;
+    iamp_rows_init(&rows);
+    int per = IAMP_POLICY_CHUNK_ROWS / (m->cfg.a_len > 0 ? m->cfg.a_len : 1);
+    double *buf = malloc(2 * (size_t)m->cfg.vocab * sizeof(double));
+    double *h = calloc((size_t)(per > 0 ? per : 1), sizeof(double));
+    double *k = calloc((size_t)(per > 0 ? per : 1), sizeof(double));
+    double sh = 0.0, sk = 0.0;
+    int rc = buf && h && k ? 0 : IAMP_ENOMEM;
+    for (int i = 0; i < n && !rc; i += per) {
+        int c = n - i < per ? n - i : per;
+        rows.n = 0;
+        rc = iamp_rows_teacher(&rows, m, t, qs + i, as + i, c);
+        if (!rc)
+            rc = iamp_model_forward(m, rows.in, rows.n);
+        if (!rc && ref)
+            rc = iamp_model_forward(ref, rows.in, rows.n);
+        if (rc)
+            break;
+        memset(h, 0, (size_t)c * sizeof(double));
+        memset(k, 0, (size_t)c * sizeof(double));
+        divergence_rows(m, ref, &rows, buf, h, k);
+        for (int j = 0; j < c; j++) {
+            sh += h[j];
+            sk += k[j];
+        }
+    }
+    *entropy = n > 0 ? sh / n : NAN;
+    *kl = ref && n > 0 ? sk / n : NAN;
+    free(buf);
+    free(h);
+    free(k);
+    iamp_rows_release(&rows);
+    return rc;
+}

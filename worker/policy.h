@@ -31,6 +31,7 @@ IAMP_WUR int iamp_rows_teacher(struct iamp_rows *rows, const struct iamp_model *
 enum iamp_decode_mode {
     IAMP_DECODE_GREEDY = 0, /* argmax at every token */
     IAMP_DECODE_SAMPLE = 1, /* softmax(logits / temperature) */
+    IAMP_DECODE_VALUE = 2,  /* no answer: the value head's V(q) in answer.value */
 };
 
 /* Answer n questions autoregressively with M. r is used when sampling. */
@@ -42,6 +43,21 @@ IAMP_WUR int iamp_policy_logprob(struct iamp_model *m, const struct iamp_task *t
                                  const struct iamp_question *qs, const struct iamp_answer *as,
                                  int n, double *logp);
 
+/* The value head's V(q) for each question: its output on the row of the
+ * first answer token (the question alone is the state). */
+IAMP_WUR int iamp_policy_values(struct iamp_model *m, const struct iamp_task *t,
+                                const struct iamp_question *qs, int n, float *v);
+
+/* Means over n questions of the policy's entropy and of KL(p_M || p_ref),
+ * each summed over the rows of answer as[i] (teacher forcing): for a
+ * one-token answer exactly H(p_M(.|q)) and KL(p_M(.|q) || p_ref(.|q)); for
+ * longer answers the sums along that answer's prefixes. ref may be NULL
+ * (*kl = NAN). m and ref must share a shape. */
+IAMP_WUR int iamp_policy_divergence(struct iamp_model *m, struct iamp_model *ref,
+                                    const struct iamp_task *t, const struct iamp_question *qs,
+                                    const struct iamp_answer *as, int n, double *entropy,
+                                    double *kl);
+
 /* Softmax of logits[lo, hi) / temperature into p[lo, hi). */
 void iamp_softmax_range(const float *logits, int lo, int hi, float temperature, float *p);
 
@@ -50,5 +66,15 @@ void iamp_softmax_range(const float *logits, int lo, int hi, float temperature, 
  * (rows x V). weights (per row) may be NULL for all ones. */
 double iamp_loss_xent(const struct iamp_model *m, const struct iamp_rows *rows,
                       const float *weights, float scale, float *dlogits);
+
+/* The regularisers over the rows of the last forward of m: *loss gets
+ * scale * sum_r (kl_w[r] * KL_r - ent_w[r] * H_r) and its gradient is ADDED to
+ * dlogits, where H_r is the entropy of row r's distribution and KL_r its
+ * KL(p_M || p_ref) with p_ref the softmax of ref_logits (rows x V) over the
+ * same range. ref_logits may be NULL when every kl_w is 0. Minimising
+ * -H is the entropy bonus of reinforce; KL is mixed's penalty. */
+IAMP_WUR int iamp_loss_entropy_kl(const struct iamp_model *m, const struct iamp_rows *rows,
+                                  const float *ref_logits, const float *ent_w, const float *kl_w,
+                                  float scale, float *dlogits, double *loss);
 
 #endif

@@ -87,8 +87,10 @@ static int adopt_checkpoint(struct iamp_session *s, const struct iamp_checkpoint
         s->adam.t = (int64_t)ck->adam_t;
     }
     rc = ck->target ? iamp_session_target_enable(s, ck->target) : 0;
+    if (!rc && ck->ref)
+        rc = iamp_session_ref_set(s, ck->ref);
     if (rc)
-        snprintf(err, errlen, "cannot build M_target: %s", iamp_strerror(rc));
+        snprintf(err, errlen, "cannot build M_target or p_ref: %s", iamp_strerror(rc));
     return rc;
 }
 
@@ -148,6 +150,7 @@ void iamp_session_close(struct iamp_session *s)
     iamp_engine_release(&s->engine);
     iamp_adam_release(&s->adam);
     iamp_model_release(&s->target);
+    iamp_model_release(&s->ref);
     iamp_model_release(&s->model);
     iamp_task_destroy(&s->task);
     memset(s, 0, sizeof(*s));
@@ -173,6 +176,7 @@ void iamp_session_checkpoint_view(const struct iamp_session *s, struct iamp_chec
     ck->adam_v = s->adam.v;
     ck->adam_t = (uint64_t)s->adam.t;
     ck->target = s->has_target ? s->target.params : NULL;
+    ck->ref = s->has_ref ? s->ref.params : NULL;
 }
 
 /* ------------------------------------------------------------ answering */
@@ -185,6 +189,20 @@ int iamp_leaf_local(void *ctx, const struct iamp_question *qs, const int *depth,
     return iamp_policy_answer(c->model, c->task, qs, n, c->mode, c->temperature, c->rng, out);
 }
 
+/* M's value head for each question, returned in answer.value. */
+static int values_local(struct iamp_model *m, const struct iamp_task *t,
+                        const struct iamp_question *qs, int n, struct iamp_answer *out)
+{
+    float *v = malloc((size_t)(n ? n : 1) * sizeof(float));
+    int rc = v ? iamp_policy_values(m, t, qs, n, v) : IAMP_ENOMEM;
+    for (int i = 0; !rc && i < n; i++) {
+        memset(&out[i], 0, sizeof(out[i]));
+        out[i].value = v[i];
+    }
+    free(v);
+    return rc;
+}
+
 int iamp_session_run_local(struct iamp_session *s, const struct iamp_question *qs, int n,
                            const int *depth, const struct iamp_amp_req *req, uint64_t first_unit,
                            struct iamp_answer *out)
@@ -194,6 +212,8 @@ int iamp_session_run_local(struct iamp_session *s, const struct iamp_question *q
                                                                             : &s->model;
     struct iamp_rng r;
     struct iamp_leaf_ctx ctx = {m, &s->task, req->decode, req->temperature, &r};
+    if (req->decode == IAMP_DECODE_VALUE)
+        return values_local(m, &s->task, qs, n, out);
     if (req->decode == IAMP_DECODE_GREEDY)
         return iamp_engine_run_depths(&s->engine, qs, depth, req->depth, n, iamp_leaf_local, &ctx,
                                       out);
@@ -258,6 +278,22 @@ int iamp_session_target_sync(struct iamp_session *s)
     return 0;
 }
 
+int iamp_session_ref_set(struct iamp_session *s, const float *init)
+{
+    if (!s->has_ref) {
+        int rc = iamp_model_init(&s->ref, &s->model.cfg);
+        if (rc)
+            return rc;
+        s->has_ref = 1;
+    }
+    memcpy(s->ref.params, init ? init : s->model.params, s->model.lay.total * sizeof(float));
+    if (s->remote && !init)
+        return s->remote->ref_set(s->remote_ctx, s);
+    if (s->remote)
+        return s->remote->push(s->remote_ctx, s);
+    return 0;
+}
+
 /* ------------------------------------------------------------ distillation */
 
 static void add_stats(struct iamp_distill_stats *sum, const struct iamp_distill_stats *st)
@@ -265,24 +301,26 @@ static void add_stats(struct iamp_distill_stats *sum, const struct iamp_distill_
     sum->loss += st->loss;
     sum->policy_loss += st->policy_loss;
     sum->value_loss += st->value_loss;
+    sum->reg_loss += st->reg_loss;
     sum->rows += st->rows;
     sum->compute_s += st->compute_s;
     sum->reduce_wait_s += st->reduce_wait_s;
     sum->optimizer_s += st->optimizer_s;
 }
 
-/* One minibatch: this copy's share's gradient, summed across copies,
- * then the common Adam step. */
-static int fit_step(struct iamp_session *s, const struct iamp_fit_req *req, struct iamp_example *mb,
-                    int nb, int shard, int shards, const struct iamp_grad_reducer *red,
-                    struct iamp_distill_stats *st)
+/* One minibatch of nq questions (ne examples in mb): this copy's share's
+ * gradient, summed across copies, then the common Adam step. */
+static int fit_step(struct iamp_session *s, const struct iamp_fit_req *req,
+                    struct iamp_example *mb, int ne, int nq, int shard, int shards,
+                    const struct iamp_grad_reducer *red, struct iamp_distill_stats *st)
 {
-    int lo = (int)((long)nb * shard / shards), hi = (int)((long)nb * (shard + 1) / shards);
-    struct iamp_distill_opts o = {.value_coef = req->value_coef};
+    int lo = (int)((long)ne * shard / shards), hi = (int)((long)ne * (shard + 1) / shards);
+    struct iamp_distill_opts o = {.value_coef = req->value_coef,
+                                  .ref = s->has_ref ? &s->ref : NULL};
     double t0 = iamp_now();
     int rc = red ? red->begin(red->ctx, s->model.grads, s->model.lay.total) : 0;
     if (!rc)
-        rc = iamp_distill_grad(&s->model, &s->task, mb + lo, hi - lo, 1.0f / (float)nb, &o,
+        rc = iamp_distill_grad(&s->model, &s->task, mb + lo, hi - lo, 1.0f / (float)nq, &o,
                                &s->work, st, red ? red->ready : NULL, red ? red->ctx : NULL);
     double t1 = iamp_now();
     if (!rc && red)
@@ -301,25 +339,55 @@ static int fit_step(struct iamp_session *s, const struct iamp_fit_req *req, stru
     return rc;
 }
 
+/* The examples of questions order[i, i + nq) into mb; returns how many. */
+static int gather_minibatch(const struct iamp_fit_req *req, int i, int nq, struct iamp_example *mb)
+{
+    int ne = 0;
+    for (int k = 0; k < nq; k++) {
+        int q = req->order[i + k];
+        int first = req->first ? req->first[q] : q, count = req->count ? req->count[q] : 1;
+        for (int e = 0; e < count; e++)
+            mb[ne++] = req->ex[first + e];
+    }
+    return ne;
+}
+
+static int fit_request_ok(const struct iamp_fit_req *req, int shard, int shards)
+{
+    if (req->batch < 1 || shards < 1 || shard < 0 || shard >= shards || req->n_questions < 0)
+        return 0;
+    for (int i = 0; i < req->n_order; i++)
+        if (req->order[i] < 0 || req->order[i] >= req->n_questions)
+            return 0;
+    for (int q = 0; req->first && q < req->n_questions; q++)
+        if (req->first[q] < 0 || req->count[q] < 0 || req->first[q] + req->count[q] > req->n)
+            return 0;
+    return req->first || req->n_questions <= req->n;
+}
+
 int iamp_session_fit_shard(struct iamp_session *s, const struct iamp_fit_req *req, int shard,
                            int shards, const struct iamp_grad_reducer *red,
                            struct iamp_distill_stats *st)
 {
     memset(st, 0, sizeof(*st));
-    if (req->batch < 1 || shards < 1 || shard < 0 || shard >= shards)
+    if (!fit_request_ok(req, shard, shards))
         return IAMP_EINVAL;
-    struct iamp_example *mb = malloc((size_t)req->batch * sizeof(*mb));
+    int most = 1; /* examples of one question at most */
+    for (int q = 0; req->count && q < req->n_questions; q++)
+        most = req->count[q] > most ? req->count[q] : most;
+    struct iamp_example *mb = malloc((size_t)req->batch * (size_t)most * sizeof(*mb));
     if (!mb)
         return IAMP_ENOMEM;
     s->adam.lr = req->lr;
     int rc = 0;
     long steps = 0;
     for (int i = 0; i < req->n_order && !rc; i += req->batch) {
-        int nb = req->n_order - i < req->batch ? req->n_order - i : req->batch;
-        for (int k = 0; k < nb; k++)
-            mb[k] = req->ex[req->order[i + k]];
+        int nq = req->n_order - i < req->batch ? req->n_order - i : req->batch;
+        int ne = gather_minibatch(req, i, nq, mb);
+        if (ne == 0)
+            continue; /* nothing to learn from these questions (every copy skips) */
         struct iamp_distill_stats one;
-        rc = fit_step(s, req, mb, nb, shard, shards, red, &one);
+        rc = fit_step(s, req, mb, ne, nq, shard, shards, red, &one);
         add_stats(st, &one);
         steps++;
     }
@@ -328,6 +396,7 @@ int iamp_session_fit_shard(struct iamp_session *s, const struct iamp_fit_req *re
         st->loss /= (double)steps;
         st->policy_loss /= (double)steps;
         st->value_loss /= (double)steps;
+        st->reg_loss /= (double)steps;
     }
     return rc;
 }

@@ -57,14 +57,18 @@ struct iamp_amp_req {
     struct iamp_model *model; /* local runs: this copy answers the leaves (or NULL) */
 };
 
-/* One round of distillation: minibatches of `batch` examples taken in
- * `order` (n_order indices into ex, e.g. several shuffled epochs). */
+/* One round of distillation. Examples are grouped by question (mixed
+ * modes give a question two); a minibatch is `batch` questions taken in
+ * `order` (n_order question indices, e.g. several shuffled epochs) with
+ * all their examples, and its loss is the mean over those questions. */
 struct iamp_fit_req {
-    const struct iamp_example *ex;
+    const struct iamp_example *ex; /* (n) */
     int n;
-    const int *order;
+    const int *first, *count; /* question q: ex[first[q], +count[q]); NULL: one each */
+    int n_questions;
+    const int *order;         /* (n_order) question indices */
     int n_order;
-    int batch;
+    int batch;                /* questions per minibatch */
     float lr;
     float value_coef;
 };
@@ -87,6 +91,7 @@ struct iamp_remote_ops {
     int (*fit)(void *ctx, struct iamp_session *s, const struct iamp_fit_req *req,
                struct iamp_distill_stats *st);
     int (*target_sync)(void *ctx, struct iamp_session *s);
+    int (*ref_set)(void *ctx, struct iamp_session *s);
     int (*pull)(void *ctx, struct iamp_session *s); /* remote state -> this process */
     int (*push)(void *ctx, struct iamp_session *s); /* this process's state -> remotes */
 };
@@ -96,6 +101,8 @@ struct iamp_session {
     struct iamp_model model;
     struct iamp_model target; /* valid when has_target */
     int has_target;
+    struct iamp_model ref; /* p_ref for KL terms, valid when has_ref */
+    int has_ref;
     struct iamp_adam adam;
     struct iamp_engine engine;
     struct iamp_distill_work work;
@@ -136,6 +143,9 @@ IAMP_WUR int iamp_session_amplify(struct iamp_session *s, const struct iamp_ques
 /* M_target: enable (a copy of M, or init when given), and refresh from M. */
 IAMP_WUR int iamp_session_target_enable(struct iamp_session *s, const float *init);
 IAMP_WUR int iamp_session_target_sync(struct iamp_session *s);
+
+/* p_ref <- M (the frozen reference of KL terms), here and on remotes. */
+IAMP_WUR int iamp_session_ref_set(struct iamp_session *s, const float *init);
 
 /* Distil: Adam steps over the request's minibatches; st gets the mean
  * over steps of each step's loss. */

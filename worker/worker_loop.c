@@ -162,12 +162,13 @@ static int do_fit(struct worker *w, const struct iamp_comm_msg *m)
     int rc = iamp_train_batch_decode(m->payload, m->len, IAMP_FIT_MAX_EXAMPLES, &b);
     if (rc)
         return reply_error(w, "bad training batch: %s", rc);
-    struct iamp_fit_req req = {b.ex, b.n, b.order, b.n_order, (int)b.batch, b.lr, b.value_coef};
+    struct iamp_fit_req req = {b.ex,      b.n,         b.first,       b.count,     b.n_questions,
+                               b.order,   b.n_order,   (int)b.batch,  b.lr,        b.value_coef};
     struct iamp_grad_reducer red = {ar_begin_cb, iamp_allreduce_ready_cb, iamp_allreduce_finish_cb,
                                     &w->ar};
     struct iamp_distill_stats st;
     rc = iamp_session_fit_shard(&w->s, &req, w->c->worker_rank, w->c->size - 1, &red, &st);
-    long steps = (b.n_order + (int)b.batch - 1) / (int)b.batch;
+    long steps = (b.n_order + (int)b.batch - 1) / (int)b.batch; /* at most */
     iamp_train_batch_release(&b);
     if (rc)
         return reply_error(w, "distillation failed: %s", rc);
@@ -253,6 +254,8 @@ static int dispatch(struct worker *w, const struct iamp_comm_msg *m, int *exit_l
             memcpy(&bucket, m->payload, sizeof(bucket));
         return iamp_allreduce_bench(w->c, secs, (size_t)bucket, NULL, NULL);
     }
+    case IAMP_OP_REF_SET:
+        return iamp_session_ref_set(&w->s, NULL);
     case IAMP_OP_VERSION_PUT:
         return put_version(w, m);
     case IAMP_OP_VERSION_DROP:

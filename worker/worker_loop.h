@@ -10,6 +10,7 @@
  *             the workers' communicator, Adam; arg 1 also times a
  *             blocking allreduce for comparison        -> FIT: TrainStats
  *   SYNC      M_target <- M (created if absent)         -> (none)
+ *   REF_SET   p_ref <- M (created if absent)            -> (none)
  *   CHECKSUM                                           -> CHECKSUM: arg = checksum of M,
  *                                                         payload = checksum of M_target
  *   PULL      (first worker only)                      -> PULL: encoded Checkpoint
@@ -40,6 +41,7 @@ enum iamp_op {
     IAMP_OP_ALLREDUCE_BENCH,
     IAMP_OP_EXIT,
     IAMP_OP_TRACE_START,
+    IAMP_OP_REF_SET,
     IAMP_OP_VERSION_PUT,
     IAMP_OP_VERSION_DROP,
     IAMP_OP_OK,

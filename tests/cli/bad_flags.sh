@@ -18,6 +18,12 @@ expect_error 2 "--task or --checkpoint" -- "$IAMP" answer
 expect_error 2 "--checkpoint is required" -- "$IAMP" eval --task permpow
 expect_error 2 "unknown benchmark" -- "$IAMP" bench nothing
 expect_error 2 "--hidden" -- "$IAMP" bench train --hidden 0
+expect_error 2 "--samples" -- "$IAMP" train --task tictactoe --algo search --samples 0
+expect_error 2 "--lambda" -- "$IAMP" train --task tictactoe --algo mixed --lambda 1.5
+expect_error 2 "--beta" -- "$IAMP" train --task tictactoe --algo mixed --beta -1
+expect_error 2 "--entropy" -- "$IAMP" train --task tictactoe --algo reinforce --entropy lots
+expect_error 2 "--warmup" -- "$IAMP" train --task tictactoe --algo reinforce --warmup -2
+expect_error 2 "--value-coef" -- "$IAMP" train --task tictactoe --algo reinforce --value-coef x
 "$IAMP" >/dev/null 2>&1
 [ $? -eq 2 ] || fail "iamp without a command should exit 2"
 finish

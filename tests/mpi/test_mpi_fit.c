@@ -3,7 +3,8 @@
  *   1. N ranks each computing a share of every minibatch of B examples and
  *      summing gradients with the bucketed allreduce reach the parameters
  *      one copy reaches with the whole batch, within 1e-5 relative error,
- *      after 10 steps;
+ *      after 10 steps (every loss term: weighted log-likelihood, value,
+ *      entropy bonus, KL to p_ref);
  *   2. repeating the sharded run gives bit-identical parameters;
  *   3. every rank holds the same parameters (checksums compared).
  * Prints one line per rank and exits non-zero on any failure. Not a
@@ -26,7 +27,7 @@ static int open_session(struct iamp_session *s)
     int rc = iamp_session_open(s, "permpow:n=32,kmax=31", &mo, 1e-2f, 3, err, sizeof(err));
     if (rc)
         fprintf(stderr, "session: %s\n", err);
-    return rc;
+    return rc ? rc : iamp_session_ref_set(s, NULL); /* p_ref = the initial M */
 }
 
 static void make_batch(struct iamp_session *s, struct iamp_example *ex, int *order)
@@ -36,8 +37,11 @@ static void make_batch(struct iamp_session *s, struct iamp_example *ex, int *ord
     for (int i = 0; i < BATCH; i++) {
         s->task.ops->sample(&s->task, &r, s->task.max_difficulty, &ex[i].q);
         iamp_task_truth(&s->task, &ex[i].q, &ex[i].a);
-        ex[i].weight = 1.0f;
+        ex[i].weight = (float)(iamp_rng_uniform(&r) * 1.5 - 0.25);
         ex[i].value_target = (float)iamp_rng_uniform(&r);
+        /* Every loss term takes part: entropy bonus and KL to p_ref too. */
+        ex[i].entropy_weight = i % 3 == 0 ? 0.05f : 0.0f;
+        ex[i].kl_weight = i % 2 == 0 ? 0.1f : 0.0f;
     }
     for (int i = 0; i < BATCH * STEPS; i++)
         order[i] = (int)iamp_rng_below(&r, BATCH);
@@ -74,7 +78,7 @@ int main(int argc, char **argv)
     if (open_session(&ref) || open_session(&a) || open_session(&b))
         MPI_Abort(MPI_COMM_WORLD, 2);
     make_batch(&ref, ex, order);
-    struct iamp_fit_req req = {ex, BATCH, order, BATCH * STEPS, BATCH, 1e-2f, 0.5f};
+    struct iamp_fit_req req = {ex, BATCH, NULL, NULL, BATCH, order, BATCH * STEPS, BATCH, 1e-2f, 0.5f};
     struct iamp_distill_stats st;
     /* Small buckets so a step uses many of them. */
     if (iamp_session_fit_shard(&ref, &req, 0, 1, NULL, &st) ||

@@ -20,4 +20,13 @@ a=$("$IAMP" eval --checkpoint "$TMP/n3/checkpoint.pb" --json)
 b=$("$IAMP" eval --checkpoint "$TMP/n3b/checkpoint.pb" --json)
 echo "$a" | grep -q '"params_fnv"' || fail "eval --json has no params_fnv: $a"
 [ "$a" = "$b" ] || fail "two N=3 runs differ: $a vs $b"
+# The RL modes too: sampled answers, amplified approvals, value baselines
+# and the KL term to p_ref give N = 1's run exactly.
+for algo in search mixed; do
+    rl="train --task tictactoe --algo $algo --rounds 6 --warmup 2 --questions 64 --eval-size 200 --quiet"
+    one=$(run_np 1 $rl) || fail "tictactoe $algo N=1"
+    three=$(run_np 3 $rl --check-params) || fail "tictactoe $algo N=3"
+    [ "${one%%, [0-9.]*s;*}" = "${three%%, [0-9.]*s;*}" ] ||
+        fail "tictactoe $algo: N=3 ($three) differs from N=1 ($one)"
+done
 finish

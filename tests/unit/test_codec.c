@@ -18,7 +18,9 @@ static void fill_checkpoint(struct iamp_checkpoint *c, size_t n)
     c->adam_m = malloc(n * sizeof(float));
     c->adam_v = malloc(n * sizeof(float));
     c->target = malloc(n * sizeof(float));
+    c->ref = malloc(n * sizeof(float));
     for (size_t i = 0; i < n; i++) {
+        c->ref[i] = (float)i * 0.25f;
         c->params[i] = (float)i * 0.5f - 3.0f;
         c->adam_m[i] = (float)i * 1e-3f;
         c->adam_v[i] = (float)i * 1e-6f;
@@ -43,6 +45,12 @@ static void fill_checkpoint(struct iamp_checkpoint *c, size_t n)
     c->config.lr = 1e-3f;
     c->config.seed = 99;
     c->config.target_sync = 5;
+    c->config.samples = 8;
+    c->config.warmup = 20;
+    c->config.entropy_coef = 0.01f;
+    c->config.value_coef = 0.5f;
+    c->config.mix_lambda = 0.25f;
+    c->config.kl_beta = 0.1f;
     c->has_reached = 1;
     c->reached_round = 10;
     c->reached_examples = 2560;
@@ -59,6 +67,7 @@ static void assert_same(const struct iamp_checkpoint *a, const struct iamp_check
     cr_assert_eq(memcmp(a->adam_m, b->adam_m, bytes), 0);
     cr_assert_eq(memcmp(a->adam_v, b->adam_v, bytes), 0);
     cr_assert_eq(memcmp(a->target, b->target, bytes), 0);
+    cr_assert_eq(memcmp(a->ref, b->ref, bytes), 0);
     cr_assert_eq(a->adam_t, b->adam_t);
     cr_assert_eq(a->round, b->round);
     cr_assert_eq(a->examples, b->examples);
@@ -71,6 +80,12 @@ static void assert_same(const struct iamp_checkpoint *a, const struct iamp_check
     cr_assert_eq(a->config.depth, b->config.depth);
     cr_assert_eq(a->config.seed, b->config.seed);
     cr_assert_eq(a->config.target_sync, b->config.target_sync);
+    cr_assert_eq(a->config.samples, b->config.samples);
+    cr_assert_eq(a->config.warmup, b->config.warmup);
+    cr_assert_eq(a->config.entropy_coef, b->config.entropy_coef);
+    cr_assert_eq(a->config.value_coef, b->config.value_coef);
+    cr_assert_eq(a->config.mix_lambda, b->config.mix_lambda);
+    cr_assert_eq(a->config.kl_beta, b->config.kl_beta);
     cr_assert_eq(a->reached_round, b->reached_round);
 }
 

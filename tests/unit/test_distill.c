@@ -1,7 +1,11 @@
 /* test_distill.c — examples to gradients: splitting a batch across workers
  * and summing their gradients equals the whole batch's gradient (the basis
- * of data-parallel distillation), weights scale the policy term, and the
- * value term follows value_target. */
+ * of data-parallel distillation), with the entropy and KL terms too;
+ * weights scale the policy term; the value term follows value_target; a KL
+ * term without a reference is refused; and REINFORCE on a bandit with
+ * known rewards: the estimator's mean matches the exact policy gradient,
+ * and the learned value baseline cuts its variance. */
+#include "worker/adam.h"
 #include "worker/distill.h"
 
 #include <criterion/criterion.h>
@@ -34,6 +38,7 @@ static void make_examples(struct iamp_example *ex, int n, int with_value)
 {
     struct iamp_rng r;
     iamp_rng_seed(&r, 8, 0);
+    memset(ex, 0, (size_t)n * sizeof(*ex));
     for (int i = 0; i < n; i++) {
         task.ops->sample(&task, &r, task.max_difficulty, &ex[i].q);
         memset(&ex[i].a, 0, sizeof(ex[i].a));
@@ -44,11 +49,13 @@ static void make_examples(struct iamp_example *ex, int n, int with_value)
     }
 }
 
+static struct iamp_model *ref_model; /* p_ref for KL terms, when set */
+
 static float *grad_of(const struct iamp_example *ex, int n, float scale, double *loss)
 {
     struct iamp_distill_work w;
     struct iamp_distill_stats st;
-    struct iamp_distill_opts o = {.value_coef = 0.5f};
+    struct iamp_distill_opts o = {.value_coef = 0.5f, .ref = ref_model};
     iamp_distill_work_init(&w);
     cr_assert_eq(iamp_distill_grad(&model, &task, ex, n, scale, &o, &w, &st, NULL, NULL), 0);
     iamp_distill_work_release(&w);
@@ -75,6 +82,57 @@ Test(distill, shares_of_a_batch_sum_to_the_batch_gradient)
     free(g1);
     free(g2);
     free(g3);
+}
+
+Test(distill, shares_sum_to_the_batch_gradient_with_entropy_and_kl)
+{
+    struct iamp_model ref;
+    struct iamp_rng r;
+    cr_assert_eq(iamp_model_init(&ref, &model.cfg), 0);
+    iamp_rng_seed(&r, 5, 0);
+    iamp_model_reset(&ref, &r);
+    ref_model = &ref;
+    struct iamp_example ex[30];
+    make_examples(ex, 30, 1);
+    for (int i = 0; i < 30; i++) {
+        ex[i].entropy_weight = 0.1f * (float)(i % 3);
+        ex[i].kl_weight = 0.2f * (float)(i % 4);
+    }
+    double l_all, l1, l2;
+    float *all = grad_of(ex, 30, 1.0f / 30, &l_all);
+    float *g1 = grad_of(ex, 11, 1.0f / 30, &l1);
+    float *g2 = grad_of(ex + 11, 19, 1.0f / 30, &l2);
+    cr_assert_float_eq(l_all, l1 + l2, 1e-5);
+    for (size_t i = 0; i < model.lay.total; i++)
+        cr_assert_float_eq(all[i], g1[i] + g2[i], 1e-5, "parameter %zu", i);
+    /* The terms change the gradient: without them it differs. */
+    for (int i = 0; i < 30; i++)
+        ex[i].entropy_weight = ex[i].kl_weight = 0.0f;
+    float *plain = grad_of(ex, 30, 1.0f / 30, NULL);
+    double diff = 0.0;
+    for (size_t i = 0; i < model.lay.total; i++)
+        diff += fabs(plain[i] - all[i]);
+    cr_assert_gt(diff, 1e-3);
+    ref_model = NULL;
+    free(all);
+    free(g1);
+    free(g2);
+    free(plain);
+    iamp_model_release(&ref);
+}
+
+Test(distill, kl_term_without_a_reference_is_refused)
+{
+    struct iamp_example ex[4];
+    make_examples(ex, 4, 0);
+    ex[2].kl_weight = 1.0f;
+    struct iamp_distill_work w;
+    struct iamp_distill_stats st;
+    struct iamp_distill_opts o = {.value_coef = 0.5f, .ref = NULL};
+    iamp_distill_work_init(&w);
+    cr_assert_eq(iamp_distill_grad(&model, &task, ex, 4, 1.0f, &o, &w, &st, NULL, NULL),
+                 IAMP_EINVAL);
+    iamp_distill_work_release(&w);
 }
 
 Test(distill, negating_weights_negates_the_policy_gradient)
@@ -112,4 +170,180 @@ Test(distill, value_term_only_when_a_target_is_given)
     cr_assert_gt(loss, 1.0);
     cr_assert_lt(g[model.lay.bv], 0.0f, "raising the bias lowers the error");
     free(g);
+}
+
+/* ---------------------------------------------------------------- bandit */
+
+/* A one-question bandit: the answer a in [0, 16) of question q earns a
+ * known reward. J = sum_a p(a) r(a); the REINFORCE estimate of -grad J
+ * from a sampled a is -(r(a) - b) grad log p(a). */
+static const double bandit_reward[16] = {0.9,  0.6, 0.75, 1.0, 0.55, 0.8,  0.7,  0.65,
+                                         0.95, 0.5, 0.85, 0.6, 0.75, 0.55, 0.65, 0.9};
+static const struct iamp_question bandit_q = {.type = 0, .len = 2, .tok = {3, 16 + 5 - 1}};
+
+/* Exact gradient of -J, by the model's backward from dlogits of -J. */
+static float *exact_gradient(double *J)
+{
+    struct iamp_rows rows;
+    struct iamp_answer a = {.len = 1, .tok = {0}};
+    iamp_rows_init(&rows);
+    cr_assert_eq(iamp_rows_teacher(&rows, &model, &task, &bandit_q, &a, 1), 0);
+    cr_assert_eq(iamp_model_forward(&model, rows.in, 1), 0);
+    float p[32], d[32] = {0};
+    cr_assert_leq(model.cfg.vocab, 32);
+    iamp_softmax_range(model.logits, 0, 16, 1.0f, p);
+    *J = 0.0;
+    for (int v = 0; v < 16; v++)
+        *J += p[v] * bandit_reward[v];
+    for (int v = 0; v < 16; v++)
+        d[v] = (float)(-p[v] * (bandit_reward[v] - *J));
+    iamp_model_backward(&model, d, NULL, NULL, NULL);
+    iamp_rows_release(&rows);
+    float *g = malloc(model.lay.total * sizeof(float));
+    memcpy(g, model.grads, model.lay.total * sizeof(float));
+    return g;
+}
+
+/* n reinforce examples with answers sampled from M, baseline b and
+ * policy coefficient coef. */
+static void bandit_examples(struct iamp_example *ex, int n, float b, float coef, struct iamp_rng *r)
+{
+    struct iamp_question *qs = malloc((size_t)n * sizeof(*qs));
+    struct iamp_answer *as = malloc((size_t)n * sizeof(*as));
+    for (int i = 0; i < n; i++)
+        qs[i] = bandit_q;
+    cr_assert_eq(iamp_policy_answer(&model, &task, qs, n, IAMP_DECODE_SAMPLE, 1.0f, r, as), 0);
+    for (int i = 0; i < n; i++)
+        iamp_example_reinforce(&ex[i], &bandit_q, &as[i], (float)bandit_reward[as[i].tok[0]], b,
+                               coef, 0.0f);
+    free(qs);
+    free(as);
+}
+
+/* The estimator's gradient (policy term only: value_coef 0). */
+static float *estimate(const struct iamp_example *ex, int n)
+{
+    struct iamp_distill_work w;
+    struct iamp_distill_stats st;
+    struct iamp_distill_opts o = {.value_coef = 0.0f};
+    iamp_distill_work_init(&w);
+    cr_assert_eq(iamp_distill_grad(&model, &task, ex, n, 1.0f / (float)n, &o, &w, &st, NULL, NULL),
+                 0);
+    iamp_distill_work_release(&w);
+    float *g = malloc(model.lay.total * sizeof(float));
+    memcpy(g, model.grads, model.lay.total * sizeof(float));
+    return g;
+}
+
+static double rel_error(const float *a, const float *b)
+{
+    double num = 0.0, den = 0.0;
+    for (size_t i = 0; i < model.lay.total; i++) {
+        num += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+        den += (double)b[i] * b[i];
+    }
+    return sqrt(num / den);
+}
+
+/* Total variance (sum over parameters) of single-sample estimates. */
+static double estimator_variance(float b, struct iamp_rng *r, int draws)
+{
+    size_t P = model.lay.total;
+    double *sum = calloc(P, sizeof(double)), sq = 0.0;
+    struct iamp_example ex;
+    for (int k = 0; k < draws; k++) {
+        bandit_examples(&ex, 1, b, 1.0f, r);
+        float *g = estimate(&ex, 1);
+        for (size_t i = 0; i < P; i++) {
+            sum[i] += g[i];
+            sq += (double)g[i] * g[i];
+        }
+        free(g);
+    }
+    double mean_sq = 0.0;
+    for (size_t i = 0; i < P; i++)
+        mean_sq += (sum[i] / draws) * (sum[i] / draws);
+    free(sum);
+    return sq / draws - mean_sq;
+}
+
+/* Fit the value head to the rewards with the reinforce examples' value
+ * term alone (policy coefficient 0), as training does with its own. */
+static void fit_baseline(struct iamp_rng *r)
+{
+    struct iamp_adam adam;
+    struct iamp_distill_work w;
+    struct iamp_distill_stats st;
+    struct iamp_distill_opts o = {.value_coef = 0.5f};
+    struct iamp_example ex[32];
+    cr_assert_eq(iamp_adam_init(&adam, model.lay.total, 1e-2f), 0);
+    iamp_distill_work_init(&w);
+    for (int step = 0; step < 300; step++) {
+        bandit_examples(ex, 32, 0.0f, 0.0f, r);
+        cr_assert_eq(iamp_distill_grad(&model, &task, ex, 32, 1.0f / 32, &o, &w, &st, NULL, NULL),
+                     0);
+        iamp_adam_step(&adam, model.params, model.grads);
+    }
+    iamp_distill_work_release(&w);
+    iamp_adam_release(&adam);
+}
+
+Test(distill, reinforce_estimator_matches_the_exact_policy_gradient)
+{
+    struct iamp_rng r;
+    iamp_rng_seed(&r, 21, 0);
+    double J;
+    float *exact = exact_gradient(&J);
+    enum { N = 160000 };
+    struct iamp_example *ex = malloc(N * sizeof(*ex));
+    const float baselines[2] = {0.0f, 0.5f};
+    for (int k = 0; k < 2; k++) {
+        bandit_examples(ex, N, baselines[k], 1.0f, &r);
+        float *est = estimate(ex, N);
+        double err = rel_error(est, exact);
+        cr_log_info("baseline %.1f: relative error of the mean estimate %.4f\n", baselines[k], err);
+        cr_assert_lt(err, 0.06, "baseline %.1f: mean estimate off by %.3f", baselines[k], err);
+        free(est);
+    }
+    /* The test can fail: an estimator that misreads the rewards (doubles
+     * those of answers below 8) is caught. A constant shift of every
+     * weight would not be: that is a baseline, and unbiased. */
+    bandit_examples(ex, N, 0.5f, 1.0f, &r);
+    for (int i = 0; i < N; i++)
+        if (ex[i].a.tok[0] < 8)
+            ex[i].weight += ex[i].value_target;
+    float *biased = estimate(ex, N);
+    double berr = rel_error(biased, exact);
+    cr_log_info("misread rewards: relative error %.4f\n", berr);
+    cr_assert_gt(berr, 0.2);
+    free(biased);
+    free(ex);
+    free(exact);
+}
+
+Test(distill, learned_value_baseline_cuts_the_estimator_variance)
+{
+    struct iamp_rng r;
+    iamp_rng_seed(&r, 22, 0);
+    fit_baseline(&r);
+    double J;
+    float *exact = exact_gradient(&J);
+    float v;
+    cr_assert_eq(iamp_policy_values(&model, &task, &bandit_q, 1, &v), 0);
+    cr_log_info("E[r] = %.4f, learned V(q) = %.4f\n", J, v);
+    cr_assert_float_eq(v, J, 0.03, "the value head learned E[r]");
+    double var0 = estimator_variance(0.0f, &r, 600);
+    double varb = estimator_variance(v, &r, 600);
+    cr_log_info("estimator variance: no baseline %.5g, learned baseline %.5g (x%.3f)\n", var0, varb,
+                varb / var0);
+    cr_assert_lt(varb, 0.25 * var0, "baseline: variance %.4g vs %.4g without", varb, var0);
+    /* Still unbiased with the learned baseline. */
+    enum { N = 40000 };
+    struct iamp_example *ex = malloc(N * sizeof(*ex));
+    bandit_examples(ex, N, v, 1.0f, &r);
+    float *est = estimate(ex, N);
+    cr_assert_lt(rel_error(est, exact), 0.08);
+    free(est);
+    free(ex);
+    free(exact);
 }

@@ -248,3 +248,59 @@ Test(permpow, eval_set_covers_every_k, .timeout = 10)
         cr_assert_eq(per_k[k], 16, "k=%d has %d questions", k, per_k[k]);
     iamp_task_destroy(&t);
 }
+
+Test(permpow, approve_is_off_by_default_and_leaves_the_shape_alone, .timeout = 10)
+{
+    struct iamp_task t = make("permpow"), a = make("permpow:approve=1");
+    cr_assert_eq(t.n_types, 1);
+    cr_assert_eq(t.q_len, 2);
+    cr_assert_eq(t.vocab, 64 + 63);
+    cr_assert_eq(t.approve_type, -1);
+    cr_assert_not(iamp_task_approvable(&t, 0));
+    cr_assert_eq(a.n_types, 2);
+    cr_assert_str_eq(a.type_names[1], "approve");
+    cr_assert_str_eq(a.spec, "permpow:n=64,seed=1,kmax=63,approve=1");
+    cr_assert(iamp_task_approvable(&a, 0));
+    cr_assert_not(iamp_task_approvable(&a, 1));
+    struct iamp_question q;
+    char err[256] = "";
+    cr_assert_neq(t.ops->parse_question(&t, "approve x=1 k=2 a=3", &q, err, sizeof(err)), 0);
+    cr_assert_not_null(strstr(err, "approve=1"), "%s", err);
+    cr_assert_eq(a.ops->parse_question(&a, "approve x=1 k=2 a=3", &q, err, sizeof(err)), 0, "%s",
+                 err);
+    char text[IAMP_TEXT_MAX];
+    a.ops->format_question(&a, &q, text, sizeof(text));
+    cr_assert_str_eq(text, "approve x=1 k=2 a=3");
+    cr_assert_neq(a.ops->parse_question(&a, "approve x=1 k=2 a=64", &q, err, sizeof(err)), 0);
+    cr_assert_neq(a.ops->parse_question(&a, "approve x=1 k=2", &q, err, sizeof(err)), 0);
+    iamp_task_destroy(&t);
+    iamp_task_destroy(&a);
+}
+
+Test(permpow, approval_by_overseer_with_oracle_equals_truth, .timeout = 30)
+{
+    struct iamp_task t = make("permpow:n=8,kmax=7,seed=3,approve=1");
+    int yes = 0;
+    for (int x = 0; x < 8; x++) {
+        for (int k = 1; k <= 7; k++) {
+            struct iamp_question q = {
+                .type = 0, .len = 2, .tok = {(uint16_t)x, (uint16_t)(8 + k - 1)}};
+            struct iamp_answer truth;
+            iamp_task_truth(&t, &q, &truth);
+            for (int a = 0; a < 8; a++) {
+                struct iamp_answer cand = {.len = 1, .tok = {(uint16_t)a}}, got, want;
+                struct iamp_question aq;
+                cr_assert_eq(iamp_task_approval_question(&t, &q, &cand, &aq), 0);
+                cr_assert(t.ops->valid_question(&t, &aq));
+                run_with_oracle(&t, &aq, &got);
+                iamp_task_truth(&t, &aq, &want);
+                cr_assert(iamp_answer_equal(&got, &want));
+                double score = iamp_task_approval_score(&t, &aq, &got);
+                cr_assert_float_eq(score, a == truth.tok[0] ? 1.0 : 0.0, 1e-12);
+                yes += score > 0.5;
+            }
+        }
+    }
+    cr_assert_eq(yes, 8 * 7, "exactly one approved answer per question");
+    iamp_task_destroy(&t);
+}

@@ -1,7 +1,8 @@
 /* test_policy.c — decoding and losses: sampling frequencies follow the
  * softmax (chi-square), greedy is the argmax, log-probabilities of
- * multi-token answers add up, and the cross-entropy gradient is
- * softmax - onehot inside the answer range and zero outside. */
+ * multi-token answers add up, the cross-entropy gradient is softmax -
+ * onehot inside the answer range and zero outside, and the entropy and KL
+ * terms have exact values and finite-difference gradients. */
 #include "worker/policy.h"
 
 #include <criterion/criterion.h>
@@ -188,4 +189,87 @@ Test(policy, xent_gradient_is_softmax_minus_onehot_in_range, .timeout = 10)
     }
     iamp_rows_release(&rows);
     iamp_model_release(&m);
+}
+
+/* Rows over a fake model whose logits are set by hand. */
+struct reg_fixture {
+    struct iamp_model m;
+    struct iamp_rows rows;
+    float logits[3 * 10], ref[3 * 10], ent_w[3], kl_w[3];
+};
+
+static void reg_setup(struct reg_fixture *f)
+{
+    memset(f, 0, sizeof(*f));
+    f->m.cfg.vocab = 10;
+    f->m.logits = f->logits;
+    static uint16_t lo[3] = {2, 0, 5}, hi[3] = {8, 10, 7};
+    static int32_t example[3] = {0, 0, 1};
+    f->rows.n = 3;
+    f->rows.lo = lo;
+    f->rows.hi = hi;
+    f->rows.example = example;
+    struct iamp_rng r;
+    iamp_rng_seed(&r, 17, 0);
+    for (int i = 0; i < 30; i++) {
+        f->logits[i] = (float)(2.0 * iamp_rng_normal(&r));
+        f->ref[i] = (float)(2.0 * iamp_rng_normal(&r));
+    }
+    float ew[3] = {0.3f, 0.0f, 1.5f}, kw[3] = {0.7f, 2.0f, 0.0f};
+    memcpy(f->ent_w, ew, sizeof(ew));
+    memcpy(f->kl_w, kw, sizeof(kw));
+}
+
+static double reg_loss(struct reg_fixture *f, float *d)
+{
+    float scratch[30] = {0};
+    double loss = 0.0;
+    cr_assert_eq(iamp_loss_entropy_kl(&f->m, &f->rows, f->ref, f->ent_w, f->kl_w, 0.5f,
+                                      d ? d : scratch, &loss),
+                 0);
+    return loss;
+}
+
+Test(policy, entropy_and_kl_gradients_match_finite_differences, .timeout = 10)
+{
+    struct reg_fixture f;
+    reg_setup(&f);
+    float d[30] = {0};
+    reg_loss(&f, d);
+    for (int i = 0; i < 30; i++) {
+        float keep = f.logits[i];
+        const float eps = 1e-3f;
+        f.logits[i] = keep + eps;
+        double lp = reg_loss(&f, NULL);
+        f.logits[i] = keep - eps;
+        double lm = reg_loss(&f, NULL);
+        f.logits[i] = keep;
+        double num = (lp - lm) / (2.0 * eps);
+        cr_assert(fabs(num - d[i]) < 1e-3 + 1e-2 * fabs(num), "logit %d: analytic %g numeric %g", i,
+                  d[i], num);
+        int r = i / 10, v = i % 10;
+        if (v < f.rows.lo[r] || v >= f.rows.hi[r])
+            cr_assert_eq(d[i], 0.0f, "no gradient outside the range");
+    }
+}
+
+Test(policy, entropy_and_kl_values_are_exact, .timeout = 10)
+{
+    struct reg_fixture f;
+    reg_setup(&f);
+    /* Uniform logits: entropy log(range); equal to the reference: KL 0. */
+    for (int i = 0; i < 30; i++)
+        f.logits[i] = f.ref[i] = 1.0f;
+    double want = -0.5 * (0.3 * log(6.0) + 1.5 * log(2.0));
+    double got = reg_loss(&f, NULL);
+    cr_assert_float_eq(got, want, 1e-6, "got %.12g want %.12g", got, want);
+    /* KL of a two-point row to uniform: p log 2p + (1-p) log 2(1-p). */
+    f.ent_w[0] = f.ent_w[2] = 0.0f;
+    f.kl_w[2] = 1.0f; /* row 2 covers tokens 5, 6 */
+    f.kl_w[0] = f.kl_w[1] = 0.0f;
+    double p = 1.0 / (1.0 + exp(1.0));
+    double kl = p * log(2 * p) + (1 - p) * log(2 * (1 - p));
+    f.logits[20 + 5] = 0.0f;
+    f.logits[20 + 6] = 1.0f;
+    cr_assert_float_eq(reg_loss(&f, NULL), 0.5 * kl, 1e-6);
 }

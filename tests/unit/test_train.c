@@ -1,9 +1,13 @@
-/* test_train.c — the training driver: no ground truth on the imitate path,
- * the supervised baseline does use it, resuming from a checkpoint is exact,
- * per-type algo parsing, and the learning-rate schedule. */
+/* test_train.c — the training driver: no ground truth on any IA path
+ * (imitate, search, reinforce, mixed, on permpow and tictactoe), the
+ * supervised baseline does use it, resuming from a checkpoint is exact
+ * (imitate and the RL modes, whose state includes p_ref and the sampling
+ * RNG), per-type algo parsing, and the learning-rate schedule. The
+ * examples each mode builds are tested in test_modes.c. */
 #include "coordinator/train.h"
 
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,33 +23,59 @@ static void small_opts(struct iamp_train_opts *o, const char *algo)
     o->cfg.target_sync = 3;
 }
 
-static void open_session(struct iamp_session *s)
+static void open_task(struct iamp_session *s, const char *spec)
 {
     struct iamp_model_opts mo = {8, 32, 2};
     char err[256];
-    cr_assert_eq(iamp_session_open(s, "permpow:n=16,kmax=15", &mo, 1e-3f, 5, err, sizeof(err)), 0,
-                 "%s", err);
+    cr_assert_eq(iamp_session_open(s, spec, &mo, 1e-3f, 5, err, sizeof(err)), 0, "%s", err);
 }
 
-Test(train, imitate_rounds_never_consult_ground_truth, .timeout = 60)
+static void open_session(struct iamp_session *s)
+{
+    open_task(s, "permpow:n=16,kmax=15");
+}
+
+/* Rounds of `algo` on `spec` never call ground truth; evaluation does. */
+static void never_consults_truth(const char *spec, const char *algo, int warmup)
 {
     struct iamp_session s;
     struct iamp_trainer tr;
     struct iamp_train_opts o;
     struct iamp_round_stats st;
     char err[256];
-    open_session(&s);
-    small_opts(&o, "imitate");
+    open_task(&s, spec);
+    small_opts(&o, algo);
+    o.cfg.warmup = (uint32_t)warmup;
+    o.cfg.samples = 3;
     cr_assert_eq(iamp_trainer_init(&tr, &s, &o, NULL, err, sizeof(err)), 0, "%s", err);
-    for (int r = 0; r < 8; r++) {
+    for (int r = 0; r < 5; r++) {
         long before = iamp_task_truth_calls();
         cr_assert_eq(iamp_trainer_step(&tr, &st), 0);
-        cr_assert_eq(iamp_task_truth_calls(), before, "round %d used ground truth", r);
+        cr_assert_eq(iamp_task_truth_calls(), before, "%s %s round %d used ground truth", spec,
+                     algo, r);
+        if (r >= warmup && strcmp(algo, "imitate") != 0)
+            cr_assert(!isnan(st.approval), "%s %s: approval measured", spec, algo);
         cr_assert_eq(iamp_trainer_evaluate(&tr, &st), 0);
         cr_assert_gt(iamp_task_truth_calls(), before, "evaluation does use it");
     }
     iamp_trainer_release(&tr);
     iamp_session_close(&s);
+}
+
+Test(train, imitate_rounds_never_consult_ground_truth, .timeout = 60)
+{
+    never_consults_truth("permpow:n=16,kmax=15", "imitate", 0);
+    never_consults_truth("tictactoe", "imitate", 0);
+}
+
+Test(train, search_reinforce_mixed_rounds_never_consult_ground_truth, .timeout = 60)
+{
+    static const char *const algos[] = {"search", "reinforce", "mixed"};
+    for (int i = 0; i < 3; i++) {
+        never_consults_truth("permpow:n=16,kmax=15,approve=1", algos[i], 2);
+        never_consults_truth("tictactoe", algos[i], 0);
+    }
+    never_consults_truth("tictactoe", "value=imitate,action=search,approve=imitate", 0);
 }
 
 Test(train, supervised_rounds_use_ground_truth, .timeout = 60)
@@ -73,23 +103,26 @@ static uint64_t run_rounds(struct iamp_trainer *tr, int n)
     return iamp_model_checksum(&tr->s->model);
 }
 
-Test(train, resume_from_checkpoint_is_exact, .timeout = 60)
+/* 10 rounds straight == 4, save, load, 6 more: same parameters. */
+static void resume_is_exact(const char *spec, const char *algo, int warmup)
 {
     char dir[] = "/tmp/iamp_train_XXXXXX", path[256], err[256];
     cr_assert_not_null(mkdtemp(dir));
     snprintf(path, sizeof(path), "%s/checkpoint.pb", dir);
     struct iamp_train_opts o;
-    small_opts(&o, "imitate");
+    small_opts(&o, algo);
+    o.cfg.warmup = (uint32_t)warmup;
+    o.cfg.samples = 3;
 
     struct iamp_session s;
     struct iamp_trainer tr;
-    open_session(&s);
+    open_task(&s, spec);
     cr_assert_eq(iamp_trainer_init(&tr, &s, &o, NULL, err, sizeof(err)), 0);
     uint64_t straight = run_rounds(&tr, 10);
     iamp_trainer_release(&tr);
     iamp_session_close(&s);
 
-    open_session(&s);
+    open_task(&s, spec);
     cr_assert_eq(iamp_trainer_init(&tr, &s, &o, NULL, err, sizeof(err)), 0);
     uint64_t half = run_rounds(&tr, 4); /* 4 is not a multiple of target_sync */
     cr_assert_neq(half, straight);
@@ -103,12 +136,28 @@ Test(train, resume_from_checkpoint_is_exact, .timeout = 60)
     cr_assert_eq(iamp_trainer_init(&tr, &s, &o, &ck, err, sizeof(err)), 0, "%s", err);
     iamp_checkpoint_release(&ck);
     cr_assert_eq(tr.round, 4);
+    cr_assert_eq(tr.s->has_ref, warmup <= 4, "p_ref comes back with the checkpoint");
     uint64_t resumed = run_rounds(&tr, 6);
-    cr_assert_eq(resumed, straight, "resumed run diverged");
+    cr_assert_eq(resumed, straight, "%s %s: resumed run diverged", spec, algo);
     iamp_trainer_release(&tr);
     iamp_session_close(&s);
     unlink(path);
     rmdir(dir);
+}
+
+Test(train, resume_from_checkpoint_is_exact, .timeout = 60)
+{
+    resume_is_exact("permpow:n=16,kmax=15", "imitate", 0);
+}
+
+Test(train, resume_is_exact_in_rl_modes, .timeout = 60)
+{
+    /* mixed: sampled answers, baseline, p_ref taken at round 3 and the KL
+     * term; search: samples and approvals; the warm-up straddles the cut
+     * or not. */
+    resume_is_exact("permpow:n=16,kmax=15,approve=1", "mixed", 3);
+    resume_is_exact("tictactoe", "value=imitate,action=mixed,approve=imitate", 6);
+    resume_is_exact("tictactoe", "search", 0);
 }
 
 Test(train, same_seed_same_parameters_other_seed_differs, .timeout = 60)
@@ -146,6 +195,37 @@ Test(train, algo_parses_single_and_per_type_modes, .timeout = 10)
     cr_assert_eq(iamp_algo_parse("value=imitate", &t, &a, err, sizeof(err)), IAMP_EUNKNOWN);
     cr_assert_not_null(strstr(err, "value"));
     cr_assert_neq(iamp_algo_parse("pow", &t, &a, err, sizeof(err)), 0);
+    /* RL modes need an approval type: permpow has one only with approve=1. */
+    cr_assert_eq(iamp_algo_parse("reinforce", &t, &a, err, sizeof(err)), IAMP_EINVAL);
+    cr_assert_not_null(strstr(err, "approve=1"), "%s", err);
+    iamp_task_destroy(&t);
+    cr_assert_eq(iamp_task_create(&t, "permpow:approve=1", err, sizeof(err)), 0);
+    cr_assert_eq(iamp_algo_parse("search", &t, &a, err, sizeof(err)), 0);
+    cr_assert_eq(a.mode[0], IAMP_MODE_SEARCH);
+    cr_assert_eq(a.mode[1], IAMP_MODE_IMITATE, "approve has no approval of its own");
+    iamp_task_destroy(&t);
+}
+
+Test(train, algo_on_tictactoe_falls_back_or_refuses, .timeout = 10)
+{
+    struct iamp_task t;
+    struct iamp_algo a;
+    char err[256], buf[256];
+    cr_assert_eq(iamp_task_create(&t, "tictactoe", err, sizeof(err)), 0);
+    cr_assert_eq(iamp_algo_parse("mixed", &t, &a, err, sizeof(err)), 0);
+    iamp_algo_format(&a, &t, buf, sizeof(buf));
+    cr_assert_str_eq(buf, "value=imitate,action=mixed,approve=imitate");
+    cr_assert_eq(iamp_algo_parse("value=imitate,action=reinforce,approve=supervised", &t, &a, err,
+                                 sizeof(err)),
+                 0);
+    iamp_algo_format(&a, &t, buf, sizeof(buf));
+    cr_assert_str_eq(buf, "value=imitate,action=reinforce,approve=supervised");
+    cr_assert_eq(
+        iamp_algo_parse("value=search,action=search,approve=imitate", &t, &a, err, sizeof(err)),
+        IAMP_EINVAL);
+    cr_assert_not_null(strstr(err, "'value'"), "%s", err);
+    cr_assert_eq(iamp_algo_parse("value=imitate,action=search", &t, &a, err, sizeof(err)),
+                 IAMP_EINVAL, "every type needs a mode");
     iamp_task_destroy(&t);
 }
 

@@ -1,0 +1,132 @@
+/* test_modes.c — the examples each distillation mode builds from one
+ * round on tictactoe: reinforce weights the sampled answer by reward minus
+ * baseline with the reward as value target and the entropy bonus; mixed
+ * adds the imitation example at lambda and puts beta's KL on the sample;
+ * search imitates the best-approved candidate, and nothing when no
+ * candidate is approved; the warm-up imitates; every approval comes from
+ * the task's approval question. */
+#include "coordinator/train.h"
+
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+
+enum { N = 64, C = 5 }; /* questions per round; candidates: greedy + 4 samples */
+
+/* One step of `algo` on tictactoe, left in tr for inspection. */
+static void one_step(struct iamp_session *s, struct iamp_trainer *tr, const char *algo, int warmup)
+{
+    struct iamp_model_opts mo = {8, 32, 2};
+    struct iamp_train_opts o;
+    struct iamp_round_stats st;
+    char err[256];
+    cr_assert_eq(iamp_session_open(s, "tictactoe", &mo, 1e-3f, 5, err, sizeof(err)), 0, "%s", err);
+    iamp_train_opts_default(&o);
+    snprintf(o.cfg.algo, sizeof(o.cfg.algo), "%s", algo);
+    o.cfg.questions_per_round = N;
+    o.cfg.batch = 32;
+    o.cfg.eval_size = 30;
+    o.cfg.samples = C - 1;
+    o.cfg.mix_lambda = 0.25f;
+    o.cfg.kl_beta = 0.5f;
+    o.cfg.warmup = (uint32_t)warmup;
+    cr_assert_eq(iamp_trainer_init(tr, s, &o, NULL, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(iamp_trainer_step(tr, &st), 0);
+    cr_assert(!isnan(st.approval));
+}
+
+static void done(struct iamp_session *s, struct iamp_trainer *tr)
+{
+    iamp_trainer_release(tr);
+    iamp_session_close(s);
+}
+
+TestSuite(modes, .timeout = 60);
+
+Test(modes, reinforce_weights_the_sample_by_its_advantage)
+{
+    struct iamp_session s;
+    struct iamp_trainer tr;
+    one_step(&s, &tr, "value=imitate,action=reinforce,approve=supervised", 0);
+    for (int i = 0; i < N; i++) {
+        const struct iamp_example *e = &tr.ex[2 * i];
+        cr_assert_eq(tr.n_ex[i], 1);
+        if (tr.qs[i].type == 1) {
+            cr_assert_eq(tr.mode[i], IAMP_MODE_REINFORCE);
+            cr_assert_float_eq(e->weight, tr.score[i * C + 1] - tr.baseline[i], 1e-6,
+                               "advantage = reward - baseline");
+            cr_assert_float_eq(e->value_target, tr.score[i * C + 1], 1e-6);
+            cr_assert_float_eq(e->entropy_weight, 0.01f, 1e-6);
+            cr_assert_eq(e->kl_weight, 0.0f);
+            cr_assert(iamp_answer_equal(&e->a, &tr.cand[i * C + 1]), "the sampled answer");
+        } else {
+            cr_assert_float_eq(e->weight, 1.0f, 1e-6);
+            cr_assert(isnan(e->value_target));
+        }
+    }
+    done(&s, &tr);
+}
+
+Test(modes, mixed_adds_imitation_at_lambda_and_kl_at_beta)
+{
+    struct iamp_session s;
+    struct iamp_trainer tr;
+    one_step(&s, &tr, "mixed", 0);
+    for (int i = 0; i < N; i++) {
+        if (tr.qs[i].type != 1)
+            continue;
+        cr_assert_eq(tr.n_ex[i], 2);
+        cr_assert_float_eq(tr.ex[2 * i].weight, 0.25f, 1e-6, "lambda on the imitation");
+        cr_assert(iamp_answer_equal(&tr.ex[2 * i].a, &tr.targets[i]));
+        cr_assert_float_eq(tr.ex[2 * i + 1].kl_weight, 0.5f, 1e-6, "beta on the sample");
+        cr_assert_float_eq(tr.ex[2 * i + 1].weight, 0.75f * (tr.score[i * C + 1] - tr.baseline[i]),
+                           1e-6);
+    }
+    done(&s, &tr);
+}
+
+Test(modes, search_imitates_the_best_approved_candidate)
+{
+    struct iamp_session s;
+    struct iamp_trainer tr;
+    one_step(&s, &tr, "search", 0);
+    int learned = 0, skipped = 0;
+    for (int i = 0; i < N; i++) {
+        if (tr.qs[i].type != 1)
+            continue;
+        float best = 0.0f;
+        for (int j = 0; j < C; j++) {
+            struct iamp_question aq;
+            cr_assert_eq(iamp_task_approval_question(&s.task, &tr.qs[i], &tr.cand[i * C + j], &aq),
+                         0);
+            cr_assert(!isnan(tr.score[i * C + j]), "every candidate judged");
+            best = tr.score[i * C + j] > best ? tr.score[i * C + j] : best;
+        }
+        cr_assert_eq(tr.n_ex[i], best > 0.0f, "an example only when something is approved");
+        learned += tr.n_ex[i];
+        skipped += !tr.n_ex[i];
+        for (int j = 0; tr.n_ex[i] && j < C; j++)
+            if (iamp_answer_equal(&tr.cand[i * C + j], &tr.ex[2 * i].a))
+                cr_assert_float_eq(tr.score[i * C + j], best, 1e-6, "the target is the best");
+    }
+    cr_assert_gt(learned, 0);
+    cr_log_info("search: %d questions learned from, %d without an approved candidate\n", learned,
+                skipped);
+    done(&s, &tr);
+}
+
+Test(modes, warmup_imitates_and_judges_only_the_greedy_answer)
+{
+    struct iamp_session s;
+    struct iamp_trainer tr;
+    one_step(&s, &tr, "reinforce", 3);
+    for (int i = 0; i < N; i++) {
+        cr_assert_eq(tr.mode[i], IAMP_MODE_IMITATE);
+        cr_assert_eq(tr.n_ex[i], 1);
+        cr_assert_float_eq(tr.ex[2 * i].weight, 1.0f, 1e-6);
+        if (tr.qs[i].type == 1)
+            cr_assert(!isnan(tr.score[i * C]), "the greedy answer's approval is measured");
+    }
+    cr_assert_not(tr.s->has_ref, "p_ref is taken after the warm-up");
+    done(&s, &tr);
+}
