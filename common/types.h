@@ -20,7 +20,7 @@ struct iamp_question {
 };
 
 struct iamp_answer {
-    uint16_t len;             /* tokens in use (END included for sequences) */
+    uint16_t len;             /* tokens in use (END included for sequences; 0: continuous) */
     uint16_t tok[IAMP_A_MAX]; /* token ids in [0, vocab) */
     float value;              /* continuous answers and scores; 0 otherwise */
 };
@@ -34,6 +34,10 @@ struct iamp_example {
     float value_target;   /* target of the value head; NAN: no value loss */
     float entropy_weight; /* coefficient on -H(p_M) at each row of a; 0: none */
     float kl_weight;      /* coefficient on KL(p_M || p_ref) at each row of a; 0: none */
+    int prefix_baseline;  /* 1: the baseline is per prefix: row r of a (the state: q and
+                             a's first r tokens) gets weight * (value_target - V_r), V_r
+                             the value head there (not differentiated), and the value
+                             loss covers every row (mean over the rows) */
 };
 
 #endif

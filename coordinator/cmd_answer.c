@@ -259,12 +259,12 @@ int iamp_cmd_eval(int argc, char **argv)
     if (code)
         return code;
     struct iamp_eval_set ev;
-    double acc = 0.0, amp = 0.0, per_type[IAMP_TYPES_MAX];
+    double acc = 0.0, amp = 0.0, per_type[IAMP_TYPES_MAX], metrics[IAMP_METRICS_MAX];
     int rc = iamp_eval_set_init(&ev, &s.task, (int)c.eval_size, 12345);
     if (!rc)
-        rc = iamp_eval_accuracy(&s, &ev, 0, &acc, per_type);
+        rc = iamp_eval_accuracy(&s, &ev, 0, &acc, per_type, metrics);
     if (!rc)
-        rc = iamp_eval_accuracy(&s, &ev, (int)c.depth, &amp, NULL);
+        rc = iamp_eval_accuracy(&s, &ev, (int)c.depth, &amp, NULL, NULL);
     if (rc) {
         iamp_cli_error("eval: %s", iamp_strerror(rc));
         code = IAMP_EXIT_FAIL;
@@ -277,6 +277,10 @@ int iamp_cmd_eval(int argc, char **argv)
         for (int ty = 0; ty < s.task.n_types; ty++) {
             printf(",\"accuracy_%s\":", s.task.type_names[ty]);
             iamp_json_number(stdout, per_type[ty]);
+        }
+        for (int k = 0; k < s.task.n_metrics; k++) {
+            printf(",\"%s\":", s.task.metric_names[k]);
+            iamp_json_number(stdout, metrics[k]);
         }
         printf("}\n");
     } else {

@@ -174,7 +174,7 @@ static int train_steps(struct iamp_session *s, const struct iamp_rows *rows, dou
         rc = iamp_model_forward(m, rows->in, rows->n);
         iamp_loss_xent(m, rows, NULL, 1.0f / (float)rows->n, dlogits);
         double t1 = iamp_now();
-        iamp_model_backward(m, dlogits, NULL, NULL, NULL);
+        iamp_model_backward(m, dlogits, NULL, NULL, NULL, NULL);
         double t2 = iamp_now();
         iamp_adam_step(&s->adam, m->params, m->grads);
         double t3 = iamp_now();
@@ -225,7 +225,7 @@ static int bench_train_cluster(struct bench_cmd *c, struct iamp_session *s, stru
         rc = iamp_session_answer(s, qs, B, as);
     }
     for (int i = 0; !rc && i < B; i++)
-        ex[i] = (struct iamp_example){qs[i], as[i], 1.0f, NAN, 0.0f, 0.0f};
+        iamp_example_imitate(&ex[i], &qs[i], &as[i], 1.0f);
     for (int i = 0; !rc && i < B * STEPS; i++)
         order[i] = i % B;
     struct iamp_fit_req req = {ex, B, NULL, NULL, B, order, B * STEPS, B, 1e-4f, 0.0f};

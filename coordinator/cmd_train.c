@@ -441,6 +441,8 @@ static int round_once(struct train_run *r, struct iamp_round_stats *st)
     st->accuracy = st->amplified_accuracy = NAN;
     for (int ty = 0; ty < IAMP_TYPES_MAX; ty++)
         st->per_type[ty] = NAN;
+    for (int k = 0; k < IAMP_METRICS_MAX; k++)
+        st->metric[k] = NAN;
     return 0;
 }
 

@@ -42,8 +42,28 @@ void iamp_eval_set_release(struct iamp_eval_set *ev)
     memset(ev, 0, sizeof(*ev));
 }
 
+/* Means of the task's metrics over the answers in ev->buf. */
+static void task_metrics(const struct iamp_task *t, const struct iamp_question *qs, int n,
+                         const struct iamp_answer *as, double *out)
+{
+    double sum[IAMP_METRICS_MAX] = {0}, v[IAMP_METRICS_MAX];
+    long cnt[IAMP_METRICS_MAX] = {0};
+    for (int i = 0; i < n && t->n_metrics > 0; i++) {
+        for (int k = 0; k < t->n_metrics; k++)
+            v[k] = NAN;
+        iamp_task_metrics(t, &qs[i], &as[i], v);
+        for (int k = 0; k < t->n_metrics; k++)
+            if (!isnan(v[k])) {
+                sum[k] += v[k];
+                cnt[k]++;
+            }
+    }
+    for (int k = 0; k < t->n_metrics; k++)
+        out[k] = cnt[k] ? sum[k] / (double)cnt[k] : NAN;
+}
+
 int iamp_eval_accuracy(struct iamp_session *s, struct iamp_eval_set *ev, int depth,
-                       double *accuracy, double *per_type)
+                       double *accuracy, double *per_type, double *metrics)
 {
     const struct iamp_question *qs = depth == 0 ? ev->qs : ev->head;
     int n = depth == 0 ? ev->n : ev->n_head;
@@ -60,6 +80,8 @@ int iamp_eval_accuracy(struct iamp_session *s, struct iamp_eval_set *ev, int dep
         head_right += ok && is_head(&s->task, &qs[i]);
     }
     *accuracy = (double)head_right / ev->n_head;
+    if (metrics)
+        task_metrics(&s->task, qs, n, ev->buf, metrics);
     for (int ty = 0; per_type && ty < s->task.n_types; ty++)
         per_type[ty] = total[ty] ? (double)right[ty] / (double)total[ty] : NAN;
     return 0;

@@ -31,9 +31,11 @@ void iamp_eval_set_release(struct iamp_eval_set *ev);
 
 /* Headline accuracy of M alone (depth 0, greedy, the whole set) or of
  * Amp^depth(H, M) (the headline questions). per_type (may be NULL) gets
- * the share per question type at depth 0, NAN for types absent from the
- * set. */
+ * the share per question type, NAN for types absent from the set; metrics
+ * (may be NULL) the task's own metrics (t->metric_names: trajectory's
+ * token accuracy, markov's mean absolute error), each the mean over the
+ * questions it applies to (NAN: none). */
 IAMP_WUR int iamp_eval_accuracy(struct iamp_session *s, struct iamp_eval_set *ev, int depth,
-                                double *accuracy, double *per_type);
+                                double *accuracy, double *per_type, double *metrics);
 
 #endif

@@ -53,6 +53,8 @@ void iamp_metrics_write(FILE *f, const struct iamp_task *t, const struct iamp_ro
         snprintf(name, sizeof(name), "accuracy_%s", t->type_names[ty]);
         field(f, name, st->per_type[ty]);
     }
+    for (int k = 0; k < t->n_metrics; k++)
+        field(f, t->metric_names[k], st->metric[k]);
     field(f, "approval", st->approval);
     field(f, "reward", st->reward);
     field(f, "entropy", st->entropy);

@@ -1,7 +1,8 @@
 /* metrics.h — per-round output: a compact line for people, JSONL for
  * programs (--metrics FILE). JSON fields: round, examples, difficulty,
  * agreement, loss, accuracy (the task's headline type), amplified_accuracy,
- * accuracy_<type> per question type, approval (mean amplified approval of
+ * accuracy_<type> per question type, the task's own metrics by name
+ * (trajectory: token_accuracy; markov: mae), approval (mean amplified approval of
  * M's greedy answers to approvable questions), reward (mean approval of
  * the sampled answers reinforce and mixed learn from), entropy (M's answer
  * distribution), kl (KL(p_M || p_ref), null before p_ref exists),

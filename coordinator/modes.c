@@ -7,8 +7,17 @@
  * ("how good is answer X to Y?") is amplified with M_target greedy at the
  * leaves, exactly like an imitation target, and the task reads the score.
  * A candidate equal to an earlier one of the same question shares its
- * score. Sampling draws from the trainer's RNG, which checkpoints carry,
+ * score. A task that approves by comparison (sequence and continuous
+ * answers) has no approval question: its question itself is amplified once
+ * and every candidate is scored against that amplified answer.
+ * Sampling draws from the trainer's RNG, which checkpoints carry,
  * so a resumed run samples the same answers.
+ *
+ * Reinforce on a token sequence (an answer space of more than one token)
+ * uses the per-prefix baseline: the reward comes at the end, and each
+ * answer token's advantage is the reward minus the value head's estimate
+ * at the prefix before it (worker/distill.h). One-token answers keep the
+ * question's baseline V(q) read before distillation.
  */
 #include "coordinator/modes.h"
 
@@ -127,10 +136,42 @@ static int earlier_twin(const struct iamp_answer *row, int j)
     return -1;
 }
 
+/* Approval by comparison: each question with candidates is amplified
+ * once, and every candidate is scored against that answer. */
+static int compare_candidates(struct iamp_trainer *tr, int n)
+{
+    const struct iamp_task *t = &tr->s->task;
+    int C = stride(tr), m = 0, rc = IAMP_ENOMEM;
+    struct iamp_question *q = malloc((size_t)n * sizeof(*q));
+    struct iamp_answer *amp = malloc((size_t)n * sizeof(*amp));
+    int *idx = malloc((size_t)n * sizeof(int));
+    if (q && amp && idx) {
+        for (int i = 0; i < n; i++)
+            if (n_cand(tr, i) > 0) {
+                q[m] = tr->qs[i];
+                idx[m++] = i;
+            }
+        rc = amplify_target(tr, q, m, amp);
+    }
+    for (int k = 0; !rc && k < m; k++) {
+        int i = idx[k];
+        for (int j = 0; j < n_cand(tr, i); j++) {
+            size_t at = (size_t)i * C + j;
+            tr->score[at] = (float)iamp_task_approval_compare(t, &tr->qs[i], &tr->cand[at], &amp[k]);
+        }
+    }
+    free(q);
+    free(amp);
+    free(idx);
+    return rc;
+}
+
 /* Amplified approval of every distinct candidate, in one engine run. */
 static int judge_candidates(struct iamp_trainer *tr, int n)
 {
     const struct iamp_task *t = &tr->s->task;
+    if (iamp_task_compares(t))
+        return compare_candidates(tr, n);
     int C = stride(tr), m = 0, rc = IAMP_ENOMEM;
     struct iamp_question *aq = malloc((size_t)n * C * sizeof(*aq));
     struct iamp_answer *out = malloc((size_t)n * C * sizeof(*out));
@@ -205,6 +246,16 @@ static void search_example(struct iamp_trainer *tr, int i)
     }
 }
 
+/* 1 when answers to q are token sequences (more than one token). */
+static int is_sequence(const struct iamp_task *t, const struct iamp_question *q)
+{
+    struct iamp_answer_space sp;
+    if (iamp_task_continuous(t, q))
+        return 0;
+    t->ops->answer_space(t, q, &sp);
+    return sp.max_len > 1;
+}
+
 /* Reinforce (coef 1) or mixed (imitate lambda, reinforce 1 - lambda with
  * the KL penalty on the sampled answer's rows). */
 static void policy_gradient_example(struct iamp_trainer *tr, int i)
@@ -217,8 +268,12 @@ static void policy_gradient_example(struct iamp_trainer *tr, int i)
     tr->n_ex[i] = 0;
     if (mixed && c->mix_lambda > 0.0f)
         iamp_example_imitate(&e[tr->n_ex[i]++], &tr->qs[i], &tr->targets[i], c->mix_lambda);
-    iamp_example_reinforce(&e[tr->n_ex[i]], &tr->qs[i], &tr->cand[at], tr->score[at],
-                           tr->baseline[i], coef, c->entropy_coef);
+    if (is_sequence(&tr->s->task, &tr->qs[i]))
+        iamp_example_reinforce_prefix(&e[tr->n_ex[i]], &tr->qs[i], &tr->cand[at], tr->score[at],
+                                      coef, c->entropy_coef);
+    else
+        iamp_example_reinforce(&e[tr->n_ex[i]], &tr->qs[i], &tr->cand[at], tr->score[at],
+                               tr->baseline[i], coef, c->entropy_coef);
     e[tr->n_ex[i]++].kl_weight = mixed ? c->kl_beta : 0.0f;
 }
 
@@ -249,8 +304,9 @@ static void round_signals(struct iamp_trainer *tr, int n, struct iamp_round_stat
     for (int i = 0; i < n; i++) {
         const float *sc = tr->score + (size_t)i * C;
         int by_approval = tr->mode[i] == IAMP_MODE_SEARCH || tr->mode[i] == IAMP_MODE_REINFORCE;
-        tr->agree[i] =
-            by_approval ? sc[0] : (float)iamp_answer_equal(&tr->mine[i], &tr->targets[i]);
+        tr->agree[i] = by_approval ? sc[0]
+                                   : (float)iamp_task_agree(&tr->s->task, &tr->qs[i], &tr->mine[i],
+                                                            &tr->targets[i]);
         if (n_cand(tr, i) > 0) {
             appr += sc[0];
             n_appr++;

@@ -379,10 +379,10 @@ int iamp_trainer_step(struct iamp_trainer *tr, struct iamp_round_stats *st)
 int iamp_trainer_evaluate(struct iamp_trainer *tr, struct iamp_round_stats *st)
 {
     double t0 = iamp_now();
-    int rc = iamp_eval_accuracy(tr->s, &tr->eval, 0, &st->accuracy, st->per_type);
+    int rc = iamp_eval_accuracy(tr->s, &tr->eval, 0, &st->accuracy, st->per_type, st->metric);
     if (!rc)
         rc = iamp_eval_accuracy(tr->s, &tr->eval, (int)tr->opts.cfg.depth, &st->amplified_accuracy,
-                                NULL);
+                                NULL, NULL);
     if (rc)
         return rc;
     double dt = iamp_now() - t0;

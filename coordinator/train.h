@@ -85,6 +85,7 @@ struct iamp_round_stats {
     double accuracy;           /* M greedy vs ground truth, held-out */
     double amplified_accuracy; /* Amp^depth vs ground truth, held-out */
     double per_type[IAMP_TYPES_MAX];
+    double metric[IAMP_METRICS_MAX]; /* the task's own held-out metrics (M alone) */
     double approval;      /* mean amplified approval of M's greedy answers; NAN: none */
     double reward;        /* mean reward of sampled answers (reinforce, mixed); NAN: none */
     double entropy;       /* mean entropy of M's answer distribution */

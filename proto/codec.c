@@ -123,6 +123,8 @@ int iamp_checkpoint_encode(const struct iamp_checkpoint *c, uint8_t **buf, size_
     shape.embed = c->shape.embed;
     shape.hidden = c->shape.hidden;
     shape.layers = c->shape.layers;
+    shape.has_cont = c->shape.cont != 0;
+    shape.cont = c->shape.cont;
     pb.shape = &shape;
     pb.params = floats_bytes(c->params, c->n_params);
     pb.has_adam_m = pb.has_adam_v = c->adam_m && c->adam_v;
@@ -186,10 +188,11 @@ static int shape_from_pb(const Iamp__ModelShape *pb, struct iamp_model_shape *s)
     s->embed = pb->embed;
     s->hidden = pb->hidden;
     s->layers = pb->layers;
+    s->cont = pb->has_cont ? pb->cont : 0;
     int ok = s->vocab >= 2 && s->vocab <= 65535 && s->n_types >= 1 && s->n_types <= 64 &&
              s->q_len >= 1 && s->q_len <= IAMP_Q_MAX && s->a_len >= 1 && s->a_len <= IAMP_A_MAX &&
              s->embed >= 1 && s->embed <= 4096 && s->hidden >= 1 && s->hidden <= 65536 &&
-             s->layers >= 1 && s->layers <= 8;
+             s->layers >= 1 && s->layers <= 8 && s->cont <= 1;
     return ok ? 0 : IAMP_ECORRUPT;
 }
 
@@ -531,6 +534,8 @@ int iamp_train_batch_encode(const struct iamp_train_batch *b, uint8_t **buf, siz
         ex[i].entropy_weight = b->ex[i].entropy_weight;
         ex[i].has_kl_weight = b->ex[i].kl_weight != 0.0f;
         ex[i].kl_weight = b->ex[i].kl_weight;
+        ex[i].has_prefix_baseline = b->ex[i].prefix_baseline != 0;
+        ex[i].prefix_baseline = b->ex[i].prefix_baseline != 0;
         exp[i] = &ex[i];
     }
     for (int i = 0; i < b->n_order; i++)
@@ -613,6 +618,7 @@ static int train_batch_from_pb(const Iamp__TrainBatch *pb, int max_examples,
         b->ex[i].value_target = e->has_value_target ? e->value_target : NAN;
         b->ex[i].entropy_weight = e->has_entropy_weight ? e->entropy_weight : 0.0f;
         b->ex[i].kl_weight = e->has_kl_weight ? e->kl_weight : 0.0f;
+        b->ex[i].prefix_baseline = e->has_prefix_baseline && e->prefix_baseline;
     }
     return groups_from_pb(pb, b);
 }

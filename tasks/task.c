@@ -5,6 +5,7 @@
  */
 #include "tasks/task.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -13,10 +14,12 @@
 
 extern const struct iamp_task_ops iamp_permpow_ops;
 extern const struct iamp_task_ops iamp_tictactoe_ops;
+extern const struct iamp_task_ops iamp_trajectory_ops;
+extern const struct iamp_task_ops iamp_markov_ops;
+extern const struct iamp_task_ops iamp_graph_ops;
 
 static const struct iamp_task_ops *const task_table[] = {
-    &iamp_permpow_ops,
-    &iamp_tictactoe_ops,
+    &iamp_permpow_ops, &iamp_tictactoe_ops, &iamp_trajectory_ops, &iamp_markov_ops, &iamp_graph_ops,
 };
 
 static atomic_long truth_calls;
@@ -150,6 +153,68 @@ int iamp_spec_check_keys(const struct iamp_spec *spec, const char *const *keys, 
     return 0;
 }
 
+int iamp_question_type_word(const char *text, const char *const *words, int n, const char **rest)
+{
+    while (*text == ' ' || *text == '\t')
+        text++;
+    for (int ty = 0; ty < n; ty++) {
+        size_t len = strlen(words[ty]);
+        if (strncmp(text, words[ty], len) == 0 && (text[len] == ' ' || text[len] == '\t')) {
+            *rest = text + len;
+            return ty;
+        }
+    }
+    return -1;
+}
+
+/* "key=<decimal>" into *out when the word w[0..wn) is key's: 1; 0 when
+ * it is another key's; -1 on a bad number. */
+static int question_kv(const char *w, size_t wn, const char *key, long *out)
+{
+    size_t kn = strlen(key);
+    if (wn <= kn + 1 || strncmp(w, key, kn) != 0 || w[kn] != '=')
+        return 0;
+    char num[24];
+    size_t nn = wn - kn - 1;
+    if (nn >= sizeof(num))
+        return -1;
+    memcpy(num, w + kn + 1, nn);
+    num[nn] = '\0';
+    for (size_t i = 0; i < nn; i++)
+        if (!isdigit((unsigned char)num[i]))
+            return -1;
+    errno = 0;
+    *out = strtol(num, NULL, 10);
+    return errno ? -1 : 1;
+}
+
+int iamp_question_words(const char *s, const char *const *keys, long *vals, int n_keys)
+{
+    int words = 0;
+    for (int i = 0; i < n_keys; i++)
+        vals[i] = -1;
+    while (*s) {
+        while (*s == ' ' || *s == '\t')
+            s++;
+        if (!*s)
+            break;
+        const char *w = s;
+        while (*s && *s != ' ' && *s != '\t')
+            s++;
+        int hit = 0;
+        for (int i = 0; i < n_keys && !hit; i++) {
+            int r = vals[i] < 0 ? question_kv(w, (size_t)(s - w), keys[i], &vals[i]) : 0;
+            if (r < 0)
+                return -1;
+            hit = r;
+        }
+        if (!hit)
+            return -1;
+        words++;
+    }
+    return words == n_keys ? 0 : -1;
+}
+
 int iamp_task_create(struct iamp_task *t, const char *spec_text, char *err, size_t errlen)
 {
     struct iamp_spec spec;
@@ -199,21 +264,54 @@ int iamp_task_correct(const struct iamp_task *t, const struct iamp_question *q,
     return t->ops->correct(t, q, a);
 }
 
+void iamp_task_metrics(const struct iamp_task *t, const struct iamp_question *q,
+                       const struct iamp_answer *a, double *out)
+{
+    atomic_fetch_add(&truth_calls, 1);
+    if (t->ops->metrics)
+        t->ops->metrics(t, q, a, out);
+}
+
 long iamp_task_truth_calls(void)
 {
     return atomic_load(&truth_calls);
 }
 
+int iamp_task_compares(const struct iamp_task *t)
+{
+    return t->ops->approval_compare != NULL;
+}
+
 int iamp_task_approvable(const struct iamp_task *t, int type)
 {
-    return t->approve_type >= 0 && type >= 0 && type < t->n_types &&
-           (t->approvable & (1u << type)) != 0 && t->ops->approval_question != NULL;
+    int by_question = t->approve_type >= 0 && t->ops->approval_question != NULL;
+    return (by_question || iamp_task_compares(t)) && type >= 0 && type < t->n_types &&
+           (t->approvable & (1u << type)) != 0;
+}
+
+double iamp_task_approval_compare(const struct iamp_task *t, const struct iamp_question *q,
+                                  const struct iamp_answer *a, const struct iamp_answer *amp)
+{
+    double s = t->ops->approval_compare(t, q, a, amp);
+    return s > 0.0 ? (s < 1.0 ? s : 1.0) : 0.0; /* NAN scores 0 */
+}
+
+int iamp_task_continuous(const struct iamp_task *t, const struct iamp_question *q)
+{
+    return q->type < 32 && (t->continuous & (1u << q->type)) != 0;
+}
+
+int iamp_task_agree(const struct iamp_task *t, const struct iamp_question *q,
+                    const struct iamp_answer *a, const struct iamp_answer *b)
+{
+    return t->ops->agree ? t->ops->agree(t, q, a, b) : iamp_answer_equal(a, b);
 }
 
 int iamp_task_approval_question(const struct iamp_task *t, const struct iamp_question *q,
                                 const struct iamp_answer *a, struct iamp_question *aq)
 {
-    if (!iamp_task_approvable(t, q->type) || !iamp_answer_valid(t, q, a))
+    if (!iamp_task_approvable(t, q->type) || !t->ops->approval_question ||
+        !iamp_answer_valid(t, q, a))
         return IAMP_EINVAL;
     t->ops->approval_question(t, q, a, aq);
     return 0;
@@ -229,6 +327,8 @@ double iamp_task_approval_score(const struct iamp_task *t, const struct iamp_que
 int iamp_answer_valid(const struct iamp_task *t, const struct iamp_question *q,
                       const struct iamp_answer *a)
 {
+    if (iamp_task_continuous(t, q))
+        return a->len == 0 && a->value >= 0.0f && a->value <= 1.0f;
     struct iamp_answer_space s;
     t->ops->answer_space(t, q, &s);
     if (a->len == 0 || a->len > s.max_len)

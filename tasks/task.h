@@ -14,6 +14,19 @@
  * The RL distillation modes (search, reinforce, mixed) train approvable
  * types to maximise amplified approval instead of imitating Amp(H, M).
  *
+ * Approval by comparison (sequence and continuous answers, whose judged
+ * answer does not fit in a question): instead of an approval question
+ * type, a task may provide approval_compare. H then judges answer X to Y
+ * by amplifying Y itself — the same decomposition as answering it — and
+ * scoring X against that amplified answer (trajectory: the share of
+ * positions that agree; markov: 1 - |X - amplified|). The RL modes treat
+ * both kinds alike.
+ *
+ * Answer domains: token answers (one token, a fixed number, or a sequence
+ * closed by an END token, see iamp_answer_space) and continuous answers:
+ * a question type whose bit is set in `continuous` is answered by a value
+ * in [0, 1] in answer.value with no tokens (len 0).
+ *
  * Evaluation per type: eval_set mixes the task's types as the task sees
  * fit, correct() judges each question by its own type, and headline_type
  * names the type whose share correct is the task's headline `accuracy`
@@ -38,10 +51,12 @@
 #define IAMP_ASK_MAX 16   /* subquestions one episode step may ask */
 #define IAMP_TYPES_MAX 8  /* question types of one task */
 #define IAMP_PARAMS_MAX 8 /* key=value parameters in a task spec */
+#define IAMP_METRICS_MAX 4 /* task-specific held-out metrics */
 
 /* What answers to one question may be: each token in [lo, hi); exactly
  * max_len tokens when end_tok < 0, else up to max_len ending with end_tok
- * (which lies in [lo, hi)). */
+ * (which lies in [lo, hi)): max_len is then the cap on a sequence. For a
+ * continuous type all four are 0 (see iamp_task_continuous). */
 struct iamp_answer_space {
     uint16_t lo, hi;
     uint16_t max_len;
@@ -117,6 +132,21 @@ struct iamp_task_ops {
     /* The score in [0, 1] that answer a to the approval question aq means. */
     double (*approval_score)(const struct iamp_task *t, const struct iamp_question *aq,
                              const struct iamp_answer *a);
+    /* Approval by comparison (NULL: none): the score in [0, 1] of answer a
+     * to q given amp, the amplified answer to q itself. */
+    double (*approval_compare)(const struct iamp_task *t, const struct iamp_question *q,
+                               const struct iamp_answer *a, const struct iamp_answer *amp);
+
+    /* 1 when answers a and b to q count as the same for the curriculum's
+     * agreement signal (NULL: iamp_answer_equal; continuous tasks use a
+     * tolerance). No ground truth. */
+    int (*agree)(const struct iamp_task *t, const struct iamp_question *q,
+                 const struct iamp_answer *a, const struct iamp_answer *b);
+    /* Ground truth, evaluation only (NULL when n_metrics is 0): the task's
+     * metrics of answer a to q into out[0, n_metrics), NAN where one does
+     * not apply to q. */
+    void (*metrics)(const struct iamp_task *t, const struct iamp_question *q,
+                    const struct iamp_answer *a, double *out);
 };
 
 struct iamp_task {
@@ -136,7 +166,10 @@ struct iamp_task {
     int approve_type;    /* the approval question type; -1: none */
     unsigned approvable; /* bit ty set: answers to type ty have an approval question */
     int eval_size;       /* questions in the task's full evaluation set */
-    void *state;         /* the task's own data */
+    unsigned continuous; /* bit ty set: answers to type ty are a value in [0, 1] */
+    int n_metrics;       /* held-out metrics besides accuracy (ops->metrics) */
+    const char *metric_names[IAMP_METRICS_MAX]; /* their JSON names, e.g. "mae" */
+    void *state;                                /* the task's own data */
 };
 
 /* Parse "name" or "name:k=v,...". */
@@ -149,6 +182,13 @@ IAMP_WUR int iamp_spec_int(const struct iamp_spec *spec, const char *key, long d
 /* Fail on any key not in the NULL-terminated list. */
 IAMP_WUR int iamp_spec_check_keys(const struct iamp_spec *spec, const char *const *keys, char *err,
                                   size_t errlen);
+
+/* Question text helpers: the type word that opens a line (one of
+ * words[0..n), followed by a blank): its index, *rest after it; -1 when
+ * none. Then the words after it: each key of keys[0..n_keys) exactly once
+ * as key=<decimal>, into vals; 0, or -1 on anything else. */
+int iamp_question_type_word(const char *text, const char *const *words, int n, const char **rest);
+int iamp_question_words(const char *s, const char *const *keys, long *vals, int n_keys);
 
 /* Create a task from spec text; on error err holds a one-line reason. */
 IAMP_WUR int iamp_task_create(struct iamp_task *t, const char *spec_text, char *err, size_t errlen);
@@ -163,11 +203,25 @@ void iamp_task_truth(const struct iamp_task *t, const struct iamp_question *q,
                      struct iamp_answer *a);
 int iamp_task_correct(const struct iamp_task *t, const struct iamp_question *q,
                       const struct iamp_answer *a);
-/* Calls of iamp_task_truth/iamp_task_correct in this process so far. */
+/* The task's metrics of a (ground truth, counted like truth). */
+void iamp_task_metrics(const struct iamp_task *t, const struct iamp_question *q,
+                       const struct iamp_answer *a, double *out);
+/* Calls of iamp_task_truth/iamp_task_correct/iamp_task_metrics so far. */
 long iamp_task_truth_calls(void);
 
-/* 1 when answers to question type `type` have an approval question. */
+/* 1 when answers to question type `type` can be approved: by an approval
+ * question or by comparison. */
 int iamp_task_approvable(const struct iamp_task *t, int type);
+/* 1 when the task approves by comparison (approval_compare). */
+int iamp_task_compares(const struct iamp_task *t);
+/* approval_compare clamped to [0, 1]. */
+double iamp_task_approval_compare(const struct iamp_task *t, const struct iamp_question *q,
+                                  const struct iamp_answer *a, const struct iamp_answer *amp);
+/* 1 when answers to q are continuous values. */
+int iamp_task_continuous(const struct iamp_task *t, const struct iamp_question *q);
+/* The curriculum's agreement of a with b (ops->agree or equality). */
+int iamp_task_agree(const struct iamp_task *t, const struct iamp_question *q,
+                    const struct iamp_answer *a, const struct iamp_answer *b);
 /* The approval question for answer a to q; IAMP_EINVAL when q's type is
  * not approvable or a is outside q's answer space. */
 IAMP_WUR int iamp_task_approval_question(const struct iamp_task *t, const struct iamp_question *q,

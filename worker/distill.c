@@ -1,7 +1,8 @@
 /* distill.c — see distill.h. The value head is trained on the row of each
- * example's first answer token (the question alone is the state). Every
- * term is a sum over examples times scale, which is what lets a batch be
- * split across workers. */
+ * example's first answer token (the question alone is the state), or with
+ * prefix_baseline on every row of the answer (each prefix is a state).
+ * Every term is a sum over examples times scale, which is what lets a
+ * batch be split across workers. */
 #include "worker/distill.h"
 
 #include <stdlib.h>
@@ -21,6 +22,7 @@ void iamp_distill_work_release(struct iamp_distill_work *w)
     free(w->row_kl);
     free(w->dlogits);
     free(w->dvalues);
+    free(w->dcont);
     memset(w, 0, sizeof(*w));
 }
 
@@ -44,7 +46,10 @@ static int reserve(struct iamp_distill_work *w, int rows, int vocab)
     float *rk = realloc(w->row_kl, cap * sizeof(float));
     if (rk)
         w->row_kl = rk;
-    if (!rw || !dl || !dv || !re || !rk)
+    float *dc = realloc(w->dcont, cap * IAMP_CONT_OUTPUTS * sizeof(float));
+    if (dc)
+        w->dcont = dc;
+    if (!rw || !dl || !dv || !re || !rk || !dc)
         return IAMP_ENOMEM;
     w->cap_rows = cap;
     return 0;
@@ -94,6 +99,16 @@ void iamp_example_reinforce(struct iamp_example *e, const struct iamp_question *
     e->entropy_weight = coef * entropy;
 }
 
+void iamp_example_reinforce_prefix(struct iamp_example *e, const struct iamp_question *q,
+                                   const struct iamp_answer *a, float reward, float coef,
+                                   float entropy)
+{
+    iamp_example_imitate(e, q, a, coef);
+    e->value_target = reward;
+    e->entropy_weight = coef * entropy;
+    e->prefix_baseline = 1;
+}
+
 /* Per-row coefficients; returns whether any regulariser is on, or
  * IAMP_EINVAL when a KL term has no reference model. */
 static int row_coefficients(const struct iamp_example *ex, const struct iamp_distill_opts *o,
@@ -111,20 +126,43 @@ static int row_coefficients(const struct iamp_example *ex, const struct iamp_dis
     return *any_kl && !o->ref ? IAMP_EINVAL : 0;
 }
 
-/* The value term: one row per example, its first answer token. */
+static int per_prefix(const struct iamp_example *e)
+{
+    return e->prefix_baseline && !isnan(e->value_target);
+}
+
+/* Per-prefix advantages, once M's values on the rows are known. */
+static void prefix_weights(const struct iamp_model *m, const struct iamp_example *ex,
+                           struct iamp_distill_work *w)
+{
+    for (int r = 0; r < w->rows.n; r++) {
+        const struct iamp_example *e = &ex[w->rows.example[r]];
+        if (per_prefix(e))
+            w->row_weight[r] = e->weight * (e->value_target - m->values[r]);
+    }
+}
+
+/* The value term: per example its first answer row, or (per prefix) the
+ * mean over all its rows. Rows of one example are contiguous. */
 static int value_term(const struct iamp_model *m, const struct iamp_example *ex, float scale,
                       const struct iamp_distill_opts *o, struct iamp_distill_work *w,
                       struct iamp_distill_stats *st)
 {
-    int any_value = 0;
-    memset(w->dvalues, 0, (size_t)w->rows.n * sizeof(float));
-    for (int r = 0; r < w->rows.n; r++) {
+    int any_value = 0, n = w->rows.n;
+    memset(w->dvalues, 0, (size_t)n * sizeof(float));
+    for (int r = 0, end; r < n; r = end) {
         const struct iamp_example *e = &ex[w->rows.example[r]];
-        if (isnan(e->value_target) || (r > 0 && w->rows.example[r - 1] == w->rows.example[r]))
+        for (end = r + 1; end < n && w->rows.example[end] == w->rows.example[r]; end++)
+            ;
+        if (isnan(e->value_target))
             continue;
-        double err = (double)m->values[r] - e->value_target;
-        st->value_loss += scale * o->value_coef * err * err;
-        w->dvalues[r] = (float)(2.0 * scale * o->value_coef * err);
+        int last = per_prefix(e) ? end : r + 1;
+        double c = 1.0 / (double)(last - r);
+        for (int k = r; k < last; k++) {
+            double err = (double)m->values[k] - e->value_target;
+            st->value_loss += scale * o->value_coef * c * err * err;
+            w->dvalues[k] = (float)(2.0 * scale * o->value_coef * c * err);
+        }
         any_value = 1;
     }
     return any_value;
@@ -147,14 +185,23 @@ int iamp_distill_grad(struct iamp_model *m, const struct iamp_task *t,
         rc = iamp_model_forward(m, w->rows.in, w->rows.n);
     if (rc)
         return rc;
+    prefix_weights(m, ex, w);
     st->policy_loss = iamp_loss_xent(m, &w->rows, w->row_weight, scale, w->dlogits);
     if (any_reg)
         rc = iamp_loss_entropy_kl(m, &w->rows, any_kl ? o->ref->logits : NULL, w->row_entropy,
                                   w->row_kl, scale, w->dlogits, &st->reg_loss);
     if (rc)
         return rc;
+    if (m->cfg.cont) {
+        double cp, cr;
+        iamp_loss_cont(m, &w->rows, any_kl ? o->ref->cont : NULL, w->row_weight, w->row_entropy,
+                       w->row_kl, scale, w->dcont, &cp, &cr);
+        st->policy_loss += cp;
+        st->reg_loss += cr;
+    }
     int any_value = value_term(m, ex, scale, o, w, st);
-    iamp_model_backward(m, w->dlogits, any_value ? w->dvalues : NULL, ready, ctx);
+    iamp_model_backward(m, w->dlogits, any_value ? w->dvalues : NULL,
+                        m->cfg.cont ? w->dcont : NULL, ready, ctx);
     st->loss = st->policy_loss + st->value_loss + st->reg_loss;
     st->rows = w->rows.n;
     return 0;

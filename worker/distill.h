@@ -8,7 +8,10 @@
  * the answer. Every distillation mode reduces to such examples:
  *   imitate / search / supervised: weight 1 on the chosen answer;
  *   reinforce: weight = advantage (reward - baseline) on a sampled answer,
- *              value_target = reward, entropy_weight = the bonus;
+ *              value_target = reward, entropy_weight = the bonus; for
+ *              token sequences the baseline is per prefix
+ *              (prefix_baseline: weight = the coefficient, and each
+ *              answer row's advantage is reward - V(question, prefix));
  *   mixed: an imitate example with weight lambda and a reinforce example
  *          scaled by 1 - lambda that also carries kl_weight = beta.
  * The gradient of  scale * sum_i loss_i  is written to m->grads, so N
@@ -30,6 +33,12 @@
 void iamp_example_reinforce(struct iamp_example *e, const struct iamp_question *q,
                             const struct iamp_answer *a, float reward, float baseline, float coef,
                             float entropy);
+/* A reinforce example with the per-prefix baseline (sequence answers):
+ * the reward comes at the end; row r's advantage is R - V(q, a[0..r)),
+ * read from the value head in the same forward pass, times coef. */
+void iamp_example_reinforce_prefix(struct iamp_example *e, const struct iamp_question *q,
+                                   const struct iamp_answer *a, float reward, float coef,
+                                   float entropy);
 /* An imitation example: weight on -log p_M(a | q), nothing else. */
 void iamp_example_imitate(struct iamp_example *e, const struct iamp_question *q,
                           const struct iamp_answer *a, float weight);
@@ -41,7 +50,7 @@ struct iamp_distill_opts {
 
 struct iamp_distill_stats {
     double loss;        /* scale * sum of every example's total loss */
-    double policy_loss; /* scale * sum of weight * -log p(a | q) */
+    double policy_loss; /* scale * sum of weight * -log p(a | q) (density on continuous rows) */
     double value_loss;  /* scale * sum of squared value errors */
     double reg_loss;    /* scale * sum of kl_weight * KL - entropy_weight * H */
     long rows;          /* model rows (answer tokens) in the batch */
@@ -59,6 +68,7 @@ struct iamp_distill_work {
     float *row_kl;      /* (rows) kl_weight of each row's example */
     float *dlogits;     /* (rows, V) */
     float *dvalues;     /* (rows) */
+    float *dcont;       /* (rows, C) continuous head */
     size_t cap_rows;
 };
 

@@ -27,7 +27,13 @@ static int config_ok(const struct iamp_model_config *c)
 {
     return c->vocab >= 2 && c->vocab <= 65535 && c->n_types >= 1 && c->q_len >= 1 &&
            c->a_len >= 1 && c->embed >= 1 && c->hidden >= 1 && c->layers >= 1 &&
-           c->layers <= IAMP_LAYERS_MAX;
+           c->layers <= IAMP_LAYERS_MAX && (c->cont == 0 || c->cont == 1);
+}
+
+/* The last-token slot exists when answers can be longer than a token. */
+static int has_last_slot(const struct iamp_model_config *c)
+{
+    return c->a_len > 1;
 }
 
 static void layout_params(struct iamp_model *m)
@@ -35,6 +41,9 @@ static void layout_params(struct iamp_model *m)
     const struct iamp_model_config *c = &m->cfg;
     size_t H = (size_t)c->hidden, V = (size_t)c->vocab, off = 0;
     struct iamp_model_layout *lay = &m->lay;
+    size_t C = c->cont ? IAMP_CONT_OUTPUTS : 0;
+    lay->wc = off, off += C * H;
+    lay->bc = off, off += C;
     lay->wv = off, off += H;
     lay->bv = off, off += 1;
     lay->wo = off, off += V * H;
@@ -57,7 +66,7 @@ int iamp_model_init(struct iamp_model *m, const struct iamp_model_config *cfg)
     if (!config_ok(cfg))
         return IAMP_EINVAL;
     m->cfg = *cfg;
-    m->n_slots = 1 + cfg->q_len + (cfg->a_len - 1) + 1;
+    m->n_slots = 1 + cfg->q_len + (cfg->a_len - 1) + has_last_slot(cfg) + 1;
     m->slot_base = calloc((size_t)m->n_slots, sizeof(int));
     m->slot_rows = calloc((size_t)m->n_slots, sizeof(int));
     if (!m->slot_base || !m->slot_rows)
@@ -94,10 +103,11 @@ static void free_activations(struct iamp_model *m)
     }
     free(m->logits);
     free(m->values);
+    free(m->cont);
     free(m->scratch_a);
     free(m->scratch_b);
     m->in = NULL;
-    m->x0 = m->logits = m->values = m->scratch_a = m->scratch_b = NULL;
+    m->x0 = m->logits = m->values = m->cont = m->scratch_a = m->scratch_b = NULL;
     m->cap_rows = 0;
 }
 
@@ -124,9 +134,10 @@ static int ensure_rows(struct iamp_model *m, int rows)
     m->x0 = malloc(R * in0 * sizeof(float));
     m->logits = malloc(R * (size_t)m->cfg.vocab * sizeof(float));
     m->values = malloc(R * sizeof(float));
+    m->cont = malloc(R * IAMP_CONT_OUTPUTS * sizeof(float));
     m->scratch_a = malloc(R * wide * sizeof(float));
     m->scratch_b = malloc(R * wide * sizeof(float));
-    int ok = m->in && m->x0 && m->logits && m->values && m->scratch_a && m->scratch_b;
+    int ok = m->in && m->x0 && m->logits && m->values && m->cont && m->scratch_a && m->scratch_b;
     for (int l = 0; l < m->cfg.layers; l++) {
         m->act[l] = malloc(R * H * sizeof(float));
         ok = ok && m->act[l];
@@ -158,6 +169,9 @@ void iamp_model_reset(struct iamp_model *m, struct iamp_rng *r)
     fill_uniform(m->params + m->lay.wv, H, sqrt(1.0 / (double)H), r);
     for (size_t i = m->lay.emb; i < m->lay.total; i++)
         m->params[i] = (float)iamp_rng_normal(r);
+    /* Drawn last, so the draws above are those of a model without it. */
+    if (c->cont)
+        fill_uniform(m->params + m->lay.wc, IAMP_CONT_OUTPUTS * H, sqrt(1.0 / (double)H), r);
 }
 
 void iamp_model_copy_params(struct iamp_model *dst, const struct iamp_model *src)
@@ -167,9 +181,10 @@ void iamp_model_copy_params(struct iamp_model *dst, const struct iamp_model *src
 
 double iamp_model_flops_per_row(const struct iamp_model_config *c)
 {
-    double S = 1 + c->q_len + (c->a_len - 1) + 1;
+    double S = 1 + c->q_len + (c->a_len - 1) + has_last_slot(c) + 1;
     double in0 = S * c->embed, H = c->hidden;
     double f = in0 * H + (c->layers - 1) * H * H + H * c->vocab + H;
+    f += c->cont ? IAMP_CONT_OUTPUTS * H : 0;
     return 2.0 * f;
 }
 
@@ -183,6 +198,8 @@ void iamp_model_row(const struct iamp_model *m, int type, const uint16_t *q, int
         in[s++] = i < q_len ? q[i] : c->vocab;
     for (int i = 0; i < c->a_len - 1; i++)
         in[s++] = i < step ? prefix[i] : c->vocab;
+    if (has_last_slot(c))
+        in[s++] = step > 0 ? prefix[step - 1] : c->vocab;
     in[s] = step;
 }
 
@@ -241,6 +258,11 @@ int iamp_model_forward(struct iamp_model *m, const int32_t *in, int rows)
     float bv = m->params[m->lay.bv];
     for (int r = 0; r < rows; r++)
         m->values[r] += bv;
+    if (c->cont) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, IAMP_CONT_OUTPUTS, H, 1.0f, a,
+                    H, m->params + m->lay.wc, H, 0.0f, m->cont, IAMP_CONT_OUTPUTS);
+        add_bias(m->cont, m->params + m->lay.bc, rows, IAMP_CONT_OUTPUTS);
+    }
     return 0;
 }
 
@@ -252,8 +274,25 @@ static void col_sums(const float *x, int rows, int n, float *out)
             out[j] += x[(size_t)r * n + j];
 }
 
-/* Gradients of both heads; leaves dL/dA_last in m->scratch_a. */
-static void backward_heads(struct iamp_model *m, const float *dlogits, const float *dvalues)
+/* The continuous head's gradients; adds its share of dL/dA_last to da. */
+static void backward_cont(struct iamp_model *m, const float *dcont, float *da)
+{
+    int R = m->rows, H = m->cfg.hidden, C = IAMP_CONT_OUTPUTS;
+    const float *a = m->act[m->cfg.layers - 1];
+    float *g = m->grads;
+    memset(g + m->lay.wc, 0, (size_t)(C * H + C) * sizeof(float));
+    if (!dcont)
+        return;
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, H, R, 1.0f, dcont, C, a, H, 0.0f,
+                g + m->lay.wc, H);
+    col_sums(dcont, R, C, g + m->lay.bc);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, R, H, C, 1.0f, dcont, C,
+                m->params + m->lay.wc, H, 1.0f, da, H);
+}
+
+/* Gradients of the heads; leaves dL/dA_last in m->scratch_a. */
+static void backward_heads(struct iamp_model *m, const float *dlogits, const float *dvalues,
+                           const float *dcont)
 {
     int R = m->rows, H = m->cfg.hidden, V = m->cfg.vocab;
     const float *a = m->act[m->cfg.layers - 1];
@@ -275,6 +314,8 @@ static void backward_heads(struct iamp_model *m, const float *dlogits, const flo
                 m->params + m->lay.wo, H, 0.0f, da, H);
     if (dvalues)
         cblas_sger(CblasRowMajor, R, H, 1.0f, dvalues, 1, m->params + m->lay.wv, 1, da, H);
+    if (m->cfg.cont)
+        backward_cont(m, dcont, da);
 }
 
 static void scatter_embeddings(struct iamp_model *m, const float *dx0)
@@ -335,7 +376,7 @@ static void input_grad(int R, int H, int in, const float *dz, const float *w, fl
 }
 
 void iamp_model_backward(struct iamp_model *m, const float *dlogits, const float *dvalues,
-                         iamp_grad_ready_cb ready, void *ctx)
+                         const float *dcont, iamp_grad_ready_cb ready, void *ctx)
 {
     int R = m->rows, H = m->cfg.hidden, L = m->cfg.layers;
     if (R == 0) {
@@ -343,7 +384,7 @@ void iamp_model_backward(struct iamp_model *m, const float *dlogits, const float
         poll_ready(ready, ctx, m->lay.total);
         return;
     }
-    backward_heads(m, dlogits, dvalues);
+    backward_heads(m, dlogits, dvalues, dcont);
     size_t done = m->lay.w[L - 1];
     poll_ready(ready, ctx, done);
     float *da = m->scratch_a, *dprev = m->scratch_b;

@@ -4,7 +4,16 @@
  * scalar value head. One row of input is one decision: the question type,
  * the question tokens, the answer tokens emitted so far, and the index of
  * the answer token being chosen. A multi-token answer is produced
- * autoregressively, one row per answer position (see policy.h).
+ * autoregressively, one row per answer position (see policy.h). Models
+ * whose answers may be longer than one token (a_len > 1) have one more
+ * slot, the last token emitted (PAD at the first): the same table at every
+ * position, so what the model learns about "the next token after e" is
+ * shared by all positions instead of learned once per prefix slot.
+ *
+ * With cont = 1 the model also has a continuous head: two outputs per row,
+ * the parameters of a distribution on [0, 1] (worker/contdist.h). A model
+ * without it (every token-only task) has exactly the layout it had before
+ * the head existed.
  *
  * All parameters live in one contiguous float buffer and all gradients in a
  * second one of the same layout, so that gradient aggregation and
@@ -33,10 +42,14 @@ struct iamp_model_config {
     int embed;   /* E: width of each slot's embedding */
     int hidden;  /* H: width of each hidden layer */
     int layers;  /* hidden layers, 1..IAMP_LAYERS_MAX */
+    int cont;    /* 1: a continuous head (IAMP_CONT_OUTPUTS outputs per row); 0: none */
 };
+
+#define IAMP_CONT_OUTPUTS 2 /* continuous head: mu and the raw sigma (contdist.h) */
 
 /* Offsets (in floats) of each parameter group in params/grads. */
 struct iamp_model_layout {
+    size_t wc, bc;             /* continuous head (cont only): (C, H), (C); C = 2 */
     size_t wv, bv;             /* value head: (H), (1) */
     size_t wo, bo;             /* token head: (V, H), (V) */
     size_t w[IAMP_LAYERS_MAX]; /* layer l: (H, in_l), in_0 = S*E, else H */
@@ -48,7 +61,7 @@ struct iamp_model_layout {
 struct iamp_model {
     struct iamp_model_config cfg;
     struct iamp_model_layout lay;
-    int n_slots;    /* S = 1 + q_len + (a_len - 1) + 1 */
+    int n_slots;    /* S = 1 + q_len + (a_len - 1) + (a_len > 1) + 1 */
     int *slot_base; /* (S) first embedding row of each slot's table */
     int *slot_rows; /* (S) rows of each slot's table */
     float *params;  /* (lay.total) */
@@ -61,6 +74,7 @@ struct iamp_model {
     float *act[IAMP_LAYERS_MAX]; /* (rows, H) post-ReLU */
     float *logits;               /* (rows, V) */
     float *values;               /* (rows) */
+    float *cont;                 /* (rows, C) continuous head outputs (cont only) */
     float *scratch_a;            /* (rows, max(S*E, H)) */
     float *scratch_b;            /* (rows, max(S*E, H)) */
 };
@@ -79,16 +93,18 @@ void iamp_model_copy_params(struct iamp_model *dst, const struct iamp_model *src
 double iamp_model_flops_per_row(const struct iamp_model_config *cfg);
 
 /* Input slots of one row into in[0..S): type, question, answer prefix
- * prefix[0..step), and step. */
+ * prefix[0..step), the last token prefix[step - 1] (a_len > 1), and step. */
 void iamp_model_row(const struct iamp_model *m, int type, const uint16_t *q, int q_len,
                     const uint16_t *prefix, int step, int32_t *in);
 
-/* Forward `rows` rows of slot tokens (rows x S). Fills m->logits, m->values. */
+/* Forward `rows` rows of slot tokens (rows x S). Fills m->logits,
+ * m->values and (cont) m->cont. */
 IAMP_WUR int iamp_model_forward(struct iamp_model *m, const int32_t *in, int rows);
-/* Backward from dlogits (rows x V) and dvalues (rows; may be NULL) of the
- * last forward. Overwrites m->grads. ready (may be NULL) sees progress. */
+/* Backward from dlogits (rows x V), dvalues (rows; may be NULL) and dcont
+ * (rows x C; may be NULL, ignored without the head) of the last forward.
+ * Overwrites m->grads. ready (may be NULL) sees progress. */
 void iamp_model_backward(struct iamp_model *m, const float *dlogits, const float *dvalues,
-                         iamp_grad_ready_cb ready, void *ctx);
+                         const float *dcont, iamp_grad_ready_cb ready, void *ctx);
 
 /* A cheap checksum of the parameters (FNV-1a over the bytes). */
 uint64_t iamp_model_checksum(const struct iamp_model *m);

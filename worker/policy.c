@@ -4,12 +4,20 @@
  */
 #include "worker/policy.h"
 
+#include "worker/contdist.h"
+
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define IAMP_POLICY_CHUNK_ROWS 4096
+
+/* Rows built by hand (tests) may have no cont array: all token rows. */
+static int is_cont(const struct iamp_rows *rows, int r)
+{
+    return rows->cont && rows->cont[r];
+}
 
 void iamp_rows_init(struct iamp_rows *rows)
 {
@@ -23,6 +31,8 @@ void iamp_rows_release(struct iamp_rows *rows)
     free(rows->hi);
     free(rows->target);
     free(rows->example);
+    free(rows->cont);
+    free(rows->y);
     iamp_rows_init(rows);
 }
 
@@ -49,11 +59,30 @@ static int rows_reserve(struct iamp_rows *rows, int n_slots, int need)
     g.example = realloc(g.example, (size_t)cap * sizeof(int32_t));
     if (g.example)
         rows->example = g.example;
-    if (!g.in || !g.lo || !g.hi || !g.target || !g.example)
+    g.cont = realloc(g.cont, (size_t)cap * sizeof(uint8_t));
+    if (g.cont)
+        rows->cont = g.cont;
+    g.y = realloc(g.y, (size_t)cap * sizeof(float));
+    if (g.y)
+        rows->y = g.y;
+    if (!g.in || !g.lo || !g.hi || !g.target || !g.example || !g.cont || !g.y)
         return IAMP_ENOMEM;
     rows->cap = cap;
     rows->n_slots = n_slots;
     return 0;
+}
+
+/* The one row of a continuous question: the question alone, target y. */
+static void cont_row(struct iamp_rows *rows, const struct iamp_model *m,
+                     const struct iamp_question *q, const struct iamp_answer *a, int i)
+{
+    int r = rows->n++;
+    iamp_model_row(m, q->type, q->tok, q->len, NULL, 0, rows->in + (size_t)r * (size_t)m->n_slots);
+    rows->lo[r] = rows->hi[r] = 0;
+    rows->target[r] = -1;
+    rows->example[r] = i;
+    rows->cont[r] = 1;
+    rows->y[r] = a->value;
 }
 
 int iamp_rows_teacher(struct iamp_rows *rows, const struct iamp_model *m, const struct iamp_task *t,
@@ -61,11 +90,15 @@ int iamp_rows_teacher(struct iamp_rows *rows, const struct iamp_model *m, const 
 {
     int need = rows->n;
     for (int i = 0; i < n; i++)
-        need += as[i].len;
+        need += iamp_task_continuous(t, &qs[i]) ? 1 : as[i].len;
     int rc = rows_reserve(rows, m->n_slots, need);
     if (rc)
         return rc;
     for (int i = 0; i < n; i++) {
+        if (iamp_task_continuous(t, &qs[i])) {
+            cont_row(rows, m, &qs[i], &as[i], i);
+            continue;
+        }
         struct iamp_answer_space sp;
         t->ops->answer_space(t, &qs[i], &sp);
         for (int j = 0; j < as[i].len && j < m->cfg.a_len; j++) {
@@ -76,6 +109,8 @@ int iamp_rows_teacher(struct iamp_rows *rows, const struct iamp_model *m, const 
             rows->hi[r] = sp.hi;
             rows->target[r] = as[i].tok[j];
             rows->example[r] = i;
+            rows->cont[r] = 0;
+            rows->y[r] = 0.0f;
         }
     }
     return 0;
@@ -118,7 +153,20 @@ static int sample_range(const float *logits, int lo, int hi, float temperature, 
     return hi - 1;
 }
 
-/* One decoding step for the examples listed in act[0..na). */
+/* A continuous question's answer from its row's head outputs. */
+static void decode_cont(const float *raw, int mode, float temperature, struct iamp_rng *r,
+                        struct iamp_answer *out)
+{
+    struct iamp_cont d;
+    iamp_cont_from_raw(raw, &d);
+    double y = mode == IAMP_DECODE_SAMPLE ? iamp_cont_sample(&d, temperature, r)
+                                          : iamp_cont_median(&d);
+    out->len = 0;
+    out->value = (float)y;
+}
+
+/* One decoding step for the examples listed in act[0..na); a continuous
+ * question (max_len 0 in sp) is answered at its only step. */
 static int decode_step(struct iamp_model *m, const struct iamp_question *qs, const int *act, int na,
                        int step, const struct iamp_answer_space *sp, int mode, float temperature,
                        struct iamp_rng *r, struct iamp_answer *out, int32_t *in, float *p)
@@ -135,6 +183,10 @@ static int decode_step(struct iamp_model *m, const struct iamp_question *qs, con
     for (int k = 0; k < na; k++) {
         int i = act[k];
         const float *lg = m->logits + (size_t)k * (size_t)V;
+        if (sp[i].max_len == 0) {
+            decode_cont(m->cont + (size_t)k * IAMP_CONT_OUTPUTS, mode, temperature, r, &out[i]);
+            continue;
+        }
         int tok = mode == IAMP_DECODE_SAMPLE
                       ? sample_range(lg, sp[i].lo, sp[i].hi, temperature, r, p)
                       : argmax_range(lg, sp[i].lo, sp[i].hi);
@@ -156,16 +208,23 @@ static int answer_chunk(struct iamp_model *m, const struct iamp_task *t,
         goto out;
     for (int i = 0; i < n; i++) {
         t->ops->answer_space(t, &qs[i], &sp[i]);
+        if (iamp_task_continuous(t, &qs[i]))
+            sp[i] = (struct iamp_answer_space){0, 0, 0, -1};
         if (sp[i].max_len > m->cfg.a_len)
             sp[i].max_len = (uint16_t)m->cfg.a_len;
         memset(&out[i], 0, sizeof(out[i]));
     }
     rc = 0;
-    for (int step = 0; step < m->cfg.a_len; step++) {
+    for (int i = 0; i < n; i++)
+        if (iamp_task_continuous(t, &qs[i]) && !m->cfg.cont)
+            rc = IAMP_EINVAL; /* a model without the head cannot answer these */
+    for (int step = 0; !rc && step < m->cfg.a_len; step++) {
         int na = 0;
         for (int i = 0; i < n; i++) {
             int done = out[i].len >= sp[i].max_len || (out[i].len > 0 && sp[i].end_tok >= 0 &&
                                                        out[i].tok[out[i].len - 1] == sp[i].end_tok);
+            if (sp[i].max_len == 0) /* continuous: answered at step 0 */
+                done = step > 0;
             if (!done)
                 act[na++] = i;
         }
@@ -211,6 +270,13 @@ static double row_logprob(const float *lg, int lo, int hi, int target)
     return (double)(lg[target] - mx) - log(sum);
 }
 
+static double cont_logdensity(const struct iamp_model *m, int r, double y)
+{
+    struct iamp_cont d;
+    iamp_cont_from_raw(m->cont + (size_t)r * IAMP_CONT_OUTPUTS, &d);
+    return iamp_cont_logdensity(&d, y);
+}
+
 int iamp_policy_logprob(struct iamp_model *m, const struct iamp_task *t,
                         const struct iamp_question *qs, const struct iamp_answer *as, int n,
                         double *logp)
@@ -231,7 +297,9 @@ int iamp_policy_logprob(struct iamp_model *m, const struct iamp_task *t,
             logp[i + k] = 0.0;
         for (int r = 0; r < rows.n; r++) {
             const float *lg = m->logits + (size_t)r * (size_t)m->cfg.vocab;
-            logp[i + rows.example[r]] += row_logprob(lg, rows.lo[r], rows.hi[r], rows.target[r]);
+            logp[i + rows.example[r]] +=
+                is_cont(&rows, r) ? cont_logdensity(m, r, rows.y[r])
+                             : row_logprob(lg, rows.lo[r], rows.hi[r], rows.target[r]);
         }
     }
     iamp_rows_release(&rows);
@@ -245,6 +313,8 @@ double iamp_loss_xent(const struct iamp_model *m, const struct iamp_rows *rows,
     double loss = 0.0;
     memset(dlogits, 0, (size_t)rows->n * (size_t)V * sizeof(float));
     for (int r = 0; r < rows->n; r++) {
+        if (is_cont(rows, r))
+            continue;
         const float *lg = m->logits + (size_t)r * (size_t)V;
         float *d = dlogits + (size_t)r * (size_t)V;
         float w = (weights ? weights[r] : 1.0f) * scale;
@@ -327,7 +397,7 @@ int iamp_loss_entropy_kl(const struct iamp_model *m, const struct iamp_rows *row
     double *logq = logp + V;
     for (int r = 0; r < rows->n; r++) {
         double ew = ent_w ? ent_w[r] : 0.0, kw = kl_w ? kl_w[r] : 0.0;
-        if (ew == 0.0 && (kw == 0.0 || !ref_logits))
+        if (is_cont(rows, r) || (ew == 0.0 && (kw == 0.0 || !ref_logits)))
             continue;
         int lo = rows->lo[r], hi = rows->hi[r];
         log_softmax_range(m->logits + (size_t)r * (size_t)V, lo, hi, logp);
@@ -351,6 +421,62 @@ int iamp_loss_entropy_kl(const struct iamp_model *m, const struct iamp_rows *row
     return 0;
 }
 
+/* Entropy and KL of continuous row r, added to *h and *kl. */
+static void cont_divergence(const struct iamp_model *m, const struct iamp_model *ref, int r,
+                            double *h, double *kl)
+{
+    struct iamp_cont p, q;
+    iamp_cont_from_raw(m->cont + (size_t)r * IAMP_CONT_OUTPUTS, &p);
+    *h += iamp_cont_entropy(&p);
+    if (ref) {
+        iamp_cont_from_raw(ref->cont + (size_t)r * IAMP_CONT_OUTPUTS, &q);
+        *kl += iamp_cont_kl(&p, &q);
+    }
+}
+
+/* Every term of one continuous row; gradients d/d raw into g[0..2). */
+static double cont_row_loss(const float *raw, const float *ref_raw, double y, double w, double ew,
+                            double kw, double *reg, double *g)
+{
+    struct iamp_cont d;
+    double gl[2], ge[2], gk[2] = {0.0, 0.0};
+    iamp_cont_from_raw(raw, &d);
+    iamp_cont_logdensity_grad(raw, y, gl);
+    iamp_cont_entropy_grad(raw, ge);
+    double policy = -w * iamp_cont_logdensity(&d, y);
+    *reg = -ew * iamp_cont_entropy(&d);
+    if (kw != 0.0 && ref_raw) {
+        struct iamp_cont q;
+        iamp_cont_from_raw(ref_raw, &q);
+        *reg += kw * iamp_cont_kl(&d, &q);
+        iamp_cont_kl_grad(raw, ref_raw, gk);
+    }
+    for (int k = 0; k < IAMP_CONT_OUTPUTS; k++)
+        g[k] = -w * gl[k] - ew * ge[k] + kw * gk[k];
+    return policy;
+}
+
+void iamp_loss_cont(const struct iamp_model *m, const struct iamp_rows *rows,
+                    const float *ref_cont, const float *weights, const float *ent_w,
+                    const float *kl_w, float scale, float *dcont, double *policy, double *reg)
+{
+    const int C = IAMP_CONT_OUTPUTS;
+    *policy = *reg = 0.0;
+    memset(dcont, 0, (size_t)rows->n * C * sizeof(float));
+    for (int r = 0; r < rows->n; r++) {
+        if (!is_cont(rows, r))
+            continue;
+        double w = weights ? weights[r] : 1.0, ew = ent_w ? ent_w[r] : 0.0;
+        double kw = kl_w ? kl_w[r] : 0.0, rg, g[IAMP_CONT_OUTPUTS];
+        const float *ref = ref_cont ? ref_cont + (size_t)r * C : NULL;
+        *policy += scale * cont_row_loss(m->cont + (size_t)r * C, ref, rows->y[r], w, ew,
+                                         ref ? kw : 0.0, &rg, g);
+        *reg += scale * rg;
+        for (int k = 0; k < C; k++)
+            dcont[(size_t)r * C + k] = (float)(scale * g[k]);
+    }
+}
+
 /* Entropy and KL sums of rows [0, n) of the last forwards of m and ref,
  * added per example into h[], kl[]. */
 static void divergence_rows(const struct iamp_model *m, const struct iamp_model *ref,
@@ -358,6 +484,10 @@ static void divergence_rows(const struct iamp_model *m, const struct iamp_model 
 {
     int V = m->cfg.vocab;
     for (int r = 0; r < rows->n; r++) {
+        if (is_cont(rows, r)) {
+            cont_divergence(m, ref, r, &h[rows->example[r]], &kl[rows->example[r]]);
+            continue;
+        }
         int lo = rows->lo[r], hi = rows->hi[r];
         log_softmax_range(m->logits + (size_t)r * (size_t)V, lo, hi, buf);
         if (ref)

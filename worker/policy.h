@@ -5,6 +5,12 @@
  * forcing): the row's input holds the answer prefix before that token, its
  * target is the token. Every softmax is taken over the question's answer
  * range [lo, hi) only; logits outside it get no probability and no gradient.
+ *
+ * A question of a continuous type is one row (the question alone) whose
+ * target is the value y in [0, 1]: its distribution is the continuous
+ * head's logistic-normal (contdist.h), its "log-probability" the
+ * log-density, and decoding gives the median (greedy) or a draw (sample)
+ * in answer.value.
  */
 #ifndef IAMP_POLICY_H
 #define IAMP_POLICY_H
@@ -17,8 +23,10 @@ struct iamp_rows {
     int n, cap, n_slots;
     int32_t *in;       /* (n, S) slot tokens */
     uint16_t *lo, *hi; /* (n) answer token range of the row */
-    int32_t *target;   /* (n) token the row should emit */
+    int32_t *target;   /* (n) token the row should emit; -1 on continuous rows */
     int32_t *example;  /* (n) index of the example the row came from */
+    uint8_t *cont;     /* (n) 1: a continuous row, its target is y */
+    float *y;          /* (n) continuous rows: the target value */
 };
 
 void iamp_rows_init(struct iamp_rows *rows);
@@ -61,13 +69,24 @@ IAMP_WUR int iamp_policy_divergence(struct iamp_model *m, struct iamp_model *ref
 /* Softmax of logits[lo, hi) / temperature into p[lo, hi). */
 void iamp_softmax_range(const float *logits, int lo, int hi, float temperature, float *p);
 
-/* Weighted cross-entropy over the rows of the last forward of m:
+/* Weighted cross-entropy over the token rows of the last forward of m:
  * returns sum_r w_r * -log p(target_r) * scale, and writes dlogits
- * (rows x V). weights (per row) may be NULL for all ones. */
+ * (rows x V; zero on continuous rows). weights (per row) may be NULL for
+ * all ones. */
 double iamp_loss_xent(const struct iamp_model *m, const struct iamp_rows *rows,
                       const float *weights, float scale, float *dlogits);
 
-/* The regularisers over the rows of the last forward of m: *loss gets
+/* Every term of the continuous rows of the last forward of m (a model with
+ * the head): *policy gets scale * sum_r w_r * -log p(y_r), *reg gets
+ * scale * sum_r (kl_w[r] * KL_r - ent_w[r] * H_r) with H_r the entropy of
+ * the logit and KL_r the KL to p_ref's distribution from ref_cont (rows x
+ * C; may be NULL when every kl_w is 0). Writes dcont (rows x C; zero on
+ * token rows). weights, ent_w, kl_w may be NULL (1, 0, 0). */
+void iamp_loss_cont(const struct iamp_model *m, const struct iamp_rows *rows,
+                    const float *ref_cont, const float *weights, const float *ent_w,
+                    const float *kl_w, float scale, float *dcont, double *policy, double *reg);
+
+/* The regularisers over the token rows of the last forward of m: *loss gets
  * scale * sum_r (kl_w[r] * KL_r - ent_w[r] * H_r) and its gradient is ADDED to
  * dlogits, where H_r is the entropy of row r's distribution and KL_r its
  * KL(p_M || p_ref) with p_ref the softmax of ref_logits (rows x V) over the

@@ -21,6 +21,7 @@ static void config_for(const struct iamp_task *t, const struct iamp_model_opts *
     c->embed = mo->embed;
     c->hidden = mo->hidden;
     c->layers = mo->layers;
+    c->cont = t->continuous != 0;
 }
 
 static int build(struct iamp_session *s, const struct iamp_model_config *c, float lr, char *err,
@@ -65,9 +66,9 @@ static int adopt_checkpoint(struct iamp_session *s, const struct iamp_checkpoint
 {
     const struct iamp_model_shape *sh = &ck->shape;
     struct iamp_model_config c = {(int)sh->vocab, (int)sh->n_types, (int)sh->q_len, (int)sh->a_len,
-                                  (int)sh->embed, (int)sh->hidden,  (int)sh->layers};
+                                  (int)sh->embed, (int)sh->hidden,  (int)sh->layers, (int)sh->cont};
     if (c.vocab != s->task.vocab || c.n_types != s->task.n_types || c.q_len != s->task.q_len ||
-        c.a_len != s->task.a_len) {
+        c.a_len != s->task.a_len || c.cont != (s->task.continuous != 0)) {
         snprintf(err, errlen, "model shape does not fit task %s", s->task.spec);
         return IAMP_EMISMATCH;
     }
@@ -169,7 +170,7 @@ void iamp_session_checkpoint_view(const struct iamp_session *s, struct iamp_chec
     snprintf(ck->task, sizeof(ck->task), "%s", s->task.spec);
     ck->shape = (struct iamp_model_shape){
         (uint32_t)c->vocab, (uint32_t)c->n_types, (uint32_t)c->q_len, (uint32_t)c->a_len,
-        (uint32_t)c->embed, (uint32_t)c->hidden,  (uint32_t)c->layers};
+        (uint32_t)c->embed, (uint32_t)c->hidden,  (uint32_t)c->layers, (uint32_t)c->cont};
     ck->n_params = s->model.lay.total;
     ck->params = s->model.params;
     ck->adam_m = s->adam.m;

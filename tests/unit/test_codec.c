@@ -12,7 +12,7 @@ static void fill_checkpoint(struct iamp_checkpoint *c, size_t n)
 {
     memset(c, 0, sizeof(*c));
     snprintf(c->task, sizeof(c->task), "permpow:n=64,seed=7,kmax=63");
-    c->shape = (struct iamp_model_shape){127, 1, 2, 1, 32, 256, 2};
+    c->shape = (struct iamp_model_shape){127, 1, 2, 1, 32, 256, 2, 0};
     c->n_params = n;
     c->params = malloc(n * sizeof(float));
     c->adam_m = malloc(n * sizeof(float));

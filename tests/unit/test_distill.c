@@ -19,7 +19,7 @@ static void setup(void)
 {
     char err[128];
     cr_assert_eq(iamp_task_create(&task, "permpow:n=16,kmax=15", err, sizeof(err)), 0);
-    struct iamp_model_config c = {task.vocab, task.n_types, task.q_len, task.a_len, 8, 16, 2};
+    struct iamp_model_config c = {task.vocab, task.n_types, task.q_len, task.a_len, 8, 16, 2, 0};
     cr_assert_eq(iamp_model_init(&model, &c), 0);
     struct iamp_rng r;
     iamp_rng_seed(&r, 4, 0);
@@ -197,7 +197,7 @@ static float *exact_gradient(double *J)
         *J += p[v] * bandit_reward[v];
     for (int v = 0; v < 16; v++)
         d[v] = (float)(-p[v] * (bandit_reward[v] - *J));
-    iamp_model_backward(&model, d, NULL, NULL, NULL);
+    iamp_model_backward(&model, d, NULL, NULL, NULL, NULL);
     iamp_rows_release(&rows);
     float *g = malloc(model.lay.total * sizeof(float));
     memcpy(g, model.grads, model.lay.total * sizeof(float));

@@ -72,7 +72,7 @@ static double loss_of(struct fixture *f, int grad)
         dvalues[r] = (float)(2.0 * e);
     }
     if (grad)
-        iamp_model_backward(&f->m, dlogits, dvalues, NULL, NULL);
+        iamp_model_backward(&f->m, dlogits, dvalues, NULL, NULL, NULL);
     return l;
 }
 
@@ -82,7 +82,9 @@ static void check_group(struct fixture *f, const char *name, size_t off, size_t 
     float *analytic = malloc(f->m.lay.total * sizeof(float));
     loss_of(f, 1);
     memcpy(analytic, f->m.grads, f->m.lay.total * sizeof(float));
-    const float eps = 1e-2f;
+    /* Small enough not to cross a ReLU kink of this fixture's units (1e-2
+     * did once the a_len > 1 model got its last-token slot). */
+    const float eps = 1e-3f;
     size_t bad = 0;
     double worst = 0.0;
     for (size_t i = off; i < off + n; i++) {
@@ -170,11 +172,11 @@ Test(model, gradients_are_the_same_with_a_ready_callback, .timeout = 30)
     cr_assert_eq(iamp_model_forward(&f.m, f.rows.in, ROWS), 0);
     float dlogits[ROWS * 7];
     iamp_loss_xent(&f.m, &f.rows, NULL, 1.0f, dlogits);
-    iamp_model_backward(&f.m, dlogits, NULL, NULL, NULL);
+    iamp_model_backward(&f.m, dlogits, NULL, NULL, NULL, NULL);
     float *plain = malloc(f.m.lay.total * sizeof(float));
     memcpy(plain, f.m.grads, f.m.lay.total * sizeof(float));
     struct progress p = {0, 0, 1};
-    iamp_model_backward(&f.m, dlogits, NULL, ready_cb, &p);
+    iamp_model_backward(&f.m, dlogits, NULL, NULL, ready_cb, &p);
     for (size_t i = 0; i < f.m.lay.total; i++)
         cr_assert_float_eq(f.m.grads[i], plain[i], 1e-6, "parameter %zu", i);
     free(plain);
@@ -189,7 +191,7 @@ Test(model, backward_reports_growing_prefix_ending_at_total, .timeout = 30)
     float dlogits[ROWS * 7];
     iamp_loss_xent(&f.m, &f.rows, NULL, 1.0f, dlogits);
     struct progress p = {0, 0, 1};
-    iamp_model_backward(&f.m, dlogits, NULL, ready_cb, &p);
+    iamp_model_backward(&f.m, dlogits, NULL, NULL, ready_cb, &p);
     cr_assert(p.monotone, "progress must never shrink");
     cr_assert_gt(p.calls, small.layers + 2, "polled between GEMM pieces too");
     cr_assert_eq(p.last, f.m.lay.total);
