@@ -136,33 +136,40 @@ static int earlier_twin(const struct iamp_answer *row, int j)
     return -1;
 }
 
-/* Approval by comparison: each question with candidates is amplified
- * once, and every candidate is scored against that answer. */
+/* An imitation target is already Amp(H, M_target)(q). */
+static int has_amplified_target(const struct iamp_trainer *tr, int i)
+{
+    return tr->mode[i] == IAMP_MODE_IMITATE || tr->mode[i] == IAMP_MODE_MIXED;
+}
+
+/* Approval by comparison: each question with candidates is amplified once
+ * (imitate and mixed questions already were: their target), and every
+ * candidate is scored against that answer. */
 static int compare_candidates(struct iamp_trainer *tr, int n)
 {
     const struct iamp_task *t = &tr->s->task;
     int C = stride(tr), m = 0, rc = IAMP_ENOMEM;
     struct iamp_question *q = malloc((size_t)n * sizeof(*q));
     struct iamp_answer *amp = malloc((size_t)n * sizeof(*amp));
-    int *idx = malloc((size_t)n * sizeof(int));
-    if (q && amp && idx) {
+    int *slot = malloc((size_t)n * sizeof(int)); /* question i's amplified answer: amp[slot[i]] */
+    if (q && amp && slot) {
         for (int i = 0; i < n; i++)
-            if (n_cand(tr, i) > 0) {
+            if (n_cand(tr, i) > 0 && !has_amplified_target(tr, i)) {
                 q[m] = tr->qs[i];
-                idx[m++] = i;
+                slot[i] = m++;
             }
         rc = amplify_target(tr, q, m, amp);
     }
-    for (int k = 0; !rc && k < m; k++) {
-        int i = idx[k];
+    for (int i = 0; !rc && i < n; i++) {
+        const struct iamp_answer *a = has_amplified_target(tr, i) ? &tr->targets[i] : &amp[slot[i]];
         for (int j = 0; j < n_cand(tr, i); j++) {
             size_t at = (size_t)i * C + j;
-            tr->score[at] = (float)iamp_task_approval_compare(t, &tr->qs[i], &tr->cand[at], &amp[k]);
+            tr->score[at] = (float)iamp_task_approval_compare(t, &tr->qs[i], &tr->cand[at], a);
         }
     }
     free(q);
     free(amp);
-    free(idx);
+    free(slot);
     return rc;
 }
 

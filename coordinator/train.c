@@ -300,22 +300,20 @@ static int measure_policy(struct iamp_trainer *tr, int n, struct iamp_round_stat
 {
     const struct iamp_task *t = &tr->s->task;
     int m = 0, any = t->approvable != 0;
-    for (int i = 0; i < n && m < IAMP_MEASURE_QUESTIONS; i++) {
+    struct iamp_question *q = malloc(IAMP_MEASURE_QUESTIONS * sizeof(*q));
+    struct iamp_answer *a = malloc(IAMP_MEASURE_QUESTIONS * sizeof(*a));
+    int rc = q && a ? iamp_session_pull(tr->s) : IAMP_ENOMEM; /* M was trained on the workers */
+    for (int i = 0; !rc && i < n && m < IAMP_MEASURE_QUESTIONS; i++) {
         if (any && !iamp_task_approvable(t, tr->qs[i].type))
             continue;
-        tr->cand[m] = tr->mine[i]; /* scratch: the round is done with cand */
-        tr->order[m++] = i;
+        q[m] = tr->qs[i];
+        a[m++] = tr->mine[i];
     }
-    struct iamp_question *q = malloc((size_t)(m ? m : 1) * sizeof(*q));
-    if (!q)
-        return IAMP_ENOMEM;
-    for (int k = 0; k < m; k++)
-        q[k] = tr->qs[tr->order[k]];
-    int rc = iamp_session_pull(tr->s); /* under mpirun M was trained on the workers */
     if (!rc)
-        rc = iamp_policy_divergence(&tr->s->model, tr->s->has_ref ? &tr->s->ref : NULL, t, q,
-                                    tr->cand, m, &st->entropy, &st->kl);
+        rc = iamp_policy_divergence(&tr->s->model, tr->s->has_ref ? &tr->s->ref : NULL, t, q, a, m,
+                                    &st->entropy, &st->kl);
     free(q);
+    free(a);
     return rc;
 }
 

@@ -4,7 +4,13 @@
  * weights scale the policy term; the value term follows value_target; a KL
  * term without a reference is refused; and REINFORCE on a bandit with
  * known rewards: the estimator's mean matches the exact policy gradient,
- * and the learned value baseline cuts its variance. */
+ * and the learned value baseline cuts its variance. Continuous answers:
+ * the log-density loss (with value, entropy and KL terms) against finite
+ * differences over every parameter, and shares summing. Token sequences:
+ * the per-prefix baseline is unbiased (against the exact gradient by
+ * enumerating every answer of a small sequence bandit) and cuts the
+ * variance well below the question's baseline V(q) (measured: about 4x
+ * on this bandit); shares sum with prefix examples too. */
 #include "worker/adam.h"
 #include "worker/distill.h"
 
@@ -346,4 +352,332 @@ Test(distill, learned_value_baseline_cuts_the_estimator_variance)
     free(est);
     free(ex);
     free(exact);
+}
+
+/* ------------------------------------------------ continuous answers */
+
+/* A model with the continuous head on markov:s=4,kmax=4 (continuous
+ * answers), its examples and p_ref. */
+struct cont_fixture {
+    struct iamp_task t;
+    struct iamp_model m, ref;
+    struct iamp_example ex[12];
+};
+
+static void cont_setup(struct cont_fixture *f)
+{
+    char err[128];
+    struct iamp_rng r;
+    cr_assert_eq(iamp_task_create(&f->t, "markov:s=4,kmax=4,succ=2", err, sizeof(err)), 0);
+    struct iamp_model_config c = {f->t.vocab, f->t.n_types, f->t.q_len, f->t.a_len, 3, 6, 2, 1};
+    cr_assert_eq(iamp_model_init(&f->m, &c), 0);
+    cr_assert_eq(iamp_model_init(&f->ref, &c), 0);
+    iamp_rng_seed(&r, 11, 0);
+    iamp_model_reset(&f->m, &r);
+    iamp_model_reset(&f->ref, &r);
+    for (size_t i = 0; i < f->m.lay.total; i++) /* biases away from zero */
+        f->m.params[i] += 0.05f * (float)iamp_rng_normal(&r);
+    for (int i = 0; i < 12; i++) {
+        struct iamp_answer a = {.len = 0, .value = (float)iamp_rng_uniform(&r)};
+        f->t.ops->sample(&f->t, &r, f->t.max_difficulty, &f->ex[i].q);
+        iamp_example_imitate(&f->ex[i], &f->ex[i].q, &a, 0.3f + (float)(i % 4));
+        f->ex[i].value_target = i % 3 ? (float)iamp_rng_uniform(&r) : NAN;
+        f->ex[i].entropy_weight = 0.2f * (float)(i % 2);
+        f->ex[i].kl_weight = 0.4f * (float)(i % 3);
+    }
+    f->ex[5].a.value = 0.0f; /* the clamped ends too */
+    f->ex[6].a.value = 1.0f;
+}
+
+static void cont_teardown(struct cont_fixture *f)
+{
+    iamp_model_release(&f->m);
+    iamp_model_release(&f->ref);
+    iamp_task_destroy(&f->t);
+}
+
+static double cont_loss(struct cont_fixture *f, int n, float scale)
+{
+    struct iamp_distill_work w;
+    struct iamp_distill_stats st;
+    struct iamp_distill_opts o = {.value_coef = 0.5f, .ref = &f->ref};
+    iamp_distill_work_init(&w);
+    cr_assert_eq(iamp_distill_grad(&f->m, &f->t, f->ex, n, scale, &o, &w, &st, NULL, NULL), 0);
+    iamp_distill_work_release(&w);
+    return st.loss;
+}
+
+Test(distill, continuous_log_density_gradient_matches_finite_differences, .timeout = 30)
+{
+    struct cont_fixture f;
+    cont_setup(&f);
+    cont_loss(&f, 12, 0.5f);
+    float *analytic = malloc(f.m.lay.total * sizeof(float));
+    memcpy(analytic, f.m.grads, f.m.lay.total * sizeof(float));
+    const float eps = 1e-3f;
+    size_t bad = 0;
+    double worst = 0.0, gc = 0.0;
+    for (size_t i = 0; i < f.m.lay.total; i++) {
+        float keep = f.m.params[i];
+        f.m.params[i] = keep + eps;
+        double lp = cont_loss(&f, 12, 0.5f);
+        f.m.params[i] = keep - eps;
+        double lm = cont_loss(&f, 12, 0.5f);
+        f.m.params[i] = keep;
+        double num = (lp - lm) / (2.0 * eps), err = fabs(num - analytic[i]);
+        bad += err > 2e-3 + 2e-2 * fabs(num);
+        worst = err > worst ? err : worst;
+        if (i < f.m.lay.wv)
+            gc += fabs(analytic[i]);
+    }
+    cr_assert_eq(bad, 0, "%zu of %zu gradients disagree (worst abs error %g)", bad,
+                 f.m.lay.total, worst);
+    cr_assert_gt(gc, 1e-2, "the continuous head gets a gradient");
+    free(analytic);
+    cont_teardown(&f);
+}
+
+Test(distill, continuous_shares_sum_to_the_batch_gradient, .timeout = 30)
+{
+    struct cont_fixture f;
+    cont_setup(&f);
+    double l_all = cont_loss(&f, 12, 1.0f / 12), l1, l2;
+    float *all = malloc(f.m.lay.total * sizeof(float));
+    memcpy(all, f.m.grads, f.m.lay.total * sizeof(float));
+    l1 = cont_loss(&f, 5, 1.0f / 12);
+    float *g1 = malloc(f.m.lay.total * sizeof(float));
+    memcpy(g1, f.m.grads, f.m.lay.total * sizeof(float));
+    struct iamp_example keep[12];
+    memcpy(keep, f.ex, sizeof(keep));
+    memmove(f.ex, f.ex + 5, 7 * sizeof(f.ex[0]));
+    l2 = cont_loss(&f, 7, 1.0f / 12);
+    cr_assert_float_eq(l_all, l1 + l2, 1e-5);
+    for (size_t i = 0; i < f.m.lay.total; i++)
+        cr_assert_float_eq(all[i], g1[i] + f.m.grads[i], 1e-5, "parameter %zu", i);
+    free(all);
+    free(g1);
+    cont_teardown(&f);
+}
+
+/* ------------------------------------------------ per-prefix baseline */
+
+/* A sequence bandit: trajectory:n=3,lmax=2 (answers are up to 3 tokens in
+ * [0, 4), END = 3) on one question; the reward of an answer is its share
+ * of positions agreeing with the true list. Small enough to enumerate
+ * every answer for the exact gradient. */
+struct seq_fixture {
+    struct iamp_task t;
+    struct iamp_model m;
+    struct iamp_question q;
+    struct iamp_answer truth;
+    int n_all;
+    struct iamp_answer all[64]; /* every answer M can give */
+};
+
+static double seq_reward(struct seq_fixture *f, const struct iamp_answer *a)
+{
+    return iamp_task_approval_compare(&f->t, &f->q, a, &f->truth);
+}
+
+static void seq_setup(struct seq_fixture *f)
+{
+    char err[128];
+    struct iamp_rng r;
+    memset(f, 0, sizeof(*f));
+    cr_assert_eq(iamp_task_create(&f->t, "trajectory:n=3,lmax=2,seed=2", err, sizeof(err)), 0);
+    struct iamp_model_config c = {f->t.vocab, f->t.n_types, f->t.q_len, f->t.a_len, 8, 32, 2, 0};
+    cr_assert_eq(iamp_model_init(&f->m, &c), 0);
+    iamp_rng_seed(&r, 17, 0);
+    iamp_model_reset(&f->m, &r);
+    cr_assert_eq(f->t.ops->parse_question(&f->t, "traj x=0 l=2", &f->q, err, sizeof(err)), 0);
+    iamp_task_truth(&f->t, &f->q, &f->truth);
+    /* END alone; e END; e e END; e e e (cut at the cap of 3). */
+    for (int v = 0; v < 6; v++) /* lengths 1, 2, 3 with END; 3 without */
+        for (int code = 0; code < 27; code++) {
+            int len = v < 3 ? v + 1 : 3;
+            struct iamp_answer a = {.len = (uint16_t)len};
+            int x = code, ok = 1;
+            for (int j = 0; j < len; j++, x /= 3)
+                a.tok[j] = (uint16_t)(x % 3);
+            if (v < 3)
+                a.tok[len - 1] = 3;
+            for (int k = 0; k < f->n_all; k++)
+                ok &= !iamp_answer_equal(&a, &f->all[k]);
+            if (ok && iamp_answer_valid(&f->t, &f->q, &a))
+                f->all[f->n_all++] = a;
+        }
+    cr_assert_eq(f->n_all, 1 + 3 + 9 + 27);
+}
+
+static float *seq_grad(struct seq_fixture *f, const struct iamp_example *ex, int n, float scale)
+{
+    struct iamp_distill_work w;
+    struct iamp_distill_stats st;
+    struct iamp_distill_opts o = {.value_coef = 0.0f};
+    iamp_distill_work_init(&w);
+    cr_assert_eq(iamp_distill_grad(&f->m, &f->t, ex, n, scale, &o, &w, &st, NULL, NULL), 0);
+    iamp_distill_work_release(&w);
+    float *g = malloc(f->m.lay.total * sizeof(float));
+    memcpy(g, f->m.grads, f->m.lay.total * sizeof(float));
+    return g;
+}
+
+/* -grad E[R], by enumeration: examples weighted p(a) R(a). */
+static float *seq_exact(struct seq_fixture *f)
+{
+    struct iamp_question qs[64];
+    struct iamp_example ex[64];
+    double logp[64], total = 0.0;
+    for (int k = 0; k < f->n_all; k++)
+        qs[k] = f->q;
+    cr_assert_eq(iamp_policy_logprob(&f->m, &f->t, qs, f->all, f->n_all, logp), 0);
+    for (int k = 0; k < f->n_all; k++) {
+        total += exp(logp[k]);
+        iamp_example_imitate(&ex[k], &f->q, &f->all[k], (float)(exp(logp[k]) * seq_reward(f, &f->all[k])));
+    }
+    cr_assert_float_eq(total, 1.0, 1e-4, "the answers' probabilities sum to one");
+    return seq_grad(f, ex, f->n_all, 1.0f);
+}
+
+enum { SEQ_NONE = 0, SEQ_QUESTION = 1, SEQ_PREFIX = 2 };
+
+/* n single-sample examples of one estimator. */
+static void seq_examples(struct seq_fixture *f, int kind, float vq, struct iamp_example *ex, int n,
+                         struct iamp_rng *r)
+{
+    struct iamp_question *qs = malloc((size_t)n * sizeof(*qs));
+    struct iamp_answer *as = malloc((size_t)n * sizeof(*as));
+    for (int i = 0; i < n; i++)
+        qs[i] = f->q;
+    cr_assert_eq(iamp_policy_answer(&f->m, &f->t, qs, n, IAMP_DECODE_SAMPLE, 1.0f, r, as), 0);
+    for (int i = 0; i < n; i++) {
+        float R = (float)seq_reward(f, &as[i]);
+        if (kind == SEQ_PREFIX)
+            iamp_example_reinforce_prefix(&ex[i], &f->q, &as[i], R, 1.0f, 0.0f);
+        else
+            iamp_example_reinforce(&ex[i], &f->q, &as[i], R, kind == SEQ_QUESTION ? vq : 0.0f, 1.0f,
+                                   0.0f);
+    }
+    free(qs);
+    free(as);
+}
+
+/* Fit the value head on every prefix of sampled answers (policy weight 0). */
+static void seq_fit_values(struct seq_fixture *f, struct iamp_rng *r)
+{
+    struct iamp_adam adam;
+    struct iamp_distill_work w;
+    struct iamp_distill_stats st;
+    struct iamp_distill_opts o = {.value_coef = 0.5f};
+    struct iamp_example ex[64];
+    cr_assert_eq(iamp_adam_init(&adam, f->m.lay.total, 1e-2f), 0);
+    iamp_distill_work_init(&w);
+    for (int step = 0; step < 400; step++) {
+        seq_examples(f, SEQ_PREFIX, 0.0f, ex, 64, r);
+        for (int i = 0; i < 64; i++)
+            ex[i].weight = 0.0f;
+        cr_assert_eq(iamp_distill_grad(&f->m, &f->t, ex, 64, 1.0f / 64, &o, &w, &st, NULL, NULL),
+                     0);
+        iamp_adam_step(&adam, f->m.params, f->m.grads);
+    }
+    iamp_distill_work_release(&w);
+    iamp_adam_release(&adam);
+}
+
+static double seq_variance(struct seq_fixture *f, int kind, float vq, struct iamp_rng *r,
+                           int draws)
+{
+    size_t P = f->m.lay.total;
+    double *sum = calloc(P, sizeof(double)), sq = 0.0, mean_sq = 0.0;
+    struct iamp_example ex;
+    for (int k = 0; k < draws; k++) {
+        seq_examples(f, kind, vq, &ex, 1, r);
+        float *g = seq_grad(f, &ex, 1, 1.0f);
+        for (size_t i = 0; i < P; i++) {
+            sum[i] += g[i];
+            sq += (double)g[i] * g[i];
+        }
+        free(g);
+    }
+    for (size_t i = 0; i < P; i++)
+        mean_sq += (sum[i] / draws) * (sum[i] / draws);
+    free(sum);
+    return sq / draws - mean_sq;
+}
+
+static double seq_rel_error(const float *a, const float *b, size_t n)
+{
+    double num = 0.0, den = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        num += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+        den += (double)b[i] * b[i];
+    }
+    return sqrt(num / den);
+}
+
+Test(distill, per_prefix_baseline_is_unbiased_and_cuts_the_variance, .timeout = 60)
+{
+    struct seq_fixture f;
+    struct iamp_rng r;
+    seq_setup(&f);
+    iamp_rng_seed(&r, 23, 0);
+    seq_fit_values(&f, &r);
+    float *exact = seq_exact(&f), vq;
+    cr_assert_eq(iamp_policy_values(&f.m, &f.t, &f.q, 1, &vq), 0);
+    /* Unbiased: the mean of many per-prefix estimates is the gradient. */
+    enum { N = 40000 };
+    struct iamp_example *ex = malloc(N * sizeof(*ex));
+    seq_examples(&f, SEQ_PREFIX, 0.0f, ex, N, &r);
+    float *est = seq_grad(&f, ex, N, 1.0f / N);
+    double err = seq_rel_error(est, exact, f.m.lay.total);
+    cr_log_info("per-prefix baseline: relative error of the mean estimate %.4f\n", err);
+    cr_assert_lt(err, 0.08);
+    free(est);
+    free(ex);
+    double v0 = seq_variance(&f, SEQ_NONE, vq, &r, 800);
+    double v1 = seq_variance(&f, SEQ_QUESTION, vq, &r, 800);
+    double v2 = seq_variance(&f, SEQ_PREFIX, vq, &r, 800);
+    cr_log_info("gradient variance: no baseline %.5g, V(q) %.5g (x%.3f), per prefix %.5g (x%.3f "
+                "of V(q))\n",
+                v0, v1, v1 / v0, v2, v2 / v1);
+    cr_assert_lt(v1, v0, "the question's baseline helps");
+    cr_assert_lt(v2, 0.5 * v1, "per prefix: %.4g vs %.4g with V(q) alone", v2, v1);
+    free(exact);
+    iamp_model_release(&f.m);
+    iamp_task_destroy(&f.t);
+}
+
+Test(distill, shares_sum_with_prefix_baselines, .timeout = 30)
+{
+    struct seq_fixture f;
+    struct iamp_rng r;
+    struct iamp_example ex[30];
+    seq_setup(&f);
+    iamp_rng_seed(&r, 5, 0);
+    seq_examples(&f, SEQ_PREFIX, 0.0f, ex, 30, &r);
+    for (int i = 0; i < 30; i += 3)
+        ex[i].prefix_baseline = 0; /* mixed with plain examples */
+    struct iamp_distill_work w;
+    struct iamp_distill_stats st;
+    struct iamp_distill_opts o = {.value_coef = 0.5f};
+    double la, l1, l2;
+    iamp_distill_work_init(&w);
+    cr_assert_eq(iamp_distill_grad(&f.m, &f.t, ex, 30, 1.0f / 30, &o, &w, &st, NULL, NULL), 0);
+    la = st.loss;
+    float *all = malloc(f.m.lay.total * sizeof(float)), *g1 = malloc(f.m.lay.total * sizeof(float));
+    memcpy(all, f.m.grads, f.m.lay.total * sizeof(float));
+    cr_assert_eq(iamp_distill_grad(&f.m, &f.t, ex, 13, 1.0f / 30, &o, &w, &st, NULL, NULL), 0);
+    l1 = st.loss;
+    memcpy(g1, f.m.grads, f.m.lay.total * sizeof(float));
+    cr_assert_eq(iamp_distill_grad(&f.m, &f.t, ex + 13, 17, 1.0f / 30, &o, &w, &st, NULL, NULL),
+                 0);
+    l2 = st.loss;
+    cr_assert_float_eq(la, l1 + l2, 1e-5);
+    for (size_t i = 0; i < f.m.lay.total; i++)
+        cr_assert_float_eq(all[i], g1[i] + f.m.grads[i], 1e-5, "parameter %zu", i);
+    iamp_distill_work_release(&w);
+    free(all);
+    free(g1);
+    iamp_model_release(&f.m);
+    iamp_task_destroy(&f.t);
 }

@@ -218,3 +218,87 @@ Test(model, rejects_bad_config, .timeout = 10)
     c.vocab = 1;
     cr_assert_eq(iamp_model_init(&m, &c), IAMP_EINVAL);
 }
+
+Test(model, a_model_without_the_continuous_head_keeps_its_layout, .timeout = 10)
+{
+    struct iamp_model_config c = small;
+    struct iamp_model a, b;
+    c.a_len = 1;
+    cr_assert_eq(iamp_model_init(&a, &c), 0);
+    cr_assert_eq(a.lay.wv, 0, "value head first, as before the head existed");
+    cr_assert_eq(a.lay.wc, 0);
+    cr_assert_eq(a.lay.bc, 0);
+    cr_assert_eq(a.n_slots, 1 + 2 + 0 + 1, "no prefix or last-token slot for one-token answers");
+    c.cont = 1;
+    cr_assert_eq(iamp_model_init(&b, &c), 0);
+    cr_assert_eq(b.lay.wc, 0, "the continuous head comes first: backward finishes it with the rest");
+    cr_assert_eq(b.lay.wv, (size_t)IAMP_CONT_OUTPUTS * 5 + IAMP_CONT_OUTPUTS);
+    cr_assert_eq(b.lay.total, a.lay.total + (size_t)IAMP_CONT_OUTPUTS * 6);
+    c.cont = 2;
+    struct iamp_model bad;
+    cr_assert_eq(iamp_model_init(&bad, &c), IAMP_EINVAL);
+    iamp_model_release(&a);
+    iamp_model_release(&b);
+}
+
+Test(model, sequence_models_read_the_last_token, .timeout = 10)
+{
+    struct iamp_model m;
+    cr_assert_eq(iamp_model_init(&m, &small), 0);
+    cr_assert_eq(m.n_slots, 1 + 2 + 2 + 1 + 1);
+    uint16_t q[2] = {1, 2}, prefix[2] = {4, 6};
+    int32_t in[7];
+    iamp_model_row(&m, 1, q, 2, prefix, 0, in);
+    cr_assert_eq(in[5], 7, "PAD before the first token");
+    cr_assert_eq(in[6], 0);
+    iamp_model_row(&m, 1, q, 2, prefix, 2, in);
+    cr_assert(in[3] == 4 && in[4] == 6 && in[5] == 6 && in[6] == 2);
+    iamp_model_release(&m);
+}
+
+/* Loss with a term on the continuous outputs: sum_r c_r * cont[r, k]^2. */
+static double cont_loss_of(struct fixture *f, int grad)
+{
+    cr_assert_eq(iamp_model_forward(&f->m, f->rows.in, ROWS), 0);
+    float dlogits[ROWS * 7], dvalues[ROWS], dcont[ROWS * IAMP_CONT_OUTPUTS];
+    double l = iamp_loss_xent(&f->m, &f->rows, f->weights, 1.0f, dlogits);
+    for (int r = 0; r < ROWS; r++) {
+        double e = (double)f->m.values[r] - f->vtarget[r];
+        l += e * e;
+        dvalues[r] = (float)(2.0 * e);
+        for (int k = 0; k < IAMP_CONT_OUTPUTS; k++) {
+            double x = f->m.cont[r * IAMP_CONT_OUTPUTS + k], c = f->weights[r] * (k + 1);
+            l += c * x * x;
+            dcont[r * IAMP_CONT_OUTPUTS + k] = (float)(2.0 * c * x);
+        }
+    }
+    if (grad)
+        iamp_model_backward(&f->m, dlogits, dvalues, dcont, NULL, NULL);
+    return l;
+}
+
+Test(model, continuous_head_gradients_match_finite_differences, .timeout = 30)
+{
+    struct iamp_model_config c = small;
+    struct fixture f;
+    c.cont = 1;
+    setup(&f, &c);
+    float *analytic = malloc(f.m.lay.total * sizeof(float));
+    cont_loss_of(&f, 1);
+    memcpy(analytic, f.m.grads, f.m.lay.total * sizeof(float));
+    const float eps = 1e-3f;
+    size_t bad = 0;
+    for (size_t i = 0; i < f.m.lay.total; i++) {
+        float keep = f.m.params[i];
+        f.m.params[i] = keep + eps;
+        double lp = cont_loss_of(&f, 0);
+        f.m.params[i] = keep - eps;
+        double lm = cont_loss_of(&f, 0);
+        f.m.params[i] = keep;
+        double num = (lp - lm) / (2.0 * eps);
+        bad += fabs(num - analytic[i]) > 2e-3 + 2e-2 * fabs(num);
+    }
+    cr_assert_eq(bad, 0, "%zu of %zu gradients disagree", bad, f.m.lay.total);
+    free(analytic);
+    teardown(&f);
+}

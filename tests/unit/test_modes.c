@@ -4,7 +4,10 @@
  * adds the imitation example at lambda and puts beta's KL on the sample;
  * search imitates the best-approved candidate, and nothing when no
  * candidate is approved; the warm-up imitates; every approval comes from
- * the task's approval question. */
+ * the task's approval question. Answer domains: reinforce on token
+ * sequences (trajectory) uses the per-prefix baseline, and approval by
+ * comparison scores every candidate against the amplified answer
+ * (trajectory, markov). */
 #include "coordinator/train.h"
 
 #include <criterion/criterion.h>
@@ -13,14 +16,15 @@
 
 enum { N = 64, C = 5 }; /* questions per round; candidates: greedy + 4 samples */
 
-/* One step of `algo` on tictactoe, left in tr for inspection. */
-static void one_step(struct iamp_session *s, struct iamp_trainer *tr, const char *algo, int warmup)
+/* One step of `algo` on `spec`, left in tr for inspection. */
+static void one_step_on(const char *spec, struct iamp_session *s, struct iamp_trainer *tr,
+                        const char *algo, int warmup)
 {
     struct iamp_model_opts mo = {8, 32, 2};
     struct iamp_train_opts o;
     struct iamp_round_stats st;
     char err[256];
-    cr_assert_eq(iamp_session_open(s, "tictactoe", &mo, 1e-3f, 5, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(iamp_session_open(s, spec, &mo, 1e-3f, 5, err, sizeof(err)), 0, "%s", err);
     iamp_train_opts_default(&o);
     snprintf(o.cfg.algo, sizeof(o.cfg.algo), "%s", algo);
     o.cfg.questions_per_round = N;
@@ -33,6 +37,11 @@ static void one_step(struct iamp_session *s, struct iamp_trainer *tr, const char
     cr_assert_eq(iamp_trainer_init(tr, s, &o, NULL, err, sizeof(err)), 0, "%s", err);
     cr_assert_eq(iamp_trainer_step(tr, &st), 0);
     cr_assert(!isnan(st.approval));
+}
+
+static void one_step(struct iamp_session *s, struct iamp_trainer *tr, const char *algo, int warmup)
+{
+    one_step_on("tictactoe", s, tr, algo, warmup);
 }
 
 static void done(struct iamp_session *s, struct iamp_trainer *tr)
@@ -129,4 +138,47 @@ Test(modes, warmup_imitates_and_judges_only_the_greedy_answer)
     }
     cr_assert_not(tr.s->has_ref, "p_ref is taken after the warm-up");
     done(&s, &tr);
+}
+
+Test(modes, reinforce_on_sequences_uses_the_per_prefix_baseline)
+{
+    struct iamp_session s;
+    struct iamp_trainer tr;
+    one_step_on("trajectory:n=16,lmax=8", &s, &tr, "reinforce", 0);
+    for (int i = 0; i < N; i++) {
+        const struct iamp_example *e = &tr.ex[2 * i];
+        cr_assert_eq(tr.n_ex[i], 1);
+        cr_assert(e->prefix_baseline, "a sequence: the baseline is per prefix");
+        cr_assert_float_eq(e->weight, 1.0f, 1e-6, "the coefficient; advantages come per row");
+        cr_assert_float_eq(e->value_target, tr.score[i * C + 1], 1e-6, "the reward at the end");
+        cr_assert(iamp_answer_equal(&e->a, &tr.cand[i * C + 1]));
+    }
+    done(&s, &tr);
+    one_step_on("trajectory:n=16,lmax=8", &s, &tr, "mixed", 0);
+    for (int i = 0; i < N; i++) {
+        cr_assert_not(tr.ex[2 * i].prefix_baseline, "the imitation example has none");
+        cr_assert(tr.ex[2 * i + 1].prefix_baseline);
+        cr_assert_float_eq(tr.ex[2 * i + 1].weight, 0.75f, 1e-6, "1 - lambda");
+    }
+    done(&s, &tr);
+}
+
+Test(modes, comparison_approval_scores_candidates_against_the_amplified_answer)
+{
+    static const char *const specs[] = {"trajectory:n=16,lmax=8", "markov:s=4,kmax=8"};
+    for (int k = 0; k < 2; k++) {
+        struct iamp_session s;
+        struct iamp_trainer tr;
+        one_step_on(specs[k], &s, &tr, "mixed", 0); /* targets are the amplified answers */
+        for (int i = 0; i < N; i++) {
+            for (int j = 0; j < 2; j++)
+                cr_assert_float_eq(tr.score[i * C + j],
+                                   iamp_task_approval_compare(&s.task, &tr.qs[i],
+                                                              &tr.cand[i * C + j], &tr.targets[i]),
+                                   1e-6, "%s question %d candidate %d", specs[k], i, j);
+            cr_assert_not(tr.ex[2 * i + 1].prefix_baseline == (k == 1),
+                          "per prefix on sequences only");
+        }
+        done(&s, &tr);
+    }
 }

@@ -5,6 +5,8 @@
  * terms have exact values and finite-difference gradients. */
 #include "worker/policy.h"
 
+#include "worker/contdist.h"
+
 #include <criterion/criterion.h>
 #include <math.h>
 #include <string.h>
@@ -272,4 +274,87 @@ Test(policy, entropy_and_kl_values_are_exact, .timeout = 10)
     f.logits[20 + 5] = 0.0f;
     f.logits[20 + 6] = 1.0f;
     cr_assert_float_eq(reg_loss(&f, NULL), 0.5 * kl, 1e-6);
+}
+
+/* ------------------------------------------------ answer domains */
+
+static void task_model(const char *spec, int cont, struct iamp_task *t, struct iamp_model *m)
+{
+    char err[128];
+    cr_assert_eq(iamp_task_create(t, spec, err, sizeof(err)), 0, "%s", err);
+    struct iamp_model_config c = {t->vocab, t->n_types, t->q_len, t->a_len, 4, 16, 2, cont};
+    struct iamp_rng r;
+    iamp_rng_seed(&r, 7, 0);
+    cr_assert_eq(iamp_model_init(m, &c), 0);
+    iamp_model_reset(m, &r);
+}
+
+Test(policy, continuous_answers_are_the_median_or_draws_and_their_density, .timeout = 10)
+{
+    struct iamp_task t;
+    struct iamp_model m;
+    struct iamp_rng r;
+    task_model("markov:s=4,kmax=4", 1, &t, &m);
+    struct iamp_question q = {.type = 0, .len = 3, .tok = {1, 2, 4 + 2}};
+    struct iamp_answer greedy, draws[400];
+    static struct iamp_question qs[400];
+    cr_assert_eq(iamp_policy_answer(&m, &t, &q, 1, IAMP_DECODE_GREEDY, 1.0f, NULL, &greedy), 0);
+    cr_assert_eq(greedy.len, 0);
+    cr_assert(iamp_answer_valid(&t, &q, &greedy));
+    int32_t in[16];
+    iamp_model_row(&m, 0, q.tok, 3, NULL, 0, in);
+    cr_assert_eq(iamp_model_forward(&m, in, 1), 0);
+    struct iamp_cont d;
+    iamp_cont_from_raw(m.cont, &d);
+    cr_assert_float_eq(greedy.value, iamp_cont_median(&d), 1e-6);
+    for (int i = 0; i < 400; i++)
+        qs[i] = q;
+    iamp_rng_seed(&r, 1, 0);
+    cr_assert_eq(iamp_policy_answer(&m, &t, qs, 400, IAMP_DECODE_SAMPLE, 1.0f, &r, draws), 0);
+    int below = 0, distinct = 0;
+    for (int i = 0; i < 400; i++) {
+        cr_assert(iamp_answer_valid(&t, &q, &draws[i]));
+        below += draws[i].value < greedy.value;
+        distinct += i > 0 && draws[i].value != draws[i - 1].value;
+    }
+    cr_assert(below > 150 && below < 250, "%d of 400 below the median", below);
+    cr_assert_gt(distinct, 390);
+    double lp;
+    cr_assert_eq(iamp_policy_logprob(&m, &t, &q, &draws[0], 1, &lp), 0);
+    cr_assert_float_eq(lp, iamp_cont_logdensity(&d, draws[0].value), 1e-6);
+    iamp_model_release(&m);
+    /* A model without the head cannot answer continuous questions. */
+    task_model("markov:s=4,kmax=4", 0, &t, &m);
+    cr_assert_eq(iamp_policy_answer(&m, &t, &q, 1, IAMP_DECODE_GREEDY, 1.0f, NULL, &greedy),
+                 IAMP_EINVAL);
+    iamp_model_release(&m);
+    iamp_task_destroy(&t);
+}
+
+Test(policy, sequences_end_at_end_or_the_cap, .timeout = 10)
+{
+    struct iamp_task t;
+    struct iamp_model m;
+    struct iamp_rng r;
+    task_model("trajectory:n=5,lmax=3", 0, &t, &m);
+    static struct iamp_question qs[500];
+    static struct iamp_answer as[500];
+    for (int i = 0; i < 500; i++)
+        qs[i] = (struct iamp_question){.type = 0, .len = 2, .tok = {(uint16_t)(i % 5), 5 + 3}};
+    iamp_rng_seed(&r, 2, 0);
+    cr_assert_eq(iamp_policy_answer(&m, &t, qs, 500, IAMP_DECODE_SAMPLE, 1.0f, &r, as), 0);
+    int lens[5] = {0};
+    for (int i = 0; i < 500; i++) {
+        cr_assert(iamp_answer_valid(&t, &qs[i], &as[i]), "answer %d", i);
+        lens[as[i].len]++;
+    }
+    for (int l = 1; l <= 4; l++)
+        cr_assert_gt(lens[l], 0, "a random M gives answers of every length (%d: none)", l);
+    double lp[500], sum = 0.0;
+    cr_assert_eq(iamp_policy_logprob(&m, &t, qs, as, 500, lp), 0);
+    for (int i = 0; i < 500; i++)
+        sum += lp[i];
+    cr_assert(isfinite(sum));
+    iamp_model_release(&m);
+    iamp_task_destroy(&t);
 }

@@ -1,5 +1,6 @@
 /* test_train.c — the training driver: no ground truth on any IA path
- * (imitate, search, reinforce, mixed, on permpow and tictactoe), the
+ * (imitate, search, reinforce, mixed, on permpow, tictactoe and the
+ * answer-domain tasks trajectory, markov and graph), the
  * supervised baseline does use it, resuming from a checkpoint is exact
  * (imitate and the RL modes, whose state includes p_ref and the sampling
  * RNG), per-type algo parsing, and the learning-rate schedule. The
@@ -76,6 +77,16 @@ Test(train, search_reinforce_mixed_rounds_never_consult_ground_truth, .timeout =
         never_consults_truth("tictactoe", algos[i], 0);
     }
     never_consults_truth("tictactoe", "value=imitate,action=search,approve=imitate", 0);
+}
+
+Test(train, answer_domain_rounds_never_consult_ground_truth, .timeout = 120)
+{
+    static const char *const algos[] = {"imitate", "search", "reinforce", "mixed"};
+    for (int i = 0; i < 4; i++) {
+        never_consults_truth("trajectory:n=16,lmax=8", algos[i], i ? 2 : 0);
+        never_consults_truth("markov:s=4,kmax=8", algos[i], i ? 2 : 0);
+    }
+    never_consults_truth("graph:v=32", "imitate", 0);
 }
 
 Test(train, supervised_rounds_use_ground_truth, .timeout = 60)
@@ -158,6 +169,10 @@ Test(train, resume_is_exact_in_rl_modes, .timeout = 60)
     resume_is_exact("permpow:n=16,kmax=15,approve=1", "mixed", 3);
     resume_is_exact("tictactoe", "value=imitate,action=mixed,approve=imitate", 6);
     resume_is_exact("tictactoe", "search", 0);
+    /* Sequences (per-prefix baselines) and continuous answers (samples,
+     * KL between logistic-normals). */
+    resume_is_exact("trajectory:n=16,lmax=8", "reinforce", 3);
+    resume_is_exact("markov:s=4,kmax=8", "mixed", 2);
 }
 
 Test(train, same_seed_same_parameters_other_seed_differs, .timeout = 60)
