@@ -67,7 +67,8 @@ static const char train_help[] =
     "  --beta X                 mixed: weight of KL(p_M || p_ref) (default 0.1)\n"
     "  --embed N --hidden N --layers N   model size (default 32, 256, 2)\n"
     "  --eval-size N            held-out questions (default: the task's set;\n"
-    "                           permpow 1008, tictactoe 13560)\n"
+    "                           permpow 1008, tictactoe 13560, trajectory 1024,\n"
+    "                           markov 1024, graph 2048)\n"
     "  --eval-every N           rounds between evaluations, and the last (default 5)\n"
     "  --curriculum-threshold X agreement that raises the level (default 0.85)\n"
     "  --curriculum-window N    rounds averaged for it (default 3)\n"
@@ -307,6 +308,10 @@ static void print_help(void)
         for (int ty = 0; ty < t.n_types; ty++)
             printf(" %s%s", t.type_names[ty], ty == t.headline_type ? " (headline)" : "");
         printf("\n");
+        if (iamp_task_compares(&t))
+            printf("  %-10s approval: by comparison with the amplified answer (search, reinforce, "
+                   "mixed)\n",
+                   "");
         iamp_task_destroy(&t);
     }
 }
@@ -418,9 +423,11 @@ static void print_summary(const struct train_run *r, const struct iamp_round_sta
     else
         snprintf(algo, sizeof(algo), "%s", tr->opts.cfg.algo);
     printf("done: task %s algo %s: round %ld, examples %ld, held-out accuracy %.4f, "
-           "amplified %.4f, %.1fs",
-           r->s.task.spec, algo, tr->round, tr->examples, last->accuracy, last->amplified_accuracy,
-           tr->seconds);
+           "amplified %.4f",
+           r->s.task.spec, algo, tr->round, tr->examples, last->accuracy, last->amplified_accuracy);
+    for (int k = 0; k < r->s.task.n_metrics; k++)
+        printf(", %s %.4f", r->s.task.metric_names[k], last->metric[k]);
+    printf(", %.1fs", tr->seconds);
     if (tr->has_reached)
         printf("; 99%% at round %ld after %.0f examples, %.1fs\n", tr->reached_round,
                tr->reached_examples, tr->reached_seconds);

@@ -1,6 +1,7 @@
 # Training under mpirun at N = 2, 3, 4 reaches the same held-out accuracy as
 # N = 1, with the cross-rank parameter checksum compared every round; two
-# runs with the same N and seed give bit-identical models.
+# runs with the same N and seed give bit-identical models; the RL modes and
+# the answer domains (sequences, continuous answers) give N = 1's result.
 source "$(dirname "$0")/lib.sh.inc"
 T=permpow:n=16,kmax=15,seed=3
 args="train --task $T --algo imitate --rounds 40 --questions 96 --batch 32 --eval-size 240 --quiet"
@@ -28,5 +29,17 @@ for algo in search mixed; do
     three=$(run_np 3 $rl --check-params) || fail "tictactoe $algo N=3"
     [ "${one%%, [0-9.]*s;*}" = "${three%%, [0-9.]*s;*}" ] ||
         fail "tictactoe $algo: N=3 ($three) differs from N=1 ($one)"
+done
+# The answer domains: token sequences with per-prefix baselines (trajectory
+# reinforce after an imitation warm-up) and continuous answers (markov mixed:
+# samples, log-densities, KL between logistic-normals) give N = 1's run too.
+for run in "trajectory:n=16,lmax=8 reinforce" "markov:s=4,kmax=8 mixed"; do
+    set -- $run
+    rl="train --task $1 --algo $2 --rounds 6 --warmup 2 --questions 64 --eval-size 64 --hidden 64 --quiet"
+    one=$(run_np 1 $rl) || fail "$1 $2 N=1"
+    three=$(run_np 3 $rl --check-params) || fail "$1 $2 N=3"
+    [ "${one%%, [0-9.]*s;*}" = "${three%%, [0-9.]*s;*}" ] ||
+        fail "$1 $2: N=3 ($three) differs from N=1 ($one)"
+    echo "$1 $2: $three"
 done
 finish
