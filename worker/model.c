@@ -172,6 +172,15 @@ void iamp_model_reset(struct iamp_model *m, struct iamp_rng *r)
     /* Drawn last, so the draws above are those of a model without it. */
     if (c->cont)
         fill_uniform(m->params + m->lay.wc, IAMP_CONT_OUTPUTS * H, sqrt(1.0 / (double)H), r);
+    /* Sequence models: the answer-side slots (prefix, last token, step)
+     * start at zero, so a position training has not reached yet adds
+     * nothing to a row rather than noise (a curriculum that lengthens the
+     * answers would otherwise shock every row at each new length). */
+    if (c->a_len > 1) {
+        int first = 1 + c->q_len;
+        size_t lo = m->lay.emb + (size_t)m->slot_base[first] * (size_t)c->embed;
+        memset(m->params + lo, 0, (m->lay.total - lo) * sizeof(float));
+    }
 }
 
 void iamp_model_copy_params(struct iamp_model *dst, const struct iamp_model *src)

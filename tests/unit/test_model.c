@@ -26,7 +26,11 @@ static void setup(struct fixture *f, const struct iamp_model_config *cfg)
     iamp_rng_seed(&r, 42, 1);
     cr_assert_eq(iamp_model_init(&f->m, cfg), 0);
     iamp_model_reset(&f->m, &r);
-    /* Non-zero biases so their gradients are exercised away from zero. */
+    /* Every slot's embeddings drawn (a sequence model starts its answer
+     * slots at zero), and non-zero biases, so every gradient is exercised
+     * away from zero. */
+    for (size_t i = f->m.lay.emb; i < f->m.lay.total; i++)
+        f->m.params[i] = (float)iamp_rng_normal(&r);
     for (size_t i = 0; i < f->m.lay.total; i++)
         f->m.params[i] += 0.05f * (float)iamp_rng_normal(&r);
     iamp_rows_init(&f->rows);
@@ -253,6 +257,19 @@ Test(model, sequence_models_read_the_last_token, .timeout = 10)
     cr_assert_eq(in[6], 0);
     iamp_model_row(&m, 1, q, 2, prefix, 2, in);
     cr_assert(in[3] == 4 && in[4] == 6 && in[5] == 6 && in[6] == 2);
+    /* Answer-side slots (prefix, last token, step) start at zero; the
+     * question's are drawn. */
+    struct iamp_rng r;
+    iamp_rng_seed(&r, 1, 0);
+    iamp_model_reset(&m, &r);
+    size_t answer_side = m.lay.emb + (size_t)m.slot_base[3] * (size_t)small.embed;
+    int zeros = 0, drawn = 0;
+    for (size_t i = m.lay.emb; i < m.lay.total; i++) {
+        zeros += i >= answer_side && m.params[i] == 0.0f;
+        drawn += i < answer_side && m.params[i] != 0.0f;
+    }
+    cr_assert_eq((size_t)zeros, m.lay.total - answer_side);
+    cr_assert_eq((size_t)drawn, answer_side - m.lay.emb);
     iamp_model_release(&m);
 }
 
