@@ -147,8 +147,9 @@ Test(markov, checker_tolerance_mae_approval_and_agreement, .timeout = 10)
     cr_assert_not(iamp_task_correct(&t, &q, &a));
     cr_assert(iamp_task_compares(&t) && iamp_task_approvable(&t, 0));
     cr_assert_float_eq(iamp_task_approval_compare(&t, &q, &a, &truth), 0.98, 1e-6);
-    cr_assert_not(iamp_task_agree(&t, &q, &a, &truth));
-    a.value = truth.value - 0.005f;
+    a.value = truth.value + 0.03f;
+    cr_assert_not(iamp_task_agree(&t, &q, &a, &truth), "the curriculum's tolerance is 0.02");
+    a.value = truth.value - 0.015f;
     cr_assert(iamp_task_agree(&t, &q, &a, &truth));
     a.len = 1; /* tokens are not a continuous answer */
     cr_assert_not(iamp_answer_valid(&t, &q, &a));
