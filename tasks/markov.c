@@ -9,9 +9,14 @@
  *
  * H knows the transition matrix P itself: K = 1 by lookup (primitive).
  * Even K: it asks a_v = P^(K/2)(U, v) for every state v, then b_v =
- * P^(K/2)(v, T), and answers sum_v a_v b_v. Odd K: it asks b_v =
- * P^(K-1)(v, T) for each successor v of U and answers sum_v P(U, v) b_v.
- * Subanswers are clamped to [0, 1], and so is the answer.
+ * P^(K/2)(v, T), and answers sum_v a_v b_v / sum_v a_v. The division
+ * (by 1 with a perfect oracle: a is a whole row of a stochastic matrix) is
+ * H's own check on M: without it an error e in the sum of M's row becomes
+ * about 2e at K, 4e at 2K, ... — every squaring doubles it, and at K = 32
+ * the answers wandered by several hundredths from round to round. Odd K:
+ * it asks b_v = P^(K-1)(v, T) for each successor v of U and answers
+ * sum_v P(U, v) b_v. Subanswers are clamped to [0, 1], and so is the
+ * answer.
  *
  * Checker: P^K by matrix powers in double precision, tabulated at create.
  * An answer is correct within 0.01; the metric mae is the absolute error.
@@ -342,10 +347,12 @@ static int markov_episode_step(const struct iamp_task *t, void *ep,
         return odd_step(m, e, answers, n_answers, asks, n_asks, out);
     int h = e->k / 2;
     if (e->phase == 2) {
-        double sum = 0.0;
+        double sum = 0.0, row = 0.0;
+        for (int v = 0; v < m->s; v++)
+            row += e->a[v];
         for (int v = 0; v < m->s; v++)
             sum += e->a[v] * prob_of(answers, n_answers, v);
-        make_answer(sum, out);
+        make_answer(row > 0.0 ? sum / row : 0.0, out);
         return IAMP_EP_DONE;
     }
     for (int v = 0; v < m->s; v++) {
