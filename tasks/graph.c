@@ -31,11 +31,16 @@
  * UNREACHABLE is v + dmax + 2.
  *
  * Difficulty: the sampler cannot tell near from far without the ground
- * truth, but it may walk the graph (H's own primitives): at level d, B is
- * where a random walk of at most 2^(d-1) edges from A ends (earlier at a
- * vertex without out-edges), so dist(A, B) <= 2^(d-1). At the top level
- * half of the pairs are drawn uniformly instead, as in the evaluation set
- * (most of the unreachable pairs are among them).
+ * truth, but it may walk the graph: at level d it draws A uniformly and
+ * takes for B where a random walk of at most 2^(d-1) edges from A ends
+ * (earlier at a vertex without out-edges), or — for half of the pairs —
+ * draws B uniformly and walks backwards along in-edges to A; either way
+ * dist(A, B) <= 2^(d-1). The backward walks matter: forward walks end
+ * mostly at a few well-connected vertices, and amplification, which
+ * learns dist(., B) for one target B from the nearest sources outwards,
+ * then never learns the others (tried: held-out accuracy stayed below
+ * 0.5). At the top level a quarter of the pairs are drawn uniformly, as in
+ * the evaluation set (most unreachable pairs are among them).
  */
 #include "tasks/task.h"
 
@@ -49,6 +54,8 @@ struct graph {
     int v, n_edges, dmax;
     int *first;    /* (v + 1) out-edges of a are adj[first[a], first[a + 1]) */
     int *adj;      /* (n_edges) targets, ascending per vertex */
+    int *rfirst;   /* (v + 1) in-edges of b are radj[rfirst[b], rfirst[b + 1]) */
+    int *radj;     /* (n_edges) sources (the sampler's backward walks) */
     int16_t *dist; /* (v, v) BFS distances; -1: unreachable (evaluation only) */
 };
 
@@ -126,6 +133,24 @@ static int cmp_int(const void *x, const void *y)
     return *(const int *)x - *(const int *)y;
 }
 
+/* In-edge lists from the out-edge lists; deg is scratch of v ints. */
+static int build_reverse(struct graph *g, int *deg)
+{
+    g->rfirst = calloc((size_t)g->v + 1, sizeof(int));
+    g->radj = malloc((size_t)g->n_edges * sizeof(int));
+    if (!g->rfirst || !g->radj)
+        return IAMP_ENOMEM;
+    memset(deg, 0, (size_t)g->v * sizeof(int));
+    for (int e = 0; e < g->n_edges; e++)
+        deg[g->adj[e]]++;
+    for (int b = 0; b < g->v; b++)
+        g->rfirst[b + 1] = g->rfirst[b] + deg[b];
+    for (int a = 0; a < g->v; a++)
+        for (int i = g->first[a]; i < g->first[a + 1]; i++)
+            g->radj[g->rfirst[g->adj[i] + 1] - deg[g->adj[i]]--] = a;
+    return 0;
+}
+
 /* Random edges into adjacency lists (CSR). Edges are drawn as pairs and
  * redrawn on a self-loop, a duplicate or a full source. */
 static int build_edges(struct graph *g, struct iamp_rng *r)
@@ -151,6 +176,8 @@ static int build_edges(struct graph *g, struct iamp_rng *r)
         g->adj[g->first[src[e]] + --deg[src[e]]] = dst[e];
     for (int a = 0; !rc && a < V; a++)
         qsort(g->adj + g->first[a], (size_t)out_degree(g, a), sizeof(int), cmp_int);
+    if (!rc)
+        rc = build_reverse(g, deg);
     free(deg);
     free(src);
     free(dst);
@@ -191,6 +218,8 @@ static void graph_free(struct graph *g)
         return;
     free(g->first);
     free(g->adj);
+    free(g->rfirst);
+    free(g->radj);
     free(g->dist);
     free(g);
 }
@@ -240,7 +269,7 @@ static int graph_create(struct iamp_task *t, const struct iamp_spec *spec, char 
         return rc;
     struct graph *g = calloc(1, sizeof(*g));
     if (g) {
-        *g = (struct graph){(int)v[0], (int)v[2], (int)v[3], NULL, NULL, NULL};
+        *g = (struct graph){.v = (int)v[0], .n_edges = (int)v[2], .dmax = (int)v[3]};
         g->dist = malloc((size_t)v[0] * (size_t)v[0] * sizeof(int16_t));
     }
     struct iamp_rng r;
@@ -271,11 +300,13 @@ static void graph_destroy(struct iamp_task *t)
 
 /* ---------------------------------------------------------------- questions */
 
-/* Where a random walk of w edges from a ends. */
-static int walk(const struct graph *g, int a, int w, struct iamp_rng *r)
+/* Where a random walk of w edges from a ends: along out-edges, or
+ * backwards along in-edges. */
+static int walk(const struct graph *g, int a, int w, int backwards, struct iamp_rng *r)
 {
-    for (int i = 0; i < w && out_degree(g, a) > 0; i++)
-        a = g->adj[g->first[a] + (int)iamp_rng_below(r, (uint32_t)out_degree(g, a))];
+    const int *first = backwards ? g->rfirst : g->first, *adj = backwards ? g->radj : g->adj;
+    for (int i = 0; i < w && first[a + 1] > first[a]; i++)
+        a = adj[first[a] + (int)iamp_rng_below(r, (uint32_t)(first[a + 1] - first[a]))];
     return a;
 }
 
@@ -301,10 +332,14 @@ static void graph_sample(const struct iamp_task *t, struct iamp_rng *r, int diff
     const struct graph *g = state_of(t);
     int d = difficulty < 1 ? 1 : difficulty > t->max_difficulty ? t->max_difficulty : difficulty;
     int type = (int)iamp_rng_below(r, 2), a = (int)iamp_rng_below(r, (uint32_t)g->v), b;
-    if (d == t->max_difficulty && iamp_rng_below(r, 2) == 0)
+    int how = (int)iamp_rng_below(r, 4); /* 0, 1: forward walk; 2, 3: backward (or uniform) */
+    if (how == 3 && d == t->max_difficulty)
         b = (int)iamp_rng_below(r, (uint32_t)g->v);
-    else
-        b = walk(g, a, walk_length(g, d, r), r);
+    else if (how >= 2) {
+        b = a; /* uniform; its source from a backward walk */
+        a = walk(g, b, walk_length(g, d, r), 1, r);
+    } else
+        b = walk(g, a, walk_length(g, d, r), 0, r);
     make_question(type, a, b, q);
 }
 

@@ -185,3 +185,28 @@ Test(graph, text_syntax_answers_and_spec_errors, .timeout = 10)
         cr_assert_not_null(strstr(err, cases[i].needle), "%s: %s", cases[i].spec, err);
     }
 }
+
+Test(graph, sampler_levels_bound_the_distance_and_cover_every_target, .timeout = 30)
+{
+    struct iamp_task t = make("graph");
+    cr_assert_eq(t.max_difficulty, 6);
+    struct iamp_rng r;
+    iamp_rng_seed(&r, 4, 0);
+    for (int d = 1; d <= 6; d++) {
+        int hi = 1 << (d - 1), unreachable = 0, seen_b[256] = {0}, distinct = 0;
+        for (int i = 0; i < 4000; i++) {
+            struct iamp_question q;
+            t.ops->sample(&t, &r, d, &q);
+            cr_assert(t.ops->valid_question(&t, &q));
+            int dist = dist_truth(&t, 256, 32, q.tok[0], q.tok[1]);
+            if (d < 6)
+                cr_assert(dist >= 0 && dist <= hi, "level %d: a pair at distance %d", d, dist);
+            unreachable += dist < 0;
+            distinct += !seen_b[q.tok[1]]++;
+        }
+        cr_assert_gt(distinct, 200, "level %d: only %d targets", d, distinct);
+        if (d == 6)
+            cr_assert_gt(unreachable, 200, "the top level has uniform pairs too");
+    }
+    iamp_task_destroy(&t);
+}
