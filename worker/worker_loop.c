@@ -107,6 +107,7 @@ static int do_run(struct worker *w, const struct iamp_comm_msg *m)
     if (u.pick == IAMP_PICK_VERSION) {
         struct version *v = find_version(w, u.version);
         if (!v) {
+            free(out);
             iamp_work_unit_release(&u);
             return reply_error(w, "no such model version: %s", IAMP_ESTATE);
         }
@@ -162,8 +163,8 @@ static int do_fit(struct worker *w, const struct iamp_comm_msg *m)
     int rc = iamp_train_batch_decode(m->payload, m->len, IAMP_FIT_MAX_EXAMPLES, &b);
     if (rc)
         return reply_error(w, "bad training batch: %s", rc);
-    struct iamp_fit_req req = {b.ex,      b.n,         b.first,       b.count,     b.n_questions,
-                               b.order,   b.n_order,   (int)b.batch,  b.lr,        b.value_coef};
+    struct iamp_fit_req req = {b.ex,    b.n,       b.first,      b.count, b.n_questions,
+                               b.order, b.n_order, (int)b.batch, b.lr,    b.value_coef};
     struct iamp_grad_reducer red = {ar_begin_cb, iamp_allreduce_ready_cb, iamp_allreduce_finish_cb,
                                     &w->ar};
     struct iamp_distill_stats st;
