@@ -360,10 +360,11 @@ static int bench_allreduce(struct bench_cmd *c)
     double t_ours[IAMP_BENCH_SIZES], t_mpi[IAMP_BENCH_SIZES], secs = c->seconds / 8;
     uint64_t bits;
     memcpy(&bits, &secs, sizeof(bits));
+    uint64_t bucket = cl->o.bucket_bytes; /* every rank cuts the same buckets */
     int rc = 0;
     for (int r = 1; r <= cl->workers && !rc; r++)
-        rc = iamp_comm_send(cl->c, r, IAMP_TAG_CMD, IAMP_OP_ALLREDUCE_BENCH, bits,
-                            &(uint64_t){cl->o.bucket_bytes}, sizeof(uint64_t));
+        rc = iamp_comm_send(cl->c, r, IAMP_TAG_CMD, IAMP_OP_ALLREDUCE_BENCH, bits, &bucket,
+                            sizeof(bucket));
     if (!rc)
         rc = iamp_allreduce_bench(cl->c, secs, cl->o.bucket_bytes, t_ours, t_mpi);
     if (rc) {

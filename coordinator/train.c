@@ -281,8 +281,15 @@ static int distil(struct iamp_trainer *tr, int n, double *mean_loss)
             ord[i] = i;
         iamp_rng_shuffle(&tr->rng, ord, n);
     }
-    struct iamp_fit_req req = {tr->ex,    2 * n, tr->first,    tr->n_ex,   n, tr->order,
-                               n * (int)epochs, (int)c->batch, iamp_train_lr(c, tr->round),
+    struct iamp_fit_req req = {tr->ex,
+                               2 * n,
+                               tr->first,
+                               tr->n_ex,
+                               n,
+                               tr->order,
+                               n * (int)epochs,
+                               (int)c->batch,
+                               iamp_train_lr(c, tr->round),
                                c->value_coef};
     struct iamp_distill_stats st;
     int rc = iamp_session_fit(tr->s, &req, &st);

@@ -104,10 +104,10 @@ struct iamp_train_batch {
     int n;
     struct iamp_example *ex; /* (n), owned by decode */
     int n_questions;
-    int *first, *count;      /* (n_questions) or NULL: one example per question; owned */
+    int *first, *count; /* (n_questions) or NULL: one example per question; owned */
     int n_order;
-    int *order;              /* (n_order) question indices, owned by decode */
-    uint32_t batch;          /* questions per minibatch */
+    int *order;     /* (n_order) question indices, owned by decode */
+    uint32_t batch; /* questions per minibatch */
     float lr, value_coef;
 };
 

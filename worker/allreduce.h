@@ -3,10 +3,10 @@
  * The gradient buffer is cut into buckets of bucket_bytes. Backward reports
  * how much of the buffer is final (a growing prefix, see model.h); every
  * bucket wholly inside it is started at once with MPI_Iallreduce (in
- * place, MPI_SUM) and outstanding buckets are nudged with MPI_Testall so
- * they progress while backward computes the rest. finish() starts what is
- * left and waits. Used as a struct iamp_grad_reducer (session.h).
- * Runs on the thread that owns the model.
+ * place, MPI_SUM) and outstanding buckets are nudged with MPI_Testsome so
+ * they progress while backward computes the rest; at most `window` run at
+ * once when a window is set. finish() starts what is left and waits. Used as a struct
+ * iamp_grad_reducer (session.h). Runs on the thread that owns the model.
  */
 #ifndef IAMP_ALLREDUCE_H
 #define IAMP_ALLREDUCE_H
@@ -14,6 +14,8 @@
 #include "worker/comm.h"
 
 #define IAMP_BUCKET_BYTES_DEFAULT (1u << 20)
+/* Buckets in flight at once (0: all); IAMP_BUCKET_WINDOW overrides. */
+#define IAMP_BUCKET_WINDOW_DEFAULT 0
 
 struct iamp_allreduce {
     MPI_Comm comm;
@@ -22,7 +24,9 @@ struct iamp_allreduce {
     size_t n;
     int n_buckets, started;
     MPI_Request *req;
+    int *idx; /* scratch for MPI_Testsome */
     int cap;
+    int window; /* buckets in flight at most; 0: no limit */
     /* Measurements of the last reduction (seconds). */
     double t_first, t_ready_end, t_done;
     double wait_s;                     /* time in finish(): not hidden behind backward */

@@ -311,9 +311,9 @@ static void add_stats(struct iamp_distill_stats *sum, const struct iamp_distill_
 
 /* One minibatch of nq questions (ne examples in mb): this copy's share's
  * gradient, summed across copies, then the common Adam step. */
-static int fit_step(struct iamp_session *s, const struct iamp_fit_req *req,
-                    struct iamp_example *mb, int ne, int nq, int shard, int shards,
-                    const struct iamp_grad_reducer *red, struct iamp_distill_stats *st)
+static int fit_step(struct iamp_session *s, const struct iamp_fit_req *req, struct iamp_example *mb,
+                    int ne, int nq, int shard, int shards, const struct iamp_grad_reducer *red,
+                    struct iamp_distill_stats *st)
 {
     int lo = (int)((long)ne * shard / shards), hi = (int)((long)ne * (shard + 1) / shards);
     struct iamp_distill_opts o = {.value_coef = req->value_coef,

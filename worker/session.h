@@ -66,9 +66,9 @@ struct iamp_fit_req {
     int n;
     const int *first, *count; /* question q: ex[first[q], +count[q]); NULL: one each */
     int n_questions;
-    const int *order;         /* (n_order) question indices */
+    const int *order; /* (n_order) question indices */
     int n_order;
-    int batch;                /* questions per minibatch */
+    int batch; /* questions per minibatch */
     float lr;
     float value_coef;
 };

@@ -78,7 +78,8 @@ int main(int argc, char **argv)
     if (open_session(&ref) || open_session(&a) || open_session(&b))
         MPI_Abort(MPI_COMM_WORLD, 2);
     make_batch(&ref, ex, order);
-    struct iamp_fit_req req = {ex, BATCH, NULL, NULL, BATCH, order, BATCH * STEPS, BATCH, 1e-2f, 0.5f};
+    struct iamp_fit_req req = {ex,    BATCH,         NULL,  NULL,  BATCH,
+                               order, BATCH * STEPS, BATCH, 1e-2f, 0.5f};
     struct iamp_distill_stats st;
     /* Small buckets so a step uses many of them. */
     if (iamp_session_fit_shard(&ref, &req, 0, 1, NULL, &st) ||
