@@ -34,6 +34,7 @@ static void make_batch(struct iamp_session *s, struct iamp_example *ex, int *ord
 {
     struct iamp_rng r;
     iamp_rng_seed(&r, 11, 0);
+    memset(ex, 0, BATCH * sizeof(*ex));
     for (int i = 0; i < BATCH; i++) {
         s->task.ops->sample(&s->task, &r, s->task.max_difficulty, &ex[i].q);
         iamp_task_truth(&s->task, &ex[i].q, &ex[i].a);
