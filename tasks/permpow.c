@@ -22,8 +22,6 @@
  */
 #include "tasks/task.h"
 
-#include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,72 +212,6 @@ static int permpow_eval_set(const struct iamp_task *t, struct iamp_rng *r, struc
     return count;
 }
 
-/* Parse "key=<int>" into *out if the word starts with key=. Returns 1 when
- * the word was this key, 0 when not, negative on a bad number. */
-static int parse_kv(const char *w, size_t wn, const char *key, long *out)
-{
-    size_t kn = strlen(key);
-    if (wn <= kn + 1 || strncmp(w, key, kn) != 0 || w[kn] != '=')
-        return 0;
-    char num[24];
-    size_t nn = wn - kn - 1;
-    if (nn >= sizeof(num))
-        return -1;
-    memcpy(num, w + kn + 1, nn);
-    num[nn] = '\0';
-    for (size_t i = 0; i < nn; i++)
-        if (!isdigit((unsigned char)num[i]))
-            return -1;
-    errno = 0;
-    *out = strtol(num, NULL, 10);
-    return errno ? -1 : 1;
-}
-
-/* The words of a question line after its type word: each key of keys[]
- * exactly once, as key=<int>. Returns 0, or -1 on a syntax error. */
-static int parse_words(const char *s, const char *const *keys, long *vals, int n_keys)
-{
-    int words = 0;
-    for (int i = 0; i < n_keys; i++)
-        vals[i] = -1;
-    while (*s) {
-        while (*s == ' ' || *s == '\t')
-            s++;
-        if (!*s)
-            break;
-        const char *w = s;
-        while (*s && *s != ' ' && *s != '\t')
-            s++;
-        int hit = 0;
-        for (int i = 0; i < n_keys && !hit; i++) {
-            int r = vals[i] < 0 ? parse_kv(w, (size_t)(s - w), keys[i], &vals[i]) : 0;
-            if (r < 0)
-                return -1;
-            hit = r;
-        }
-        if (!hit)
-            return -1;
-        words++;
-    }
-    return words == n_keys ? 0 : -1;
-}
-
-/* The type word that opens a question line; returns the type or -1. */
-static int type_word(const char *text, const char **rest)
-{
-    while (*text == ' ' || *text == '\t')
-        text++;
-    static const char *const words[] = {"pow", "approve"};
-    for (int ty = 0; ty < 2; ty++) {
-        size_t n = strlen(words[ty]);
-        if (strncmp(text, words[ty], n) == 0 && (text[n] == ' ' || text[n] == '\t')) {
-            *rest = text + n;
-            return ty;
-        }
-    }
-    return -1;
-}
-
 static int permpow_parse(const struct iamp_task *t, const char *text, struct iamp_question *q,
                          char *err, size_t errlen)
 {
@@ -287,13 +219,14 @@ static int permpow_parse(const struct iamp_task *t, const char *text, struct iam
     const struct permpow *p = state_of(t);
     const char *rest = NULL;
     long v[3];
-    int ty = type_word(text, &rest);
+    static const char *const words[] = {"pow", "approve"};
+    int ty = iamp_question_type_word(text, words, 2, &rest);
     if (ty == TYPE_APPROVE && !p->approve) {
         snprintf(err, errlen, "question '%s': approve questions need the task parameter approve=1",
                  text);
         return IAMP_EPARSE;
     }
-    if (ty < 0 || parse_words(rest, keys, v, ty == TYPE_APPROVE ? 3 : 2))
+    if (ty < 0 || iamp_question_words(rest, keys, v, ty == TYPE_APPROVE ? 3 : 2))
         goto syntax;
     if (v[0] >= p->n || v[1] < 1 || v[1] > p->kmax || (ty == TYPE_APPROVE && v[2] >= p->n)) {
         snprintf(err, errlen, "question '%s': x%s must be in [0, %d] and k in [1, %d]", text,
