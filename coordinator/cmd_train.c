@@ -65,7 +65,7 @@ static const char train_help[] =
     "                           squared error (default 0.5)\n"
     "  --lambda X               mixed: imitation share (default 0.1)\n"
     "  --beta X                 mixed: weight of KL(p_M || p_ref) (default 0.1)\n"
-    "  --embed N --hidden N --layers N   model size (default 32, 256, 2)\n"
+    "  --embed N --hidden N --layers N   model size (default 32, 512, 2)\n"
     "  --eval-size N            held-out questions (default: the task's set;\n"
     "                           permpow 1008, tictactoe 13560, trajectory 1024,\n"
     "                           markov 1024, graph 2048)\n"
