@@ -137,8 +137,12 @@ static void prefix_weights(const struct iamp_model *m, const struct iamp_example
 {
     for (int r = 0; r < w->rows.n; r++) {
         const struct iamp_example *e = &ex[w->rows.example[r]];
-        if (per_prefix(e))
-            w->row_weight[r] = e->weight * (e->value_target - m->values[r]);
+        if (per_prefix(e)) {
+            /* V estimates a reward in [0, 1]: a value outside it (an
+             * untrained head) is no better a baseline than the bound. */
+            float v = m->values[r] < 0.0f ? 0.0f : m->values[r] > 1.0f ? 1.0f : m->values[r];
+            w->row_weight[r] = e->weight * (e->value_target - v);
+        }
     }
 }
 
