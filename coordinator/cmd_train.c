@@ -65,6 +65,8 @@ static const char train_help[] =
     "                           squared error (default 0.5)\n"
     "  --lambda X               mixed: imitation share (default 0.1)\n"
     "  --beta X                 mixed: weight of KL(p_M || p_ref) (default 0.1)\n"
+    "  --rl-lr-scale X          learning rate times X from round --warmup on, for\n"
+    "                           RL fine-tuning of an imitation-trained M (default 1)\n"
     "  --embed N --hidden N --layers N   model size (default 32, 512, 2)\n"
     "  --eval-size N            held-out questions (default: the task's set;\n"
     "                           permpow 1008, tictactoe 13560, trajectory 1024,\n"
@@ -124,6 +126,7 @@ enum {
     OPT_VALUE_COEF,
     OPT_LAMBDA,
     OPT_BETA,
+    OPT_RL_LR_SCALE,
     OPT_HELP
 };
 
@@ -161,6 +164,7 @@ static const struct option train_opts[] = {
     {"value-coef", required_argument, 0, OPT_VALUE_COEF},
     {"lambda", required_argument, 0, OPT_LAMBDA},
     {"beta", required_argument, 0, OPT_BETA},
+    {"rl-lr-scale", required_argument, 0, OPT_RL_LR_SCALE},
     {"help", no_argument, 0, OPT_HELP},
     {0, 0, 0, 0},
 };
@@ -278,6 +282,8 @@ static int train_option(struct train_cmd *c, int opt)
         return set_float("--lambda", 0.0, 1.0, &cfg->mix_lambda);
     case OPT_BETA:
         return set_float("--beta", 0.0, 100.0, &cfg->kl_beta);
+    case OPT_RL_LR_SCALE:
+        return set_float("--rl-lr-scale", 1e-6, 100.0, &cfg->rl_lr_scale);
     case OPT_LR_SCHED:
         if (strcmp(optarg, "linear") == 0)
             cfg->lr_schedule = IAMP_LR_LINEAR;

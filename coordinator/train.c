@@ -137,10 +137,13 @@ int iamp_algo_parse(const char *text, const struct iamp_task *t, struct iamp_alg
 
 float iamp_train_lr(const struct iamp_train_config *c, long round)
 {
+    double lr = c->lr;
+    if (round >= (long)c->warmup && c->rl_lr_scale > 0.0f)
+        lr *= c->rl_lr_scale;
     if (c->lr_schedule != IAMP_LR_LINEAR || c->schedule_rounds == 0)
-        return c->lr;
+        return (float)lr;
     double f = 1.0 - (double)round / (double)c->schedule_rounds;
-    return (float)(c->lr * (f > IAMP_LR_FLOOR ? f : IAMP_LR_FLOOR));
+    return (float)(lr * (f > IAMP_LR_FLOOR ? f : IAMP_LR_FLOOR));
 }
 
 void iamp_train_opts_default(struct iamp_train_opts *o)
@@ -165,6 +168,7 @@ void iamp_train_opts_default(struct iamp_train_opts *o)
     o->cfg.value_coef = 0.5f;
     o->cfg.mix_lambda = 0.1f;
     o->cfg.kl_beta = 0.1f;
+    o->cfg.rl_lr_scale = 1.0f;
     o->eval_seed = 12345;
     o->curriculum = 1;
 }

@@ -81,6 +81,8 @@ static void config_to_pb(const struct iamp_train_config *c, Iamp__TrainConfig *p
     pb->has_mix_lambda = pb->has_kl_beta = 1;
     pb->mix_lambda = c->mix_lambda;
     pb->kl_beta = c->kl_beta;
+    pb->has_rl_lr_scale = 1;
+    pb->rl_lr_scale = c->rl_lr_scale;
 }
 
 static void config_from_pb(const Iamp__TrainConfig *pb, struct iamp_train_config *c)
@@ -106,6 +108,7 @@ static void config_from_pb(const Iamp__TrainConfig *pb, struct iamp_train_config
     c->value_coef = pb->value_coef;
     c->mix_lambda = pb->mix_lambda;
     c->kl_beta = pb->kl_beta;
+    c->rl_lr_scale = pb->has_rl_lr_scale ? pb->rl_lr_scale : 1.0f;
 }
 
 int iamp_checkpoint_encode(const struct iamp_checkpoint *c, uint8_t **buf, size_t *len)

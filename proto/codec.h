@@ -41,6 +41,7 @@ struct iamp_train_config {
     float value_coef;   /* reinforce, mixed: weight of the value baseline's squared error */
     float mix_lambda;   /* mixed: imitation share lambda */
     float kl_beta;      /* mixed: weight beta of KL(p_M || p_ref) */
+    float rl_lr_scale;  /* learning-rate factor from round `warmup` on (1: none) */
 };
 
 struct iamp_checkpoint {

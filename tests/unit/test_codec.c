@@ -52,6 +52,7 @@ static void fill_checkpoint(struct iamp_checkpoint *c, size_t n)
     c->config.value_coef = 0.5f;
     c->config.mix_lambda = 0.25f;
     c->config.kl_beta = 0.1f;
+    c->config.rl_lr_scale = 0.25f;
     c->has_reached = 1;
     c->reached_round = 10;
     c->reached_examples = 2560;
@@ -87,6 +88,7 @@ static void assert_same(const struct iamp_checkpoint *a, const struct iamp_check
     cr_assert_eq(a->config.value_coef, b->config.value_coef);
     cr_assert_eq(a->config.mix_lambda, b->config.mix_lambda);
     cr_assert_eq(a->config.kl_beta, b->config.kl_beta);
+    cr_assert_eq(a->config.rl_lr_scale, b->config.rl_lr_scale);
     cr_assert_eq(a->reached_round, b->reached_round);
 }
 

@@ -255,3 +255,17 @@ Test(train, linear_schedule_decays_to_floor, .timeout = 10)
     c.lr_schedule = IAMP_LR_CONSTANT;
     cr_assert_float_eq(iamp_train_lr(&c, 50), 1.0, 1e-6);
 }
+
+Test(train, rl_lr_scale_applies_from_the_end_of_the_warmup, .timeout = 10)
+{
+    struct iamp_train_config c = {.lr = 1.0f,
+                                  .lr_schedule = IAMP_LR_LINEAR,
+                                  .schedule_rounds = 100,
+                                  .warmup = 40,
+                                  .rl_lr_scale = 0.1f};
+    cr_assert_float_eq(iamp_train_lr(&c, 39), 0.61, 1e-6, "warm-up rounds keep the full rate");
+    cr_assert_float_eq(iamp_train_lr(&c, 40), 0.06, 1e-6, "scaled from round warmup on");
+    cr_assert_float_eq(iamp_train_lr(&c, 50), 0.05, 1e-6);
+    c.rl_lr_scale = 1.0f;
+    cr_assert_float_eq(iamp_train_lr(&c, 50), 0.5, 1e-6, "1 changes nothing");
+}
