@@ -43,29 +43,14 @@ static int rows_reserve(struct iamp_rows *rows, int n_slots, int need)
     int cap = rows->cap > 0 ? rows->cap : 64;
     while (cap < need)
         cap *= 2;
-    struct iamp_rows g = *rows;
-    g.in = realloc(g.in, (size_t)cap * (size_t)n_slots * sizeof(int32_t));
-    if (g.in)
-        rows->in = g.in;
-    g.lo = realloc(g.lo, (size_t)cap * sizeof(uint16_t));
-    if (g.lo)
-        rows->lo = g.lo;
-    g.hi = realloc(g.hi, (size_t)cap * sizeof(uint16_t));
-    if (g.hi)
-        rows->hi = g.hi;
-    g.target = realloc(g.target, (size_t)cap * sizeof(int32_t));
-    if (g.target)
-        rows->target = g.target;
-    g.example = realloc(g.example, (size_t)cap * sizeof(int32_t));
-    if (g.example)
-        rows->example = g.example;
-    g.cont = realloc(g.cont, (size_t)cap * sizeof(uint8_t));
-    if (g.cont)
-        rows->cont = g.cont;
-    g.y = realloc(g.y, (size_t)cap * sizeof(float));
-    if (g.y)
-        rows->y = g.y;
-    if (!g.in || !g.lo || !g.hi || !g.target || !g.example || !g.cont || !g.y)
+    /* An array keeps its old block when its realloc fails (cap stays). */
+    void *q;
+#define GROW(f, n)                                                                                 \
+    ((q = realloc(rows->f, (size_t)cap * (n) * sizeof(*rows->f))) ? (rows->f = q, 1) : 0)
+    int ok = GROW(in, (size_t)n_slots) && GROW(lo, 1) && GROW(hi, 1) && GROW(target, 1) &&
+             GROW(example, 1) && GROW(cont, 1) && GROW(y, 1);
+#undef GROW
+    if (!ok)
         return IAMP_ENOMEM;
     rows->cap = cap;
     rows->n_slots = n_slots;
@@ -159,8 +144,8 @@ static void decode_cont(const float *raw, int mode, float temperature, struct ia
 {
     struct iamp_cont d;
     iamp_cont_from_raw(raw, &d);
-    double y = mode == IAMP_DECODE_SAMPLE ? iamp_cont_sample(&d, temperature, r)
-                                          : iamp_cont_median(&d);
+    double y =
+        mode == IAMP_DECODE_SAMPLE ? iamp_cont_sample(&d, temperature, r) : iamp_cont_median(&d);
     out->len = 0;
     out->value = (float)y;
 }
@@ -299,7 +284,7 @@ int iamp_policy_logprob(struct iamp_model *m, const struct iamp_task *t,
             const float *lg = m->logits + (size_t)r * (size_t)m->cfg.vocab;
             logp[i + rows.example[r]] +=
                 is_cont(&rows, r) ? cont_logdensity(m, r, rows.y[r])
-                             : row_logprob(lg, rows.lo[r], rows.hi[r], rows.target[r]);
+                                  : row_logprob(lg, rows.lo[r], rows.hi[r], rows.target[r]);
         }
     }
     iamp_rows_release(&rows);
@@ -456,9 +441,9 @@ static double cont_row_loss(const float *raw, const float *ref_raw, double y, do
     return policy;
 }
 
-void iamp_loss_cont(const struct iamp_model *m, const struct iamp_rows *rows,
-                    const float *ref_cont, const float *weights, const float *ent_w,
-                    const float *kl_w, float scale, float *dcont, double *policy, double *reg)
+void iamp_loss_cont(const struct iamp_model *m, const struct iamp_rows *rows, const float *ref_cont,
+                    const float *weights, const float *ent_w, const float *kl_w, float scale,
+                    float *dcont, double *policy, double *reg)
 {
     const int C = IAMP_CONT_OUTPUTS;
     *policy = *reg = 0.0;

@@ -1,5 +1,5 @@
-/* task_helpers.h — helpers the task tests share (static; included by
- * test_trajectory.c, test_markov.c and test_graph.c): create a task, run H
+/* task_helpers.h — helpers the task tests share (static inline, so a test
+ * may leave some unused; included by the task tests): create a task, run H
  * on a question with an oracle answering its asks, round-trip the text
  * syntax, and check malformed text is refused with a one-line reason. */
 #ifndef IAMP_TEST_TASK_HELPERS_H
@@ -10,7 +10,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-static struct iamp_task make(const char *spec)
+static inline struct iamp_task make(const char *spec)
 {
     struct iamp_task t;
     char err[256] = "";
@@ -22,8 +22,8 @@ static struct iamp_task make(const char *spec)
 /* Run H on q, answering every ask with `oracle` (ground truth when NULL). */
 typedef void (*oracle_fn)(const struct iamp_task *t, const struct iamp_question *q,
                           struct iamp_answer *a);
-static void run_with_oracle(const struct iamp_task *t, const struct iamp_question *q,
-                            oracle_fn oracle, struct iamp_answer *out)
+static inline void run_with_oracle(const struct iamp_task *t, const struct iamp_question *q,
+                                   oracle_fn oracle, struct iamp_answer *out)
 {
     if (t->ops->primitive(t, q, out))
         return;
@@ -54,7 +54,7 @@ static void run_with_oracle(const struct iamp_task *t, const struct iamp_questio
 }
 
 /* Text of every sampled question parses back to the same question. */
-static void check_round_trip(const struct iamp_task *t)
+static inline void check_round_trip(const struct iamp_task *t)
 {
     struct iamp_rng r;
     iamp_rng_seed(&r, 1, 0);
@@ -69,7 +69,7 @@ static void check_round_trip(const struct iamp_task *t)
     }
 }
 
-static void check_rejects(const struct iamp_task *t, const char *const *bad, size_t n)
+static inline void check_rejects(const struct iamp_task *t, const char *const *bad, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         struct iamp_question q;

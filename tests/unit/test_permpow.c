@@ -9,41 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static struct iamp_task make(const char *spec)
-{
-    struct iamp_task t;
-    char err[256] = "";
-    int rc = iamp_task_create(&t, spec, err, sizeof(err));
-    cr_assert_eq(rc, 0, "%s: %s", spec, err);
-    return t;
-}
-
-/* Run H on q, answering every ask with ground truth. */
-static void run_with_oracle(const struct iamp_task *t, const struct iamp_question *q,
-                            struct iamp_answer *out)
-{
-    if (t->ops->primitive(t, q, out))
-        return;
-    unsigned char ep[256];
-    cr_assert_leq(t->episode_size, sizeof(ep));
-    t->ops->episode_start(t, ep, q);
-    struct iamp_answer answers[IAMP_ASK_MAX];
-    struct iamp_question asks[IAMP_ASK_MAX];
-    int n_in = 0, n_asks = 0, steps = 0;
-    for (;;) {
-        int st = t->ops->episode_step(t, ep, answers, n_in, asks, &n_asks, out);
-        if (st == IAMP_EP_DONE)
-            return;
-        cr_assert_eq(st, IAMP_EP_ASK);
-        cr_assert(n_asks >= 1 && n_asks <= IAMP_ASK_MAX);
-        for (int i = 0; i < n_asks; i++) {
-            cr_assert(t->ops->valid_question(t, &asks[i]), "H asked an invalid question");
-            iamp_task_truth(t, &asks[i], &answers[i]);
-        }
-        n_in = n_asks;
-        cr_assert_lt(++steps, 100, "episode does not end");
-    }
-}
+#include "task_helpers.h"
 
 static void check_all_questions(const char *spec, int n, int kmax)
 {
@@ -55,7 +21,7 @@ static void check_all_questions(const char *spec, int n, int kmax)
             snprintf(text, sizeof(text), "pow x=%d k=%d", x, k);
             cr_assert_eq(t.ops->parse_question(&t, text, &q, err, sizeof(err)), 0, "%s", err);
             struct iamp_answer got, want;
-            run_with_oracle(&t, &q, &got);
+            run_with_oracle(&t, &q, NULL, &got);
             iamp_task_truth(&t, &q, &want);
             cr_assert(iamp_answer_equal(&got, &want), "H wrong on %s", text);
             cr_assert(iamp_answer_valid(&t, &q, &got));
@@ -292,7 +258,7 @@ Test(permpow, approval_by_overseer_with_oracle_equals_truth, .timeout = 30)
                 struct iamp_question aq;
                 cr_assert_eq(iamp_task_approval_question(&t, &q, &cand, &aq), 0);
                 cr_assert(t.ops->valid_question(&t, &aq));
-                run_with_oracle(&t, &aq, &got);
+                run_with_oracle(&t, &aq, NULL, &got);
                 iamp_task_truth(&t, &aq, &want);
                 cr_assert(iamp_answer_equal(&got, &want));
                 double score = iamp_task_approval_score(&t, &aq, &got);
