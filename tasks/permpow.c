@@ -188,28 +188,16 @@ static void permpow_sample(const struct iamp_task *t, struct iamp_rng *r, int di
     make_question(p, x, k, q);
 }
 
+static void grid_question(const struct iamp_task *t, int x, int k, struct iamp_question *q)
+{
+    make_question(state_of(t), x, k, q);
+}
+
 static int permpow_eval_set(const struct iamp_task *t, struct iamp_rng *r, struct iamp_question *qs,
                             int max)
 {
     const struct permpow *p = state_of(t);
-    int per_k = max / p->kmax;
-    if (per_k < 1)
-        per_k = 1;
-    if (per_k > p->n)
-        per_k = p->n;
-    int *xs = malloc((size_t)p->n * sizeof(int));
-    if (!xs)
-        return 0;
-    int count = 0;
-    for (int k = 1; k <= p->kmax && count < max; k++) {
-        for (int i = 0; i < p->n; i++)
-            xs[i] = i;
-        iamp_rng_shuffle(r, xs, p->n);
-        for (int j = 0; j < per_k && count < max; j++)
-            make_question(p, xs[j], k, &qs[count++]);
-    }
-    free(xs);
-    return count;
+    return iamp_eval_grid(t, r, p->n, p->kmax, grid_question, qs, max);
 }
 
 static int permpow_parse(const struct iamp_task *t, const char *text, struct iamp_question *q,

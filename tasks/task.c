@@ -188,6 +188,25 @@ static int question_kv(const char *w, size_t wn, const char *key, long *out)
     return errno ? -1 : 1;
 }
 
+int iamp_eval_grid(const struct iamp_task *t, struct iamp_rng *r, int n, int levels,
+                   iamp_grid_make_fn make, struct iamp_question *qs, int max)
+{
+    int per = max / levels, count = 0;
+    per = per < 1 ? 1 : per > n ? n : per;
+    int *xs = malloc((size_t)n * sizeof(int));
+    if (!xs)
+        return 0;
+    for (int level = 1; level <= levels && count < max; level++) {
+        for (int i = 0; i < n; i++)
+            xs[i] = i;
+        iamp_rng_shuffle(r, xs, n);
+        for (int j = 0; j < per && count < max; j++)
+            make(t, xs[j], level, &qs[count++]);
+    }
+    free(xs);
+    return count;
+}
+
 int iamp_question_words(const char *s, const char *const *keys, long *vals, int n_keys)
 {
     int words = 0;

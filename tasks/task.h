@@ -48,9 +48,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define IAMP_ASK_MAX 16   /* subquestions one episode step may ask */
-#define IAMP_TYPES_MAX 8  /* question types of one task */
-#define IAMP_PARAMS_MAX 8 /* key=value parameters in a task spec */
+#define IAMP_ASK_MAX 16    /* subquestions one episode step may ask */
+#define IAMP_TYPES_MAX 8   /* question types of one task */
+#define IAMP_PARAMS_MAX 8  /* key=value parameters in a task spec */
 #define IAMP_METRICS_MAX 4 /* task-specific held-out metrics */
 
 /* What answers to one question may be: each token in [lo, hi); exactly
@@ -189,6 +189,14 @@ IAMP_WUR int iamp_spec_check_keys(const struct iamp_spec *spec, const char *cons
  * as key=<decimal>, into vals; 0, or -1 on anything else. */
 int iamp_question_type_word(const char *text, const char *const *words, int n, const char **rest);
 int iamp_question_words(const char *s, const char *const *keys, long *vals, int n_keys);
+/* An evaluation set over elements 0..n-1 and levels 1..levels: for each
+ * level, min(max(max / levels, 1), n) distinct elements drawn by one
+ * shuffle, each made into a question by make; at most max in all.
+ * Returns the count (0 when out of memory). */
+typedef void (*iamp_grid_make_fn)(const struct iamp_task *t, int x, int level,
+                                  struct iamp_question *q);
+int iamp_eval_grid(const struct iamp_task *t, struct iamp_rng *r, int n, int levels,
+                   iamp_grid_make_fn make, struct iamp_question *qs, int max);
 
 /* Create a task from spec text; on error err holds a one-line reason. */
 IAMP_WUR int iamp_task_create(struct iamp_task *t, const char *spec_text, char *err, size_t errlen);

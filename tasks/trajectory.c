@@ -160,7 +160,9 @@ static void trajectory_sample(const struct iamp_task *t, struct iamp_rng *r, int
                               struct iamp_question *q)
 {
     const struct trajectory *p = state_of(t);
-    difficulty = difficulty < 1 ? 1 : difficulty > t->max_difficulty ? t->max_difficulty : difficulty;
+    difficulty = difficulty < 1                   ? 1
+                 : difficulty > t->max_difficulty ? t->max_difficulty
+                                                  : difficulty;
     int hi = 1 << (difficulty - 1);
     hi = hi > p->lmax ? p->lmax : hi;
     /* As permpow: half pick a level (its band of L) uniformly, half pick L
@@ -178,24 +180,16 @@ static void trajectory_sample(const struct iamp_task *t, struct iamp_rng *r, int
     make_question(p, (int)iamp_rng_below(r, (uint32_t)p->n), l, q);
 }
 
+static void grid_question(const struct iamp_task *t, int x, int l, struct iamp_question *q)
+{
+    make_question(state_of(t), x, l, q);
+}
+
 static int trajectory_eval_set(const struct iamp_task *t, struct iamp_rng *r,
                                struct iamp_question *qs, int max)
 {
     const struct trajectory *p = state_of(t);
-    int per_l = max / p->lmax, count = 0;
-    per_l = per_l < 1 ? 1 : per_l > p->n ? p->n : per_l;
-    int *xs = malloc((size_t)p->n * sizeof(int));
-    if (!xs)
-        return 0;
-    for (int l = 1; l <= p->lmax && count < max; l++) {
-        for (int i = 0; i < p->n; i++)
-            xs[i] = i;
-        iamp_rng_shuffle(r, xs, p->n);
-        for (int j = 0; j < per_l && count < max; j++)
-            make_question(p, xs[j], l, &qs[count++]);
-    }
-    free(xs);
-    return count;
+    return iamp_eval_grid(t, r, p->n, p->lmax, grid_question, qs, max);
 }
 
 static int trajectory_parse(const struct iamp_task *t, const char *text, struct iamp_question *q,
@@ -300,8 +294,7 @@ static void take_elements(const struct trajectory *p, const struct iamp_answer *
 
 static int trajectory_episode_step(const struct iamp_task *t, void *ep,
                                    const struct iamp_answer *answers, int n_answers,
-                                   struct iamp_question *asks, int *n_asks,
-                                   struct iamp_answer *out)
+                                   struct iamp_question *asks, int *n_asks, struct iamp_answer *out)
 {
     const struct trajectory *p = state_of(t);
     struct traj_episode *e = ep;
@@ -376,7 +369,8 @@ static double trajectory_compare(const struct iamp_task *t, const struct iamp_qu
 
 const struct iamp_task_ops iamp_trajectory_ops = {
     .name = "trajectory",
-    .summary = "sequence answers: traj x=X l=L asks for sigma(X), ..., sigma^L(X) (permpow's sigma)",
+    .summary =
+        "sequence answers: traj x=X l=L asks for sigma(X), ..., sigma^L(X) (permpow's sigma)",
     .params = "n=64 (2..1024) elements, seed=1 permutation seed (permpow's), lmax=32 (1..47) "
               "longest list, cap=lmax+1 (lmax+1..48) answer tokens M may emit, END included",
     .create = trajectory_create,
