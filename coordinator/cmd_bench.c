@@ -71,7 +71,7 @@ static int parse_bench(int argc, char **argv, struct bench_cmd *c)
 {
     long v;
     c->task = "permpow";
-    c->mo = (struct iamp_model_opts){64, 1024, 2};
+    c->mo = (struct iamp_model_opts){64, 1024, 2, 0};
     c->batch = 512;
     c->depth = 2;
     c->seconds = 2.0;

@@ -68,6 +68,9 @@ static const char train_help[] =
     "  --rl-lr-scale X          learning rate times X from round --warmup on, for\n"
     "                           RL fine-tuning of an imitation-trained M (default 1)\n"
     "  --embed N --hidden N --layers N   model size (default 32, 512, 2)\n"
+    "  --pair-slot              one more input: an embedding per pair of the first\n"
+    "                           two question tokens, a memory for answers that are\n"
+    "                           an arbitrary function of the pair (graph)\n"
     "  --eval-size N            held-out questions (default: the task's set;\n"
     "                           permpow 1008, tictactoe 13560, trajectory 1024,\n"
     "                           markov 1024, graph 2048)\n"
@@ -105,6 +108,7 @@ enum {
     OPT_EMBED,
     OPT_HIDDEN,
     OPT_LAYERS,
+    OPT_PAIR_SLOT,
     OPT_EVAL_SIZE,
     OPT_CUR_T,
     OPT_CUR_W,
@@ -143,6 +147,7 @@ static const struct option train_opts[] = {
     {"embed", required_argument, 0, OPT_EMBED},
     {"hidden", required_argument, 0, OPT_HIDDEN},
     {"layers", required_argument, 0, OPT_LAYERS},
+    {"pair-slot", no_argument, 0, OPT_PAIR_SLOT},
     {"eval-size", required_argument, 0, OPT_EVAL_SIZE},
     {"curriculum-threshold", required_argument, 0, OPT_CUR_T},
     {"curriculum-window", required_argument, 0, OPT_CUR_W},
@@ -234,6 +239,9 @@ static int train_option(struct train_cmd *c, int opt)
         return set_int("--hidden", 1, 16384, &c->mo.hidden);
     case OPT_LAYERS:
         return set_int("--layers", 1, IAMP_LAYERS_MAX, &c->mo.layers);
+    case OPT_PAIR_SLOT:
+        c->mo.pair = 1;
+        return 0;
     case OPT_EVAL_SIZE:
         return set_u32("--eval-size", 1, 1 << 20, &cfg->eval_size);
     case OPT_CUR_T:

@@ -128,6 +128,8 @@ int iamp_checkpoint_encode(const struct iamp_checkpoint *c, uint8_t **buf, size_
     shape.layers = c->shape.layers;
     shape.has_cont = c->shape.cont != 0;
     shape.cont = c->shape.cont;
+    shape.has_pair = c->shape.pair != 0;
+    shape.pair = c->shape.pair;
     pb.shape = &shape;
     pb.params = floats_bytes(c->params, c->n_params);
     pb.has_adam_m = pb.has_adam_v = c->adam_m && c->adam_v;
@@ -192,10 +194,11 @@ static int shape_from_pb(const Iamp__ModelShape *pb, struct iamp_model_shape *s)
     s->hidden = pb->hidden;
     s->layers = pb->layers;
     s->cont = pb->has_cont ? pb->cont : 0;
+    s->pair = pb->has_pair ? pb->pair : 0;
     int ok = s->vocab >= 2 && s->vocab <= 65535 && s->n_types >= 1 && s->n_types <= 64 &&
              s->q_len >= 1 && s->q_len <= IAMP_Q_MAX && s->a_len >= 1 && s->a_len <= IAMP_A_MAX &&
              s->embed >= 1 && s->embed <= 4096 && s->hidden >= 1 && s->hidden <= 65536 &&
-             s->layers >= 1 && s->layers <= 8 && s->cont <= 1;
+             s->layers >= 1 && s->layers <= 8 && s->cont <= 1 && s->pair <= 1;
     return ok ? 0 : IAMP_ECORRUPT;
 }
 

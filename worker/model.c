@@ -23,11 +23,22 @@ static size_t layer_in(const struct iamp_model *m, int l)
     return l == 0 ? in0_of(m) : (size_t)m->cfg.hidden;
 }
 
+static long pair_rows(const struct iamp_model_config *c)
+{
+    return (long)(c->vocab + 1) * (long)(c->vocab + 1);
+}
+
 static int config_ok(const struct iamp_model_config *c)
 {
+    int pair_ok = c->pair == 0 || (c->pair == 1 && c->q_len >= 2 && pair_rows(c) <= IAMP_PAIR_ROWS_MAX);
     return c->vocab >= 2 && c->vocab <= 65535 && c->n_types >= 1 && c->q_len >= 1 &&
            c->a_len >= 1 && c->embed >= 1 && c->hidden >= 1 && c->layers >= 1 &&
-           c->layers <= IAMP_LAYERS_MAX && (c->cont == 0 || c->cont == 1);
+           c->layers <= IAMP_LAYERS_MAX && (c->cont == 0 || c->cont == 1) && pair_ok;
+}
+
+static int n_slots_of(const struct iamp_model_config *c)
+{
+    return 1 + c->q_len + (c->a_len - 1) + (c->a_len > 1) + 1 + c->pair;
 }
 
 /* The last-token slot exists when answers can be longer than a token. */
@@ -66,7 +77,7 @@ int iamp_model_init(struct iamp_model *m, const struct iamp_model_config *cfg)
     if (!config_ok(cfg))
         return IAMP_EINVAL;
     m->cfg = *cfg;
-    m->n_slots = 1 + cfg->q_len + (cfg->a_len - 1) + has_last_slot(cfg) + 1;
+    m->n_slots = n_slots_of(cfg);
     m->slot_base = calloc((size_t)m->n_slots, sizeof(int));
     m->slot_rows = calloc((size_t)m->n_slots, sizeof(int));
     if (!m->slot_base || !m->slot_rows)
@@ -74,10 +85,13 @@ int iamp_model_init(struct iamp_model *m, const struct iamp_model_config *cfg)
     int base = 0;
     for (int s = 0; s < m->n_slots; s++) {
         int rows = cfg->vocab + 1; /* tokens and PAD */
+        int step_slot = m->n_slots - 1 - cfg->pair;
         if (s == 0)
             rows = cfg->n_types;
-        else if (s == m->n_slots - 1)
+        else if (s == step_slot)
             rows = cfg->a_len;
+        else if (s > step_slot)
+            rows = (int)pair_rows(cfg);
         m->slot_base[s] = base;
         m->slot_rows[s] = rows;
         base += rows;
@@ -181,6 +195,11 @@ void iamp_model_reset(struct iamp_model *m, struct iamp_rng *r)
         size_t lo = m->lay.emb + (size_t)m->slot_base[first] * (size_t)c->embed;
         memset(m->params + lo, 0, (m->lay.total - lo) * sizeof(float));
     }
+    if (c->pair) {
+        int s = m->n_slots - 1;
+        size_t lo = m->lay.emb + (size_t)m->slot_base[s] * (size_t)c->embed;
+        memset(m->params + lo, 0, (size_t)m->slot_rows[s] * (size_t)c->embed * sizeof(float));
+    }
 }
 
 void iamp_model_copy_params(struct iamp_model *dst, const struct iamp_model *src)
@@ -190,7 +209,7 @@ void iamp_model_copy_params(struct iamp_model *dst, const struct iamp_model *src
 
 double iamp_model_flops_per_row(const struct iamp_model_config *c)
 {
-    double S = 1 + c->q_len + (c->a_len - 1) + has_last_slot(c) + 1;
+    double S = n_slots_of(c);
     double in0 = S * c->embed, H = c->hidden;
     double f = in0 * H + (c->layers - 1) * H * H + H * c->vocab + H;
     f += c->cont ? IAMP_CONT_OUTPUTS * H : 0;
@@ -209,7 +228,9 @@ void iamp_model_row(const struct iamp_model *m, int type, const uint16_t *q, int
         in[s++] = i < step ? prefix[i] : c->vocab;
     if (has_last_slot(c))
         in[s++] = step > 0 ? prefix[step - 1] : c->vocab;
-    in[s] = step;
+    in[s++] = step;
+    if (c->pair)
+        in[s] = (q_len >= 2 ? q[0] : c->vocab) * (c->vocab + 1) + (q_len >= 2 ? q[1] : c->vocab);
 }
 
 static void add_bias(float *y, const float *b, int rows, int n)

@@ -43,7 +43,16 @@ struct iamp_model_config {
     int hidden;  /* H: width of each hidden layer */
     int layers;  /* hidden layers, 1..IAMP_LAYERS_MAX */
     int cont;    /* 1: a continuous head (IAMP_CONT_OUTPUTS outputs per row); 0: none */
+    int pair;    /* 1: a pair slot, one embedding per (q[0], q[1]); 0: none */
 };
+
+/* The pair slot (pair = 1, q_len >= 2) is a table with one row for every
+ * pair of the first two question tokens, (vocab + 1)^2 rows, zero at reset:
+ * a memory for tasks whose answers are a fixed, arbitrary function of two
+ * tokens (graph: a distance per pair of vertices) that the MLP over
+ * separate token embeddings fits only slowly. A pair training has not
+ * visited adds nothing, so M answers it from the separate embeddings. */
+#define IAMP_PAIR_ROWS_MAX (1 << 20)
 
 #define IAMP_CONT_OUTPUTS 2 /* continuous head: mu and the raw sigma (contdist.h) */
 
@@ -61,7 +70,7 @@ struct iamp_model_layout {
 struct iamp_model {
     struct iamp_model_config cfg;
     struct iamp_model_layout lay;
-    int n_slots;    /* S = 1 + q_len + (a_len - 1) + (a_len > 1) + 1 */
+    int n_slots;    /* S = 1 + q_len + (a_len - 1) + (a_len > 1) + 1 + pair */
     int *slot_base; /* (S) first embedding row of each slot's table */
     int *slot_rows; /* (S) rows of each slot's table */
     float *params;  /* (lay.total) */

@@ -22,6 +22,7 @@ static void config_for(const struct iamp_task *t, const struct iamp_model_opts *
     c->hidden = mo->hidden;
     c->layers = mo->layers;
     c->cont = t->continuous != 0;
+    c->pair = mo->pair;
 }
 
 static int build(struct iamp_session *s, const struct iamp_model_config *c, float lr, char *err,
@@ -50,6 +51,13 @@ int iamp_session_open(struct iamp_session *s, const char *task_spec,
         return rc;
     struct iamp_model_config c;
     config_for(&s->task, mo, &c);
+    long pairs = (long)(c.vocab + 1) * (c.vocab + 1);
+    if (c.pair && (c.q_len < 2 || pairs > IAMP_PAIR_ROWS_MAX)) {
+        snprintf(err, errlen, "--pair-slot: task %s has %s", s->task.spec,
+                 c.q_len < 2 ? "one question token, not two" : "too many token pairs (over 2^20)");
+        iamp_session_close(s);
+        return IAMP_EINVAL;
+    }
     rc = build(s, &c, lr, err, errlen);
     if (rc) {
         iamp_session_close(s);
@@ -66,7 +74,8 @@ static int adopt_checkpoint(struct iamp_session *s, const struct iamp_checkpoint
 {
     const struct iamp_model_shape *sh = &ck->shape;
     struct iamp_model_config c = {(int)sh->vocab, (int)sh->n_types, (int)sh->q_len, (int)sh->a_len,
-                                  (int)sh->embed, (int)sh->hidden,  (int)sh->layers, (int)sh->cont};
+                                  (int)sh->embed, (int)sh->hidden,  (int)sh->layers, (int)sh->cont,
+                                  (int)sh->pair};
     if (c.vocab != s->task.vocab || c.n_types != s->task.n_types || c.q_len != s->task.q_len ||
         c.a_len != s->task.a_len || c.cont != (s->task.continuous != 0)) {
         snprintf(err, errlen, "model shape does not fit task %s", s->task.spec);
@@ -170,7 +179,8 @@ void iamp_session_checkpoint_view(const struct iamp_session *s, struct iamp_chec
     snprintf(ck->task, sizeof(ck->task), "%s", s->task.spec);
     ck->shape = (struct iamp_model_shape){
         (uint32_t)c->vocab, (uint32_t)c->n_types, (uint32_t)c->q_len, (uint32_t)c->a_len,
-        (uint32_t)c->embed, (uint32_t)c->hidden,  (uint32_t)c->layers, (uint32_t)c->cont};
+        (uint32_t)c->embed, (uint32_t)c->hidden,  (uint32_t)c->layers, (uint32_t)c->cont,
+        (uint32_t)c->pair};
     ck->n_params = s->model.lay.total;
     ck->params = s->model.params;
     ck->adam_m = s->adam.m;

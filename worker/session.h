@@ -30,13 +30,14 @@ struct iamp_model_opts {
     int embed;  /* slot embedding width */
     int hidden; /* hidden layer width */
     int layers; /* hidden layers */
+    int pair;   /* 1: a pair slot (worker/model.h) */
 };
 
 /* Default model size: embed 32, hidden 512, 2 hidden layers. On permpow a
  * 512-wide M reaches 99% in about 25% fewer examples than a 256-wide one. */
 #define IAMP_MODEL_OPTS_DEFAULT                                                                    \
     {                                                                                              \
-        32, 512, 2                                                                                 \
+        32, 512, 2, 0                                                                              \
     }
 
 enum iamp_pick {

@@ -31,6 +31,15 @@ expect_error 2 "lmax=60 is out of range" -- "$IAMP" train --task trajectory:lmax
 expect_error 2 "s=40 is out of range" -- "$IAMP" train --task markov:s=40 --algo imitate
 expect_error 2 "over dmax=4" -- "$IAMP" train --task graph:dmax=4 --algo imitate
 expect_error 2 "no approval" -- "$IAMP" train --task graph --algo reinforce
+expect_error 2 "too many token pairs" -- "$IAMP" train --task permpow:n=1024 --algo imitate --pair-slot
+
+# --pair-slot: the shape lives in the checkpoint, so eval and a resumed run
+# (which takes no model flags) build the same model.
+"$IAMP" train --task graph:v=16 --algo imitate --pair-slot --rounds 2 --questions 32 --hidden 16 \
+    --checkpoint-dir "$TMP/gp" --quiet >/dev/null || fail "graph --pair-slot run"
+"$IAMP" train --checkpoint-dir "$TMP/gp" --resume --rounds 3 --quiet >/dev/null ||
+    fail "graph --pair-slot resume"
+"$IAMP" eval --checkpoint "$TMP/gp/checkpoint.pb" --json >/dev/null || fail "eval with the pair slot"
 
 "$IAMP" train --task trajectory:n=8,lmax=4 --algo imitate --rounds 4 --questions 32 --hidden 32 \
     --eval-every 2 --metrics "$TMP/tm.jsonl" --quiet >"$TMP/out.txt" || fail "trajectory run"

@@ -32,10 +32,12 @@ for algo in search mixed; do
 done
 # The answer domains: token sequences with per-prefix baselines (trajectory
 # reinforce after an imitation warm-up) and continuous answers (markov mixed:
-# samples, log-densities, KL between logistic-normals) give N = 1's run too.
-for run in "trajectory:n=16,lmax=8 reinforce" "markov:s=4,kmax=8 mixed"; do
+# samples, log-densities, KL between logistic-normals) and graph with the
+# pair slot at depth 3 give N = 1's run too.
+for run in "trajectory:n=16,lmax=8 reinforce" "markov:s=4,kmax=8 mixed" \
+    "graph:v=24 imitate --pair-slot --depth 3"; do
     set -- $run
-    rl="train --task $1 --algo $2 --rounds 6 --warmup 2 --questions 64 --eval-size 64 --hidden 64 --quiet"
+    rl="train --task $1 --algo $2 ${*:3} --rounds 6 --warmup 2 --questions 64 --eval-size 64 --hidden 64 --quiet"
     one=$(run_np 1 $rl) || fail "$1 $2 N=1"
     three=$(run_np 3 $rl --check-params) || fail "$1 $2 N=3"
     [ "${one%%, [0-9.]*s;*}" = "${three%%, [0-9.]*s;*}" ] ||

@@ -13,7 +13,7 @@ static void fill_checkpoint(struct iamp_checkpoint *c, size_t n)
 {
     memset(c, 0, sizeof(*c));
     snprintf(c->task, sizeof(c->task), "permpow:n=64,seed=7,kmax=63");
-    c->shape = (struct iamp_model_shape){127, 1, 2, 1, 32, 256, 2, 0};
+    c->shape = (struct iamp_model_shape){127, 1, 2, 1, 32, 256, 2, 0, 0};
     c->n_params = n;
     c->params = malloc(n * sizeof(float));
     c->adam_m = malloc(n * sizeof(float));
@@ -271,6 +271,26 @@ Test(codec, model_shape_carries_the_continuous_head, .timeout = 10)
     free(buf);
     iamp_checkpoint_release(&b);
     a.shape.cont = 2;
+    cr_assert_eq(iamp_checkpoint_encode(&a, &buf, &len), 0);
+    cr_assert_eq(iamp_checkpoint_decode(buf, len, &b), IAMP_ECORRUPT);
+    free(buf);
+    iamp_checkpoint_release(&a);
+}
+
+Test(codec, model_shape_carries_the_pair_slot, .timeout = 10)
+{
+    struct iamp_checkpoint a, b;
+    uint8_t *buf;
+    size_t len;
+    fill_checkpoint(&a, 10);
+    a.shape.pair = 1;
+    cr_assert_eq(iamp_checkpoint_encode(&a, &buf, &len), 0);
+    cr_assert_eq(iamp_checkpoint_decode(buf, len, &b), 0);
+    cr_assert_eq(b.shape.pair, 1);
+    assert_same(&a, &b);
+    free(buf);
+    iamp_checkpoint_release(&b);
+    a.shape.pair = 3;
     cr_assert_eq(iamp_checkpoint_encode(&a, &buf, &len), 0);
     cr_assert_eq(iamp_checkpoint_decode(buf, len, &b), IAMP_ECORRUPT);
     free(buf);

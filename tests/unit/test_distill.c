@@ -25,7 +25,7 @@ static void setup(void)
 {
     char err[128];
     cr_assert_eq(iamp_task_create(&task, "permpow:n=16,kmax=15", err, sizeof(err)), 0);
-    struct iamp_model_config c = {task.vocab, task.n_types, task.q_len, task.a_len, 8, 16, 2, 0};
+    struct iamp_model_config c = {task.vocab, task.n_types, task.q_len, task.a_len, 8, 16, 2, 0, 0};
     cr_assert_eq(iamp_model_init(&model, &c), 0);
     struct iamp_rng r;
     iamp_rng_seed(&r, 4, 0);
@@ -369,7 +369,7 @@ static void cont_setup(struct cont_fixture *f)
     char err[128];
     struct iamp_rng r;
     cr_assert_eq(iamp_task_create(&f->t, "markov:s=4,kmax=4,succ=2", err, sizeof(err)), 0);
-    struct iamp_model_config c = {f->t.vocab, f->t.n_types, f->t.q_len, f->t.a_len, 3, 6, 2, 1};
+    struct iamp_model_config c = {f->t.vocab, f->t.n_types, f->t.q_len, f->t.a_len, 3, 6, 2, 1, 0};
     cr_assert_eq(iamp_model_init(&f->m, &c), 0);
     cr_assert_eq(iamp_model_init(&f->ref, &c), 0);
     iamp_rng_seed(&r, 11, 0);
@@ -485,7 +485,7 @@ static void seq_setup(struct seq_fixture *f)
     struct iamp_rng r;
     memset(f, 0, sizeof(*f));
     cr_assert_eq(iamp_task_create(&f->t, "trajectory:n=3,lmax=2,seed=2", err, sizeof(err)), 0);
-    struct iamp_model_config c = {f->t.vocab, f->t.n_types, f->t.q_len, f->t.a_len, 8, 32, 2, 0};
+    struct iamp_model_config c = {f->t.vocab, f->t.n_types, f->t.q_len, f->t.a_len, 8, 32, 2, 0, 0};
     cr_assert_eq(iamp_model_init(&f->m, &c), 0);
     iamp_rng_seed(&r, 17, 0);
     iamp_model_reset(&f->m, &r);

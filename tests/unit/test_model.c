@@ -319,3 +319,61 @@ Test(model, continuous_head_gradients_match_finite_differences, .timeout = 30)
     free(analytic);
     teardown(&f);
 }
+
+Test(model, pair_slot_gradients_match_finite_differences, .timeout = 30)
+{
+    struct iamp_model_config c = small;
+    struct fixture f;
+    c.pair = 1;
+    setup(&f, &c);
+    cr_assert_eq(f.m.n_slots, 1 + 2 + 2 + 1 + 1 + 1);
+    cr_assert_eq(f.m.slot_rows[f.m.n_slots - 1], 8 * 8, "one row per pair of tokens and PAD");
+    check_group(&f, "all parameters", 0, f.m.lay.total);
+    teardown(&f);
+}
+
+Test(model, pair_slot_is_one_row_per_pair_and_starts_at_zero, .timeout = 10)
+{
+    struct iamp_model_config c = small;
+    struct iamp_model m, plain;
+    c.a_len = 1;
+    cr_assert_eq(iamp_model_init(&plain, &c), 0);
+    c.pair = 1;
+    cr_assert_eq(iamp_model_init(&m, &c), 0);
+    int S = m.n_slots;
+    cr_assert_eq(S, plain.n_slots + 1, "the pair slot comes last");
+    uint16_t q1[2] = {3, 5}, q2[2] = {5, 3}, q3[2] = {3, 6};
+    int32_t a[8], b[8], d[8];
+    iamp_model_row(&m, 0, q1, 2, NULL, 0, a);
+    iamp_model_row(&m, 0, q2, 2, NULL, 0, b);
+    iamp_model_row(&m, 0, q3, 2, NULL, 0, d);
+    cr_assert_eq(a[S - 1], 3 * 8 + 5);
+    cr_assert(a[S - 1] != b[S - 1] && a[S - 1] != d[S - 1] && b[S - 1] != d[S - 1],
+              "(3, 5), (5, 3) and (3, 6) have rows of their own");
+    /* At reset the pair table is zero; a row written changes the answers
+     * to its own pair only. */
+    struct iamp_rng r;
+    iamp_rng_seed(&r, 5, 0);
+    iamp_model_reset(&m, &r);
+    size_t E = (size_t)c.embed, lo = m.lay.emb + (size_t)m.slot_base[S - 1] * E;
+    cr_assert_eq(m.lay.total - lo, (size_t)64 * E);
+    for (size_t i = lo; i < m.lay.total; i++)
+        cr_assert_eq(m.params[i], 0.0f);
+    size_t V = (size_t)c.vocab;
+    float la[7], ld[7];
+    cr_assert_eq(iamp_model_forward(&m, a, 1), 0);
+    memcpy(la, m.logits, V * sizeof(float));
+    cr_assert_eq(iamp_model_forward(&m, d, 1), 0);
+    memcpy(ld, m.logits, V * sizeof(float));
+    for (size_t e = 0; e < E; e++)
+        m.params[lo + (size_t)a[S - 1] * E + e] = e % 2 ? -4.0f : 4.0f;
+    cr_assert_eq(iamp_model_forward(&m, d, 1), 0);
+    cr_assert_eq(memcmp(ld, m.logits, V * sizeof(float)), 0, "another pair's answer is unchanged");
+    cr_assert_eq(iamp_model_forward(&m, a, 1), 0);
+    cr_assert_neq(memcmp(la, m.logits, V * sizeof(float)), 0, "its own pair's answer moved");
+    iamp_model_release(&plain);
+    c.q_len = 1;
+    struct iamp_model bad;
+    cr_assert_eq(iamp_model_init(&bad, &c), IAMP_EINVAL, "a pair needs two question tokens");
+    iamp_model_release(&m);
+}

@@ -282,7 +282,7 @@ static void task_model(const char *spec, int cont, struct iamp_task *t, struct i
 {
     char err[128];
     cr_assert_eq(iamp_task_create(t, spec, err, sizeof(err)), 0, "%s", err);
-    struct iamp_model_config c = {t->vocab, t->n_types, t->q_len, t->a_len, 4, 16, 2, cont};
+    struct iamp_model_config c = {t->vocab, t->n_types, t->q_len, t->a_len, 4, 16, 2, cont, 0};
     struct iamp_rng r;
     iamp_rng_seed(&r, 7, 0);
     cr_assert_eq(iamp_model_init(m, &c), 0);
