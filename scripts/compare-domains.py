@@ -61,6 +61,20 @@ def row_of(path, warm_rounds):
                 dat=path[:-6] + ".dat")
 
 
+def task_options(runs, task, name):
+    """The run's options as compare-algos wrote them, without --algo."""
+    opts = glob.glob(f"{runs}/{task}-{name}-s*.opts")
+    words = open(opts[0]).read().split() if opts else []
+    keep = []
+    for w in words:
+        if keep and keep[-1] == "--algo":
+            keep.pop()
+            continue
+        keep.append(w)
+    last = json.loads(open(opts[0][:-5] + ".jsonl").read().splitlines()[-1])["round"] if opts else 0
+    return " ".join(keep + ["--rounds", str(last), "--lr-decay-rounds", str(last)])
+
+
 def main():
     runs, outdir, command, jobs = sys.argv[1:5]
     rows = {}
@@ -72,8 +86,9 @@ def main():
         rows[(task, name, seed)] = row_of(path, warm)
     out = ["# Answer domains: sequences, continuous answers, a large discrete domain\n",
            f"Made by `{command}` ({jobs} runs in parallel on this machine's 2 shared cores, so "
-           "wall times include contention). Depth 1, `iamp train` defaults otherwise (256 "
-           "questions a round, M 32/512/2); no ground truth in any run's training except "
+           "wall times include contention). Each task's options are under its title; "
+           "`iamp train` defaults otherwise (depth 1, 256 questions a round, M 32/512/2); "
+           "no ground truth in any run's training except "
            "supervised's. reinforce starts from imitation: its first half of the rounds "
            "imitates (`--warmup`), then REINFORCE with the reward at the end (the approval "
            "by comparison with the amplified answer) and, for token sequences, the value "
@@ -90,6 +105,7 @@ def main():
         sup = [v["final"] for k, v in rows.items() if k[0] == task and k[1] == "supervised"]
         sup = sum(sup) / len(sup) if sup else None
         out.append(f"\n## {title}\n")
+        out.append(f"Options (besides `--algo`): `{task_options(runs, task, names[0])}`.\n")
         cols = " | ".join(metrics)
         out.append(f"| mode | seed | final accuracy | × supervised | best | examples to 90% | "
                    f"examples to 95% | {cols} | after warm-up | wall s | approval |")
@@ -118,14 +134,17 @@ def main():
             f"set output '{os.path.join(outdir, 'domains.png')}'",
             f"set multiplot layout 1,{max(len(present), 1)}",
             "set grid", "set key bottom right", "set yrange [0:1.02]",
+            "set format x '%.1s%c'",  # 2.5M rather than 2.5x10^6 (graph's millions)
+            "set xtics rotate by 30 right",
             "set xlabel 'training examples (questions)'", "set ylabel 'held-out accuracy'"]
     seeds = sorted({k[2] for k in rows})[:1]
     for task, title, _ in present:
         curves = [(n, rows[(task, n, s)]["dat"]) for n in ORDER for s in seeds
                   if (task, n, s) in rows]
         plot.append(f"set title '{task}'")
-        plot.append("plot " + ", ".join(f"'{d}' using 1:2 with lines lw 2 title '{n}'"
-                                        for n, d in curves))
+        # one colour per mode in every panel
+        plot.append("plot " + ", ".join(f"'{d}' using 1:2 with lines lw 2 lc {ORDER.index(n) + 1} "
+                                        f"title '{n}'" for n, d in curves))
     plot.append("unset multiplot")
     open(f"{runs}/domains.gp", "w").write("\n".join(plot) + "\n")
 

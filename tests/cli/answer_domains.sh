@@ -40,6 +40,14 @@ expect_error 2 "too many token pairs" -- "$IAMP" train --task permpow:n=1024 --a
 "$IAMP" train --checkpoint-dir "$TMP/gp" --resume --rounds 3 --quiet >/dev/null ||
     fail "graph --pair-slot resume"
 "$IAMP" eval --checkpoint "$TMP/gp/checkpoint.pb" --json >/dev/null || fail "eval with the pair slot"
+# The analysis aid beside iamp: every one of the 16 x 16 pairs counted
+# once, and Amp(H, M) right at distances 0 and 1 (H's primitives).
+BYD="$(dirname "$IAMP")/graph_by_distance"
+"$BYD" "$TMP/gp/checkpoint.pb" dist >"$TMP/byd.txt" || fail "graph_by_distance"
+[ "$(awk 'NR > 1 { n += $2 } END { print n }' "$TMP/byd.txt")" = 256 ] ||
+    fail "graph_by_distance counts: $(cat "$TMP/byd.txt")"
+[ "$(awk '$1 == "0" || $1 == "1" { print $4 }' "$TMP/byd.txt" | sort -u)" = "1.000" ] ||
+    fail "graph_by_distance: Amp at distances 0 and 1: $(cat "$TMP/byd.txt")"
 
 "$IAMP" train --task trajectory:n=8,lmax=4 --algo imitate --rounds 4 --questions 32 --hidden 32 \
     --eval-every 2 --metrics "$TMP/tm.jsonl" --quiet >"$TMP/out.txt" || fail "trajectory run"
@@ -54,4 +62,6 @@ for f in mae approval reward value_error; do
 done
 "$IAMP" eval --checkpoint "$TMP/mk/checkpoint.pb" --json >"$TMP/ev.json" || fail "eval markov"
 grep -q '"mae":[0-9.e-]' "$TMP/ev.json" || fail "eval --json lacks mae: $(cat "$TMP/ev.json")"
+"$BYD" "$TMP/mk/checkpoint.pb" >/dev/null 2>"$TMP/err" && fail "graph_by_distance took a markov model"
+grep -q "not graph" "$TMP/err" || fail "graph_by_distance on markov: $(cat "$TMP/err")"
 finish
