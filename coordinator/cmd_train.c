@@ -29,7 +29,8 @@ static const char train_help[] =
     "\n"
     "Iterated Amplification: each round samples questions, amplifies them with\n"
     "the overseer H asking M, distils M toward the amplified answers, and\n"
-    "evaluates M on a fixed held-out set.\n"
+    "evaluates M on a fixed held-out set. The defaults below are iamp's; a task\n"
+    "may train with its own (\"trains with\" under tasks); options given win.\n"
     "\n"
     "  --task SPEC              task, e.g. permpow or permpow:n=64,seed=7 (tasks below)\n"
     "  --algo MODE              distillation mode for every question type, or per\n"
@@ -70,7 +71,8 @@ static const char train_help[] =
     "  --embed N --hidden N --layers N   model size (default 32, 512, 2)\n"
     "  --pair-slot              one more input: an embedding per pair of the first\n"
     "                           two question tokens, a memory for answers that are\n"
-    "                           an arbitrary function of the pair (graph)\n"
+    "                           an arbitrary function of the pair (graph's default;\n"
+    "                           --no-pair-slot: none)\n"
     "  --eval-size N            held-out questions (default: the task's set;\n"
     "                           permpow 1008, tictactoe 13560, trajectory 1024,\n"
     "                           markov 1024, graph 2048)\n"
@@ -91,6 +93,7 @@ struct train_cmd {
     struct iamp_model_opts mo;
     const char *task, *metrics, *ckdir;
     int algo_set, resume, quiet;
+    const char *task_defaults; /* the task's train_defaults, when they applied */
     long rounds, ck_every, log_every, eval_every;
     double stop_at;
 };
@@ -109,6 +112,7 @@ enum {
     OPT_HIDDEN,
     OPT_LAYERS,
     OPT_PAIR_SLOT,
+    OPT_NO_PAIR_SLOT,
     OPT_EVAL_SIZE,
     OPT_CUR_T,
     OPT_CUR_W,
@@ -148,6 +152,7 @@ static const struct option train_opts[] = {
     {"hidden", required_argument, 0, OPT_HIDDEN},
     {"layers", required_argument, 0, OPT_LAYERS},
     {"pair-slot", no_argument, 0, OPT_PAIR_SLOT},
+    {"no-pair-slot", no_argument, 0, OPT_NO_PAIR_SLOT},
     {"eval-size", required_argument, 0, OPT_EVAL_SIZE},
     {"curriculum-threshold", required_argument, 0, OPT_CUR_T},
     {"curriculum-window", required_argument, 0, OPT_CUR_W},
@@ -240,7 +245,8 @@ static int train_option(struct train_cmd *c, int opt)
     case OPT_LAYERS:
         return set_int("--layers", 1, IAMP_LAYERS_MAX, &c->mo.layers);
     case OPT_PAIR_SLOT:
-        c->mo.pair = 1;
+    case OPT_NO_PAIR_SLOT:
+        c->mo.pair = opt == OPT_PAIR_SLOT;
         return 0;
     case OPT_EVAL_SIZE:
         return set_u32("--eval-size", 1, 1 << 20, &cfg->eval_size);
@@ -316,6 +322,8 @@ static void print_help(void)
         struct iamp_task t;
         char err[256];
         printf("  %-10s %s\n  %-10s parameters: %s\n", ops->name, ops->summary, "", ops->params);
+        if (ops->train_defaults)
+            printf("  %-10s trains with (unless given): %s\n", "", ops->train_defaults);
         if (iamp_task_create(&t, ops->name, err, sizeof(err)))
             continue;
         printf("  %-10s question types:", "");
@@ -330,17 +338,23 @@ static void print_help(void)
     }
 }
 
-/* Parse argv; returns -1 to go on, or an exit code. */
-static int parse_train(int argc, char **argv, struct train_cmd *c)
+static void train_cmd_defaults(struct train_cmd *c)
 {
+    memset(c, 0, sizeof(*c));
     iamp_train_opts_default(&c->o);
     c->mo = (struct iamp_model_opts)IAMP_MODEL_OPTS_DEFAULT;
     c->rounds = 800;
     c->ck_every = 10;
     c->log_every = 10;
     c->eval_every = 5;
+}
+
+/* The options of argv[1..argc) onto c; returns -1 to go on, or an exit
+ * code (help printed, or a usage error). */
+static int apply_args(int argc, char **argv, struct train_cmd *c)
+{
     opterr = 0;
-    optind = 1;
+    optind = 0; /* glibc: start afresh, each call scans a new vector */
     for (;;) {
         int opt = getopt_long(argc, argv, "+", train_opts, NULL);
         if (opt == -1)
@@ -357,6 +371,49 @@ static int parse_train(int argc, char **argv, struct train_cmd *c)
     }
     if (optind < argc)
         return iamp_cli_usage("train", "unexpected argument '%s'", argv[optind]);
+    return -1;
+}
+
+/* The train_defaults of the task a spec names (NULL: none, or no such
+ * task, which opening the session reports). */
+static const char *task_defaults(const char *spec)
+{
+    size_t len = strcspn(spec, ":");
+    for (int i = 0; i < iamp_task_count(); i++) {
+        const struct iamp_task_ops *ops = iamp_task_ops_at(i);
+        if (strlen(ops->name) == len && strncmp(ops->name, spec, len) == 0)
+            return ops->train_defaults;
+    }
+    return NULL;
+}
+
+/* Parse argv; returns -1 to go on, or an exit code. A fresh run of a task
+ * with train_defaults takes iamp train's defaults, then the task's, then
+ * the command line's options. */
+static int parse_train(int argc, char **argv, struct train_cmd *c)
+{
+    train_cmd_defaults(c);
+    int rc = apply_args(argc, argv, c);
+    if (rc != -1)
+        return rc;
+    const char *td = !c->resume && c->task ? task_defaults(c->task) : NULL;
+    if (td) {
+        static char words[512]; /* train_option may keep pointers into it */
+        char *targv[64] = {"train"};
+        int targc = 1;
+        snprintf(words, sizeof(words), "%s", td);
+        for (char *w = strtok(words, " "); w && targc < 63; w = strtok(NULL, " "))
+            targv[targc++] = w;
+        train_cmd_defaults(c);
+        if (apply_args(targc, targv, c) != -1) {
+            iamp_cli_error("train: task %s: bad train_defaults '%s'", c->task, td);
+            return IAMP_EXIT_FAIL;
+        }
+        c->task_defaults = td;
+        rc = apply_args(argc, argv, c);
+        if (rc != -1)
+            return rc;
+    }
     if (!c->resume && !c->task)
         return iamp_cli_usage("train", "--task is required");
     if (!c->resume && !c->algo_set)
@@ -537,6 +594,8 @@ int iamp_cmd_train(int argc, char **argv)
         code = IAMP_EXIT_FAIL;
         goto out;
     }
+    if (!c.quiet && c.task_defaults)
+        printf("task %s trains with (unless given): %s\n", r.s.task.ops->name, c.task_defaults);
     signal(SIGINT, on_stop_signal);
     signal(SIGTERM, on_stop_signal);
     code = run_rounds(&r);

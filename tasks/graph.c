@@ -556,6 +556,10 @@ const struct iamp_task_ops iamp_graph_ops = {
     .summary = "shortest paths: dist a=A b=B (0..dmax or unreachable), step a=A b=B (a vertex)",
     .params = "v=256 (2..4096) vertices, seed=1 graph seed, edges=2v random directed edges "
               "(out-degree <= 16), dmax=32 (1..1000) longest distance",
+    /* With iamp train's own defaults (depth 1, 256 questions a round, no
+     * pair slot) imitation stalls below 50%: README "Answer domains". */
+    .train_defaults = "--pair-slot --hidden 256 --depth 3 --target-sync 2 --questions 16384 "
+                      "--batch 1024 --lr 0.01 --rounds 300 --lr-decay-rounds 300",
     .create = graph_create,
     .destroy = graph_destroy,
     .sample = graph_sample,

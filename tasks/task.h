@@ -82,6 +82,9 @@ struct iamp_task_ops {
     const char *name;
     const char *summary; /* one line for --help */
     const char *params;  /* "n=64 (2..1024), seed=1, kmax=63 (1..n-1)" for --help */
+    /* `iamp train` options this task trains with unless the command line
+     * sets them (NULL: iamp train's own defaults), e.g. a model size. */
+    const char *train_defaults;
     /* Parse and validate the spec's parameters; fill t's shape fields and
      * t->state. On error write a reason to err. */
     int (*create)(struct iamp_task *t, const struct iamp_spec *spec, char *err, size_t errlen);
