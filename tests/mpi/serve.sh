@@ -34,10 +34,7 @@ done
     fail "submit after training"
 # Stop it the way deploy/README.md says: SIGTERM to rank 0, which tells the
 # workers to leave (a signal to mpirun also stops it, but mpirun exits 1).
-rank0=""
-for pid in $(pgrep -f "$IAMP serve --listen"); do
-    tr '\0' '\n' </proc/$pid/environ 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=0' && rank0=$pid
-done
+rank0=$(rank_pid "$SERVER" 0)
 [ -n "$rank0" ] || fail "rank 0 not found"
 kill -TERM "$rank0"
 status=0

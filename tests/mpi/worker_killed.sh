@@ -9,11 +9,7 @@ for _ in $(seq 1 200); do
     grep -q "^round" "$TMP/out.txt" 2>/dev/null && break
     sleep 0.1
 done
-for pid in $(pgrep -f "$IAMP train --task permpow"); do
-    if tr '\0' '\n' </proc/$pid/environ 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=2'; then
-        victim=$pid
-    fi
-done
+victim=$(rank_pid $launcher 2)
 [ -n "$victim" ] || { kill $launcher; fail "no rank-2 process found"; finish; }
 start=$(date +%s)
 kill -9 "$victim"

@@ -10,12 +10,7 @@ for _ in $(seq 1 200); do
     grep -q "^round" "$TMP/out.txt" 2>/dev/null && break
     sleep 0.1
 done
-victim=""
-for pid in $(pgrep -f "$IAMP train --task permpow:n=16"); do
-    if tr '\0' '\n' </proc/$pid/environ 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=2'; then
-        victim=$pid
-    fi
-done
+victim=$(rank_pid $launcher 2)
 [ -n "$victim" ] || { kill $launcher; fail "no rank-2 process found"; finish; }
 kill -STOP "$victim"
 for _ in $(seq 1 100); do
@@ -24,7 +19,7 @@ for _ in $(seq 1 100); do
 done
 kill -CONT "$victim"
 grep -E -m1 'no reply from rank\(s\) ([0-9]+, )*2( |,|$)' "$TMP/out.txt" ||
-    fail "no message naming the stalled rank 2"
+    fail "no message naming the stalled rank 2: $(grep -v '^round' "$TMP/out.txt" | tail -5)"
 status=0
 wait $launcher || status=$?
 [ "$status" -eq 0 ] || fail "run failed after the worker continued: $(tail -3 "$TMP/out.txt")"
