@@ -73,7 +73,6 @@ void iamp_comm_abort(const struct iamp_comm *c, const char *why)
 int iamp_comm_send(const struct iamp_comm *c, int dest, int tag, uint32_t op, uint64_t arg,
                    const void *payload, size_t len)
 {
-    (void)c;
     if (len > (size_t)INT32_MAX - HDR_BYTES)
         return IAMP_ELIMIT;
     uint8_t *buf = malloc(HDR_BYTES + len);
@@ -85,9 +84,35 @@ int iamp_comm_send(const struct iamp_comm *c, int dest, int tag, uint32_t op, ui
     memcpy(buf + 8, &arg, 8);
     if (len)
         memcpy(buf + HDR_BYTES, payload, len);
-    int rc = MPI_Send(buf, (int)(HDR_BYTES + len), MPI_BYTE, dest, tag, MPI_COMM_WORLD);
+    /* Non-blocking, so a receiver that stops taking messages (a large one
+     * waits for the receiver's matching receive) is named after the
+     * timeout like a missing reply, instead of hanging the sender. */
+    MPI_Request req;
+    if (MPI_Isend(buf, (int)(HDR_BYTES + len), MPI_BYTE, dest, tag, MPI_COMM_WORLD, &req) !=
+        MPI_SUCCESS) {
+        free(buf);
+        return IAMP_EMPI;
+    }
+    double start = iamp_now(), last = start;
+    int periods = 0;
+    for (long idle = 0;; idle++) {
+        int done = 0;
+        if (MPI_Test(&req, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+            return IAMP_EMPI; /* buf may still be read: left to the abort that follows */
+        if (done)
+            break;
+        iamp_comm_backoff(idle);
+        double now = iamp_now();
+        if ((now - last) * 1000.0 >= c->timeout_ms) {
+            fprintf(stderr, "iamp: rank %d: sending: no reply from rank(s) %d after %.0f s\n",
+                    c->rank, dest, now - start);
+            last = now;
+            if (++periods >= IAMP_TIMEOUT_PERIODS)
+                return IAMP_ETIMEOUT; /* likewise */
+        }
+    }
     free(buf);
-    return rc == MPI_SUCCESS ? 0 : IAMP_EMPI;
+    return 0;
 }
 
 static int receive(int src, int tag, MPI_Status *st, struct iamp_comm_msg *m)

@@ -22,6 +22,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Timeouts logged (one per timeout_ms) before a wait or a send fails. */
+#define IAMP_TIMEOUT_PERIODS 5
+
 enum iamp_tag {
     IAMP_TAG_CMD = 1,   /* coordinator -> worker */
     IAMP_TAG_REPLY = 2, /* worker -> coordinator */
@@ -50,6 +53,9 @@ void iamp_comm_finalize(struct iamp_comm *c);
 /* End every rank with a message (a failure nothing else can recover). */
 void iamp_comm_abort(const struct iamp_comm *c, const char *why);
 
+/* Send one framed message; returns once MPI is done with it. A receiver
+ * that takes no message for timeout_ms is named on stderr ("no reply from
+ * rank(s) N"), and after IAMP_TIMEOUT_PERIODS of them the send fails. */
 IAMP_WUR int iamp_comm_send(const struct iamp_comm *c, int dest, int tag, uint32_t op, uint64_t arg,
                             const void *payload, size_t len);
 /* Receive the next message with tag from src (MPI_ANY_SOURCE allowed).
