@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define IAMP_UNIT_MAX 512      /* questions per greedy unit at most */
+#define IAMP_UNIT_MAX 512 /* questions per greedy unit at most */
 
 void iamp_cluster_opts_default(struct iamp_cluster_opts *o)
 {

@@ -48,17 +48,21 @@ int main(int argc, char **argv)
         iamp_session_close(&s);
         return 1;
     }
-    int v = 0;
-    while (v < t->vocab && t->ops->valid_question(t, &(struct iamp_question){.len = 2, .tok = {(uint16_t)v, 0}}))
-        v++;
+    /* Vertices: a first step is one of them or "none", the last token. */
+    struct iamp_answer_space sp;
+    t->ops->answer_space(t, &(struct iamp_question){.type = 1, .len = 2}, &sp);
+    int v = sp.hi - 1;
     size_t n = (size_t)v * (size_t)v;
     struct iamp_question *qs = calloc(n, sizeof(*qs));
     struct iamp_answer *m = calloc(n, sizeof(*m)), *amp = calloc(n, sizeof(*amp));
     int rc = qs && m && amp ? 0 : 1;
     for (size_t i = 0; !rc && i < n; i++)
-        qs[i] = (struct iamp_question){.type = (uint16_t)type, .len = 2,
-                                       .tok = {(uint16_t)(i / (size_t)v), (uint16_t)(i % (size_t)v)}};
-    if (!rc && (iamp_session_answer(&s, qs, (int)n, m) || iamp_session_amplify(&s, qs, (int)n, 1, amp)))
+        qs[i] =
+            (struct iamp_question){.type = (uint16_t)type,
+                                   .len = 2,
+                                   .tok = {(uint16_t)(i / (size_t)v), (uint16_t)(i % (size_t)v)}};
+    if (!rc &&
+        (iamp_session_answer(&s, qs, (int)n, m) || iamp_session_amplify(&s, qs, (int)n, 1, amp)))
         rc = 1;
     long cnt[BINS] = {0}, ok_m[BINS] = {0}, ok_amp[BINS] = {0}, said[BINS] = {0};
     for (size_t i = 0; !rc && i < n; i++) {
@@ -74,7 +78,8 @@ int main(int argc, char **argv)
             said[bin_of(t, &dq, &m[i])]++;
     }
     if (!rc) {
-        printf("%-12s %7s %7s %7s%s\n", "true dist", "pairs", "M", "Amp", type == 0 ? "  M says" : "");
+        printf("%-12s %7s %7s %7s%s\n", "true dist", "pairs", "M", "Amp",
+               type == 0 ? "  M says" : "");
         for (int k = 0; k < BINS; k++) {
             if (!cnt[k] && !said[k])
                 continue;

@@ -23,28 +23,30 @@ static size_t layer_in(const struct iamp_model *m, int l)
     return l == 0 ? in0_of(m) : (size_t)m->cfg.hidden;
 }
 
-static long pair_rows(const struct iamp_model_config *c)
+long iamp_model_pair_rows(const struct iamp_model_config *c)
 {
     return (long)(c->vocab + 1) * (long)(c->vocab + 1);
 }
 
 static int config_ok(const struct iamp_model_config *c)
 {
-    int pair_ok = c->pair == 0 || (c->pair == 1 && c->q_len >= 2 && pair_rows(c) <= IAMP_PAIR_ROWS_MAX);
+    int pair_ok = c->pair == 0 ||
+                  (c->pair == 1 && c->q_len >= 2 && iamp_model_pair_rows(c) <= IAMP_PAIR_ROWS_MAX);
     return c->vocab >= 2 && c->vocab <= 65535 && c->n_types >= 1 && c->q_len >= 1 &&
            c->a_len >= 1 && c->embed >= 1 && c->hidden >= 1 && c->layers >= 1 &&
            c->layers <= IAMP_LAYERS_MAX && (c->cont == 0 || c->cont == 1) && pair_ok;
-}
-
-static int n_slots_of(const struct iamp_model_config *c)
-{
-    return 1 + c->q_len + (c->a_len - 1) + (c->a_len > 1) + 1 + c->pair;
 }
 
 /* The last-token slot exists when answers can be longer than a token. */
 static int has_last_slot(const struct iamp_model_config *c)
 {
     return c->a_len > 1;
+}
+
+/* type, question tokens, answer prefix, last token, step, pair */
+static int n_slots_of(const struct iamp_model_config *c)
+{
+    return 1 + c->q_len + (c->a_len - 1) + has_last_slot(c) + 1 + c->pair;
 }
 
 static void layout_params(struct iamp_model *m)
@@ -91,7 +93,7 @@ int iamp_model_init(struct iamp_model *m, const struct iamp_model_config *cfg)
         else if (s == step_slot)
             rows = cfg->a_len;
         else if (s > step_slot)
-            rows = (int)pair_rows(cfg);
+            rows = (int)iamp_model_pair_rows(cfg);
         m->slot_base[s] = base;
         m->slot_rows[s] = rows;
         base += rows;
@@ -289,8 +291,8 @@ int iamp_model_forward(struct iamp_model *m, const int32_t *in, int rows)
     for (int r = 0; r < rows; r++)
         m->values[r] += bv;
     if (c->cont) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, IAMP_CONT_OUTPUTS, H, 1.0f, a,
-                    H, m->params + m->lay.wc, H, 0.0f, m->cont, IAMP_CONT_OUTPUTS);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, IAMP_CONT_OUTPUTS, H, 1.0f, a, H,
+                    m->params + m->lay.wc, H, 0.0f, m->cont, IAMP_CONT_OUTPUTS);
         add_bias(m->cont, m->params + m->lay.bc, rows, IAMP_CONT_OUTPUTS);
     }
     return 0;

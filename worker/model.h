@@ -54,6 +54,10 @@ struct iamp_model_config {
  * visited adds nothing, so M answers it from the separate embeddings. */
 #define IAMP_PAIR_ROWS_MAX (1 << 20)
 
+/* Rows the pair slot's table needs, (vocab + 1)^2 (a config with more
+ * than IAMP_PAIR_ROWS_MAX is refused). */
+long iamp_model_pair_rows(const struct iamp_model_config *c);
+
 #define IAMP_CONT_OUTPUTS 2 /* continuous head: mu and the raw sigma (contdist.h) */
 
 /* Offsets (in floats) of each parameter group in params/grads. */

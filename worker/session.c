@@ -51,8 +51,7 @@ int iamp_session_open(struct iamp_session *s, const char *task_spec,
         return rc;
     struct iamp_model_config c;
     config_for(&s->task, mo, &c);
-    long pairs = (long)(c.vocab + 1) * (c.vocab + 1);
-    if (c.pair && (c.q_len < 2 || pairs > IAMP_PAIR_ROWS_MAX)) {
+    if (c.pair && (c.q_len < 2 || iamp_model_pair_rows(&c) > IAMP_PAIR_ROWS_MAX)) {
         snprintf(err, errlen, "--pair-slot: task %s has %s", s->task.spec,
                  c.q_len < 2 ? "one question token, not two" : "too many token pairs (over 2^20)");
         iamp_session_close(s);
@@ -73,9 +72,9 @@ static int adopt_checkpoint(struct iamp_session *s, const struct iamp_checkpoint
                             size_t errlen)
 {
     const struct iamp_model_shape *sh = &ck->shape;
-    struct iamp_model_config c = {(int)sh->vocab, (int)sh->n_types, (int)sh->q_len, (int)sh->a_len,
-                                  (int)sh->embed, (int)sh->hidden,  (int)sh->layers, (int)sh->cont,
-                                  (int)sh->pair};
+    struct iamp_model_config c = {(int)sh->vocab,  (int)sh->n_types, (int)sh->q_len,
+                                  (int)sh->a_len,  (int)sh->embed,   (int)sh->hidden,
+                                  (int)sh->layers, (int)sh->cont,    (int)sh->pair};
     if (c.vocab != s->task.vocab || c.n_types != s->task.n_types || c.q_len != s->task.q_len ||
         c.a_len != s->task.a_len || c.cont != (s->task.continuous != 0)) {
         snprintf(err, errlen, "model shape does not fit task %s", s->task.spec);
@@ -177,10 +176,10 @@ void iamp_session_checkpoint_view(const struct iamp_session *s, struct iamp_chec
     const struct iamp_model_config *c = &s->model.cfg;
     memset(ck, 0, sizeof(*ck));
     snprintf(ck->task, sizeof(ck->task), "%s", s->task.spec);
-    ck->shape = (struct iamp_model_shape){
-        (uint32_t)c->vocab, (uint32_t)c->n_types, (uint32_t)c->q_len, (uint32_t)c->a_len,
-        (uint32_t)c->embed, (uint32_t)c->hidden,  (uint32_t)c->layers, (uint32_t)c->cont,
-        (uint32_t)c->pair};
+    ck->shape =
+        (struct iamp_model_shape){(uint32_t)c->vocab,  (uint32_t)c->n_types, (uint32_t)c->q_len,
+                                  (uint32_t)c->a_len,  (uint32_t)c->embed,   (uint32_t)c->hidden,
+                                  (uint32_t)c->layers, (uint32_t)c->cont,    (uint32_t)c->pair};
     ck->n_params = s->model.lay.total;
     ck->params = s->model.params;
     ck->adam_m = s->adam.m;
