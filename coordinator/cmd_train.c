@@ -401,11 +401,12 @@ static int parse_train(int argc, char **argv, struct train_cmd *c)
         static char words[512]; /* train_option may keep pointers into it */
         char *targv[64] = {"train"};
         int targc = 1;
-        snprintf(words, sizeof(words), "%s", td);
-        for (char *w = strtok(words, " "); w && targc < 63; w = strtok(NULL, " "))
+        int fits = snprintf(words, sizeof(words), "%s", td) < (int)sizeof(words);
+        char *w = strtok(words, " ");
+        for (; w && targc < 63; w = strtok(NULL, " "))
             targv[targc++] = w;
         train_cmd_defaults(c);
-        if (apply_args(targc, targv, c) != -1) {
+        if (!fits || w || apply_args(targc, targv, c) != -1) {
             iamp_cli_error("train: task %s: bad train_defaults '%s'", c->task, td);
             return IAMP_EXIT_FAIL;
         }
