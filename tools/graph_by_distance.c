@@ -29,6 +29,65 @@ static int bin_of(const struct iamp_task *t, const struct iamp_question *q,
     return d < BINS - 1 ? d : BINS - 1;
 }
 
+/* Per true-distance bin: pairs, M right, Amp right, M's answer here. */
+struct tally {
+    long cnt[BINS], ok_m[BINS], ok_amp[BINS], said[BINS];
+};
+
+/* Answer every (a, b) of the question type by M and by Amp(H, M) at depth
+ * 1, and tally them by the true distance; 0 or 1 (out of memory, or a
+ * failed forward pass). */
+static int tally_pairs(struct iamp_session *s, int type, int v, struct tally *ty)
+{
+    const struct iamp_task *t = &s->task;
+    size_t n = (size_t)v * (size_t)v;
+    struct iamp_question *qs = calloc(n, sizeof(*qs));
+    struct iamp_answer *m = calloc(n, sizeof(*m)), *amp = calloc(n, sizeof(*amp));
+    int rc = qs && m && amp ? 0 : 1;
+    for (size_t i = 0; !rc && i < n; i++)
+        qs[i] =
+            (struct iamp_question){.type = (uint16_t)type,
+                                   .len = 2,
+                                   .tok = {(uint16_t)(i / (size_t)v), (uint16_t)(i % (size_t)v)}};
+    if (!rc &&
+        (iamp_session_answer(s, qs, (int)n, m) || iamp_session_amplify(s, qs, (int)n, 1, amp)))
+        rc = 1;
+    memset(ty, 0, sizeof(*ty));
+    for (size_t i = 0; !rc && i < n; i++) {
+        struct iamp_question dq = qs[i];
+        struct iamp_answer truth;
+        dq.type = 0;
+        t->ops->truth(t, &dq, &truth); /* evaluation only */
+        int k = bin_of(t, &dq, &truth);
+        ty->cnt[k]++;
+        ty->ok_m[k] += t->ops->correct(t, &qs[i], &m[i]);
+        ty->ok_amp[k] += t->ops->correct(t, &qs[i], &amp[i]);
+        if (type == 0)
+            ty->said[bin_of(t, &dq, &m[i])]++;
+    }
+    free(qs);
+    free(m);
+    free(amp);
+    return rc;
+}
+
+static void print_tally(const struct tally *ty, int type)
+{
+    printf("%-12s %7s %7s %7s%s\n", "true dist", "pairs", "M", "Amp", type == 0 ? "  M says" : "");
+    for (int k = 0; k < BINS; k++) {
+        long c = ty->cnt[k];
+        if (!c && !ty->said[k])
+            continue;
+        char name[16];
+        snprintf(name, sizeof(name), k == BINS - 1 ? "unreachable" : "%d", k);
+        printf("%-12s %7ld %7.3f %7.3f", name, c, c ? (double)ty->ok_m[k] / c : 0.0,
+               c ? (double)ty->ok_amp[k] / c : 0.0);
+        if (type == 0)
+            printf("  %7ld", ty->said[k]);
+        printf("\n");
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || argc > 3 || (argc == 3 && strcmp(argv[2], "dist") && strcmp(argv[2], "step"))) {
@@ -43,59 +102,21 @@ int main(int argc, char **argv)
         return 1;
     }
     const struct iamp_task *t = &s.task;
+    int rc = 1;
+    struct tally ty;
     if (strcmp(t->ops->name, "graph") != 0) {
         fprintf(stderr, "graph_by_distance: %s is a %s model, not graph\n", argv[1], t->ops->name);
-        iamp_session_close(&s);
-        return 1;
+        goto out;
     }
     /* Vertices: a first step is one of them or "none", the last token. */
     struct iamp_answer_space sp;
     t->ops->answer_space(t, &(struct iamp_question){.type = 1, .len = 2}, &sp);
-    int v = sp.hi - 1;
-    size_t n = (size_t)v * (size_t)v;
-    struct iamp_question *qs = calloc(n, sizeof(*qs));
-    struct iamp_answer *m = calloc(n, sizeof(*m)), *amp = calloc(n, sizeof(*amp));
-    int rc = qs && m && amp ? 0 : 1;
-    for (size_t i = 0; !rc && i < n; i++)
-        qs[i] =
-            (struct iamp_question){.type = (uint16_t)type,
-                                   .len = 2,
-                                   .tok = {(uint16_t)(i / (size_t)v), (uint16_t)(i % (size_t)v)}};
-    if (!rc &&
-        (iamp_session_answer(&s, qs, (int)n, m) || iamp_session_amplify(&s, qs, (int)n, 1, amp)))
-        rc = 1;
-    long cnt[BINS] = {0}, ok_m[BINS] = {0}, ok_amp[BINS] = {0}, said[BINS] = {0};
-    for (size_t i = 0; !rc && i < n; i++) {
-        struct iamp_question dq = qs[i];
-        struct iamp_answer truth;
-        dq.type = 0;
-        t->ops->truth(t, &dq, &truth); /* evaluation only */
-        int k = bin_of(t, &dq, &truth);
-        cnt[k]++;
-        ok_m[k] += t->ops->correct(t, &qs[i], &m[i]);
-        ok_amp[k] += t->ops->correct(t, &qs[i], &amp[i]);
-        if (type == 0)
-            said[bin_of(t, &dq, &m[i])]++;
-    }
-    if (!rc) {
-        printf("%-12s %7s %7s %7s%s\n", "true dist", "pairs", "M", "Amp",
-               type == 0 ? "  M says" : "");
-        for (int k = 0; k < BINS; k++) {
-            if (!cnt[k] && !said[k])
-                continue;
-            char name[16];
-            snprintf(name, sizeof(name), k == BINS - 1 ? "unreachable" : "%d", k);
-            printf("%-12s %7ld %7.3f %7.3f", name, cnt[k], cnt[k] ? (double)ok_m[k] / cnt[k] : 0.0,
-                   cnt[k] ? (double)ok_amp[k] / cnt[k] : 0.0);
-            if (type == 0)
-                printf("  %7ld", said[k]);
-            printf("\n");
-        }
-    } else
+    rc = tally_pairs(&s, type, sp.hi - 1, &ty);
+    if (rc)
         fprintf(stderr, "graph_by_distance: out of memory or a failed forward pass\n");
-    free(qs);
-    free(m);
-    free(amp);
+    else
+        print_tally(&ty, type);
+out:
     iamp_session_close(&s);
     return rc;
 }
