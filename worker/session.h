@@ -4,7 +4,7 @@
  *
  * Every command that does model work goes through a session. A session is
  * local (this process computes) or has a remote: then run/fit/sync go to
- * the remote copies (MPI workers, coordinator/cluster.c) and this process
+ * the remote copies (MPI workers, worker/cluster.c) and this process
  * only holds the state that pull() brought back (for checkpoints). The
  * caller does not need to know which.
  *

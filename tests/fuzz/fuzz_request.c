@@ -9,7 +9,7 @@
  * Input: byte 0 sets the read size (1..64), bit 0 of byte 1 whether the
  * server requires a token, the rest is the stream.
  */
-#include "coordinator/request.h"
+#include "coordinator/serve/request.h"
 #include "proto/frame.h"
 #include "proto/wire.h"
 

@@ -1,6 +1,6 @@
 /* test_curriculum.c — the level rises only after a full window at or over
  * the threshold, starts a fresh window, and stops at the top. */
-#include "coordinator/curriculum.h"
+#include "coordinator/train/curriculum.h"
 
 #include <criterion/criterion.h>
 

@@ -1,7 +1,8 @@
 /* test_executor.c — jobs run on the in-process backend give what the
  * session gives, in slices, with progress; cancels end jobs; a training
  * job publishes a newer model that later jobs answer with. */
-#include "coordinator/executor.h"
+#include "coordinator/serve/executor.h"
+#include "coordinator/serve/jobs.h"
 #include "worker/session.h"
 
 #include <criterion/criterion.h>
@@ -31,7 +32,7 @@ static void setup(void)
     snprintf(path, sizeof(path), "%s/jobs", dir);
     cr_assert_eq(mkdir(path, 0755), 0);
     snprintf(path, sizeof(path), "%s/checkpoint.pb", dir);
-    struct iamp_backend_local_opts bo = {path, TASK, 1, 3, 1};
+    struct iamp_backend_local_opts bo = {path, TASK, 1, 3, 1, NULL};
     cr_assert_eq(iamp_backend_local_new(&bo, &backend, err, sizeof(err)), 0, "%s", err);
     struct iamp_executor_opts xo = {dir, 0.5, 64, 1L << 20, 2};
     cr_assert_eq(iamp_executor_start(&ex, backend, &xo, notify_cb, NULL), 0);

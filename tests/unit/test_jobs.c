@@ -2,8 +2,8 @@
  * final, unfinished ones come back queued, a journaled cancel or a result
  * file written before a crash ends a job at replay (once), and ids go on
  * after the last one. */
-#include "coordinator/executor.h"
-#include "coordinator/jobs.h"
+#include "coordinator/serve/executor.h"
+#include "coordinator/serve/jobs.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /* test_journal.c — records come back in order; a torn or damaged tail is
  * cut off so the journal always loads and later appends follow intact
  * data. */
-#include "coordinator/journal.h"
+#include "common/journal.h"
 
 #include <criterion/criterion.h>
 #include <fcntl.h>

@@ -8,7 +8,7 @@
  * sequences (trajectory) uses the per-prefix baseline, and approval by
  * comparison scores every candidate against the amplified answer
  * (trajectory, markov). */
-#include "coordinator/train.h"
+#include "coordinator/train/train.h"
 
 #include <criterion/criterion.h>
 #include <math.h>

@@ -1,6 +1,6 @@
 /* test_request.c — what the server accepts and what it refuses, with the
  * code a client sees: token, task, depth, sizes, malformed questions. */
-#include "coordinator/request.h"
+#include "coordinator/serve/request.h"
 
 #include <criterion/criterion.h>
 #include <limits.h>

@@ -1,7 +1,7 @@
 /* test_sched.c — the executor's scheduler: least executor time first,
  * newcomers at the current virtual time, exclusive (training) jobs one at
  * a time, and equal shares of time whatever each job's slice length. */
-#include "coordinator/sched.h"
+#include "coordinator/serve/sched.h"
 
 #include <criterion/criterion.h>
 #include <math.h>

@@ -5,7 +5,7 @@
  * (imitate and the RL modes, whose state includes p_ref and the sampling
  * RNG), per-type algo parsing, and the learning-rate schedule. The
  * examples each mode builds are tested in test_modes.c. */
-#include "coordinator/train.h"
+#include "coordinator/train/train.h"
 
 #include <criterion/criterion.h>
 #include <math.h>

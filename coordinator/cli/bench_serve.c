@@ -1,0 +1,458 @@
+/* bench_serve.c — `iamp bench serve`: what a client of `iamp serve` sees.
+ *
+ * 1. Latency: one client runs answer jobs of one question one after the
+ *    other, each the whole way a user's `iamp submit --wait` goes (connect,
+ *    submit, journal fsync, run, watch, fetch the result); p50 and p99.
+ * 2. Throughput: N clients (threads) do the same with jobs of Q questions
+ *    for a fixed time; questions/s, jobs/s and the per-job p50/p99.
+ * Without --addr a server is started on a free loopback port with a fresh
+ * data directory (a child `iamp serve`), and stopped afterwards. Questions
+ * are drawn from the task's sampler at every difficulty.
+ */
+#include "coordinator/cli/cli.h"
+#include "coordinator/serve/client.h"
+#include "tasks/task.h"
+
+#include <dirent.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SPAWN_WAIT_S 20.0
+
+static const char bench_serve_help[] =
+    "usage: iamp bench serve [--addr HOST:PORT] [options]\n"
+    "\n"
+    "Answer-job latency (one client, one question per job) and throughput\n"
+    "(--clients clients at once) against `iamp serve`; without --addr a server\n"
+    "is started on a free loopback port with a fresh data directory.\n"
+    "\n"
+    "  --addr HOST:PORT   a running server (its task must match --task)\n"
+    "  --task SPEC        task of the spawned server and the questions (default permpow)\n"
+    "  --depth D          depth of every job (default 1)\n"
+    "  --requests N       latency: jobs one after the other (default 200)\n"
+    "  --clients N        throughput: concurrent clients (default 50)\n"
+    "  --questions N      throughput: questions per job (default 10)\n"
+    "  --seconds X        throughput: duration (default 5)\n"
+    "  --json             one JSON object instead of text\n";
+
+enum {
+    OPT_ADDR = 256,
+    OPT_TASK,
+    OPT_DEPTH,
+    OPT_REQ,
+    OPT_CLIENTS,
+    OPT_Q,
+    OPT_SECONDS,
+    OPT_JSON,
+    OPT_HELP
+};
+
+static const struct option opts[] = {
+    {"addr", required_argument, 0, OPT_ADDR},
+    {"task", required_argument, 0, OPT_TASK},
+    {"depth", required_argument, 0, OPT_DEPTH},
+    {"requests", required_argument, 0, OPT_REQ},
+    {"clients", required_argument, 0, OPT_CLIENTS},
+    {"questions", required_argument, 0, OPT_Q},
+    {"seconds", required_argument, 0, OPT_SECONDS},
+    {"json", no_argument, 0, OPT_JSON},
+    {"help", no_argument, 0, OPT_HELP},
+    {0, 0, 0, 0},
+};
+
+struct bench {
+    const char *addr, *task_spec;
+    long depth, requests, clients, questions;
+    double seconds;
+    int json;
+    struct iamp_task task;
+    char addr_buf[64], dir[256];
+    pid_t child;
+};
+
+/* One client's tally. */
+struct worker {
+    struct bench *b;
+    uint64_t seed;
+    long jobs, questions, failures;
+    double *lat; /* seconds per job */
+    long n_lat, cap_lat;
+    double until;
+    char err[512];
+};
+
+static int parse(int argc, char **argv, struct bench *b)
+{
+    b->task_spec = "permpow";
+    b->depth = 1;
+    b->requests = 200;
+    b->clients = 50;
+    b->questions = 10;
+    b->seconds = 5.0;
+    opterr = 0;
+    optind = 2;
+    for (;;) {
+        int opt = getopt_long(argc, argv, "+", opts, NULL), bad = 0;
+        if (opt == -1)
+            break;
+        switch (opt) {
+        case OPT_HELP:
+            fputs(bench_serve_help, stdout);
+            return IAMP_EXIT_OK;
+        case OPT_ADDR:
+            b->addr = optarg;
+            break;
+        case OPT_TASK:
+            b->task_spec = optarg;
+            break;
+        case OPT_DEPTH:
+            bad = iamp_cli_long("bench", "--depth", optarg, 0, 8, &b->depth);
+            break;
+        case OPT_REQ:
+            bad = iamp_cli_long("bench", "--requests", optarg, 1, 1000000, &b->requests);
+            break;
+        case OPT_CLIENTS:
+            bad = iamp_cli_long("bench", "--clients", optarg, 1, 1000, &b->clients);
+            break;
+        case OPT_Q:
+            bad = iamp_cli_long("bench", "--questions", optarg, 1, 65536, &b->questions);
+            break;
+        case OPT_SECONDS:
+            bad = iamp_cli_double("bench", "--seconds", optarg, 0.1, 3600, &b->seconds);
+            break;
+        case OPT_JSON:
+            b->json = 1;
+            break;
+        default:
+            return iamp_cli_usage("bench", "unknown option or missing value: '%s'",
+                                  argv[optind - 1]);
+        }
+        if (bad)
+            return IAMP_EXIT_USAGE;
+    }
+    if (optind < argc)
+        return iamp_cli_usage("bench", "unexpected argument '%s'", argv[optind]);
+    return -1;
+}
+
+/* ---------------------------------------------------------- a spawned server */
+
+static void remove_tree(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st))
+        return;
+    if (S_ISDIR(st.st_mode)) {
+        DIR *d = opendir(path);
+        struct dirent *e;
+        while (d && (e = readdir(d)) != NULL) {
+            char sub[1024];
+            if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+                snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+                remove_tree(sub);
+            }
+        }
+        if (d)
+            closedir(d);
+        rmdir(path);
+    } else {
+        unlink(path);
+    }
+}
+
+static int read_port(const char *path)
+{
+    char buf[32] = {0};
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    int port = fgets(buf, sizeof(buf), f) ? atoi(buf) : -1;
+    fclose(f);
+    return port > 0 ? port : -1;
+}
+
+static int spawn_server(struct bench *b)
+{
+    char data[300], port_file[300];
+    const char *tmp = getenv("TMPDIR");
+    snprintf(b->dir, sizeof(b->dir), "%s/iamp-bench-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
+    if (!mkdtemp(b->dir)) {
+        iamp_cli_error("bench: cannot create a temporary directory");
+        return -1;
+    }
+    snprintf(data, sizeof(data), "%s/data", b->dir);
+    snprintf(port_file, sizeof(port_file), "%s/port", b->dir);
+    b->child = fork();
+    if (b->child == 0) {
+        char *argv[] = {"iamp",    "serve",      "--listen", "127.0.0.1:0", "--port-file",
+                        port_file, "--data-dir", data,       "--task",      (char *)b->task_spec,
+                        "--quiet", NULL};
+        execv("/proc/self/exe", argv);
+        _exit(127);
+    }
+    for (double t0 = iamp_now(); b->child > 0 && iamp_now() - t0 < SPAWN_WAIT_S;) {
+        int port = read_port(port_file);
+        if (port > 0) {
+            snprintf(b->addr_buf, sizeof(b->addr_buf), "127.0.0.1:%d", port);
+            b->addr = b->addr_buf;
+            return 0;
+        }
+        if (waitpid(b->child, NULL, WNOHANG) == b->child)
+            break;
+        struct timespec ts = {0, 20000000L};
+        nanosleep(&ts, NULL);
+    }
+    iamp_cli_error("bench: the server did not start");
+    return -1;
+}
+
+static void stop_server(struct bench *b)
+{
+    if (b->child > 0) {
+        kill(b->child, SIGTERM);
+        waitpid(b->child, NULL, 0);
+    }
+    if (b->dir[0])
+        remove_tree(b->dir);
+}
+
+/* ---------------------------------------------------------- one job */
+
+static int fill_questions(struct worker *w, struct iamp_submit *s, int n)
+{
+    const struct iamp_task *t = &w->b->task;
+    struct iamp_rng r;
+    iamp_rng_seed(&r, w->seed++, 0x62656e6368 /* "bench" */);
+    for (int i = 0; i < n; i++) {
+        struct iamp_question q;
+        int level = 1 + (int)iamp_rng_below(&r, (uint32_t)t->max_difficulty);
+        t->ops->sample(t, &r, level, &q);
+        memset(&s->questions[i], 0, sizeof(s->questions[i]));
+        s->questions[i].has_text = 1;
+        t->ops->format_question(t, &q, s->questions[i].text, sizeof(s->questions[i].text));
+    }
+    s->n_questions = n;
+    return 0;
+}
+
+/* Submit, watch to the end, fetch the result: one job, its own connection. */
+static int one_job(struct worker *w, struct iamp_submit *s)
+{
+    struct iamp_client cl;
+    struct iamp_msg req, r;
+    int rc = iamp_client_connect(&cl, w->b->addr, NULL, 30000, w->err, sizeof(w->err));
+    if (rc)
+        return rc;
+    memset(&req, 0, sizeof(req));
+    req.kind = IAMP_MSG_SUBMIT;
+    req.submit = *s;
+    rc = iamp_client_call(&cl, &req, &r, 30000, w->err, sizeof(w->err));
+    uint64_t job = !rc && r.kind == IAMP_MSG_ACCEPTED ? r.job_id : 0;
+    if (!rc)
+        iamp_msg_release(&r);
+    memset(&req, 0, sizeof(req));
+    req.kind = IAMP_MSG_WATCH;
+    req.job_id = job;
+    rc = rc ? rc : job ? iamp_client_send(&cl, &req, w->err, sizeof(w->err)) : IAMP_EINVAL;
+    int state = 0;
+    while (!rc && !iamp_job_state_final(state)) {
+        rc = iamp_client_recv(&cl, &r, 60000, w->err, sizeof(w->err));
+        state = !rc && r.kind == IAMP_MSG_PROGRESS ? r.status.state : rc ? 0 : IAMP_JOB_FAILED;
+        if (!rc)
+            iamp_msg_release(&r);
+    }
+    memset(&req, 0, sizeof(req));
+    req.kind = IAMP_MSG_GET_RESULT;
+    req.job_id = job;
+    if (!rc && state == IAMP_JOB_DONE)
+        rc = iamp_client_call(&cl, &req, &r, 30000, w->err, sizeof(w->err));
+    if (!rc && state == IAMP_JOB_DONE) {
+        rc = r.kind == IAMP_MSG_RESULT && r.page.n_items == s->n_questions ? 0 : IAMP_ECORRUPT;
+        iamp_msg_release(&r);
+    }
+    iamp_client_close(&cl);
+    return rc ? rc : state == IAMP_JOB_DONE ? 0 : IAMP_ECORRUPT;
+}
+
+static void record(struct worker *w, double seconds)
+{
+    if (w->n_lat == w->cap_lat) {
+        long cap = w->cap_lat ? w->cap_lat * 2 : 1024;
+        double *p = realloc(w->lat, (size_t)cap * sizeof(double));
+        if (!p)
+            return;
+        w->lat = p;
+        w->cap_lat = cap;
+    }
+    w->lat[w->n_lat++] = seconds;
+}
+
+/* Jobs of n questions until `until` (or `count` jobs when count > 0). */
+static void run_jobs(struct worker *w, int n, long count)
+{
+    struct iamp_submit s;
+    memset(&s, 0, sizeof(s));
+    s.kind = IAMP_JOB_ANSWER;
+    s.has_depth = 1;
+    s.depth = (uint32_t)w->b->depth;
+    s.questions = calloc((size_t)n, sizeof(*s.questions));
+    while (s.questions && (count > 0 ? w->jobs + w->failures < count : iamp_now() < w->until)) {
+        fill_questions(w, &s, n);
+        double t0 = iamp_now();
+        if (one_job(w, &s)) {
+            w->failures++;
+            continue;
+        }
+        record(w, iamp_now() - t0);
+        w->jobs++;
+        w->questions += n;
+    }
+    free(s.questions);
+}
+
+static void *thread_main(void *arg)
+{
+    struct worker *w = arg;
+    run_jobs(w, (int)w->b->questions, 0);
+    return NULL;
+}
+
+/* ---------------------------------------------------------- figures */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double quantile(double *v, long n, double q)
+{
+    if (n == 0)
+        return 0.0;
+    qsort(v, (size_t)n, sizeof(double), cmp_double);
+    long i = (long)(q * (double)(n - 1) + 0.5);
+    return v[i];
+}
+
+struct figures {
+    double lat_p50, lat_p99, qps, jps, load_p50, load_p99, wall;
+    long jobs, failures;
+};
+
+static void latency_phase(struct bench *b, struct figures *f)
+{
+    struct worker w;
+    memset(&w, 0, sizeof(w));
+    w.b = b;
+    w.seed = 1;
+    run_jobs(&w, 1, b->requests);
+    f->lat_p50 = quantile(w.lat, w.n_lat, 0.50);
+    f->lat_p99 = quantile(w.lat, w.n_lat, 0.99);
+    f->failures += w.failures;
+    if (w.failures)
+        iamp_cli_error("bench: %ld jobs failed: %s", w.failures, w.err);
+    free(w.lat);
+}
+
+static int throughput_phase(struct bench *b, struct figures *f)
+{
+    long n = b->clients;
+    struct worker *w = calloc((size_t)n, sizeof(*w));
+    pthread_t *th = calloc((size_t)n, sizeof(*th));
+    if (!w || !th) {
+        free(w);
+        free(th);
+        return IAMP_ENOMEM;
+    }
+    double t0 = iamp_now();
+    for (long i = 0; i < n; i++) {
+        w[i].b = b;
+        w[i].seed = 1000000u * (uint64_t)(i + 1);
+        w[i].until = t0 + b->seconds;
+        if (pthread_create(&th[i], NULL, thread_main, &w[i]))
+            w[i].until = 0; /* runs nothing */
+    }
+    double *all = NULL;
+    long total = 0, questions = 0;
+    for (long i = 0; i < n; i++) {
+        if (w[i].until > 0)
+            pthread_join(th[i], NULL);
+        double *p = realloc(all, (size_t)(total + w[i].n_lat + 1) * sizeof(double));
+        if (p) {
+            all = p;
+            memcpy(all + total, w[i].lat, (size_t)w[i].n_lat * sizeof(double));
+            total += w[i].n_lat;
+        }
+        questions += w[i].questions;
+        f->failures += w[i].failures;
+        if (w[i].failures)
+            iamp_cli_error("bench: client %ld: %ld jobs failed: %s", i, w[i].failures, w[i].err);
+        free(w[i].lat);
+    }
+    f->wall = iamp_now() - t0;
+    f->jobs = total;
+    f->qps = (double)questions / f->wall;
+    f->jps = (double)total / f->wall;
+    f->load_p50 = quantile(all, total, 0.50);
+    f->load_p99 = quantile(all, total, 0.99);
+    free(all);
+    free(w);
+    free(th);
+    return 0;
+}
+
+static void report(const struct bench *b, const struct figures *f)
+{
+    if (b->json) {
+        printf("{\"task\":\"%s\",\"depth\":%ld,\"latency_p50_ms\":%.3f,\"latency_p99_ms\":%.3f,"
+               "\"clients\":%ld,\"questions_per_job\":%ld,\"questions_per_s\":%.1f,"
+               "\"jobs_per_s\":%.1f,\"load_p50_ms\":%.3f,\"load_p99_ms\":%.3f,\"failures\":%ld}\n",
+               b->task.spec, b->depth, f->lat_p50 * 1e3, f->lat_p99 * 1e3, b->clients, b->questions,
+               f->qps, f->jps, f->load_p50 * 1e3, f->load_p99 * 1e3, f->failures);
+        return;
+    }
+    printf("serve %s: task %s, depth %ld, loopback\n", b->child > 0 ? "(spawned)" : b->addr,
+           b->task.spec, b->depth);
+    printf("latency, 1 client, jobs of 1 question: p50 %.2f ms, p99 %.2f ms (%ld jobs)\n",
+           f->lat_p50 * 1e3, f->lat_p99 * 1e3, b->requests);
+    printf("throughput, %ld clients, jobs of %ld question%s: %.0f questions/s, %.0f jobs/s "
+           "(per job p50 %.1f ms, p99 %.1f ms; %ld jobs in %.1f s)\n",
+           b->clients, b->questions, b->questions == 1 ? "" : "s", f->qps, f->jps,
+           f->load_p50 * 1e3, f->load_p99 * 1e3, f->jobs, f->wall);
+}
+
+int iamp_bench_serve(int argc, char **argv)
+{
+    struct bench b;
+    struct figures f;
+    char err[512];
+    memset(&b, 0, sizeof(b));
+    memset(&f, 0, sizeof(f));
+    int code = parse(argc, argv, &b);
+    if (code >= 0)
+        return code;
+    if (iamp_task_create(&b.task, b.task_spec, err, sizeof(err))) {
+        iamp_cli_error("bench: %s", err);
+        return IAMP_EXIT_USAGE;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    code = IAMP_EXIT_FAIL;
+    if (b.addr || spawn_server(&b) == 0) {
+        latency_phase(&b, &f);
+        if (throughput_phase(&b, &f) == 0) {
+            report(&b, &f);
+            code = f.failures ? IAMP_EXIT_FAIL : IAMP_EXIT_OK;
+        }
+    }
+    stop_server(&b);
+    iamp_task_destroy(&b.task);
+    return code;
+}

@@ -1,0 +1,127 @@
+/* cli.c — shared pieces of the command line: errors and value parsing. */
+#include "coordinator/cli/cli.h"
+
+#include "worker/cluster.h"
+
+#include <cblas.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+void iamp_cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("iamp: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int iamp_cli_usage(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "iamp: %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, " (see 'iamp %s --help')\n", cmd);
+    va_end(ap);
+    return IAMP_EXIT_USAGE;
+}
+
+int iamp_cli_long(const char *cmd, const char *opt, const char *text, long lo, long hi, long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno || end == text || *end != '\0') {
+        iamp_cli_usage(cmd, "%s '%s' is not an integer", opt, text);
+        return 1;
+    }
+    if (v < lo || v > hi) {
+        iamp_cli_usage(cmd, "%s %ld is out of range [%ld, %ld]", opt, v, lo, hi);
+        return 1;
+    }
+    *out = v;
+    return 0;
+}
+
+int iamp_cli_u64(const char *cmd, const char *opt, const char *text, uint64_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    if (text[0] == '-') {
+        iamp_cli_usage(cmd, "%s '%s' must not be negative", opt, text);
+        return 1;
+    }
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno || end == text || *end != '\0') {
+        iamp_cli_usage(cmd, "%s '%s' is not a non-negative integer", opt, text);
+        return 1;
+    }
+    *out = (uint64_t)v;
+    return 0;
+}
+
+int iamp_cli_double(const char *cmd, const char *opt, const char *text, double lo, double hi,
+                    double *out)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (errno || end == text || *end != '\0' || !isfinite(v)) {
+        iamp_cli_usage(cmd, "%s '%s' is not a number", opt, text);
+        return 1;
+    }
+    if (v < lo || v > hi) {
+        iamp_cli_usage(cmd, "%s %g is out of range [%g, %g]", opt, v, lo, hi);
+        return 1;
+    }
+    *out = v;
+    return 0;
+}
+
+int iamp_stdout_tty(void)
+{
+    return isatty(STDOUT_FILENO);
+}
+
+void iamp_blas_threads_default(void)
+{
+    const char *env = getenv("OPENBLAS_NUM_THREADS");
+    int n = env ? atoi(env) : 1;
+    openblas_set_num_threads(n > 0 ? n : 1);
+}
+
+static struct iamp_comm *g_comm;
+static struct iamp_cluster *g_cluster;
+
+void iamp_cli_set_comm(struct iamp_comm *c)
+{
+    g_comm = c;
+}
+
+void iamp_cli_set_cluster(struct iamp_cluster *cl)
+{
+    g_cluster = cl;
+}
+
+struct iamp_cluster *iamp_cli_cluster(void)
+{
+    return g_cluster;
+}
+
+int iamp_cli_attach(const char *cmd, struct iamp_session *s)
+{
+    if (!g_cluster)
+        return 0;
+    int rc = iamp_cluster_attach(g_cluster, s);
+    if (rc) {
+        iamp_cli_error("%s: cannot set up the workers: %s", cmd, iamp_strerror(rc));
+        return IAMP_EXIT_FAIL;
+    }
+    return 0;
+}

@@ -1,0 +1,808 @@
+/* cmd_client.c — the job API's commands: `iamp submit`, `status`, `watch`,
+ * `result`, `cancel`, `jobs`, `info`.
+ *
+ * Each opens one connection (--addr, default $IAMP_ADDR or 127.0.0.1:7433;
+ * --token-file, default $IAMP_TOKEN_FILE). Output for people is one line
+ * per job, a progress bar when the stream is a terminal, plain lines
+ * otherwise; results are JSONL like `iamp answer`. A refusal from the
+ * server is a failure (exit 1) printed as "iamp: CMD: <reason> (<code>)".
+ */
+#include "coordinator/cli/cli.h"
+#include "coordinator/serve/client.h"
+#include "coordinator/train/metrics.h"
+
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BAR_WIDTH 30
+#define RETRY_PAUSE_MS 200
+
+static const char submit_help[] =
+    "usage: iamp submit [--task SPEC] [--depth D] [--wait] [options] [FILE|-]\n"
+    "\n"
+    "Submits a job to `iamp serve` and prints its id, or with --wait its\n"
+    "result: for an answer job one JSON object per question, as `iamp answer`\n"
+    "writes them: {\"question\": ..., \"answer\": ..., \"depth\": D}.\n"
+    "\n"
+    "  --kind K            answer (questions from FILE or stdin, one per line),\n"
+    "                      train or eval (default answer)\n"
+    "  --task SPEC         must be the served model's task (default: it)\n"
+    "  --depth D           amplification depth (default 1)\n"
+    "  --algo MODE         train: distillation modes (default: the model's)\n"
+    "  --rounds R          train: rounds to run (required)\n"
+    "  --seed S            train: seed of a model never trained\n"
+    "  --questions N       train: questions per round\n"
+    "  --eval-size N       eval: held-out questions (default 1008)\n"
+    "  --key K             idempotency key: resubmitting it gives the same job\n"
+    "  --wait              wait for the job (progress bar on a terminal), print\n"
+    "                      its result; exit 1 unless it ends done\n"
+    "  --retry SECONDS     on a lost connection reconnect and resubmit (same\n"
+    "                      key) for up to SECONDS\n"
+    "  --addr HOST:PORT    server (default $IAMP_ADDR or 127.0.0.1:7433)\n"
+    "  --token-file F      token (default $IAMP_TOKEN_FILE)\n"
+    "  --timeout SECONDS   for connecting and each reply (default 30)\n";
+
+static const char status_help[] =
+    "usage: iamp status JOB [--json] [--addr HOST:PORT] [--token-file F]\n"
+    "\n"
+    "Prints a job's state and progress on one line (or a JSON object).\n";
+static const char watch_help[] =
+    "usage: iamp watch JOB [--addr HOST:PORT] [--token-file F]\n"
+    "\n"
+    "Follows a job until it ends: a progress bar on a terminal, a line per\n"
+    "update otherwise. Exits 0 when it ends done, 1 when failed or canceled.\n";
+static const char result_help[] =
+    "usage: iamp result JOB [--offset N] [--limit N] [--addr HOST:PORT] [--token-file F]\n"
+    "\n"
+    "Prints a finished job's result: an answer job's answers as JSONL\n"
+    "({\"question\": ..., \"answer\": ..., \"depth\": D}), a train or eval job's\n"
+    "final status as one JSON object.\n";
+static const char cancel_help[] =
+    "usage: iamp cancel JOB [--json] [--addr HOST:PORT] [--token-file F]\n"
+    "\n"
+    "Ends an unfinished job as canceled (a train job after its current round,\n"
+    "keeping what it trained) and prints its status.\n";
+static const char jobs_help[] = "usage: iamp jobs [--limit N] [--json] [--addr HOST:PORT] "
+                                "[--token-file F]\n"
+                                "\n"
+                                "Lists the server's jobs, newest first (default 100).\n";
+static const char info_help[] = "usage: iamp info [--json] [--addr HOST:PORT] [--token-file F]\n"
+                                "\n"
+                                "Prints the server's version, served model and limits.\n";
+
+enum {
+    OPT_ADDR = 256,
+    OPT_TOKEN,
+    OPT_TIMEOUT,
+    OPT_JSON,
+    OPT_KIND,
+    OPT_TASK,
+    OPT_DEPTH,
+    OPT_ALGO,
+    OPT_ROUNDS,
+    OPT_SEED,
+    OPT_QUESTIONS,
+    OPT_EVAL_SIZE,
+    OPT_KEY,
+    OPT_WAIT,
+    OPT_RETRY,
+    OPT_OFFSET,
+    OPT_LIMIT,
+    OPT_HELP
+};
+
+static const struct option client_opts[] = {
+    {"addr", required_argument, 0, OPT_ADDR},
+    {"token-file", required_argument, 0, OPT_TOKEN},
+    {"timeout", required_argument, 0, OPT_TIMEOUT},
+    {"json", no_argument, 0, OPT_JSON},
+    {"kind", required_argument, 0, OPT_KIND},
+    {"task", required_argument, 0, OPT_TASK},
+    {"depth", required_argument, 0, OPT_DEPTH},
+    {"algo", required_argument, 0, OPT_ALGO},
+    {"rounds", required_argument, 0, OPT_ROUNDS},
+    {"seed", required_argument, 0, OPT_SEED},
+    {"questions", required_argument, 0, OPT_QUESTIONS},
+    {"eval-size", required_argument, 0, OPT_EVAL_SIZE},
+    {"key", required_argument, 0, OPT_KEY},
+    {"wait", no_argument, 0, OPT_WAIT},
+    {"retry", required_argument, 0, OPT_RETRY},
+    {"offset", required_argument, 0, OPT_OFFSET},
+    {"limit", required_argument, 0, OPT_LIMIT},
+    {"help", no_argument, 0, OPT_HELP},
+    {0, 0, 0, 0},
+};
+
+/* Everything any of the commands takes; `allowed` says which. */
+struct client_cmd {
+    const char *cmd, *help, *allowed; /* allowed: option ids as a string */
+    const char *addr, *token_file;
+    char token[IAMP_TOKEN_MAX + 1];
+    int has_token, json, wait;
+    double timeout_s, retry_s;
+    uint64_t job;
+    const char *input;
+    struct iamp_submit sub;
+    uint64_t offset;
+    long limit;
+};
+
+/* ---------------------------------------------------------- options */
+
+static int option_value(struct client_cmd *c, int opt)
+{
+    long v;
+    switch (opt) {
+    case OPT_ADDR:
+        c->addr = optarg;
+        return 0;
+    case OPT_TOKEN:
+        c->token_file = optarg;
+        return 0;
+    case OPT_TIMEOUT:
+        return iamp_cli_double(c->cmd, "--timeout", optarg, 0.1, 86400, &c->timeout_s);
+    case OPT_JSON:
+        c->json = 1;
+        return 0;
+    case OPT_KIND:
+        c->sub.kind = strcmp(optarg, "answer") == 0  ? IAMP_JOB_ANSWER
+                      : strcmp(optarg, "train") == 0 ? IAMP_JOB_TRAIN
+                      : strcmp(optarg, "eval") == 0  ? IAMP_JOB_EVAL
+                                                     : 0;
+        return c->sub.kind ? 0
+                           : iamp_cli_usage(c->cmd, "--kind '%s' is not answer, train or eval",
+                                            optarg) != 0;
+    case OPT_TASK:
+        if (strlen(optarg) >= sizeof(c->sub.task))
+            return iamp_cli_usage(c->cmd, "--task is too long") != 0;
+        snprintf(c->sub.task, sizeof(c->sub.task), "%s", optarg);
+        return 0;
+    case OPT_DEPTH:
+        if (iamp_cli_long(c->cmd, "--depth", optarg, 0, 64, &v))
+            return 1;
+        c->sub.has_depth = 1;
+        c->sub.depth = (uint32_t)v;
+        return 0;
+    case OPT_ALGO:
+        if (strlen(optarg) >= sizeof(c->sub.train.algo))
+            return iamp_cli_usage(c->cmd, "--algo is too long") != 0;
+        snprintf(c->sub.train.algo, sizeof(c->sub.train.algo), "%s", optarg);
+        return 0;
+    case OPT_ROUNDS:
+        if (iamp_cli_long(c->cmd, "--rounds", optarg, 1, 100000000, &v))
+            return 1;
+        c->sub.train.rounds = (uint32_t)v;
+        return 0;
+    case OPT_SEED:
+        c->sub.train.has_seed = 1;
+        return iamp_cli_u64(c->cmd, "--seed", optarg, &c->sub.train.seed);
+    case OPT_QUESTIONS:
+        if (iamp_cli_long(c->cmd, "--questions", optarg, 1, 1 << 20, &v))
+            return 1;
+        c->sub.train.questions_per_round = (uint32_t)v;
+        return 0;
+    case OPT_EVAL_SIZE:
+        if (iamp_cli_long(c->cmd, "--eval-size", optarg, 1, 1 << 24, &v))
+            return 1;
+        c->sub.eval_size = (uint32_t)v;
+        return 0;
+    case OPT_KEY:
+        if (strlen(optarg) >= sizeof(c->sub.client_key) || !optarg[0])
+            return iamp_cli_usage(c->cmd, "--key must be 1 to %d bytes", IAMP_KEY_MAX - 1) != 0;
+        snprintf(c->sub.client_key, sizeof(c->sub.client_key), "%s", optarg);
+        return 0;
+    case OPT_WAIT:
+        c->wait = 1;
+        return 0;
+    case OPT_RETRY:
+        return iamp_cli_double(c->cmd, "--retry", optarg, 0, 86400, &c->retry_s);
+    case OPT_OFFSET:
+        return iamp_cli_u64(c->cmd, "--offset", optarg, &c->offset);
+    default: /* OPT_LIMIT */
+        return iamp_cli_long(c->cmd, "--limit", optarg, 1, 1000000, &c->limit);
+    }
+}
+
+static int parse_options(int argc, char **argv, struct client_cmd *c)
+{
+    opterr = 0;
+    optind = 1;
+    for (;;) {
+        int opt = getopt_long(argc, argv, "+", client_opts, NULL);
+        if (opt == -1)
+            return -1;
+        if (opt == OPT_HELP) {
+            fputs(c->help, stdout);
+            return IAMP_EXIT_OK;
+        }
+        if (opt == '?' || opt == ':' || !strchr(c->allowed, opt - OPT_ADDR + 'a'))
+            return iamp_cli_usage(c->cmd, "unknown option or missing value: '%s'",
+                                  argv[optind - 1]);
+        if (option_value(c, opt))
+            return IAMP_EXIT_USAGE;
+    }
+}
+
+static int read_token(struct client_cmd *c)
+{
+    char err[512];
+    size_t len;
+    if (!c->token_file)
+        c->token_file = getenv("IAMP_TOKEN_FILE");
+    if (!c->token_file || !c->token_file[0])
+        return 0;
+    if (iamp_token_read(c->token_file, c->token, sizeof(c->token), &len, err, sizeof(err))) {
+        iamp_cli_error("%s: %s", c->cmd, err);
+        return IAMP_EXIT_USAGE;
+    }
+    c->has_token = 1;
+    return 0;
+}
+
+/* Options, then the JOB argument when want_job; -1 to go on. */
+static int parse_client(int argc, char **argv, struct client_cmd *c, int want_job)
+{
+    c->timeout_s = 30.0;
+    int code = parse_options(argc, argv, c);
+    if (code >= 0)
+        return code;
+    if (!c->addr)
+        c->addr = getenv("IAMP_ADDR");
+    if (!c->addr || !c->addr[0])
+        c->addr = IAMP_ADDR_DEFAULT;
+    if (want_job) {
+        if (optind >= argc)
+            return iamp_cli_usage(c->cmd, "which job? (a job id)");
+        if (iamp_cli_u64(c->cmd, "JOB", argv[optind++], &c->job))
+            return IAMP_EXIT_USAGE;
+    }
+    if (optind < argc && strcmp(c->cmd, "submit") == 0)
+        c->input = argv[optind++];
+    if (optind < argc)
+        return iamp_cli_usage(c->cmd, "unexpected argument '%s'", argv[optind]);
+    code = read_token(c);
+    return code ? code : -1;
+}
+
+/* ---------------------------------------------------------- output */
+
+static void print_status_line(FILE *f, const struct iamp_job_status *st)
+{
+    fprintf(f, "job %" PRIu64 ": %s %s %" PRIu64 "/%" PRIu64, st->job_id,
+            iamp_job_kind_name(st->kind), iamp_job_state_name(st->state), st->done, st->total);
+    if (st->kind != IAMP_JOB_TRAIN)
+        fprintf(f, ", depth %u", st->depth);
+    if (st->has_model_round)
+        fprintf(f, ", model round %" PRIu64, st->model_round);
+    if (st->has_accuracy)
+        fprintf(f, ", accuracy %.4f, amplified %.4f", st->accuracy, st->amplified_accuracy);
+    if (st->message[0])
+        fprintf(f, ": %s", st->message);
+    fputc('\n', f);
+}
+
+static void print_status_json(FILE *f, const struct iamp_job_status *st)
+{
+    fprintf(f,
+            "{\"job\":%" PRIu64 ",\"kind\":\"%s\",\"state\":\"%s\",\"done\":%" PRIu64
+            ",\"total\":%" PRIu64 ",\"task\":",
+            st->job_id, iamp_job_kind_name(st->kind), iamp_job_state_name(st->state), st->done,
+            st->total);
+    iamp_json_string(f, st->task);
+    fprintf(f, ",\"depth\":%u,\"model_round\":", st->depth);
+    iamp_json_number(f, st->has_model_round ? (double)st->model_round : NAN);
+    fputs(",\"accuracy\":", f);
+    iamp_json_number(f, st->has_accuracy ? st->accuracy : NAN);
+    fputs(",\"amplified_accuracy\":", f);
+    iamp_json_number(f, st->has_accuracy ? st->amplified_accuracy : NAN);
+    fputs(",\"message\":", f);
+    iamp_json_string(f, st->message);
+    fputs("}\n", f);
+}
+
+static void print_items(const struct iamp_result_item *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        fputs("{\"question\":", stdout);
+        iamp_json_string(stdout, items[i].qtext);
+        fputs(",\"answer\":", stdout);
+        iamp_json_string(stdout, items[i].atext);
+        printf(",\"depth\":%u}\n", items[i].depth);
+    }
+}
+
+/* A progress bar on a terminal; a line per change elsewhere (when lines). */
+static void show_progress(FILE *f, const struct iamp_job_status *st, int tty, int lines)
+{
+    int final = iamp_job_state_final(st->state);
+    if (tty) {
+        int fill = st->total ? (int)(BAR_WIDTH * st->done / st->total) : (final ? BAR_WIDTH : 0);
+        fprintf(f, "\rjob %" PRIu64 " [", st->job_id);
+        for (int i = 0; i < BAR_WIDTH; i++)
+            fputc(i < fill ? '#' : '.', f);
+        fprintf(f, "] %" PRIu64 "/%" PRIu64 " %-8s", st->done, st->total,
+                iamp_job_state_name(st->state));
+        if (final)
+            fputc('\n', f);
+        fflush(f);
+    } else if (lines) {
+        print_status_line(f, st);
+        fflush(f);
+    }
+}
+
+/* ---------------------------------------------------------- requests */
+
+static int timeout_ms(const struct client_cmd *c)
+{
+    return (int)(c->timeout_s * 1000.0);
+}
+
+static int connect_to(struct client_cmd *c, struct iamp_client *cl)
+{
+    char err[512];
+    if (iamp_client_connect(cl, c->addr, c->has_token ? c->token : NULL, timeout_ms(c), err,
+                            sizeof(err))) {
+        iamp_cli_error("%s: %s", c->cmd, err);
+        return IAMP_EXIT_FAIL;
+    }
+    return 0;
+}
+
+/* Report a failed call or an Error reply; returns an exit code, or 0 when
+ * the reply is of kind `want`. */
+static int expect(struct client_cmd *c, int rc, const char *err, const struct iamp_msg *r, int want)
+{
+    if (rc) {
+        iamp_cli_error("%s: %s", c->cmd, err);
+        return IAMP_EXIT_FAIL;
+    }
+    if (r->kind == IAMP_MSG_ERROR) {
+        iamp_cli_error("%s: %s (%s)", c->cmd, r->reason, iamp_wire_error_name(r->error_code));
+        return IAMP_EXIT_FAIL;
+    }
+    if (r->kind != want) {
+        iamp_cli_error("%s: unexpected reply (body %d)", c->cmd, r->kind);
+        return IAMP_EXIT_FAIL;
+    }
+    return 0;
+}
+
+/* One request on a fresh connection. */
+static int call_once(struct client_cmd *c, struct iamp_msg *req, struct iamp_msg *reply, int want)
+{
+    struct iamp_client cl;
+    char err[512];
+    memset(reply, 0, sizeof(*reply));
+    int code = connect_to(c, &cl);
+    if (code)
+        return code;
+    int rc = iamp_client_call(&cl, req, reply, timeout_ms(c), err, sizeof(err));
+    iamp_client_close(&cl);
+    return expect(c, rc, err, reply, want);
+}
+
+static int job_request(struct client_cmd *c, int kind, int want, struct iamp_msg *reply)
+{
+    struct iamp_msg req;
+    memset(&req, 0, sizeof(req));
+    req.kind = kind;
+    req.job_id = c->job;
+    return call_once(c, &req, reply, want);
+}
+
+int iamp_cmd_status(int argc, char **argv)
+{
+    struct client_cmd c = {.cmd = "status", .help = status_help, .allowed = "abcd"};
+    struct iamp_msg r;
+    int code = parse_client(argc, argv, &c, 1);
+    if (code >= 0)
+        return code;
+    code = job_request(&c, IAMP_MSG_GET_STATUS, IAMP_MSG_STATUS, &r);
+    if (!code)
+        (c.json ? print_status_json : print_status_line)(stdout, &r.status);
+    iamp_msg_release(&r);
+    return code;
+}
+
+int iamp_cmd_cancel(int argc, char **argv)
+{
+    struct client_cmd c = {.cmd = "cancel", .help = cancel_help, .allowed = "abcd"};
+    struct iamp_msg r;
+    int code = parse_client(argc, argv, &c, 1);
+    if (code >= 0)
+        return code;
+    code = job_request(&c, IAMP_MSG_CANCEL, IAMP_MSG_STATUS, &r);
+    if (!code)
+        (c.json ? print_status_json : print_status_line)(stdout, &r.status);
+    iamp_msg_release(&r);
+    return code;
+}
+
+/* Follow job on cl until it ends; *final gets its last status. */
+static int follow(struct client_cmd *c, struct iamp_client *cl, FILE *f, int tty, int lines,
+                  struct iamp_job_status *final, char *err, size_t errlen)
+{
+    struct iamp_msg req, r;
+    memset(&req, 0, sizeof(req));
+    req.kind = IAMP_MSG_WATCH;
+    req.job_id = c->job;
+    int rc = iamp_client_send(cl, &req, err, errlen);
+    while (!rc) {
+        rc = iamp_client_recv(cl, &r, -1, err, errlen);
+        if (rc)
+            break;
+        if (r.kind == IAMP_MSG_ERROR) {
+            snprintf(err, errlen, "%s (%s)", r.reason, iamp_wire_error_name(r.error_code));
+            iamp_msg_release(&r);
+            return IAMP_EINVAL;
+        }
+        if (r.kind == IAMP_MSG_PROGRESS) {
+            show_progress(f, &r.status, tty, lines);
+            *final = r.status;
+            if (iamp_job_state_final(r.status.state)) {
+                iamp_msg_release(&r);
+                return 0;
+            }
+        }
+        iamp_msg_release(&r);
+    }
+    return rc;
+}
+
+int iamp_cmd_watch(int argc, char **argv)
+{
+    struct client_cmd c = {.cmd = "watch", .help = watch_help, .allowed = "abc"};
+    struct iamp_client cl;
+    struct iamp_job_status st;
+    char err[512];
+    int code = parse_client(argc, argv, &c, 1);
+    if (code >= 0)
+        return code;
+    code = connect_to(&c, &cl);
+    if (code)
+        return code;
+    int rc = follow(&c, &cl, stdout, iamp_stdout_tty(), 1, &st, err, sizeof(err));
+    iamp_client_close(&cl);
+    if (rc) {
+        iamp_cli_error("watch: %s", err);
+        return IAMP_EXIT_FAIL;
+    }
+    return st.state == IAMP_JOB_DONE ? IAMP_EXIT_OK : IAMP_EXIT_FAIL;
+}
+
+/* ---------------------------------------------------------- results */
+
+struct items {
+    struct iamp_result_item *v;
+    size_t n, cap;
+};
+
+static int items_add(struct items *it, const struct iamp_result_page *p)
+{
+    if (it->n + (size_t)p->n_items > it->cap) {
+        size_t cap = it->cap ? it->cap : 1024;
+        while (cap < it->n + (size_t)p->n_items)
+            cap *= 2;
+        struct iamp_result_item *v = realloc(it->v, cap * sizeof(*v));
+        if (!v)
+            return IAMP_ENOMEM;
+        it->v = v;
+        it->cap = cap;
+    }
+    memcpy(it->v + it->n, p->items, (size_t)p->n_items * sizeof(*p->items));
+    it->n += (size_t)p->n_items;
+    return 0;
+}
+
+/* Fetch pages [offset, offset + want) on cl; want 0: to the end. */
+static int fetch_results(struct client_cmd *c, struct iamp_client *cl, uint64_t offset,
+                         uint64_t want, struct items *it, struct iamp_job_status *st, char *err,
+                         size_t errlen)
+{
+    for (;;) {
+        struct iamp_msg req, r;
+        memset(&req, 0, sizeof(req));
+        req.kind = IAMP_MSG_GET_RESULT;
+        req.job_id = c->job;
+        req.offset = offset + it->n;
+        req.limit = want && want - it->n < 100000 ? (uint32_t)(want - it->n) : 0;
+        int rc = iamp_client_call(cl, &req, &r, timeout_ms(c), err, errlen);
+        if (!rc && r.kind == IAMP_MSG_ERROR) {
+            snprintf(err, errlen, "%s (%s)", r.reason, iamp_wire_error_name(r.error_code));
+            rc = IAMP_EINVAL;
+        } else if (!rc && r.kind != IAMP_MSG_RESULT) {
+            snprintf(err, errlen, "unexpected reply (body %d)", r.kind);
+            rc = IAMP_ECORRUPT;
+        }
+        if (!rc)
+            rc = items_add(it, &r.page);
+        int more =
+            !rc && r.page.n_items > 0 && offset + it->n < r.page.total && (!want || it->n < want);
+        if (!rc && r.page.has_status)
+            *st = r.page.status;
+        iamp_msg_release(&r);
+        if (rc || !more)
+            return rc;
+    }
+}
+
+static void print_result(const struct iamp_job_status *st, const struct items *it)
+{
+    if (st->kind == IAMP_JOB_ANSWER)
+        print_items(it->v, it->n);
+    else
+        print_status_json(stdout, st);
+}
+
+int iamp_cmd_result(int argc, char **argv)
+{
+    struct client_cmd c = {.cmd = "result", .help = result_help, .allowed = "abcpq"};
+    struct iamp_client cl;
+    struct items it = {0};
+    struct iamp_job_status st;
+    char err[512];
+    int code = parse_client(argc, argv, &c, 1);
+    if (code >= 0)
+        return code;
+    code = connect_to(&c, &cl);
+    if (code)
+        return code;
+    memset(&st, 0, sizeof(st));
+    int rc = fetch_results(&c, &cl, c.offset, (uint64_t)c.limit, &it, &st, err, sizeof(err));
+    iamp_client_close(&cl);
+    if (rc) {
+        iamp_cli_error("result: %s", err);
+        code = IAMP_EXIT_FAIL;
+    } else {
+        print_result(&st, &it);
+    }
+    free(it.v);
+    return code;
+}
+
+/* ---------------------------------------------------------- submit */
+
+static int is_blank_or_comment(const char *line)
+{
+    while (*line == ' ' || *line == '\t')
+        line++;
+    return *line == '\0' || *line == '#';
+}
+
+static int add_question(struct iamp_submit *s, int *cap, const char *line)
+{
+    if (s->n_questions == *cap) {
+        int nc = *cap ? *cap * 2 : 256;
+        struct iamp_wire_question *q = realloc(s->questions, (size_t)nc * sizeof(*q));
+        if (!q)
+            return IAMP_ENOMEM;
+        s->questions = q;
+        *cap = nc;
+    }
+    struct iamp_wire_question *q = &s->questions[s->n_questions++];
+    memset(q, 0, sizeof(*q));
+    q->has_text = 1;
+    snprintf(q->text, sizeof(q->text), "%s", line);
+    return 0;
+}
+
+/* Question lines as `iamp answer` reads them; an exit code or -1. */
+static int read_questions(struct client_cmd *c)
+{
+    const char *name = c->input ? c->input : "-";
+    FILE *in = strcmp(name, "-") == 0 ? stdin : fopen(name, "r");
+    if (!in) {
+        iamp_cli_error("submit: cannot open %s", name);
+        return IAMP_EXIT_FAIL;
+    }
+    char *line = NULL;
+    size_t lcap = 0;
+    ssize_t len;
+    long lineno = 0;
+    int cap = 0, code = -1;
+    while (code < 0 && (len = getline(&line, &lcap, in)) >= 0) {
+        lineno++;
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = '\0';
+        if (is_blank_or_comment(line))
+            continue;
+        if (len >= IAMP_TEXT_MAX) {
+            iamp_cli_error("submit: %s line %ld: longer than %d bytes", name, lineno,
+                           IAMP_TEXT_MAX - 1);
+            code = IAMP_EXIT_FAIL;
+        } else if (add_question(&c->sub, &cap, line)) {
+            iamp_cli_error("submit: out of memory");
+            code = IAMP_EXIT_FAIL;
+        }
+    }
+    free(line);
+    if (in != stdin)
+        fclose(in);
+    return code;
+}
+
+/* What one attempt ended with. */
+struct attempt {
+    int refused; /* the server said no: do not retry */
+    struct iamp_job_status st;
+    struct items it;
+    char err[512];
+};
+
+static int submit_request(struct client_cmd *c, struct iamp_client *cl, struct attempt *a)
+{
+    struct iamp_msg req, r;
+    memset(&req, 0, sizeof(req));
+    req.kind = IAMP_MSG_SUBMIT;
+    req.submit = c->sub; /* borrowed: not released here */
+    int rc = iamp_client_call(cl, &req, &r, timeout_ms(c), a->err, sizeof(a->err));
+    if (rc)
+        return rc;
+    if (r.kind == IAMP_MSG_ACCEPTED) {
+        c->job = r.job_id;
+    } else {
+        a->refused = 1;
+        if (r.kind == IAMP_MSG_ERROR)
+            snprintf(a->err, sizeof(a->err), "%s (%s)", r.reason,
+                     iamp_wire_error_name(r.error_code));
+        else
+            snprintf(a->err, sizeof(a->err), "unexpected reply (body %d)", r.kind);
+        rc = IAMP_EINVAL;
+    }
+    iamp_msg_release(&r);
+    return rc;
+}
+
+/* Connect, submit, and with --wait follow and fetch the result. */
+static int submit_attempt(struct client_cmd *c, struct attempt *a)
+{
+    struct iamp_client cl;
+    a->it.n = 0;
+    int rc = iamp_client_connect(&cl, c->addr, c->has_token ? c->token : NULL, timeout_ms(c),
+                                 a->err, sizeof(a->err));
+    if (rc)
+        return rc;
+    rc = submit_request(c, &cl, a);
+    if (!rc && c->wait)
+        rc = follow(c, &cl, stderr, isatty(STDERR_FILENO), 0, &a->st, a->err, sizeof(a->err));
+    if (rc == IAMP_EINVAL)
+        a->refused = 1;
+    if (!rc && c->wait && a->st.state == IAMP_JOB_DONE && a->st.kind == IAMP_JOB_ANSWER)
+        rc = fetch_results(c, &cl, 0, 0, &a->it, &a->st, a->err, sizeof(a->err));
+    iamp_client_close(&cl);
+    return rc;
+}
+
+static void random_key(char *key, size_t len)
+{
+    uint8_t b[16] = {0};
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || read(fd, b, sizeof(b)) != (ssize_t)sizeof(b)) {
+        uint64_t t = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+        memcpy(b, &t, sizeof(t));
+    }
+    if (fd >= 0)
+        close(fd);
+    for (size_t i = 0; i < sizeof(b) && 2 * i + 2 < len; i++)
+        snprintf(key + 2 * i, 3, "%02x", b[i]);
+}
+
+static int submit_with_retry(struct client_cmd *c, struct attempt *a)
+{
+    double deadline = iamp_now() + c->retry_s;
+    if (c->retry_s > 0 && !c->sub.client_key[0])
+        random_key(c->sub.client_key, sizeof(c->sub.client_key));
+    for (;;) {
+        int rc = submit_attempt(c, a);
+        if (!rc || a->refused || iamp_now() >= deadline)
+            return rc;
+        struct timespec ts = {0, RETRY_PAUSE_MS * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static int check_submit(struct client_cmd *c)
+{
+    if (!c->sub.kind)
+        c->sub.kind = IAMP_JOB_ANSWER;
+    if (c->sub.kind == IAMP_JOB_TRAIN && !c->sub.train.rounds)
+        return iamp_cli_usage("submit", "a train job needs --rounds");
+    if (c->sub.kind != IAMP_JOB_ANSWER && c->input)
+        return iamp_cli_usage("submit", "only an answer job reads questions");
+    return c->sub.kind == IAMP_JOB_ANSWER ? read_questions(c) : -1;
+}
+
+int iamp_cmd_submit(int argc, char **argv)
+{
+    struct client_cmd c = {.cmd = "submit", .help = submit_help, .allowed = "abcefghijklmno"};
+    struct attempt a;
+    memset(&a, 0, sizeof(a));
+    int code = parse_client(argc, argv, &c, 0);
+    if (code < 0)
+        code = check_submit(&c);
+    if (code >= 0)
+        goto out;
+    if (submit_with_retry(&c, &a)) {
+        iamp_cli_error("submit: %s", a.err);
+        code = IAMP_EXIT_FAIL;
+    } else if (!c.wait) {
+        printf("%" PRIu64 "\n", c.job);
+        code = IAMP_EXIT_OK;
+    } else if (a.st.state != IAMP_JOB_DONE) {
+        iamp_cli_error("submit: job %" PRIu64 " %s: %s", c.job,
+                       a.st.state == IAMP_JOB_CANCELED ? "was canceled" : "failed", a.st.message);
+        code = IAMP_EXIT_FAIL;
+    } else {
+        print_result(&a.st, &a.it);
+        code = IAMP_EXIT_OK;
+    }
+out:
+    free(a.it.v);
+    free(c.sub.questions);
+    return code;
+}
+
+/* ---------------------------------------------------------- jobs, info */
+
+int iamp_cmd_jobs(int argc, char **argv)
+{
+    struct client_cmd c = {.cmd = "jobs", .help = jobs_help, .allowed = "abcdq"};
+    struct iamp_msg req, r;
+    int code = parse_client(argc, argv, &c, 0);
+    if (code >= 0)
+        return code;
+    memset(&req, 0, sizeof(req));
+    req.kind = IAMP_MSG_LIST_JOBS;
+    req.limit = (uint32_t)c.limit;
+    code = call_once(&c, &req, &r, IAMP_MSG_JOB_LIST);
+    for (int i = 0; !code && i < r.n_jobs; i++)
+        (c.json ? print_status_json : print_status_line)(stdout, &r.jobs[i]);
+    iamp_msg_release(&r);
+    return code;
+}
+
+static void print_info(const struct iamp_info *in, int json)
+{
+    if (json) {
+        printf("{\"version\":\"%s\",\"ranks\":%u,\"model_task\":", in->version, in->ranks);
+        iamp_json_string(stdout, in->model_task);
+        printf(",\"model_round\":%" PRIu64 ",\"max_questions\":%u,\"max_depth\":%u,"
+               "\"max_tree_nodes\":%" PRIu64 ",\"max_frame_bytes\":%u,\"jobs_queued\":%" PRIu64
+               ",\"jobs_total\":%" PRIu64 "}\n",
+               in->model_round, in->max_questions, in->max_depth, in->max_tree_nodes,
+               in->max_frame_bytes, in->jobs_queued, in->jobs_total);
+        return;
+    }
+    printf("iamp %s, %u rank%s, model %s round %" PRIu64 "\n", in->version, in->ranks,
+           in->ranks == 1 ? "" : "s", in->model_task, in->model_round);
+    printf("tasks:");
+    for (int i = 0; i < in->n_tasks; i++)
+        printf(" %s", in->tasks[i]);
+    printf("\nlimits: %u questions, depth %u, %" PRIu64 " tree nodes per job; frames of %u bytes\n",
+           in->max_questions, in->max_depth, in->max_tree_nodes, in->max_frame_bytes);
+    printf("jobs: %" PRIu64 " unfinished, %" PRIu64 " in all\n", in->jobs_queued, in->jobs_total);
+}
+
+int iamp_cmd_info(int argc, char **argv)
+{
+    struct client_cmd c = {.cmd = "info", .help = info_help, .allowed = "abcd"};
+    struct iamp_msg req, r;
+    int code = parse_client(argc, argv, &c, 0);
+    if (code >= 0)
+        return code;
+    memset(&req, 0, sizeof(req));
+    req.kind = IAMP_MSG_INFO;
+    code = call_once(&c, &req, &r, IAMP_MSG_INFO_REPLY);
+    if (!code)
+        print_info(&r.info, c.json);
+    iamp_msg_release(&r);
+    return code;
+}

@@ -1,0 +1,173 @@
+/* main.c — the `iamp` command: MPI start-up, the worker ranks' loop, the
+ * options every command shares, dispatch to a command, and the exit
+ * status. The only place that exits.
+ *
+ * Under mpirun -np N, rank 0 runs the command and ranks 1..N-1 serve it
+ * (worker/worker_loop.c); with N = 1 or no launcher everything runs here.
+ */
+#include "coordinator/cli/cli.h"
+#include "worker/cluster.h"
+#include "common/trace.h"
+#include "worker/worker_loop.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char main_help[] =
+    "usage: iamp COMMAND [options]    (iamp COMMAND --help for each)\n"
+    "\n"
+    "iamp runs Iterated Amplification: an overseer H decomposes questions, a\n"
+    "learned model M answers the pieces, and M is distilled toward Amp(H, M).\n"
+    "\n"
+    "commands:\n"
+    "  train    run IA rounds: amplify, distil, evaluate\n"
+    "  answer   answer questions (JSONL) with a checkpoint, amplified to --depth\n"
+    "  eval     held-out accuracy of a checkpoint\n"
+    "  bench    train | amplify | allreduce | serve throughput and latency\n"
+    "  serve    take answer, train and eval jobs over TCP (the job server)\n"
+    "  submit   submit a job to a server (--wait: and print its result)\n"
+    "  status   a job's state and progress\n"
+    "  watch    follow a job until it ends\n"
+    "  result   a finished job's result (answers as JSONL)\n"
+    "  cancel   end an unfinished job\n"
+    "  jobs     list a server's jobs\n"
+    "  info     a server's version, model and limits\n"
+    "  version  print the version\n"
+    "\n"
+    "Under mpirun -np N rank 0 runs the command and ranks 1..N-1 hold model\n"
+    "copies that amplify and train. Options for every command:\n"
+    "  --timeline FILE     write a Chrome trace (chrome://tracing, Perfetto)\n"
+    "  --credit N          work units in flight per worker (default 2)\n"
+    "  --bucket-bytes N    gradient allreduce bucket size (default 1048576)\n"
+    "  --check-params      compare parameter checksums across ranks every round\n";
+
+struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+};
+
+static const struct command commands[] = {
+    {"train", iamp_cmd_train},   {"answer", iamp_cmd_answer}, {"eval", iamp_cmd_eval},
+    {"bench", iamp_cmd_bench},   {"serve", iamp_cmd_serve},   {"submit", iamp_cmd_submit},
+    {"status", iamp_cmd_status}, {"watch", iamp_cmd_watch},   {"result", iamp_cmd_result},
+    {"cancel", iamp_cmd_cancel}, {"jobs", iamp_cmd_jobs},     {"info", iamp_cmd_info},
+};
+
+struct global_opts {
+    const char *timeline;
+    struct iamp_cluster_opts cluster;
+};
+
+/* Take the shared options out of argv (anywhere after the command). */
+static int take_global_opts(int *argc, char **argv, struct global_opts *g)
+{
+    int out = 1;
+    for (int i = 1; i < *argc; i++) {
+        const char *a = argv[i];
+        long v;
+        if (strcmp(a, "--check-params") == 0) {
+            g->cluster.check_params = 1;
+            continue;
+        }
+        int takes =
+            !strcmp(a, "--timeline") || !strcmp(a, "--credit") || !strcmp(a, "--bucket-bytes");
+        if (!takes) {
+            argv[out++] = argv[i];
+            continue;
+        }
+        if (i + 1 >= *argc)
+            return iamp_cli_usage(argv[0], "%s needs a value", a);
+        const char *val = argv[++i];
+        if (!strcmp(a, "--timeline"))
+            g->timeline = val;
+        else if (!strcmp(a, "--credit")) {
+            if (iamp_cli_long(argv[0], a, val, 1, 1024, &v))
+                return IAMP_EXIT_USAGE;
+            g->cluster.credit = (int)v;
+        } else {
+            if (iamp_cli_long(argv[0], a, val, 4096, 1L << 30, &v))
+                return IAMP_EXIT_USAGE;
+            g->cluster.bucket_bytes = (size_t)v;
+        }
+    }
+    *argc = out;
+    argv[out] = NULL;
+    return 0;
+}
+
+static int run_command(int argc, char **argv)
+{
+    const char *cmd = argv[0];
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (strcmp(cmd, commands[i].name) == 0)
+            return commands[i].run(argc, argv);
+    iamp_cli_error("unknown command '%s' (see 'iamp --help')", cmd);
+    return IAMP_EXIT_USAGE;
+}
+
+static int coordinate(struct iamp_comm *comm, int argc, char **argv)
+{
+    struct global_opts g = {0};
+    iamp_cluster_opts_default(&g.cluster);
+    int code = take_global_opts(&argc, argv, &g);
+    if (code)
+        return code;
+    struct iamp_cluster cl;
+    int multi = comm->size > 1;
+    if (multi) {
+        iamp_cluster_init(&cl, comm, &g.cluster);
+        iamp_cli_set_cluster(&cl);
+    }
+    if (g.timeline && (multi ? iamp_cluster_trace_start(&cl) : (iamp_trace_enable(0, 0.0), 0)))
+        iamp_cli_error("cannot start the timeline");
+    code = run_command(argc, argv);
+    if (g.timeline) {
+        int rc = iamp_cluster_write_timeline(multi ? &cl : NULL, g.timeline);
+        if (rc) {
+            iamp_cli_error("timeline %s: %s", g.timeline, iamp_strerror(rc));
+            code = code ? code : IAMP_EXIT_FAIL;
+        }
+    }
+    if (multi)
+        iamp_cluster_shutdown(&cl);
+    return code;
+}
+
+int main(int argc, char **argv)
+{
+    struct iamp_comm comm;
+    if (iamp_comm_init(&comm, &argc, &argv)) {
+        fprintf(stderr, "iamp: cannot start MPI\n");
+        return IAMP_EXIT_FAIL;
+    }
+    iamp_blas_threads_default();
+    iamp_cli_set_comm(&comm);
+    int code;
+    if (comm.rank > 0) {
+        code = iamp_worker_main(&comm) ? IAMP_EXIT_FAIL : IAMP_EXIT_OK;
+    } else if (argc < 2) {
+        fputs(main_help, stderr);
+        code = IAMP_EXIT_USAGE;
+    } else if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        fputs(main_help, stdout);
+        code = IAMP_EXIT_OK;
+    } else if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
+        printf("iamp %s\n", IAMP_VERSION);
+        code = IAMP_EXIT_OK;
+    } else {
+        code = coordinate(&comm, argc - 1, argv + 1);
+    }
+    if (comm.rank == 0 && comm.size > 1 && iamp_cli_cluster() == NULL) {
+        /* help, version and usage paths never built a cluster: release the
+         * workers all the same. */
+        struct iamp_cluster cl;
+        struct iamp_cluster_opts o;
+        iamp_cluster_opts_default(&o);
+        iamp_cluster_init(&cl, &comm, &o);
+        iamp_cluster_shutdown(&cl);
+    }
+    fflush(stdout);
+    iamp_comm_finalize(&comm);
+    return code;
+}

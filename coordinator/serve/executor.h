@@ -1,0 +1,63 @@
+/* executor.h — the one thread that runs jobs on the backend.
+ *
+ * The model and its engine are single-threaded, and the libuv loop must
+ * never wait on them, so every job runs here, in slices: an ANSWER job a
+ * few questions at a time (sized to about slice_ms), a TRAIN job one IA
+ * round, an EVAL job whole. Between slices the scheduler (sched.h) picks
+ * the job with the least executor time, so answer jobs keep being served
+ * while a training job runs, and cancels take effect.
+ *
+ * The loop thread hands over committed jobs (submit), asks for cancels,
+ * and drains events (poll) after the notify callback fired; notify is
+ * called on the executor thread and must only wake the loop (uv_async).
+ * Results of finished ANSWER jobs are written atomically to
+ * <data_dir>/jobs/<id>.result before their DONE event is posted; a TRAIN
+ * job writes <id>.train (its first round) so that it resumes after a
+ * restart with the same end.
+ */
+#ifndef IAMP_EXECUTOR_H
+#define IAMP_EXECUTOR_H
+
+#include "coordinator/serve/backend.h"
+#include "proto/wire.h"
+
+struct iamp_executor;
+
+struct iamp_executor_opts {
+    const char *data_dir;    /* results go to <data_dir>/jobs/ */
+    double slice_ms;         /* target length of an ANSWER slice */
+    int slice_max_questions; /* root questions per ANSWER slice at most */
+    long max_tree_nodes;     /* per job, over all its slices */
+    int eval_every;          /* TRAIN: rounds between evaluations (and the last) */
+};
+
+/* One report from the executor. */
+struct iamp_exec_event {
+    struct iamp_job_status st;  /* job_id and the dynamic fields: state, done,
+                                   total, message, model_round, accuracies,
+                                   finished_ms */
+    struct iamp_result *result; /* ANSWER and DONE: its answers, passed to the
+                                   receiver (iamp_result_release + free);
+                                   else NULL */
+    uint64_t served_round;      /* round of the newest published model */
+};
+
+typedef void (*iamp_executor_notify_cb)(void *ctx);
+
+IAMP_WUR int iamp_executor_start(struct iamp_executor **out, struct iamp_backend *b,
+                                 const struct iamp_executor_opts *o, iamp_executor_notify_cb notify,
+                                 void *ctx);
+/* Take a committed job; the heap parts of *spec move to the executor and
+ * *spec is zeroed. */
+IAMP_WUR int iamp_executor_submit(struct iamp_executor *x, uint64_t id, struct iamp_job_spec *spec);
+/* Ask job id to end CANCELED (a running slice finishes first). */
+void iamp_executor_cancel(struct iamp_executor *x, uint64_t id);
+/* Move the oldest pending event into *ev; 1 when there was one. */
+int iamp_executor_poll(struct iamp_executor *x, struct iamp_exec_event *ev);
+/* Stop after the slice in progress, save an open training job, join the
+ * thread, free everything. Unfinished jobs are dropped here; the journal
+ * still holds them. */
+void iamp_executor_stop(struct iamp_executor *x);
+
+
+#endif

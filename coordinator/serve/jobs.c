@@ -1,0 +1,392 @@
+/* jobs.c — see jobs.h. */
+#include "coordinator/serve/jobs.h"
+
+#include "common/clock.h"
+#include "common/fileio.h"
+
+#include <dirent.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int iamp_job_path(char *buf, size_t len, const char *dir, uint64_t id, const char *ext)
+{
+    int n = snprintf(buf, len, "%s/jobs/%" PRIu64 ".%s", dir, id, ext);
+    return n < 0 || (size_t)n >= len ? IAMP_EINVAL : 0;
+}
+
+static int grow_to(struct iamp_jobs *js, uint64_t id)
+{
+    if (id == 0 || id > (1ull << 40))
+        return IAMP_ECORRUPT;
+    if (id > js->cap) {
+        size_t cap = js->cap ? js->cap : 64;
+        while (cap < id)
+            cap *= 2;
+        struct iamp_job **p = realloc(js->v, cap * sizeof(*p));
+        if (!p)
+            return IAMP_ENOMEM;
+        memset(p + js->cap, 0, (cap - js->cap) * sizeof(*p));
+        js->v = p;
+        js->cap = cap;
+    }
+    if (id > js->n)
+        js->n = id;
+    return 0;
+}
+
+static void status_from_spec(struct iamp_job *j, uint64_t id, uint64_t created_ms)
+{
+    const struct iamp_job_spec *s = &j->spec;
+    memset(&j->st, 0, sizeof(j->st));
+    j->st.job_id = id;
+    j->st.kind = s->kind;
+    snprintf(j->st.task, sizeof(j->st.task), "%s", s->task);
+    j->st.depth = s->depth;
+    j->st.total = s->kind == IAMP_JOB_ANSWER  ? (uint64_t)s->n
+                  : s->kind == IAMP_JOB_TRAIN ? s->train.rounds
+                                              : s->eval_size;
+    j->st.created_ms = created_ms;
+    snprintf(j->client_key, sizeof(j->client_key), "%s", s->client_key);
+}
+
+static void drop_result(struct iamp_jobs *js, struct iamp_job *j)
+{
+    if (!j->result)
+        return;
+    js->result_bytes -=
+        (size_t)j->result->n * (sizeof(struct iamp_question) + sizeof(struct iamp_answer));
+    iamp_result_release(j->result);
+    free(j->result);
+    j->result = NULL;
+}
+
+static void free_job(struct iamp_jobs *js, struct iamp_job *j)
+{
+    if (!j)
+        return;
+    drop_result(js, j);
+    iamp_job_spec_release(&j->spec);
+    free(j);
+}
+
+/* ---------------------------------------------------------- replay */
+
+static void replay_submit(struct iamp_jobs *js, struct iamp_job_record *r)
+{
+    if (grow_to(js, r->job_id) || js->v[r->job_id - 1]) {
+        js->bad_records++;
+        return;
+    }
+    struct iamp_job *j = calloc(1, sizeof(*j));
+    if (!j) {
+        js->bad_records++;
+        return;
+    }
+    j->spec = r->spec;
+    memset(&r->spec, 0, sizeof(r->spec));
+    status_from_spec(j, r->job_id, r->time_ms);
+    j->st.state = IAMP_JOB_QUEUED;
+    j->committed = 1;
+    js->v[r->job_id - 1] = j;
+}
+
+static void replay_cb(void *ctx, const uint8_t *payload, size_t len)
+{
+    struct iamp_jobs *js = ctx;
+    struct iamp_job_record r;
+    if (iamp_job_record_decode(payload, len, &r)) {
+        js->bad_records++;
+        return;
+    }
+    struct iamp_job *j = r.job_id >= 1 && r.job_id <= js->n ? js->v[r.job_id - 1] : NULL;
+    if (r.kind == IAMP_REC_SUBMIT) {
+        replay_submit(js, &r);
+    } else if (!j) {
+        js->bad_records++;
+    } else if (r.kind == IAMP_REC_CANCEL) {
+        j->cancel_asked = 1;
+    } else if (iamp_job_state_final(r.status.state)) {
+        uint64_t created = j->st.created_ms;
+        j->st = r.status;
+        j->st.created_ms = created;
+        iamp_job_spec_release(&j->spec);
+    }
+    iamp_job_record_release(&r);
+}
+
+/* An unfinished job that is final already: canceled, or its result file
+ * was written before the crash. 1 when made final. */
+static int recover_one(struct iamp_jobs *js, struct iamp_job *j)
+{
+    char path[4200];
+    struct iamp_result r;
+    if (j->cancel_asked) {
+        j->st.state = IAMP_JOB_CANCELED;
+        snprintf(j->st.message, sizeof(j->st.message), "canceled");
+    } else if (j->st.kind == IAMP_JOB_ANSWER &&
+               !iamp_job_path(path, sizeof(path), js->dir, j->st.job_id, "result") &&
+               iamp_result_load(path, &r) == 0) {
+        j->st.state = IAMP_JOB_DONE;
+        j->st.done = (uint64_t)r.n;
+        j->st.has_model_round = 1;
+        j->st.model_round = r.model_round;
+        iamp_result_release(&r);
+    } else {
+        return 0;
+    }
+    iamp_job_spec_release(&j->spec);
+    return 1;
+}
+
+static int recover(struct iamp_jobs *js, uint64_t now_ms)
+{
+    for (size_t i = 0; i < js->n; i++) {
+        struct iamp_job *j = js->v[i];
+        if (!j || iamp_job_state_final(j->st.state))
+            continue;
+        if (!recover_one(js, j)) {
+            js->unfinished++;
+            continue;
+        }
+        j->st.finished_ms = now_ms;
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        int rc = iamp_jobs_record(j, IAMP_REC_END, now_ms, &buf, &len);
+        struct iamp_journal_rec rec = {buf, len};
+        if (!rc)
+            rc = iamp_journal_append(&js->journal, &rec, 1);
+        free(buf);
+        if (rc)
+            return rc;
+        js->recovered++;
+    }
+    return 0;
+}
+
+/* Remove what atomic writes cut short by a crash leave: "<name>.tmp.<pid>". */
+static void remove_leftovers(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        char path[4400];
+        if (!strstr(e->d_name, ".tmp."))
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        unlink(path);
+    }
+    if (d)
+        closedir(d);
+}
+
+int iamp_jobs_open(struct iamp_jobs *js, const char *dir, size_t result_budget,
+                   size_t compact_bytes, char *err, size_t errlen)
+{
+    char path[4200];
+    memset(js, 0, sizeof(*js));
+    js->journal.fd = -1;
+    js->result_budget = result_budget;
+    if (strlen(dir) >= sizeof(js->dir) - 64) {
+        snprintf(err, errlen, "data directory path is too long");
+        return IAMP_EINVAL;
+    }
+    strcpy(js->dir, dir);
+    snprintf(path, sizeof(path), "%s/jobs", dir);
+    int rc = iamp_mkdir(dir);
+    if (!rc)
+        rc = iamp_mkdir(path);
+    if (rc) {
+        snprintf(err, errlen, "cannot create %s: %s", path, iamp_strerror(rc));
+        return rc;
+    }
+    remove_leftovers(dir);
+    remove_leftovers(path);
+    snprintf(path, sizeof(path), "%s/journal", dir);
+    rc = iamp_journal_open(&js->journal, path, replay_cb, js, &js->replay);
+    if (!rc)
+        rc = recover(js, iamp_unix_ms());
+    if (!rc && js->journal.size > compact_bytes) {
+        js->compacted_from = js->journal.size;
+        rc = iamp_jobs_compact(js);
+    }
+    if (rc) {
+        snprintf(err, errlen, "journal %s: %s", path, iamp_strerror(rc));
+        iamp_jobs_close(js);
+    }
+    return rc;
+}
+
+void iamp_jobs_close(struct iamp_jobs *js)
+{
+    for (size_t i = 0; i < js->n; i++)
+        free_job(js, js->v[i]);
+    free(js->v);
+    iamp_journal_close(&js->journal);
+    js->v = NULL;
+    js->n = js->cap = 0;
+}
+
+/* ---------------------------------------------------------- compaction */
+
+/* The SUBMIT of a finished job, rebuilt from its status: no questions. */
+static int finished_submit(const struct iamp_job *j, uint8_t **buf, size_t *len)
+{
+    struct iamp_job_record r;
+    memset(&r, 0, sizeof(r));
+    r.kind = IAMP_REC_SUBMIT;
+    r.job_id = j->st.job_id;
+    r.time_ms = j->st.created_ms;
+    r.spec.kind = j->st.kind;
+    snprintf(r.spec.task, sizeof(r.spec.task), "%s", j->st.task);
+    snprintf(r.spec.client_key, sizeof(r.spec.client_key), "%s", j->client_key);
+    r.spec.depth = j->st.depth;
+    r.spec.train.rounds = j->st.kind == IAMP_JOB_TRAIN ? (uint32_t)j->st.total : 0;
+    r.spec.eval_size = j->st.kind == IAMP_JOB_EVAL ? (uint32_t)j->st.total : 0;
+    return iamp_job_record_encode(&r, buf, len);
+}
+
+/* Append job j's records to recs (bytes owned by recs). */
+static int compact_job(const struct iamp_job *j, struct iamp_journal_rec *recs, int *n)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int final = iamp_job_state_final(j->st.state);
+    int rc = final ? finished_submit(j, &buf, &len)
+                   : iamp_jobs_record(j, IAMP_REC_SUBMIT, 0, &buf, &len);
+    if (rc)
+        return rc;
+    recs[(*n)++] = (struct iamp_journal_rec){buf, len};
+    if (!final && !j->cancel_asked)
+        return 0;
+    rc = iamp_jobs_record(j, final ? IAMP_REC_END : IAMP_REC_CANCEL,
+                          final ? j->st.finished_ms : iamp_unix_ms(), &buf, &len);
+    if (!rc)
+        recs[(*n)++] = (struct iamp_journal_rec){buf, len};
+    return rc;
+}
+
+int iamp_jobs_compact(struct iamp_jobs *js)
+{
+    struct iamp_journal_rec *recs = calloc(2 * js->n + 1, sizeof(*recs));
+    int n = 0, rc = recs ? 0 : IAMP_ENOMEM;
+    for (size_t i = 0; !rc && i < js->n; i++)
+        if (js->v[i] && js->v[i]->committed)
+            rc = compact_job(js->v[i], recs, &n);
+    if (!rc)
+        rc = iamp_journal_rewrite(&js->journal, recs, n);
+    for (int i = 0; i < n; i++)
+        free((void *)recs[i].data);
+    free(recs);
+    return rc;
+}
+
+/* ---------------------------------------------------------- lookups */
+
+struct iamp_job *iamp_jobs_get(struct iamp_jobs *js, uint64_t id)
+{
+    if (id == 0 || id > js->n)
+        return NULL;
+    struct iamp_job *j = js->v[id - 1];
+    return j && j->committed ? j : NULL;
+}
+
+struct iamp_job *iamp_jobs_by_key(struct iamp_jobs *js, const char *key)
+{
+    if (!key[0])
+        return NULL;
+    for (size_t i = js->n; i-- > 0;) {
+        struct iamp_job *j = js->v[i];
+        if (j && (j->committed || j->st.state == 0) && strcmp(j->client_key, key) == 0)
+            return j; /* durable, or on its way: not one whose commit failed */
+    }
+    return NULL;
+}
+
+int iamp_jobs_add(struct iamp_jobs *js, struct iamp_job_spec *spec, uint64_t owner, uint64_t now_ms,
+                  struct iamp_job **out)
+{
+    uint64_t id = js->n + 1;
+    struct iamp_job *j = calloc(1, sizeof(*j));
+    int rc = j ? grow_to(js, id) : IAMP_ENOMEM;
+    if (rc) {
+        free(j);
+        return rc;
+    }
+    j->spec = *spec;
+    memset(spec, 0, sizeof(*spec));
+    status_from_spec(j, id, now_ms);
+    j->owner = owner;
+    js->v[id - 1] = j;
+    *out = j;
+    return 0;
+}
+
+int iamp_jobs_record(const struct iamp_job *j, int kind, uint64_t now_ms, uint8_t **buf,
+                     size_t *len)
+{
+    struct iamp_job_record r;
+    memset(&r, 0, sizeof(r));
+    r.kind = kind;
+    r.job_id = j->st.job_id;
+    r.time_ms = kind == IAMP_REC_SUBMIT ? j->st.created_ms : now_ms;
+    if (kind == IAMP_REC_SUBMIT)
+        r.spec = j->spec; /* borrowed: not released here */
+    else if (kind == IAMP_REC_END)
+        r.status = j->st;
+    return iamp_job_record_encode(&r, buf, len);
+}
+
+/* ---------------------------------------------------------- results */
+
+static size_t result_size(const struct iamp_result *r)
+{
+    return (size_t)r->n * (sizeof(struct iamp_question) + sizeof(struct iamp_answer));
+}
+
+/* Evict least recently used results until `need` more bytes fit. */
+static void make_room(struct iamp_jobs *js, size_t need, const struct iamp_job *keep)
+{
+    while (js->result_bytes + need > js->result_budget) {
+        struct iamp_job *lru = NULL;
+        for (size_t i = 0; i < js->n; i++) {
+            struct iamp_job *j = js->v[i];
+            if (j && j->result && j != keep && (!lru || j->used < lru->used))
+                lru = j;
+        }
+        if (!lru)
+            return;
+        drop_result(js, lru);
+    }
+}
+
+void iamp_jobs_keep_result(struct iamp_jobs *js, struct iamp_job *j, struct iamp_result *r)
+{
+    drop_result(js, j);
+    make_room(js, result_size(r), j);
+    j->result = r;
+    j->used = ++js->clock;
+    js->result_bytes += result_size(r);
+}
+
+int iamp_jobs_result(struct iamp_jobs *js, struct iamp_job *j, const struct iamp_result **out)
+{
+    if (!j->result) {
+        char path[4200];
+        struct iamp_result *r = calloc(1, sizeof(*r));
+        int rc =
+            r ? iamp_job_path(path, sizeof(path), js->dir, j->st.job_id, "result") : IAMP_ENOMEM;
+        if (!rc)
+            rc = iamp_result_load(path, r);
+        if (rc) {
+            free(r);
+            return rc;
+        }
+        iamp_jobs_keep_result(js, j, r);
+    }
+    j->used = ++js->clock;
+    *out = j->result;
+    return 0;
+}

@@ -1,0 +1,236 @@
+/* request.c — see request.h. Every refusal names the field and the limit,
+ * so a client can tell what to change. */
+#include "coordinator/serve/request.h"
+
+#include "coordinator/train/train.h"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define IAMP_EVAL_SIZE_DEFAULT 1008
+#define IAMP_QUESTIONS_PER_ROUND_MAX (1u << 16)
+
+void iamp_limits_default(struct iamp_limits *l)
+{
+    l->max_frame_bytes = 16u << 20;
+    l->max_questions = 65536;
+    l->max_depth = 6;
+    l->max_tree_nodes = 1L << 23;
+    l->max_rounds = 100000;
+    l->max_eval_size = 1 << 16;
+    l->max_page_items = 1000;
+    l->max_pending_bytes = 32u << 20;
+    l->max_conn_jobs = 256;
+    l->max_watches = 64;
+    l->max_queued_jobs = 4096;
+    l->max_connections = 1024;
+    l->idle_timeout_ms = 60000;
+}
+
+void iamp_limits_msg(const struct iamp_limits *l, struct iamp_msg_limits *m)
+{
+    m->max_questions = l->max_questions;
+    m->max_items = l->max_page_items;
+}
+
+int iamp_token_equal(const char *a, size_t alen, const char *b, size_t blen)
+{
+    volatile unsigned diff = alen != blen;
+    for (size_t i = 0; i < IAMP_TOKEN_MAX; i++) {
+        unsigned char x = i < alen ? (unsigned char)a[i] : 0;
+        unsigned char y = i < blen ? (unsigned char)b[i] : 0;
+        diff |= (unsigned)(x ^ y);
+    }
+    return diff == 0 && alen <= IAMP_TOKEN_MAX;
+}
+
+int iamp_request_decode_code(int rc)
+{
+    switch (rc) {
+    case IAMP_EVERSION:
+        return IAMP_WERR_VERSION;
+    case IAMP_ELIMIT:
+        return IAMP_WERR_LIMIT;
+    case IAMP_EINVAL:
+        return IAMP_WERR_BAD_REQUEST;
+    case IAMP_ENOMEM:
+        return IAMP_WERR_BUSY;
+    default:
+        return IAMP_WERR_BAD_FRAME;
+    }
+}
+
+static int refuse(struct iamp_refusal *r, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int refuse(struct iamp_refusal *r, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    r->code = code;
+    vsnprintf(r->reason, sizeof(r->reason), fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+long iamp_tree_nodes_max(int max_asks, uint32_t depth)
+{
+    if (max_asks <= 0)
+        return LONG_MAX;
+    long total = 1, level = 1;
+    for (uint32_t d = 0; d < depth; d++) {
+        if (level > LONG_MAX / max_asks)
+            return LONG_MAX;
+        level *= max_asks;
+        if (total > LONG_MAX - level)
+            return LONG_MAX;
+        total += level;
+    }
+    return total;
+}
+
+/* The request's task must be the served one (by canonical spec). */
+static int check_task(const struct iamp_request_ctx *c, const char *spec_text,
+                      struct iamp_refusal *r)
+{
+    if (!spec_text[0] || strcmp(spec_text, c->task->spec) == 0)
+        return 0;
+    struct iamp_spec spec;
+    char err[256];
+    if (iamp_spec_parse(spec_text, &spec, err, sizeof(err)))
+        return refuse(r, IAMP_WERR_BAD_REQUEST, "task: %s", err);
+    int known = 0;
+    for (int i = 0; i < iamp_task_count(); i++)
+        known |= strcmp(iamp_task_ops_at(i)->name, spec.name) == 0;
+    if (!known)
+        return refuse(r, IAMP_WERR_UNKNOWN_TASK, "no task '%s'", spec.name);
+    struct iamp_task t;
+    if (iamp_task_create(&t, spec_text, err, sizeof(err)))
+        return refuse(r, IAMP_WERR_BAD_REQUEST, "task %s: %s", spec_text, err);
+    int same = strcmp(t.spec, c->task->spec) == 0;
+    iamp_task_destroy(&t);
+    if (!same)
+        return refuse(r, IAMP_WERR_UNKNOWN_TASK, "this server answers task %s, not %s",
+                      c->task->spec, spec_text);
+    return 0;
+}
+
+static int check_question(const struct iamp_request_ctx *c, const struct iamp_wire_question *w,
+                          int i, struct iamp_question *q, struct iamp_refusal *r)
+{
+    const struct iamp_task *t = c->task;
+    char err[256];
+    if (w->has_text) {
+        if (t->ops->parse_question(t, w->text, q, err, sizeof(err)))
+            return refuse(r, IAMP_WERR_BAD_REQUEST, "question %d: %s", i + 1, err);
+        return 0;
+    }
+    *q = w->q;
+    if (q->type >= t->n_types || q->len > t->q_len || !t->ops->valid_question(t, q))
+        return refuse(r, IAMP_WERR_BAD_REQUEST, "question %d: tokens are not a question of %s",
+                      i + 1, t->ops->name);
+    return 0;
+}
+
+static int check_answer_job(const struct iamp_request_ctx *c, const struct iamp_submit *s,
+                            struct iamp_job_spec *spec, struct iamp_refusal *r)
+{
+    const struct iamp_limits *lim = c->lim;
+    if (s->n_questions < 1)
+        return refuse(r, IAMP_WERR_BAD_REQUEST, "an answer job needs questions");
+    if ((uint32_t)s->n_questions > lim->max_questions)
+        return refuse(r, IAMP_WERR_LIMIT, "%d questions, the limit is %u", s->n_questions,
+                      lim->max_questions);
+    long per_tree = iamp_tree_nodes_max(c->task->max_asks, spec->depth);
+    if (per_tree != LONG_MAX && per_tree > lim->max_tree_nodes / s->n_questions)
+        return refuse(r, IAMP_WERR_LIMIT,
+                      "%d questions at depth %u may grow %ld tree nodes each; the limit is %ld "
+                      "for a job",
+                      s->n_questions, spec->depth, per_tree, lim->max_tree_nodes);
+    spec->qs = calloc((size_t)s->n_questions, sizeof(*spec->qs));
+    if (!spec->qs)
+        return refuse(r, IAMP_WERR_BUSY, "out of memory");
+    spec->n = s->n_questions;
+    for (int i = 0; i < s->n_questions; i++)
+        if (check_question(c, &s->questions[i], i, &spec->qs[i], r))
+            return -1;
+    return 0;
+}
+
+static int check_train_job(const struct iamp_request_ctx *c, const struct iamp_submit *s,
+                           struct iamp_job_spec *spec, struct iamp_refusal *r)
+{
+    const struct iamp_train_params *p = &s->train;
+    char err[256];
+    if (s->n_questions)
+        return refuse(r, IAMP_WERR_BAD_REQUEST, "a train job takes no questions");
+    if (p->rounds < 1)
+        return refuse(r, IAMP_WERR_BAD_REQUEST, "a train job needs train.rounds >= 1");
+    if (p->rounds > c->lim->max_rounds)
+        return refuse(r, IAMP_WERR_LIMIT, "%u rounds, the limit is %u", p->rounds,
+                      c->lim->max_rounds);
+    if (p->questions_per_round > IAMP_QUESTIONS_PER_ROUND_MAX)
+        return refuse(r, IAMP_WERR_LIMIT, "%u questions per round, the limit is %u",
+                      p->questions_per_round, IAMP_QUESTIONS_PER_ROUND_MAX);
+    struct iamp_algo algo;
+    if (p->algo[0] && iamp_algo_parse(p->algo, c->task, &algo, err, sizeof(err)))
+        return refuse(r, IAMP_WERR_BAD_REQUEST, "train.algo: %s", err);
+    spec->train = *p;
+    return 0;
+}
+
+static int check_submit(const struct iamp_request_ctx *c, const struct iamp_submit *s,
+                        struct iamp_job_spec *spec, struct iamp_refusal *r)
+{
+    if (check_task(c, s->task, r))
+        return -1;
+    spec->kind = s->kind;
+    snprintf(spec->task, sizeof(spec->task), "%s", c->task->spec);
+    snprintf(spec->client_key, sizeof(spec->client_key), "%s", s->client_key);
+    spec->depth = s->has_depth ? s->depth : 1;
+    if (s->kind != IAMP_JOB_TRAIN && spec->depth > c->lim->max_depth)
+        return refuse(r, IAMP_WERR_LIMIT, "depth %u is over the limit of %u", spec->depth,
+                      c->lim->max_depth);
+    if (s->kind == IAMP_JOB_ANSWER)
+        return check_answer_job(c, s, spec, r);
+    if (s->kind == IAMP_JOB_TRAIN)
+        return check_train_job(c, s, spec, r);
+    if (s->n_questions)
+        return refuse(r, IAMP_WERR_BAD_REQUEST, "an eval job takes no questions");
+    spec->eval_size = s->eval_size ? s->eval_size : IAMP_EVAL_SIZE_DEFAULT;
+    if (spec->eval_size > c->lim->max_eval_size)
+        return refuse(r, IAMP_WERR_LIMIT, "eval_size %u is over the limit of %u", spec->eval_size,
+                      c->lim->max_eval_size);
+    return 0;
+}
+
+int iamp_request_check(const struct iamp_request_ctx *c, const struct iamp_msg *m,
+                       struct iamp_job_spec *spec, struct iamp_refusal *r)
+{
+    memset(spec, 0, sizeof(*spec));
+    memset(r, 0, sizeof(*r));
+    if (c->token && !m->has_token)
+        return refuse(r, IAMP_WERR_AUTH, "this server requires a token");
+    if (c->token && !iamp_token_equal(m->token, strlen(m->token), c->token, c->token_len))
+        return refuse(r, IAMP_WERR_AUTH, "wrong token");
+    switch (m->kind) {
+    case IAMP_MSG_SUBMIT:
+        if (check_submit(c, &m->submit, spec, r)) {
+            iamp_job_spec_release(spec);
+            return -1;
+        }
+        return 0;
+    case IAMP_MSG_GET_STATUS:
+    case IAMP_MSG_WATCH:
+    case IAMP_MSG_GET_RESULT:
+    case IAMP_MSG_CANCEL:
+    case IAMP_MSG_LIST_JOBS:
+    case IAMP_MSG_INFO:
+        return 0;
+    default:
+        return refuse(r, IAMP_WERR_BAD_REQUEST, "not a request (body %d)", m->kind);
+    }
+}

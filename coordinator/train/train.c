@@ -1,0 +1,434 @@
+/* train.c — see train.h for the round structure; the distillation modes
+ * themselves are in modes.c.
+ *
+ * Invariant on the IA path: targets, rewards and approvals of every mode
+ * but supervised come from the engine (H and M) only; iamp_task_truth is
+ * called for supervised-mode questions and, through evaluate.c, for
+ * evaluation. tests/unit/test_train.c checks this by counting ground-truth
+ * calls in every mode.
+ */
+#include "coordinator/train/train.h"
+
+#include "common/clock.h"
+#include "coordinator/train/modes.h"
+#include "worker/distill.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const mode_names[] = {"imitate", "supervised", "search", "reinforce", "mixed"};
+#define N_MODES ((int)(sizeof(mode_names) / sizeof(mode_names[0])))
+
+const char *iamp_mode_name(int mode)
+{
+    return mode >= 0 && mode < N_MODES ? mode_names[mode] : "?";
+}
+
+int iamp_mode_uses_approval(int mode)
+{
+    return mode == IAMP_MODE_SEARCH || mode == IAMP_MODE_REINFORCE || mode == IAMP_MODE_MIXED;
+}
+
+static int mode_by_name(const char *s, size_t n)
+{
+    for (int i = 0; i < N_MODES; i++)
+        if (strlen(mode_names[i]) == n && strncmp(mode_names[i], s, n) == 0)
+            return i;
+    return -1;
+}
+
+static int type_by_name(const struct iamp_task *t, const char *s, size_t n)
+{
+    for (int i = 0; i < t->n_types; i++)
+        if (strlen(t->type_names[i]) == n && strncmp(t->type_names[i], s, n) == 0)
+            return i;
+    return -1;
+}
+
+static int bad_mode(const char *s, size_t n, char *err, size_t errlen)
+{
+    snprintf(err, errlen,
+             "unknown distillation mode '%.*s' (known: imitate, search, reinforce, mixed, "
+             "supervised)",
+             (int)n, s);
+    return IAMP_EUNKNOWN;
+}
+
+/* One word for every type: the approval modes fall back to imitate on
+ * types without an approval question, and need at least one with it. */
+static int algo_for_all(int m, const struct iamp_task *t, struct iamp_algo *a, char *err,
+                        size_t errlen)
+{
+    int any = 0;
+    for (int i = 0; i < IAMP_TYPES_MAX; i++) {
+        int ok = i < t->n_types && iamp_task_approvable(t, i);
+        a->mode[i] = iamp_mode_uses_approval(m) && !ok ? IAMP_MODE_IMITATE : m;
+        any |= ok;
+    }
+    if (iamp_mode_uses_approval(m) && !any) {
+        snprintf(err, errlen, "task %s has no approval question type, which %s needs%s", t->spec,
+                 mode_names[m],
+                 strcmp(t->ops->name, "permpow") == 0 ? " (use permpow:approve=1)" : "");
+        return IAMP_EINVAL;
+    }
+    return 0;
+}
+
+void iamp_algo_format(const struct iamp_algo *a, const struct iamp_task *t, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < t->n_types && used < len; i++) {
+        int w = snprintf(buf + used, len - used, "%s%s=%s", i ? "," : "", t->type_names[i],
+                         iamp_mode_name(a->mode[i]));
+        used += w > 0 ? (size_t)w : 0;
+    }
+}
+
+int iamp_algo_parse(const char *text, const struct iamp_task *t, struct iamp_algo *a, char *err,
+                    size_t errlen)
+{
+    memset(a, 0, sizeof(*a));
+    if (!strchr(text, '=')) {
+        int m = mode_by_name(text, strlen(text));
+        if (m < 0)
+            return bad_mode(text, strlen(text), err, errlen);
+        return algo_for_all(m, t, a, err, errlen);
+    }
+    int seen[IAMP_TYPES_MAX] = {0};
+    const char *p = text;
+    while (*p) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        const char *eq = memchr(p, '=', n);
+        if (!eq) {
+            snprintf(err, errlen, "algo part '%.*s' is not type=mode", (int)n, p);
+            return IAMP_EPARSE;
+        }
+        int ty = type_by_name(t, p, (size_t)(eq - p));
+        if (ty < 0) {
+            snprintf(err, errlen, "task %s has no question type '%.*s'", t->ops->name,
+                     (int)(eq - p), p);
+            return IAMP_EUNKNOWN;
+        }
+        int m = mode_by_name(eq + 1, n - (size_t)(eq - p) - 1);
+        if (m < 0)
+            return bad_mode(eq + 1, n - (size_t)(eq - p) - 1, err, errlen);
+        if (iamp_mode_uses_approval(m) && !iamp_task_approvable(t, ty)) {
+            snprintf(err, errlen,
+                     "question type '%s' of task %s has no approval question, which %s needs",
+                     t->type_names[ty], t->spec, mode_names[m]);
+            return IAMP_EINVAL;
+        }
+        a->mode[ty] = m;
+        seen[ty] = 1;
+        p += n + (comma ? 1 : 0);
+    }
+    for (int i = 0; i < t->n_types; i++) {
+        if (!seen[i]) {
+            snprintf(err, errlen, "algo gives no mode for question type '%s'", t->type_names[i]);
+            return IAMP_EINVAL;
+        }
+    }
+    return 0;
+}
+
+float iamp_train_lr(const struct iamp_train_config *c, long round)
+{
+    double lr = c->lr;
+    if (round >= (long)c->warmup && c->rl_lr_scale > 0.0f)
+        lr *= c->rl_lr_scale;
+    if (c->lr_schedule != IAMP_LR_LINEAR || c->schedule_rounds == 0)
+        return (float)lr;
+    double f = 1.0 - (double)round / (double)c->schedule_rounds;
+    return (float)(lr * (f > IAMP_LR_FLOOR ? f : IAMP_LR_FLOOR));
+}
+
+void iamp_train_opts_default(struct iamp_train_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    snprintf(o->cfg.algo, sizeof(o->cfg.algo), "imitate");
+    o->cfg.depth = 1;
+    o->cfg.questions_per_round = 256;
+    o->cfg.batch = 64;
+    o->cfg.epochs = 1;
+    o->cfg.lr = 2e-3f;
+    o->cfg.target_sync = 5;
+    o->cfg.lr_schedule = IAMP_LR_LINEAR;
+    o->cfg.schedule_rounds = 800;
+    o->cfg.seed = 1;
+    o->cfg.eval_size = 0; /* the task's own */
+    o->cfg.curriculum_threshold = 0.85f;
+    o->cfg.curriculum_window = 3;
+    o->cfg.samples = 8;
+    o->cfg.warmup = 0;
+    o->cfg.entropy_coef = 0.01f;
+    o->cfg.value_coef = 0.5f;
+    o->cfg.mix_lambda = 0.1f;
+    o->cfg.kl_beta = 0.1f;
+    o->cfg.rl_lr_scale = 1.0f;
+    o->eval_seed = 12345;
+    o->curriculum = 1;
+}
+
+static int alloc_buffers(struct iamp_trainer *tr)
+{
+    size_t q = tr->opts.cfg.questions_per_round, C = (size_t)tr->opts.cfg.samples + 1;
+    tr->qs = calloc(q, sizeof(*tr->qs));
+    tr->targets = calloc(q, sizeof(*tr->targets));
+    tr->mine = calloc(q, sizeof(*tr->mine));
+    tr->order = calloc(q * (tr->opts.cfg.epochs ? tr->opts.cfg.epochs : 1), sizeof(int));
+    tr->first = calloc(q, sizeof(int));
+    tr->mode = calloc(q, sizeof(int));
+    tr->agree = calloc(q, sizeof(float));
+    tr->cand = calloc(q * C, sizeof(*tr->cand));
+    tr->score = calloc(q * C, sizeof(float));
+    tr->baseline = calloc(q, sizeof(float));
+    tr->ex = calloc(2 * q, sizeof(*tr->ex));
+    tr->n_ex = calloc(q, sizeof(int));
+    return tr->qs && tr->targets && tr->mine && tr->order && tr->first && tr->mode && tr->agree &&
+                   tr->cand && tr->score && tr->baseline && tr->ex && tr->n_ex
+               ? 0
+               : IAMP_ENOMEM;
+}
+
+static void restore(struct iamp_trainer *tr, const struct iamp_checkpoint *ck)
+{
+    tr->round = (long)ck->round;
+    tr->examples = (long)ck->examples;
+    tr->seconds = ck->seconds;
+    if (ck->has_rng)
+        memcpy(tr->rng.s, ck->rng, sizeof(tr->rng.s));
+    tr->cur.level = ck->difficulty >= 1 ? (int)ck->difficulty : 1;
+    if (tr->cur.level > tr->cur.max_level)
+        tr->cur.level = tr->cur.max_level;
+    tr->cur.rounds_at_level = (int)ck->rounds_at_level;
+    tr->cur.n = ck->n_agreement < tr->cur.window ? ck->n_agreement : tr->cur.window;
+    memcpy(tr->cur.hist, ck->agreement + (ck->n_agreement - tr->cur.n),
+           (size_t)tr->cur.n * sizeof(float));
+    tr->has_reached = ck->has_reached;
+    tr->reached_round = (long)ck->reached_round;
+    tr->reached_examples = ck->reached_examples;
+    tr->reached_seconds = ck->reached_seconds;
+}
+
+int iamp_trainer_init(struct iamp_trainer *tr, struct iamp_session *s,
+                      const struct iamp_train_opts *o, const struct iamp_checkpoint *ck, char *err,
+                      size_t errlen)
+{
+    memset(tr, 0, sizeof(*tr));
+    tr->s = s;
+    tr->opts = *o;
+    const struct iamp_train_config *c = &o->cfg;
+    int rc = iamp_algo_parse(c->algo, &s->task, &tr->algo, err, errlen);
+    if (rc)
+        return rc;
+    s->adam.lr = c->lr;
+    iamp_rng_seed(&tr->rng, c->seed, 0x747261696e /* "train" */);
+    iamp_curriculum_init(&tr->cur, s->task.max_difficulty, c->curriculum_threshold,
+                         (int)c->curriculum_window);
+    if (!o->curriculum)
+        tr->cur.level = tr->cur.max_level;
+    if (ck)
+        restore(tr, ck);
+    if (tr->opts.cfg.eval_size == 0)
+        tr->opts.cfg.eval_size = (uint32_t)s->task.eval_size;
+    rc = alloc_buffers(tr);
+    /* M_target (the snapshot amplification asks, refreshed every
+     * target_sync rounds) and p_ref (M frozen after the warm-up) live in
+     * the session: a resumed run got both from the checkpoint with it, so
+     * resuming is exact. */
+    if (!rc && c->target_sync > 0 && !s->has_target)
+        rc = iamp_session_target_enable(s, NULL);
+    if (!rc)
+        rc = iamp_eval_set_init(&tr->eval, &s->task, (int)tr->opts.cfg.eval_size, o->eval_seed);
+    if (rc) {
+        snprintf(err, errlen, "cannot set up training: %s", iamp_strerror(rc));
+        iamp_trainer_release(tr);
+    }
+    return rc;
+}
+
+void iamp_trainer_release(struct iamp_trainer *tr)
+{
+    free(tr->qs);
+    free(tr->targets);
+    free(tr->mine);
+    free(tr->order);
+    free(tr->mode);
+    free(tr->agree);
+    free(tr->cand);
+    free(tr->score);
+    free(tr->baseline);
+    free(tr->ex);
+    free(tr->n_ex);
+    free(tr->first);
+    iamp_eval_set_release(&tr->eval);
+    memset(tr, 0, sizeof(*tr));
+}
+
+/* Distil the round: `epochs` shuffled passes over its questions in
+ * minibatches of `batch` questions, each with all its examples (the loss
+ * is the mean over the minibatch's questions; a minibatch whose questions
+ * have no examples, search having found nothing approved, takes no step). */
+static int distil(struct iamp_trainer *tr, int n, double *mean_loss)
+{
+    const struct iamp_train_config *c = &tr->opts.cfg;
+    unsigned epochs = c->epochs ? c->epochs : 1;
+    for (int i = 0; i < n; i++)
+        tr->first[i] = 2 * i;
+    for (unsigned e = 0; e < epochs; e++) {
+        int *ord = tr->order + (size_t)e * (size_t)n;
+        for (int i = 0; i < n; i++)
+            ord[i] = i;
+        iamp_rng_shuffle(&tr->rng, ord, n);
+    }
+    struct iamp_fit_req req = {tr->ex,
+                               2 * n,
+                               tr->first,
+                               tr->n_ex,
+                               n,
+                               tr->order,
+                               n * (int)epochs,
+                               (int)c->batch,
+                               iamp_train_lr(c, tr->round),
+                               c->value_coef};
+    struct iamp_distill_stats st;
+    int rc = iamp_session_fit(tr->s, &req, &st);
+    *mean_loss = st.loss;
+    return rc;
+}
+
+/* Entropy of M and KL(p_M || p_ref) after distillation, on the round's
+ * questions of the approvable types (where the modes differ), or all of
+ * them when the task has none; at most IAMP_MEASURE_QUESTIONS of them (the
+ * questions are random, so the first ones are a sample) to keep the cost
+ * a few percent of a round. */
+#define IAMP_MEASURE_QUESTIONS 64
+static int measure_policy(struct iamp_trainer *tr, int n, struct iamp_round_stats *st)
+{
+    const struct iamp_task *t = &tr->s->task;
+    int m = 0, any = t->approvable != 0;
+    struct iamp_question *q = malloc(IAMP_MEASURE_QUESTIONS * sizeof(*q));
+    struct iamp_answer *a = malloc(IAMP_MEASURE_QUESTIONS * sizeof(*a));
+    int rc = q && a ? iamp_session_pull(tr->s) : IAMP_ENOMEM; /* M was trained on the workers */
+    for (int i = 0; !rc && i < n && m < IAMP_MEASURE_QUESTIONS; i++) {
+        if (any && !iamp_task_approvable(t, tr->qs[i].type))
+            continue;
+        q[m] = tr->qs[i];
+        a[m++] = tr->mine[i];
+    }
+    if (!rc)
+        rc = iamp_policy_divergence(&tr->s->model, tr->s->has_ref ? &tr->s->ref : NULL, t, q, a, m,
+                                    &st->entropy, &st->kl);
+    free(q);
+    free(a);
+    return rc;
+}
+
+static double mean_agreement(const struct iamp_trainer *tr, int n)
+{
+    double sum = 0.0;
+    for (int i = 0; i < n; i++)
+        sum += tr->agree[i];
+    return sum / n;
+}
+
+static void note_reached(struct iamp_trainer *tr, const struct iamp_round_stats *st)
+{
+    if (tr->has_reached || st->accuracy < 0.99)
+        return;
+    tr->has_reached = 1;
+    tr->reached_round = st->round;
+    tr->reached_examples = (double)st->examples;
+    tr->reached_seconds = st->seconds;
+}
+
+int iamp_trainer_step(struct iamp_trainer *tr, struct iamp_round_stats *st)
+{
+    double t0 = iamp_now();
+    struct iamp_session *s = tr->s;
+    int n = (int)tr->opts.cfg.questions_per_round;
+    memset(st, 0, sizeof(*st));
+    st->difficulty = tr->cur.level;
+    int rc = 0;
+    if (s->has_target && tr->opts.cfg.target_sync > 0 &&
+        tr->round % (long)tr->opts.cfg.target_sync == 0)
+        rc = iamp_session_target_sync(s);
+    if (!rc && !s->has_ref && tr->round >= (long)tr->opts.cfg.warmup)
+        rc = iamp_session_ref_set(s, NULL);
+    if (rc)
+        return rc;
+    for (int i = 0; i < n; i++)
+        s->task.ops->sample(&s->task, &tr->rng, tr->cur.level, &tr->qs[i]);
+    rc = iamp_session_answer(s, tr->qs, n, tr->mine);
+    if (!rc)
+        rc = iamp_modes_build(tr, n, st);
+    if (rc)
+        return rc;
+    st->agreement = mean_agreement(tr, n);
+    iamp_curriculum_update(&tr->cur, (float)st->agreement);
+    rc = distil(tr, n, &st->loss);
+    if (!rc)
+        rc = measure_policy(tr, n, st);
+    if (rc)
+        return rc;
+    tr->round++;
+    tr->examples += n;
+    st->round = tr->round;
+    st->examples = tr->examples;
+    st->round_seconds = iamp_now() - t0;
+    tr->seconds += st->round_seconds;
+    st->seconds = tr->seconds;
+    return 0;
+}
+
+int iamp_trainer_evaluate(struct iamp_trainer *tr, struct iamp_round_stats *st)
+{
+    double t0 = iamp_now();
+    int rc = iamp_eval_accuracy(tr->s, &tr->eval, 0, &st->accuracy, st->per_type, st->metric);
+    if (!rc)
+        rc = iamp_eval_accuracy(tr->s, &tr->eval, (int)tr->opts.cfg.depth, &st->amplified_accuracy,
+                                NULL, NULL);
+    if (rc)
+        return rc;
+    double dt = iamp_now() - t0;
+    st->round_seconds += dt;
+    tr->seconds += dt;
+    st->seconds = tr->seconds;
+    note_reached(tr, st);
+    return 0;
+}
+
+int iamp_trainer_round(struct iamp_trainer *tr, struct iamp_round_stats *st)
+{
+    int rc = iamp_trainer_step(tr, st);
+    return rc ? rc : iamp_trainer_evaluate(tr, st);
+}
+
+int iamp_trainer_save(struct iamp_trainer *tr, const char *path)
+{
+    struct iamp_checkpoint ck;
+    int rc = iamp_session_pull(tr->s);
+    if (rc)
+        return rc;
+    iamp_session_checkpoint_view(tr->s, &ck);
+    ck.round = (uint64_t)tr->round;
+    ck.examples = (uint64_t)tr->examples;
+    ck.seconds = tr->seconds;
+    ck.has_rng = 1;
+    memcpy(ck.rng, tr->rng.s, sizeof(ck.rng));
+    ck.difficulty = (uint32_t)tr->cur.level;
+    ck.rounds_at_level = (uint32_t)tr->cur.rounds_at_level;
+    ck.n_agreement = tr->cur.n;
+    memcpy(ck.agreement, tr->cur.hist, (size_t)tr->cur.n * sizeof(float));
+    ck.has_config = 1;
+    ck.config = tr->opts.cfg;
+    ck.has_reached = tr->has_reached;
+    ck.reached_round = (uint64_t)tr->reached_round;
+    ck.reached_examples = tr->reached_examples;
+    ck.reached_seconds = tr->reached_seconds;
+    return iamp_checkpoint_save(path, &ck);
+}

@@ -1,0 +1,138 @@
+/* train.h — the IA training driver: rounds of sample, amplify, distil,
+ * evaluate.
+ *
+ * One round:
+ *   1. sample questions_per_round questions at the curriculum's level;
+ *   2. build training examples per question type by its distillation mode
+ *      (coordinator/train/modes.c) —
+ *      imitate: target Amp^depth(H, M_target) with M_target greedy at the
+ *      leaves, where M_target is a snapshot of M refreshed every
+ *      target_sync rounds (amplifying with the M being trained makes the
+ *      targets move with every step, and on permpow the run then collapses
+ *      onto wrong self-consistent answers: see README, "Why a target
+ *      snapshot");
+ *      search: M's greedy answer and `samples` sampled ones, each judged by
+ *      amplified approval (H and M_target); the best is the target;
+ *      reinforce: one sampled answer, reward = its amplified approval,
+ *      baseline = M's value head, plus an entropy bonus;
+ *      mixed: lambda * imitate + (1 - lambda) * reinforce + beta * KL(p_M ||
+ *      p_ref), p_ref being M frozen after `warmup` rounds in which every
+ *      search/reinforce/mixed type imitates instead;
+ *      supervised: ground truth (the baseline, never on the IA path);
+ *   3. record how far M's greedy answers already agree with the targets
+ *      (equal to the target; for search and reinforce, their approval) —
+ *      the curriculum's signal;
+ *   4. distil: `epochs` passes of Adam over the round's questions in
+ *      shuffled minibatches of `batch` questions (with all their examples);
+ *   5. measure the policy's entropy and KL(p_M || p_ref) on the round's
+ *      questions; evaluate M (depth 0) and Amp^depth on the fixed
+ *      held-out set.
+ * A trainer and its session run on one thread.
+ */
+#ifndef IAMP_TRAIN_H
+#define IAMP_TRAIN_H
+
+#include "coordinator/train/curriculum.h"
+#include "coordinator/train/evaluate.h"
+#include "worker/session.h"
+#include "worker/distill.h"
+
+enum iamp_mode {
+    IAMP_MODE_IMITATE = 0,
+    IAMP_MODE_SUPERVISED = 1,
+    IAMP_MODE_SEARCH = 2,
+    IAMP_MODE_REINFORCE = 3,
+    IAMP_MODE_MIXED = 4,
+};
+
+/* Distillation mode per question type, parsed from "imitate" or
+ * "type=mode,type=mode". A single word applies to every type; under
+ * search/reinforce/mixed a type without an approval question (tictactoe's
+ * value and approve) imitates instead. Naming such a type explicitly with
+ * one of them is an error, and so is any of them on a task without
+ * approval. */
+struct iamp_algo {
+    int mode[IAMP_TYPES_MAX];
+};
+
+IAMP_WUR int iamp_algo_parse(const char *text, const struct iamp_task *t, struct iamp_algo *a,
+                             char *err, size_t errlen);
+/* "type=mode,..." for every type of t. */
+void iamp_algo_format(const struct iamp_algo *a, const struct iamp_task *t, char *buf, size_t len);
+const char *iamp_mode_name(int mode);
+/* 1 for the modes that need approval: search, reinforce, mixed. */
+int iamp_mode_uses_approval(int mode);
+
+struct iamp_train_opts {
+    struct iamp_train_config cfg; /* algo, depth, sizes, lr, seed, curriculum */
+    uint64_t eval_seed;           /* fixes the held-out set */
+    int curriculum;               /* 0: start at the top level */
+};
+
+void iamp_train_opts_default(struct iamp_train_opts *o);
+
+enum { IAMP_LR_CONSTANT = 0, IAMP_LR_LINEAR = 1 };
+#define IAMP_LR_FLOOR 0.1 /* linear schedule: lr falls to this share of lr */
+/* Learning rate for a round (0-based) under the config's schedule. */
+float iamp_train_lr(const struct iamp_train_config *c, long round);
+
+struct iamp_round_stats {
+    long round;                /* rounds completed, this one included */
+    long examples;             /* training examples consumed so far */
+    int difficulty;            /* curriculum level used this round */
+    double agreement;          /* M greedy == target, this round */
+    double loss;               /* mean distillation loss this round */
+    double accuracy;           /* M greedy vs ground truth, held-out */
+    double amplified_accuracy; /* Amp^depth vs ground truth, held-out */
+    double per_type[IAMP_TYPES_MAX];
+    double metric[IAMP_METRICS_MAX]; /* the task's own held-out metrics (M alone) */
+    double approval;      /* mean amplified approval of M's greedy answers; NAN: none */
+    double reward;        /* mean reward of sampled answers (reinforce, mixed); NAN: none */
+    double entropy;       /* mean entropy of M's answer distribution */
+    double kl;            /* mean KL(p_M || p_ref); NAN when there is no reference */
+    double value_error;   /* mean (V(q) - reward)^2 of the baseline; NAN: none */
+    double seconds;       /* wall time of all rounds so far */
+    double round_seconds; /* wall time of this round (eval included) */
+};
+
+struct iamp_trainer {
+    struct iamp_session *s;
+    struct iamp_train_opts opts;
+    struct iamp_algo algo;
+    struct iamp_curriculum cur;
+    struct iamp_rng rng; /* questions and shuffles */
+    struct iamp_eval_set eval;
+    long round, examples;
+    double seconds;
+    int has_reached; /* first round with accuracy >= 0.99 */
+    long reached_round;
+    double reached_examples, reached_seconds;
+    /* Round buffers; q = questions_per_round, C = samples + 1. */
+    struct iamp_question *qs;    /* (q) */
+    struct iamp_answer *targets; /* (q) imitation/search target */
+    struct iamp_answer *mine;    /* (q) M's greedy answers */
+    int *order;                  /* (epochs * q) question order of the round's minibatches */
+    int *first;                  /* (q) question i's examples start at ex[first[i]] */
+    int *mode;                   /* (q) mode of each question this round */
+    float *agree;                /* (q) curriculum signal per question */
+    struct iamp_answer *cand;    /* (q, C) greedy answer, then samples */
+    float *score;                /* (q, C) their amplified approval; NAN: not judged */
+    float *baseline;             /* (q) V(q) for reinforce and mixed */
+    struct iamp_example *ex;     /* (q, 2) each question's examples */
+    int *n_ex;                   /* (q) */
+};
+
+/* Start training a fresh session, or continue from ck (may be NULL). */
+IAMP_WUR int iamp_trainer_init(struct iamp_trainer *tr, struct iamp_session *s,
+                               const struct iamp_train_opts *o, const struct iamp_checkpoint *ck,
+                               char *err, size_t errlen);
+void iamp_trainer_release(struct iamp_trainer *tr);
+/* One round: step (steps 1-4, no ground truth on the IA path) then
+ * evaluate (step 5, ground truth by design). */
+IAMP_WUR int iamp_trainer_round(struct iamp_trainer *tr, struct iamp_round_stats *st);
+IAMP_WUR int iamp_trainer_step(struct iamp_trainer *tr, struct iamp_round_stats *st);
+IAMP_WUR int iamp_trainer_evaluate(struct iamp_trainer *tr, struct iamp_round_stats *st);
+/* Save the whole training state atomically. */
+IAMP_WUR int iamp_trainer_save(struct iamp_trainer *tr, const char *path);
+
+#endif
