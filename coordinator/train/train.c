@@ -10,130 +10,12 @@
 #include "coordinator/train/train.h"
 
 #include "common/clock.h"
-#include "coordinator/train/modes.h"
 #include "worker/distill.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static const char *const mode_names[] = {"imitate", "supervised", "search", "reinforce", "mixed"};
-#define N_MODES ((int)(sizeof(mode_names) / sizeof(mode_names[0])))
-
-const char *iamp_mode_name(int mode)
-{
-    return mode >= 0 && mode < N_MODES ? mode_names[mode] : "?";
-}
-
-int iamp_mode_uses_approval(int mode)
-{
-    return mode == IAMP_MODE_SEARCH || mode == IAMP_MODE_REINFORCE || mode == IAMP_MODE_MIXED;
-}
-
-static int mode_by_name(const char *s, size_t n)
-{
-    for (int i = 0; i < N_MODES; i++)
-        if (strlen(mode_names[i]) == n && strncmp(mode_names[i], s, n) == 0)
-            return i;
-    return -1;
-}
-
-static int type_by_name(const struct iamp_task *t, const char *s, size_t n)
-{
-    for (int i = 0; i < t->n_types; i++)
-        if (strlen(t->type_names[i]) == n && strncmp(t->type_names[i], s, n) == 0)
-            return i;
-    return -1;
-}
-
-static int bad_mode(const char *s, size_t n, char *err, size_t errlen)
-{
-    snprintf(err, errlen,
-             "unknown distillation mode '%.*s' (known: imitate, search, reinforce, mixed, "
-             "supervised)",
-             (int)n, s);
-    return IAMP_EUNKNOWN;
-}
-
-/* One word for every type: the approval modes fall back to imitate on
- * types without an approval question, and need at least one with it. */
-static int algo_for_all(int m, const struct iamp_task *t, struct iamp_algo *a, char *err,
-                        size_t errlen)
-{
-    int any = 0;
-    for (int i = 0; i < IAMP_TYPES_MAX; i++) {
-        int ok = i < t->n_types && iamp_task_approvable(t, i);
-        a->mode[i] = iamp_mode_uses_approval(m) && !ok ? IAMP_MODE_IMITATE : m;
-        any |= ok;
-    }
-    if (iamp_mode_uses_approval(m) && !any) {
-        snprintf(err, errlen, "task %s has no approval question type, which %s needs%s", t->spec,
-                 mode_names[m],
-                 strcmp(t->ops->name, "permpow") == 0 ? " (use permpow:approve=1)" : "");
-        return IAMP_EINVAL;
-    }
-    return 0;
-}
-
-void iamp_algo_format(const struct iamp_algo *a, const struct iamp_task *t, char *buf, size_t len)
-{
-    size_t used = 0;
-    buf[0] = '\0';
-    for (int i = 0; i < t->n_types && used < len; i++) {
-        int w = snprintf(buf + used, len - used, "%s%s=%s", i ? "," : "", t->type_names[i],
-                         iamp_mode_name(a->mode[i]));
-        used += w > 0 ? (size_t)w : 0;
-    }
-}
-
-int iamp_algo_parse(const char *text, const struct iamp_task *t, struct iamp_algo *a, char *err,
-                    size_t errlen)
-{
-    memset(a, 0, sizeof(*a));
-    if (!strchr(text, '=')) {
-        int m = mode_by_name(text, strlen(text));
-        if (m < 0)
-            return bad_mode(text, strlen(text), err, errlen);
-        return algo_for_all(m, t, a, err, errlen);
-    }
-    int seen[IAMP_TYPES_MAX] = {0};
-    const char *p = text;
-    while (*p) {
-        const char *comma = strchr(p, ',');
-        size_t n = comma ? (size_t)(comma - p) : strlen(p);
-        const char *eq = memchr(p, '=', n);
-        if (!eq) {
-            snprintf(err, errlen, "algo part '%.*s' is not type=mode", (int)n, p);
-            return IAMP_EPARSE;
-        }
-        int ty = type_by_name(t, p, (size_t)(eq - p));
-        if (ty < 0) {
-            snprintf(err, errlen, "task %s has no question type '%.*s'", t->ops->name,
-                     (int)(eq - p), p);
-            return IAMP_EUNKNOWN;
-        }
-        int m = mode_by_name(eq + 1, n - (size_t)(eq - p) - 1);
-        if (m < 0)
-            return bad_mode(eq + 1, n - (size_t)(eq - p) - 1, err, errlen);
-        if (iamp_mode_uses_approval(m) && !iamp_task_approvable(t, ty)) {
-            snprintf(err, errlen,
-                     "question type '%s' of task %s has no approval question, which %s needs",
-                     t->type_names[ty], t->spec, mode_names[m]);
-            return IAMP_EINVAL;
-        }
-        a->mode[ty] = m;
-        seen[ty] = 1;
-        p += n + (comma ? 1 : 0);
-    }
-    for (int i = 0; i < t->n_types; i++) {
-        if (!seen[i]) {
-            snprintf(err, errlen, "algo gives no mode for question type '%s'", t->type_names[i]);
-            return IAMP_EINVAL;
-        }
-    }
-    return 0;
-}
 
 float iamp_train_lr(const struct iamp_train_config *c, long round)
 {
@@ -175,23 +57,12 @@ void iamp_train_opts_default(struct iamp_train_opts *o)
 
 static int alloc_buffers(struct iamp_trainer *tr)
 {
-    size_t q = tr->opts.cfg.questions_per_round, C = (size_t)tr->opts.cfg.samples + 1;
-    tr->qs = calloc(q, sizeof(*tr->qs));
-    tr->targets = calloc(q, sizeof(*tr->targets));
-    tr->mine = calloc(q, sizeof(*tr->mine));
-    tr->order = calloc(q * (tr->opts.cfg.epochs ? tr->opts.cfg.epochs : 1), sizeof(int));
+    const struct iamp_train_config *c = &tr->opts.cfg;
+    size_t q = c->questions_per_round;
+    int rc = iamp_round_data_init(&tr->rd, tr->s, c, &tr->algo, &tr->rng);
+    tr->order = calloc(q * (c->epochs ? c->epochs : 1), sizeof(int));
     tr->first = calloc(q, sizeof(int));
-    tr->mode = calloc(q, sizeof(int));
-    tr->agree = calloc(q, sizeof(float));
-    tr->cand = calloc(q * C, sizeof(*tr->cand));
-    tr->score = calloc(q * C, sizeof(float));
-    tr->baseline = calloc(q, sizeof(float));
-    tr->ex = calloc(2 * q, sizeof(*tr->ex));
-    tr->n_ex = calloc(q, sizeof(int));
-    return tr->qs && tr->targets && tr->mine && tr->order && tr->first && tr->mode && tr->agree &&
-                   tr->cand && tr->score && tr->baseline && tr->ex && tr->n_ex
-               ? 0
-               : IAMP_ENOMEM;
+    return !rc && tr->order && tr->first ? 0 : IAMP_ENOMEM;
 }
 
 static void restore(struct iamp_trainer *tr, const struct iamp_checkpoint *ck)
@@ -253,17 +124,8 @@ int iamp_trainer_init(struct iamp_trainer *tr, struct iamp_session *s,
 
 void iamp_trainer_release(struct iamp_trainer *tr)
 {
-    free(tr->qs);
-    free(tr->targets);
-    free(tr->mine);
+    iamp_round_data_release(&tr->rd);
     free(tr->order);
-    free(tr->mode);
-    free(tr->agree);
-    free(tr->cand);
-    free(tr->score);
-    free(tr->baseline);
-    free(tr->ex);
-    free(tr->n_ex);
     free(tr->first);
     iamp_eval_set_release(&tr->eval);
     memset(tr, 0, sizeof(*tr));
@@ -285,10 +147,10 @@ static int distil(struct iamp_trainer *tr, int n, double *mean_loss)
             ord[i] = i;
         iamp_rng_shuffle(&tr->rng, ord, n);
     }
-    struct iamp_fit_req req = {tr->ex,
+    struct iamp_fit_req req = {tr->rd.ex,
                                2 * n,
                                tr->first,
-                               tr->n_ex,
+                               tr->rd.n_ex,
                                n,
                                tr->order,
                                n * (int)epochs,
@@ -315,10 +177,10 @@ static int measure_policy(struct iamp_trainer *tr, int n, struct iamp_round_stat
     struct iamp_answer *a = malloc(IAMP_MEASURE_QUESTIONS * sizeof(*a));
     int rc = q && a ? iamp_session_pull(tr->s) : IAMP_ENOMEM; /* M was trained on the workers */
     for (int i = 0; !rc && i < n && m < IAMP_MEASURE_QUESTIONS; i++) {
-        if (any && !iamp_task_approvable(t, tr->qs[i].type))
+        if (any && !iamp_task_approvable(t, tr->rd.qs[i].type))
             continue;
-        q[m] = tr->qs[i];
-        a[m++] = tr->mine[i];
+        q[m] = tr->rd.qs[i];
+        a[m++] = tr->rd.mine[i];
     }
     if (!rc)
         rc = iamp_policy_divergence(&tr->s->model, tr->s->has_ref ? &tr->s->ref : NULL, t, q, a, m,
@@ -332,7 +194,7 @@ static double mean_agreement(const struct iamp_trainer *tr, int n)
 {
     double sum = 0.0;
     for (int i = 0; i < n; i++)
-        sum += tr->agree[i];
+        sum += tr->rd.agree[i];
     return sum / n;
 }
 
@@ -362,12 +224,17 @@ int iamp_trainer_step(struct iamp_trainer *tr, struct iamp_round_stats *st)
     if (rc)
         return rc;
     for (int i = 0; i < n; i++)
-        s->task.ops->sample(&s->task, &tr->rng, tr->cur.level, &tr->qs[i]);
-    rc = iamp_session_answer(s, tr->qs, n, tr->mine);
+        s->task.ops->sample(&s->task, &tr->rng, tr->cur.level, &tr->rd.qs[i]);
+    rc = iamp_session_answer(s, tr->rd.qs, n, tr->rd.mine);
+    tr->rd.round = tr->round;
+    struct iamp_mode_stats ms;
     if (!rc)
-        rc = iamp_modes_build(tr, n, st);
+        rc = iamp_modes_build(&tr->rd, n, &ms);
     if (rc)
         return rc;
+    st->approval = ms.approval;
+    st->reward = ms.reward;
+    st->value_error = ms.value_error;
     st->agreement = mean_agreement(tr, n);
     iamp_curriculum_update(&tr->cur, (float)st->agreement);
     rc = distil(tr, n, &st->loss);

@@ -34,34 +34,9 @@
 
 #include "coordinator/train/curriculum.h"
 #include "coordinator/train/evaluate.h"
+#include "coordinator/train/modes.h"
 #include "worker/session.h"
 #include "worker/distill.h"
-
-enum iamp_mode {
-    IAMP_MODE_IMITATE = 0,
-    IAMP_MODE_SUPERVISED = 1,
-    IAMP_MODE_SEARCH = 2,
-    IAMP_MODE_REINFORCE = 3,
-    IAMP_MODE_MIXED = 4,
-};
-
-/* Distillation mode per question type, parsed from "imitate" or
- * "type=mode,type=mode". A single word applies to every type; under
- * search/reinforce/mixed a type without an approval question (tictactoe's
- * value and approve) imitates instead. Naming such a type explicitly with
- * one of them is an error, and so is any of them on a task without
- * approval. */
-struct iamp_algo {
-    int mode[IAMP_TYPES_MAX];
-};
-
-IAMP_WUR int iamp_algo_parse(const char *text, const struct iamp_task *t, struct iamp_algo *a,
-                             char *err, size_t errlen);
-/* "type=mode,..." for every type of t. */
-void iamp_algo_format(const struct iamp_algo *a, const struct iamp_task *t, char *buf, size_t len);
-const char *iamp_mode_name(int mode);
-/* 1 for the modes that need approval: search, reinforce, mixed. */
-int iamp_mode_uses_approval(int mode);
 
 struct iamp_train_opts {
     struct iamp_train_config cfg; /* algo, depth, sizes, lr, seed, curriculum */
@@ -107,19 +82,9 @@ struct iamp_trainer {
     int has_reached; /* first round with accuracy >= 0.99 */
     long reached_round;
     double reached_examples, reached_seconds;
-    /* Round buffers; q = questions_per_round, C = samples + 1. */
-    struct iamp_question *qs;    /* (q) */
-    struct iamp_answer *targets; /* (q) imitation/search target */
-    struct iamp_answer *mine;    /* (q) M's greedy answers */
-    int *order;                  /* (epochs * q) question order of the round's minibatches */
-    int *first;                  /* (q) question i's examples start at ex[first[i]] */
-    int *mode;                   /* (q) mode of each question this round */
-    float *agree;                /* (q) curriculum signal per question */
-    struct iamp_answer *cand;    /* (q, C) greedy answer, then samples */
-    float *score;                /* (q, C) their amplified approval; NAN: not judged */
-    float *baseline;             /* (q) V(q) for reinforce and mixed */
-    struct iamp_example *ex;     /* (q, 2) each question's examples */
-    int *n_ex;                   /* (q) */
+    struct iamp_round_data rd; /* the round's questions, answers and examples */
+    int *order;                /* (epochs * q) question order of the round's minibatches */
+    int *first;                /* (q) question i's examples start at rd.ex[first[i]] */
 };
 
 /* Start training a fresh session, or continue from ck (may be NULL). */
