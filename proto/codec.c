@@ -53,62 +53,37 @@ static ProtobufCBinaryData floats_bytes(const float *p, size_t n)
     return b;
 }
 
+/* TrainConfig <-> struct iamp_train_config, field by field from the one
+ * list (proto/train_config.h). Every field is written; a field a
+ * checkpoint lacks reads as the list's `absent`. */
+#define TO_PB_NUM(f)                                                                               \
+    pb->has_##f = 1;                                                                               \
+    pb->f = c->f;
+#define TO_PB_U32 TO_PB_NUM
+#define TO_PB_U64 TO_PB_NUM
+#define TO_PB_F32 TO_PB_NUM
+#define TO_PB_CHOICE TO_PB_NUM
+#define TO_PB_TEXT(f) pb->f = (char *)c->f;
+#define TO_PB(kind, f, ...) TO_PB_##kind(f)
+
 static void config_to_pb(const struct iamp_train_config *c, Iamp__TrainConfig *pb)
 {
     iamp__train_config__init(pb);
-    pb->algo = (char *)c->algo;
-    pb->has_depth = pb->has_questions_per_round = pb->has_batch = pb->has_epochs = 1;
-    pb->depth = c->depth;
-    pb->questions_per_round = c->questions_per_round;
-    pb->batch = c->batch;
-    pb->epochs = c->epochs;
-    pb->has_lr = pb->has_seed = pb->has_eval_size = 1;
-    pb->lr = c->lr;
-    pb->seed = c->seed;
-    pb->eval_size = c->eval_size;
-    pb->has_curriculum_threshold = pb->has_curriculum_window = 1;
-    pb->curriculum_threshold = c->curriculum_threshold;
-    pb->curriculum_window = c->curriculum_window;
-    pb->has_target_sync = pb->has_lr_schedule = pb->has_schedule_rounds = 1;
-    pb->target_sync = c->target_sync;
-    pb->lr_schedule = c->lr_schedule;
-    pb->schedule_rounds = c->schedule_rounds;
-    pb->has_samples = pb->has_warmup = pb->has_entropy_coef = pb->has_value_coef = 1;
-    pb->samples = c->samples;
-    pb->warmup = c->warmup;
-    pb->entropy_coef = c->entropy_coef;
-    pb->value_coef = c->value_coef;
-    pb->has_mix_lambda = pb->has_kl_beta = 1;
-    pb->mix_lambda = c->mix_lambda;
-    pb->kl_beta = c->kl_beta;
-    pb->has_rl_lr_scale = 1;
-    pb->rl_lr_scale = c->rl_lr_scale;
+    IAMP_TRAIN_CONFIG_FIELDS(TO_PB)
 }
+
+#define FROM_PB_NUM(f, absent) c->f = pb->has_##f ? pb->f : (absent);
+#define FROM_PB_U32 FROM_PB_NUM
+#define FROM_PB_U64 FROM_PB_NUM
+#define FROM_PB_F32 FROM_PB_NUM
+#define FROM_PB_CHOICE FROM_PB_NUM
+#define FROM_PB_TEXT(f, absent) snprintf(c->f, sizeof(c->f), "%s", pb->f ? pb->f : (absent));
+#define FROM_PB(kind, f, def, absent, ...) FROM_PB_##kind(f, absent)
 
 static void config_from_pb(const Iamp__TrainConfig *pb, struct iamp_train_config *c)
 {
     memset(c, 0, sizeof(*c));
-    if (pb->algo)
-        snprintf(c->algo, sizeof(c->algo), "%s", pb->algo);
-    c->depth = pb->depth;
-    c->questions_per_round = pb->questions_per_round;
-    c->batch = pb->batch;
-    c->epochs = pb->epochs;
-    c->lr = pb->lr;
-    c->seed = pb->seed;
-    c->eval_size = pb->eval_size;
-    c->curriculum_threshold = pb->curriculum_threshold;
-    c->curriculum_window = pb->curriculum_window;
-    c->target_sync = pb->target_sync;
-    c->lr_schedule = pb->lr_schedule;
-    c->schedule_rounds = pb->schedule_rounds;
-    c->samples = pb->samples;
-    c->warmup = pb->warmup;
-    c->entropy_coef = pb->entropy_coef;
-    c->value_coef = pb->value_coef;
-    c->mix_lambda = pb->mix_lambda;
-    c->kl_beta = pb->kl_beta;
-    c->rl_lr_scale = pb->has_rl_lr_scale ? pb->rl_lr_scale : 1.0f;
+    IAMP_TRAIN_CONFIG_FIELDS(FROM_PB)
 }
 
 int iamp_checkpoint_encode(const struct iamp_checkpoint *c, uint8_t **buf, size_t *len)

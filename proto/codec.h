@@ -12,6 +12,7 @@
 
 #include "common/error.h"
 #include "common/types.h"
+#include "proto/train_config.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -25,24 +26,6 @@ struct iamp_model_shape {
     uint32_t vocab, n_types, q_len, a_len, embed, hidden, layers;
     uint32_t cont; /* 1: a continuous head; 0 (and absent in older checkpoints): none */
     uint32_t pair; /* 1: a pair slot (worker/model.h); 0 (and absent): none */
-};
-
-/* Settings a resumed training run keeps (see TrainConfig). */
-struct iamp_train_config {
-    char algo[128];
-    uint32_t depth, questions_per_round, batch, epochs, eval_size, curriculum_window;
-    uint32_t target_sync;     /* rounds between M_target refreshes; 0: amplify with M */
-    uint32_t lr_schedule;     /* 0 constant, 1 linear decay to 10% */
-    uint32_t schedule_rounds; /* rounds the schedule spans */
-    float lr, curriculum_threshold;
-    uint64_t seed;
-    uint32_t samples;   /* search: answers sampled per question, besides M's greedy one */
-    uint32_t warmup;    /* rounds of imitation before search/reinforce/mixed; p_ref = M after */
-    float entropy_coef; /* reinforce, mixed: entropy bonus */
-    float value_coef;   /* reinforce, mixed: weight of the value baseline's squared error */
-    float mix_lambda;   /* mixed: imitation share lambda */
-    float kl_beta;      /* mixed: weight beta of KL(p_M || p_ref) */
-    float rl_lr_scale;  /* learning-rate factor from round `warmup` on (1: none) */
 };
 
 struct iamp_checkpoint {

@@ -84,6 +84,26 @@ int iamp_cli_double(const char *cmd, const char *opt, const char *text, double l
     return 0;
 }
 
+int iamp_cli_parse(const char *cmd, const struct iamp_cli_help *help,
+                   const struct iamp_opt_group *groups, int n_groups, void *base,
+                   const void *defaults, int argc, char **argv, int *npos)
+{
+    char err[512];
+    int k = iamp_opts_parse(groups, n_groups, base, argc, argv, 0, err, sizeof(err));
+    if (k == IAMP_OPTS_HELP) {
+        fputs(help->usage, stdout);
+        fputc('\n', stdout);
+        iamp_opts_help(stdout, groups, n_groups, defaults);
+        if (help->more)
+            help->more();
+        return IAMP_EXIT_OK;
+    }
+    if (k < 0)
+        return iamp_cli_usage(cmd, "%s", err);
+    *npos = k;
+    return -1;
+}
+
 int iamp_stdout_tty(void)
 {
     return isatty(STDOUT_FILENO);

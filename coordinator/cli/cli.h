@@ -9,6 +9,7 @@
 
 #include "common/clock.h"
 #include "common/error.h"
+#include "common/options.h"
 
 #include <stdint.h>
 
@@ -30,6 +31,22 @@ IAMP_WUR int iamp_cli_long(const char *cmd, const char *opt, const char *text, l
 IAMP_WUR int iamp_cli_u64(const char *cmd, const char *opt, const char *text, uint64_t *out);
 IAMP_WUR int iamp_cli_double(const char *cmd, const char *opt, const char *text, double lo,
                              double hi, double *out);
+
+/* A command's --help: the usage line and what it does, then the option
+ * table (generated), then `more` (lists such as train's tasks). */
+struct iamp_cli_help {
+    const char *usage; /* "usage: iamp CMD ...\n\nWhat it does.\n" */
+    void (*more)(void);
+};
+
+/* Parse argv[1..argc) by the command's option groups into base (see
+ * common/options.h). Returns -1 to go on, with the *npos arguments that
+ * are not options left at argv[1..]; or an exit code after printing the
+ * help (defaults read from `defaults`, a struct like base holding the
+ * command's defaults) or a usage error. */
+IAMP_WUR int iamp_cli_parse(const char *cmd, const struct iamp_cli_help *help,
+                            const struct iamp_opt_group *groups, int n_groups, void *base,
+                            const void *defaults, int argc, char **argv, int *npos);
 
 /* 1 when stdout is a terminal. */
 int iamp_stdout_tty(void);

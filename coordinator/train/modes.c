@@ -35,12 +35,9 @@ static void mixed_example(struct iamp_round_data *rd, int i);
 static const struct iamp_mode_info mode_table[IAMP_MODE_COUNT] = {
     [IAMP_MODE_IMITATE] = {"imitate", "target Amp(H, M)", 0, 0, IAMP_TARGET_AMPLIFIED, 0, 0,
                            imitate_example},
-    [IAMP_MODE_SEARCH] = {"search",
-                          "best of M's greedy answer and --samples samples by amplified approval",
+    [IAMP_MODE_SEARCH] = {"search", "the best-approved of M's greedy answer and --samples samples",
                           1, IAMP_SAMPLES_K, IAMP_TARGET_NONE, 0, 1, search_example},
-    [IAMP_MODE_REINFORCE] = {"reinforce",
-                             "REINFORCE on a sampled answer, reward its amplified approval, "
-                             "value-head baseline",
+    [IAMP_MODE_REINFORCE] = {"reinforce", "REINFORCE, reward = amplified approval, value baseline",
                              1, 1, IAMP_TARGET_NONE, 1, 1, reinforce_example},
     [IAMP_MODE_MIXED] = {"mixed", "lambda*imitate + (1-lambda)*reinforce + beta*KL(p_M || p_ref)",
                          1, 1, IAMP_TARGET_AMPLIFIED, 1, 0, mixed_example},
@@ -81,8 +78,8 @@ static int bad_mode(const char *s, size_t n, char *err, size_t errlen)
     char known[256] = "";
     size_t used = 0;
     for (int i = 0; i < IAMP_MODE_COUNT && used < sizeof(known); i++) {
-        int w = snprintf(known + used, sizeof(known) - used, "%s%s", i ? ", " : "",
-                         mode_table[i].name);
+        int w =
+            snprintf(known + used, sizeof(known) - used, "%s%s", i ? ", " : "", mode_table[i].name);
         used += w > 0 ? (size_t)w : 0;
     }
     snprintf(err, errlen, "unknown distillation mode '%.*s' (known: %s)", (int)n, s, known);

@@ -10,6 +10,7 @@
 #include "coordinator/train/train.h"
 
 #include "common/clock.h"
+#include "coordinator/train/metrics.h"
 #include "worker/distill.h"
 
 #include <math.h>
@@ -26,33 +27,6 @@ float iamp_train_lr(const struct iamp_train_config *c, long round)
         return (float)lr;
     double f = 1.0 - (double)round / (double)c->schedule_rounds;
     return (float)(lr * (f > IAMP_LR_FLOOR ? f : IAMP_LR_FLOOR));
-}
-
-void iamp_train_opts_default(struct iamp_train_opts *o)
-{
-    memset(o, 0, sizeof(*o));
-    snprintf(o->cfg.algo, sizeof(o->cfg.algo), "imitate");
-    o->cfg.depth = 1;
-    o->cfg.questions_per_round = 256;
-    o->cfg.batch = 64;
-    o->cfg.epochs = 1;
-    o->cfg.lr = 2e-3f;
-    o->cfg.target_sync = 5;
-    o->cfg.lr_schedule = IAMP_LR_LINEAR;
-    o->cfg.schedule_rounds = 800;
-    o->cfg.seed = 1;
-    o->cfg.eval_size = 0; /* the task's own */
-    o->cfg.curriculum_threshold = 0.85f;
-    o->cfg.curriculum_window = 3;
-    o->cfg.samples = 8;
-    o->cfg.warmup = 0;
-    o->cfg.entropy_coef = 0.01f;
-    o->cfg.value_coef = 0.5f;
-    o->cfg.mix_lambda = 0.1f;
-    o->cfg.kl_beta = 0.1f;
-    o->cfg.rl_lr_scale = 1.0f;
-    o->eval_seed = 12345;
-    o->curriculum = 1;
 }
 
 static int alloc_buffers(struct iamp_trainer *tr)
@@ -269,12 +243,6 @@ int iamp_trainer_evaluate(struct iamp_trainer *tr, struct iamp_round_stats *st)
     return 0;
 }
 
-int iamp_trainer_round(struct iamp_trainer *tr, struct iamp_round_stats *st)
-{
-    int rc = iamp_trainer_step(tr, st);
-    return rc ? rc : iamp_trainer_evaluate(tr, st);
-}
-
 int iamp_trainer_save(struct iamp_trainer *tr, const char *path)
 {
     struct iamp_checkpoint ck;
@@ -298,4 +266,64 @@ int iamp_trainer_save(struct iamp_trainer *tr, const char *path)
     ck.reached_examples = tr->reached_examples;
     ck.reached_seconds = tr->reached_seconds;
     return iamp_checkpoint_save(path, &ck);
+}
+
+/* ---------------------------------------------------------- a run */
+
+/* A round that was not evaluated reports no held-out figure at all. */
+static void mark_unevaluated(struct iamp_round_stats *st)
+{
+    st->accuracy = st->amplified_accuracy = NAN;
+    for (int ty = 0; ty < IAMP_TYPES_MAX; ty++)
+        st->per_type[ty] = NAN;
+    for (int k = 0; k < IAMP_METRICS_MAX; k++)
+        st->metric[k] = NAN;
+}
+
+static int due(long round, long every)
+{
+    return every > 0 && round % every == 0;
+}
+
+int iamp_run_round(struct iamp_run *r, struct iamp_round_stats *st, char *err, size_t errlen)
+{
+    struct iamp_trainer *tr = r->tr;
+    int rc = iamp_trainer_step(tr, st);
+    if (rc) {
+        snprintf(err, errlen, "round %ld failed: %s", tr->round + 1, iamp_strerror(rc));
+        return rc;
+    }
+    if (due(st->round, r->cadence.eval_every) || st->round >= r->last_round)
+        rc = iamp_trainer_evaluate(tr, st);
+    else
+        mark_unevaluated(st);
+    if (rc) {
+        snprintf(err, errlen, "round %ld failed: evaluation: %s", st->round, iamp_strerror(rc));
+        return rc;
+    }
+    if (r->metrics)
+        iamp_metrics_write(r->metrics, &tr->s->task, st);
+    if (r->checkpoint && due(st->round, r->cadence.checkpoint_every))
+        rc = iamp_trainer_save(tr, r->checkpoint);
+    if (rc)
+        snprintf(err, errlen, "cannot write checkpoint %s: %s", r->checkpoint, iamp_strerror(rc));
+    return rc;
+}
+
+int iamp_run_finish(struct iamp_run *r, int measure, struct iamp_round_stats *st, char *err,
+                    size_t errlen)
+{
+    int rc = 0;
+    if (measure && (st->round == 0 || isnan(st->accuracy))) {
+        rc = iamp_trainer_evaluate(r->tr, st);
+        if (rc) {
+            snprintf(err, errlen, "evaluation failed: %s", iamp_strerror(rc));
+            return rc;
+        }
+    }
+    if (r->checkpoint)
+        rc = iamp_trainer_save(r->tr, r->checkpoint);
+    if (rc)
+        snprintf(err, errlen, "cannot write checkpoint %s: %s", r->checkpoint, iamp_strerror(rc));
+    return rc;
 }

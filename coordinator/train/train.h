@@ -35,18 +35,12 @@
 #include "coordinator/train/curriculum.h"
 #include "coordinator/train/evaluate.h"
 #include "coordinator/train/modes.h"
+#include "coordinator/train/plan.h"
 #include "worker/session.h"
 #include "worker/distill.h"
 
-struct iamp_train_opts {
-    struct iamp_train_config cfg; /* algo, depth, sizes, lr, seed, curriculum */
-    uint64_t eval_seed;           /* fixes the held-out set */
-    int curriculum;               /* 0: start at the top level */
-};
+#include <stdio.h>
 
-void iamp_train_opts_default(struct iamp_train_opts *o);
-
-enum { IAMP_LR_CONSTANT = 0, IAMP_LR_LINEAR = 1 };
 #define IAMP_LR_FLOOR 0.1 /* linear schedule: lr falls to this share of lr */
 /* Learning rate for a round (0-based) under the config's schedule. */
 float iamp_train_lr(const struct iamp_train_config *c, long round);
@@ -61,7 +55,7 @@ struct iamp_round_stats {
     double amplified_accuracy; /* Amp^depth vs ground truth, held-out */
     double per_type[IAMP_TYPES_MAX];
     double metric[IAMP_METRICS_MAX]; /* the task's own held-out metrics (M alone) */
-    double approval;      /* mean amplified approval of M's greedy answers; NAN: none */
+    double approval;                 /* mean amplified approval of M's greedy answers; NAN: none */
     double reward;        /* mean reward of sampled answers (reinforce, mixed); NAN: none */
     double entropy;       /* mean entropy of M's answer distribution */
     double kl;            /* mean KL(p_M || p_ref); NAN when there is no reference */
@@ -92,12 +86,32 @@ IAMP_WUR int iamp_trainer_init(struct iamp_trainer *tr, struct iamp_session *s,
                                const struct iamp_train_opts *o, const struct iamp_checkpoint *ck,
                                char *err, size_t errlen);
 void iamp_trainer_release(struct iamp_trainer *tr);
-/* One round: step (steps 1-4, no ground truth on the IA path) then
- * evaluate (step 5, ground truth by design). */
-IAMP_WUR int iamp_trainer_round(struct iamp_trainer *tr, struct iamp_round_stats *st);
+/* Steps 1-4 of a round (no ground truth on the IA path); step 5, the
+ * evaluation (ground truth by design). */
 IAMP_WUR int iamp_trainer_step(struct iamp_trainer *tr, struct iamp_round_stats *st);
 IAMP_WUR int iamp_trainer_evaluate(struct iamp_trainer *tr, struct iamp_round_stats *st);
 /* Save the whole training state atomically. */
 IAMP_WUR int iamp_trainer_save(struct iamp_trainer *tr, const char *path);
+
+/* The one round driver: a run of rounds as `iamp train` and the
+ * service's train jobs both drive it, with one cadence. */
+struct iamp_run {
+    struct iamp_trainer *tr;
+    struct iamp_cadence cadence;
+    long last_round;        /* the run's last round (evaluated) */
+    const char *checkpoint; /* saved here by the cadence and at the end; NULL: never */
+    FILE *metrics;          /* one JSON row per round (metrics.h); NULL: none */
+};
+
+/* One round: the step; the evaluation when the cadence asks for it or the
+ * round is the run's last, else every held-out figure NAN (null in JSON);
+ * the metrics row; the checkpoint when the cadence asks for it. err gets
+ * one line ("round 7 failed: ...", "cannot write checkpoint ..."). */
+IAMP_WUR int iamp_run_round(struct iamp_run *r, struct iamp_round_stats *st, char *err,
+                            size_t errlen);
+/* The run's end (done, or stopped between rounds): with measure, evaluate
+ * when the last round was not (or none ran: st->round 0); then save. */
+IAMP_WUR int iamp_run_finish(struct iamp_run *r, int measure, struct iamp_round_stats *st,
+                             char *err, size_t errlen);
 
 #endif

@@ -109,8 +109,10 @@ Test(train, supervised_rounds_use_ground_truth, .timeout = 60)
 static uint64_t run_rounds(struct iamp_trainer *tr, int n)
 {
     struct iamp_round_stats st;
-    for (int r = 0; r < n; r++)
-        cr_assert_eq(iamp_trainer_round(tr, &st), 0);
+    for (int r = 0; r < n; r++) {
+        cr_assert_eq(iamp_trainer_step(tr, &st), 0);
+        cr_assert_eq(iamp_trainer_evaluate(tr, &st), 0);
+    }
     return iamp_model_checksum(&tr->s->model);
 }
 

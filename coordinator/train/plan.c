@@ -1,0 +1,182 @@
+/* plan.c — see plan.h. The training config's defaults and options are
+ * expanded from proto/train_config.h; the model's and the run's rows are
+ * written here. */
+#include "coordinator/train/plan.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *const iamp_lr_schedules[] = {"constant", "linear", NULL};
+
+/* ---------------------------------------------------------- defaults */
+
+#define DEFAULT_NUM(f, def) o->cfg.f = (def);
+#define DEFAULT_U32 DEFAULT_NUM
+#define DEFAULT_U64 DEFAULT_NUM
+#define DEFAULT_F32 DEFAULT_NUM
+#define DEFAULT_CHOICE DEFAULT_NUM
+#define DEFAULT_TEXT(f, def) snprintf(o->cfg.f, sizeof(o->cfg.f), "%s", def);
+#define DEFAULT(kind, f, def, ...) DEFAULT_##kind(f, def)
+
+void iamp_train_opts_default(struct iamp_train_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    IAMP_TRAIN_CONFIG_FIELDS(DEFAULT)
+    o->eval_seed = IAMP_EVAL_SEED;
+    o->curriculum = 1;
+}
+
+void iamp_train_plan_default(struct iamp_train_plan *p)
+{
+    memset(p, 0, sizeof(*p));
+    iamp_train_opts_default(&p->o);
+    p->mo = (struct iamp_model_opts)IAMP_MODEL_OPTS_DEFAULT;
+    p->rounds = 800;
+    p->cadence.eval_every = 5;
+    p->cadence.checkpoint_every = 10;
+}
+
+/* ---------------------------------------------------------- options */
+
+#define KIND_U32 IAMP_OPT_U32
+#define KIND_U64 IAMP_OPT_U64
+#define KIND_F32 IAMP_OPT_FLOAT
+#define KIND_CHOICE IAMP_OPT_CHOICE
+#define KIND_TEXT IAMP_OPT_TEXT
+/* The one text setting, algo, also records that it was given. */
+#define SEEN_U32 0
+#define SEEN_U64 0
+#define SEEN_F32 0
+#define SEEN_CHOICE 0
+#define SEEN_TEXT IAMP_OPT_SEEN(struct iamp_train_plan, algo_given)
+#define CONFIG_ROW(k_, f_, def_, absent_, opt_, arg_, lo_, hi_, choices_, flags_, help_)           \
+    {.name = opt_,                                                                                 \
+     .kind = KIND_##k_,                                                                            \
+     .offset = offsetof(struct iamp_train_plan, o.cfg.f_),                                         \
+     .lo = lo_,                                                                                    \
+     .hi = hi_,                                                                                    \
+     .arg = arg_,                                                                                  \
+     .help = help_,                                                                                \
+     .choices = choices_,                                                                          \
+     .seen = SEEN_##k_,                                                                            \
+     .flags = flags_},
+
+static const struct iamp_opt config_rows[] = {IAMP_TRAIN_CONFIG_FIELDS(CONFIG_ROW){0}};
+
+#define MODEL_AT(f) offsetof(struct iamp_model_opts, f)
+static const struct iamp_opt model_rows[] = {
+    {.name = "embed",
+     .kind = IAMP_OPT_INT,
+     .offset = MODEL_AT(embed),
+     .lo = 1,
+     .hi = 1024,
+     .arg = "N",
+     .help = "slot embedding width"},
+    {.name = "hidden",
+     .kind = IAMP_OPT_INT,
+     .offset = MODEL_AT(hidden),
+     .lo = 1,
+     .hi = 16384,
+     .arg = "N",
+     .help = "hidden layer width"},
+    {.name = "layers",
+     .kind = IAMP_OPT_INT,
+     .offset = MODEL_AT(layers),
+     .lo = 1,
+     .hi = IAMP_LAYERS_MAX,
+     .arg = "N",
+     .help = "hidden layers"},
+    {.name = "pair-slot",
+     .kind = IAMP_OPT_FLAG,
+     .offset = MODEL_AT(pair),
+     .set = 1,
+     .help = "one more input: an embedding per pair of the first\n"
+             "two question tokens, a memory for answers that are\n"
+             "an arbitrary function of the pair (graph's default)"},
+    {.name = "no-pair-slot",
+     .kind = IAMP_OPT_FLAG,
+     .offset = MODEL_AT(pair),
+     .set = 0,
+     .help = "no pair slot"},
+    {0},
+};
+
+#define RUN_AT(f) offsetof(struct iamp_train_plan, f)
+static const struct iamp_opt run_rows[] = {
+    {.name = "rounds",
+     .kind = IAMP_OPT_LONG,
+     .offset = RUN_AT(rounds),
+     .lo = 0,
+     .hi = 100000000,
+     .arg = "R",
+     .help = "stop after round R in total"},
+    {.name = "eval-every",
+     .kind = IAMP_OPT_LONG,
+     .offset = RUN_AT(cadence.eval_every),
+     .lo = 1,
+     .hi = 1000000,
+     .arg = "N",
+     .help = "rounds between evaluations, and the last"},
+    {.name = "checkpoint-every",
+     .kind = IAMP_OPT_LONG,
+     .offset = RUN_AT(cadence.checkpoint_every),
+     .lo = 1,
+     .hi = 1000000,
+     .arg = "N",
+     .help = "rounds between checkpoints"},
+    {.name = "no-curriculum",
+     .kind = IAMP_OPT_FLAG,
+     .offset = RUN_AT(o.curriculum),
+     .set = 0,
+     .help = "sample every difficulty from the start"},
+    {0},
+};
+
+struct iamp_opt_group iamp_model_opts_group(size_t base)
+{
+    return (struct iamp_opt_group){model_rows, base, "model"};
+}
+
+void iamp_train_plan_groups(size_t base, struct iamp_opt_group out[IAMP_PLAN_GROUPS])
+{
+    out[0] = (struct iamp_opt_group){config_rows, base, "training"};
+    out[1] = iamp_model_opts_group(base + offsetof(struct iamp_train_plan, mo));
+    out[2] = (struct iamp_opt_group){run_rows, base, "run"};
+}
+
+/* ---------------------------------------------------------- a task's */
+
+static const struct iamp_task_ops *task_named(const char *spec)
+{
+    size_t len = strcspn(spec, ":");
+    for (int i = 0; i < iamp_task_count(); i++) {
+        const struct iamp_task_ops *ops = iamp_task_ops_at(i);
+        if (strlen(ops->name) == len && strncmp(ops->name, spec, len) == 0)
+            return ops;
+    }
+    return NULL;
+}
+
+int iamp_train_plan_for_task(struct iamp_train_plan *p, const char *spec, const char **applied,
+                             char *err, size_t errlen)
+{
+    struct iamp_opt_group g[IAMP_PLAN_GROUPS];
+    char words[512], why[256];
+    const struct iamp_task_ops *ops = spec ? task_named(spec) : NULL;
+    iamp_train_plan_default(p);
+    if (applied)
+        *applied = NULL;
+    if (!ops || !ops->train_defaults)
+        return 0;
+    iamp_train_plan_groups(0, g);
+    if (iamp_opts_parse_text(g, IAMP_PLAN_GROUPS, p, ops->train_defaults, words, sizeof(words), why,
+                             sizeof(why)) < 0) {
+        snprintf(err, errlen, "task %s: bad train_defaults '%s': %s", ops->name,
+                 ops->train_defaults, why);
+        return IAMP_EINVAL;
+    }
+    p->algo_given = 0; /* the command line must still name the modes */
+    if (applied)
+        *applied = ops->train_defaults;
+    return 0;
+}
