@@ -266,9 +266,14 @@ static void default_text(const struct iamp_opt *o, const char *gbase, char *buf,
     case IAMP_OPT_TEXT:
         snprintf(buf, len, "%s", (const char *)at);
         break;
-    case IAMP_OPT_CHOICE:
-        snprintf(buf, len, "%s", o->choices[*(const uint32_t *)at - (uint32_t)o->set]);
+    case IAMP_OPT_CHOICE: {
+        int64_t i = (int64_t) * (const uint32_t *)at - o->set, n = 0;
+        while (o->choices[n])
+            n++;
+        if (i >= 0 && i < n)
+            snprintf(buf, len, "%s", o->choices[i]);
         break;
+    }
     default:
         break;
     }

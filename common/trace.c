@@ -27,11 +27,6 @@ void iamp_trace_enable(int rank, double clock_offset_s)
     tr.offset = clock_offset_s;
 }
 
-int iamp_trace_on(void)
-{
-    return tr.on;
-}
-
 void iamp_trace_span(const char *name, double t0, double t1)
 {
     if (!tr.on)

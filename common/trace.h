@@ -14,7 +14,6 @@
 #include <stddef.h>
 
 void iamp_trace_enable(int rank, double clock_offset_s);
-int iamp_trace_on(void);
 /* Record a span [t0, t1] (iamp_now() seconds); name must be a literal. */
 void iamp_trace_span(const char *name, double t0, double t1);
 /* This process's events as comma-separated JSON objects (malloc'd). */

@@ -62,14 +62,6 @@ void iamp_comm_finalize(struct iamp_comm *c)
     c->active = 0;
 }
 
-void iamp_comm_abort(const struct iamp_comm *c, const char *why)
-{
-    fprintf(stderr, "iamp: rank %d: %s\n", c->rank, why);
-    fflush(stderr);
-    if (c->active)
-        MPI_Abort(MPI_COMM_WORLD, 1);
-}
-
 int iamp_comm_send(const struct iamp_comm *c, int dest, int tag, uint32_t op, uint64_t arg,
                    const void *payload, size_t len)
 {

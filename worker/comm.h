@@ -50,8 +50,6 @@ struct iamp_comm_msg {
 int iamp_comm_launched(void);
 IAMP_WUR int iamp_comm_init(struct iamp_comm *c, int *argc, char ***argv);
 void iamp_comm_finalize(struct iamp_comm *c);
-/* End every rank with a message (a failure nothing else can recover). */
-void iamp_comm_abort(const struct iamp_comm *c, const char *why);
 
 /* Send one framed message; returns once MPI is done with it. A receiver
  * that takes no message for timeout_ms is named on stderr ("no reply from

@@ -423,8 +423,3 @@ int iamp_session_pull(struct iamp_session *s)
 {
     return s->remote ? s->remote->pull(s->remote_ctx, s) : 0;
 }
-
-int iamp_session_push(struct iamp_session *s)
-{
-    return s->remote ? s->remote->push(s->remote_ctx, s) : 0;
-}

@@ -159,10 +159,9 @@ IAMP_WUR int iamp_session_fit_shard(struct iamp_session *s, const struct iamp_fi
                                     int shard, int shards, const struct iamp_grad_reducer *red,
                                     struct iamp_distill_stats *st);
 
-/* Bring remote state here (params, optimizer, M_target) / send it out.
- * No-ops for a local session. */
+/* Bring remote state here (params, optimizer, M_target); a no-op for a
+ * local session. */
 IAMP_WUR int iamp_session_pull(struct iamp_session *s);
-IAMP_WUR int iamp_session_push(struct iamp_session *s);
 
 /* The leaf function over any local model copy (M, M_target, or a pinned
  * version the job server keeps): ctx is a struct iamp_leaf_ctx. */

@@ -14,7 +14,7 @@
 #include "tasks/task.h"
 
 #include <dirent.h>
-#include <getopt.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,46 +27,12 @@
 
 #define SPAWN_WAIT_S 20.0
 
-static const char bench_serve_help[] =
+static const char bench_serve_usage[] =
     "usage: iamp bench serve [--addr HOST:PORT] [options]\n"
     "\n"
     "Answer-job latency (one client, one question per job) and throughput\n"
     "(--clients clients at once) against `iamp serve`; without --addr a server\n"
-    "is started on a free loopback port with a fresh data directory.\n"
-    "\n"
-    "  --addr HOST:PORT   a running server (its task must match --task)\n"
-    "  --task SPEC        task of the spawned server and the questions (default permpow)\n"
-    "  --depth D          depth of every job (default 1)\n"
-    "  --requests N       latency: jobs one after the other (default 200)\n"
-    "  --clients N        throughput: concurrent clients (default 50)\n"
-    "  --questions N      throughput: questions per job (default 10)\n"
-    "  --seconds X        throughput: duration (default 5)\n"
-    "  --json             one JSON object instead of text\n";
-
-enum {
-    OPT_ADDR = 256,
-    OPT_TASK,
-    OPT_DEPTH,
-    OPT_REQ,
-    OPT_CLIENTS,
-    OPT_Q,
-    OPT_SECONDS,
-    OPT_JSON,
-    OPT_HELP
-};
-
-static const struct option opts[] = {
-    {"addr", required_argument, 0, OPT_ADDR},
-    {"task", required_argument, 0, OPT_TASK},
-    {"depth", required_argument, 0, OPT_DEPTH},
-    {"requests", required_argument, 0, OPT_REQ},
-    {"clients", required_argument, 0, OPT_CLIENTS},
-    {"questions", required_argument, 0, OPT_Q},
-    {"seconds", required_argument, 0, OPT_SECONDS},
-    {"json", no_argument, 0, OPT_JSON},
-    {"help", no_argument, 0, OPT_HELP},
-    {0, 0, 0, 0},
-};
+    "is started on a free loopback port with a fresh data directory.\n";
 
 struct bench {
     const char *addr, *task_spec;
@@ -89,7 +55,62 @@ struct worker {
     char err[512];
 };
 
-static int parse(int argc, char **argv, struct bench *b)
+#define BENCH_AT(f) offsetof(struct bench, f)
+static const struct iamp_opt bench_serve_rows[] = {
+    {.name = "addr",
+     .kind = IAMP_OPT_STR,
+     .offset = BENCH_AT(addr),
+     .arg = "HOST:PORT",
+     .help = "a running server (its task must match --task)"},
+    {.name = "task",
+     .kind = IAMP_OPT_STR,
+     .offset = BENCH_AT(task_spec),
+     .arg = "SPEC",
+     .help = "task of the spawned server and the questions"},
+    {.name = "depth",
+     .kind = IAMP_OPT_LONG,
+     .offset = BENCH_AT(depth),
+     .lo = 0,
+     .hi = 8,
+     .arg = "D",
+     .help = "depth of every job"},
+    {.name = "requests",
+     .kind = IAMP_OPT_LONG,
+     .offset = BENCH_AT(requests),
+     .lo = 1,
+     .hi = 1000000,
+     .arg = "N",
+     .help = "latency: jobs one after the other"},
+    {.name = "clients",
+     .kind = IAMP_OPT_LONG,
+     .offset = BENCH_AT(clients),
+     .lo = 1,
+     .hi = 1000,
+     .arg = "N",
+     .help = "throughput: concurrent clients"},
+    {.name = "questions",
+     .kind = IAMP_OPT_LONG,
+     .offset = BENCH_AT(questions),
+     .lo = 1,
+     .hi = 65536,
+     .arg = "N",
+     .help = "throughput: questions per job"},
+    {.name = "seconds",
+     .kind = IAMP_OPT_DOUBLE,
+     .offset = BENCH_AT(seconds),
+     .lo = 0.1,
+     .hi = 3600,
+     .arg = "X",
+     .help = "throughput: duration"},
+    {.name = "json",
+     .kind = IAMP_OPT_FLAG,
+     .offset = BENCH_AT(json),
+     .set = 1,
+     .help = "one JSON object instead of text"},
+    {0},
+};
+
+static void bench_serve_defaults(struct bench *b)
 {
     b->task_spec = "permpow";
     b->depth = 1;
@@ -97,50 +118,26 @@ static int parse(int argc, char **argv, struct bench *b)
     b->clients = 50;
     b->questions = 10;
     b->seconds = 5.0;
-    opterr = 0;
-    optind = 2;
-    for (;;) {
-        int opt = getopt_long(argc, argv, "+", opts, NULL), bad = 0;
-        if (opt == -1)
-            break;
-        switch (opt) {
-        case OPT_HELP:
-            fputs(bench_serve_help, stdout);
-            return IAMP_EXIT_OK;
-        case OPT_ADDR:
-            b->addr = optarg;
-            break;
-        case OPT_TASK:
-            b->task_spec = optarg;
-            break;
-        case OPT_DEPTH:
-            bad = iamp_cli_long("bench", "--depth", optarg, 0, 8, &b->depth);
-            break;
-        case OPT_REQ:
-            bad = iamp_cli_long("bench", "--requests", optarg, 1, 1000000, &b->requests);
-            break;
-        case OPT_CLIENTS:
-            bad = iamp_cli_long("bench", "--clients", optarg, 1, 1000, &b->clients);
-            break;
-        case OPT_Q:
-            bad = iamp_cli_long("bench", "--questions", optarg, 1, 65536, &b->questions);
-            break;
-        case OPT_SECONDS:
-            bad = iamp_cli_double("bench", "--seconds", optarg, 0.1, 3600, &b->seconds);
-            break;
-        case OPT_JSON:
-            b->json = 1;
-            break;
-        default:
-            return iamp_cli_usage("bench", "unknown option or missing value: '%s'",
-                                  argv[optind - 1]);
-        }
-        if (bad)
-            return IAMP_EXIT_USAGE;
+}
+
+/* argv[1] is "serve". */
+static int parse(int argc, char **argv, struct bench *b)
+{
+    const struct iamp_opt_group g = {bench_serve_rows, 0, NULL};
+    const struct iamp_cli_help help = {bench_serve_usage, NULL};
+    struct bench *defaults = calloc(1, sizeof(*defaults));
+    int npos = 0;
+    if (!defaults) {
+        iamp_cli_error("bench: out of memory");
+        return IAMP_EXIT_FAIL;
     }
-    if (optind < argc)
-        return iamp_cli_usage("bench", "unexpected argument '%s'", argv[optind]);
-    return -1;
+    bench_serve_defaults(b);
+    bench_serve_defaults(defaults);
+    int code = iamp_cli_parse("bench", &help, &g, 1, b, defaults, argc, argv, &npos);
+    free(defaults);
+    if (code < 0 && npos > 1)
+        return iamp_cli_usage("bench", "unexpected argument '%s'", argv[2]);
+    return code;
 }
 
 /* ---------------------------------------------------------- a spawned server */

@@ -4,8 +4,6 @@
 #include "worker/cluster.h"
 
 #include <cblas.h>
-#include <errno.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,56 +30,13 @@ int iamp_cli_usage(const char *cmd, const char *fmt, ...)
     return IAMP_EXIT_USAGE;
 }
 
-int iamp_cli_long(const char *cmd, const char *opt, const char *text, long lo, long hi, long *out)
+int iamp_cli_u64(const char *cmd, const char *what, const char *text, uint64_t *out)
 {
-    char *end = NULL;
-    errno = 0;
-    long v = strtol(text, &end, 10);
-    if (errno || end == text || *end != '\0') {
-        iamp_cli_usage(cmd, "%s '%s' is not an integer", opt, text);
-        return 1;
-    }
-    if (v < lo || v > hi) {
-        iamp_cli_usage(cmd, "%s %ld is out of range [%ld, %ld]", opt, v, lo, hi);
-        return 1;
-    }
-    *out = v;
-    return 0;
-}
-
-int iamp_cli_u64(const char *cmd, const char *opt, const char *text, uint64_t *out)
-{
-    char *end = NULL;
-    errno = 0;
-    if (text[0] == '-') {
-        iamp_cli_usage(cmd, "%s '%s' must not be negative", opt, text);
-        return 1;
-    }
-    unsigned long long v = strtoull(text, &end, 10);
-    if (errno || end == text || *end != '\0') {
-        iamp_cli_usage(cmd, "%s '%s' is not a non-negative integer", opt, text);
-        return 1;
-    }
-    *out = (uint64_t)v;
-    return 0;
-}
-
-int iamp_cli_double(const char *cmd, const char *opt, const char *text, double lo, double hi,
-                    double *out)
-{
-    char *end = NULL;
-    errno = 0;
-    double v = strtod(text, &end);
-    if (errno || end == text || *end != '\0' || !isfinite(v)) {
-        iamp_cli_usage(cmd, "%s '%s' is not a number", opt, text);
-        return 1;
-    }
-    if (v < lo || v > hi) {
-        iamp_cli_usage(cmd, "%s %g is out of range [%g, %g]", opt, v, lo, hi);
-        return 1;
-    }
-    *out = v;
-    return 0;
+    char err[512];
+    if (iamp_opt_u64(what, text, out, err, sizeof(err)) == 0)
+        return 0;
+    iamp_cli_usage(cmd, "%s", err);
+    return 1;
 }
 
 int iamp_cli_parse(const char *cmd, const struct iamp_cli_help *help,
@@ -116,13 +71,7 @@ void iamp_blas_threads_default(void)
     openblas_set_num_threads(n > 0 ? n : 1);
 }
 
-static struct iamp_comm *g_comm;
 static struct iamp_cluster *g_cluster;
-
-void iamp_cli_set_comm(struct iamp_comm *c)
-{
-    g_comm = c;
-}
 
 void iamp_cli_set_cluster(struct iamp_cluster *cl)
 {

@@ -24,13 +24,9 @@ void iamp_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Usage error: prints and returns IAMP_EXIT_USAGE with a --help hint. */
 int iamp_cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Parse option values; on failure print a usage error naming the option
- * and return nonzero. */
-IAMP_WUR int iamp_cli_long(const char *cmd, const char *opt, const char *text, long lo, long hi,
-                           long *out);
-IAMP_WUR int iamp_cli_u64(const char *cmd, const char *opt, const char *text, uint64_t *out);
-IAMP_WUR int iamp_cli_double(const char *cmd, const char *opt, const char *text, double lo,
-                             double hi, double *out);
+/* An argument that is not an option (a job id) as a u64; on failure print
+ * a usage error naming `what` and return nonzero. */
+IAMP_WUR int iamp_cli_u64(const char *cmd, const char *what, const char *text, uint64_t *out);
 
 /* A command's --help: the usage line and what it does, then the option
  * table (generated), then `more` (lists such as train's tasks). */
@@ -56,8 +52,7 @@ void iamp_blas_threads_default(void);
 struct iamp_comm;
 struct iamp_cluster;
 struct iamp_session;
-/* The run's MPI state and, on rank 0 of a multi-rank run, its cluster. */
-void iamp_cli_set_comm(struct iamp_comm *c);
+/* On rank 0 of a multi-rank run, its cluster (NULL otherwise). */
 void iamp_cli_set_cluster(struct iamp_cluster *cl);
 struct iamp_cluster *iamp_cli_cluster(void);
 /* Send a session's model work to the workers when there are any; on

@@ -5,52 +5,27 @@
 #include "coordinator/cli/cli.h"
 #include "coordinator/train/evaluate.h"
 #include "coordinator/train/metrics.h"
+#include "coordinator/train/plan.h"
 #include "worker/session.h"
 
-#include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define IAMP_ANSWER_MAX_QUESTIONS (1 << 22)
 
-static const char answer_help[] =
+static const char answer_usage[] =
     "usage: iamp answer [--task SPEC] [--checkpoint FILE] [--depth D] [FILE|-]\n"
     "\n"
     "Reads one question per line (the task's text form, e.g. 'pow x=5 k=37';\n"
     "blank lines and lines starting with '#' are skipped) and writes one JSON\n"
-    "object per question: {\"question\": ..., \"answer\": ..., \"depth\": D}.\n"
-    "\n"
-    "  --task SPEC        the task (default: the checkpoint's)\n"
-    "  --checkpoint FILE  the model (default: an untrained model, --seed)\n"
-    "  --depth D          amplification depth; 0 = M alone (default 1)\n"
-    "  --seed S           seed of the untrained model (default 1)\n";
+    "object per question: {\"question\": ..., \"answer\": ..., \"depth\": D}.\n";
 
-static const char eval_help[] =
+static const char eval_usage[] =
     "usage: iamp eval --checkpoint FILE [--task SPEC] [--depth D] [--eval-size N]\n"
     "\n"
-    "Held-out accuracy of M alone and of Amp^D(H, M) against ground truth.\n"
-    "\n"
-    "  --checkpoint FILE  the model (required)\n"
-    "  --task SPEC        must match the checkpoint's task (default: its task)\n"
-    "  --depth D          amplification depth for the amplified figure (default 1)\n"
-    "  --eval-size N      held-out questions (default: the task's set, e.g. permpow\n"
-    "                     1008, tictactoe 13560 = every unfinished board per type)\n"
-    "  --json             one JSON object instead of text (with accuracy_<type> per\n"
-    "                     question type and the model's parameter checksum)\n";
-
-enum { OPT_TASK = 256, OPT_CKPT, OPT_DEPTH, OPT_SEED, OPT_EVAL_SIZE, OPT_JSON, OPT_HELP };
-
-static const struct option answer_opts[] = {
-    {"task", required_argument, 0, OPT_TASK},
-    {"checkpoint", required_argument, 0, OPT_CKPT},
-    {"depth", required_argument, 0, OPT_DEPTH},
-    {"seed", required_argument, 0, OPT_SEED},
-    {"eval-size", required_argument, 0, OPT_EVAL_SIZE},
-    {"json", no_argument, 0, OPT_JSON},
-    {"help", no_argument, 0, OPT_HELP},
-    {0, 0, 0, 0},
-};
+    "Held-out accuracy of M alone and of Amp^D(H, M) against ground truth.\n";
 
 struct answer_cmd {
     const char *cmd, *task, *ckpt, *input;
@@ -59,49 +34,82 @@ struct answer_cmd {
     int json;
 };
 
-/* Returns -1 to go on, else an exit code. */
-static int parse_common(int argc, char **argv, struct answer_cmd *c, const char *help)
+#define ANSWER_AT(f) offsetof(struct answer_cmd, f)
+static const struct iamp_opt answer_rows[] = {
+    {.name = "task",
+     .kind = IAMP_OPT_STR,
+     .offset = ANSWER_AT(task),
+     .arg = "SPEC",
+     .help = "the task (default: the checkpoint's)"},
+    {.name = "checkpoint",
+     .kind = IAMP_OPT_STR,
+     .offset = ANSWER_AT(ckpt),
+     .arg = "FILE",
+     .help = "the model (default: an untrained model of the task's\n"
+             "shape, --seed)"},
+    {.name = "depth",
+     .kind = IAMP_OPT_LONG,
+     .offset = ANSWER_AT(depth),
+     .lo = 0,
+     .hi = 8,
+     .arg = "D",
+     .help = "amplification depth; 0 = M alone"},
+    {.name = "seed",
+     .kind = IAMP_OPT_U64,
+     .offset = ANSWER_AT(seed),
+     .arg = "S",
+     .help = "seed of the untrained model"},
+    {0},
+};
+
+static const struct iamp_opt eval_rows[] = {
+    {.name = "checkpoint",
+     .kind = IAMP_OPT_STR,
+     .offset = ANSWER_AT(ckpt),
+     .arg = "FILE",
+     .help = "the model (required)"},
+    {.name = "task",
+     .kind = IAMP_OPT_STR,
+     .offset = ANSWER_AT(task),
+     .arg = "SPEC",
+     .help = "must match the checkpoint's task (default: its task)"},
+    {.name = "depth",
+     .kind = IAMP_OPT_LONG,
+     .offset = ANSWER_AT(depth),
+     .lo = 0,
+     .hi = 8,
+     .arg = "D",
+     .help = "amplification depth for the amplified figure"},
+    {.name = "eval-size",
+     .kind = IAMP_OPT_LONG,
+     .offset = ANSWER_AT(eval_size),
+     .lo = 1,
+     .hi = 1 << 20,
+     .arg = "N",
+     .flags = IAMP_OPT_NO_DEFAULT,
+     .help = "held-out questions (default: the task's set, e.g. permpow\n"
+             "1008, tictactoe 13560 = every unfinished board per type)"},
+    {.name = "json",
+     .kind = IAMP_OPT_FLAG,
+     .offset = ANSWER_AT(json),
+     .set = 1,
+     .help = "one JSON object instead of text (with accuracy_<type> per\n"
+             "question type and the model's parameter checksum)"},
+    {0},
+};
+
+/* Options of answer or eval; returns -1 to go on, with *npos arguments
+ * left at argv[1..], else an exit code. */
+static int parse_common(int argc, char **argv, struct answer_cmd *c, const char *usage,
+                        const struct iamp_opt *rows, int *npos)
 {
+    const struct iamp_opt_group g = {rows, 0, NULL};
+    const struct iamp_cli_help help = {usage, NULL};
     c->depth = 1;
     c->eval_size = 0; /* the task's */
     c->seed = 1;
-    opterr = 0;
-    optind = 1;
-    for (;;) {
-        int opt = getopt_long(argc, argv, "+", answer_opts, NULL);
-        if (opt == -1)
-            break;
-        int bad = 0;
-        switch (opt) {
-        case OPT_HELP:
-            fputs(help, stdout);
-            return IAMP_EXIT_OK;
-        case OPT_TASK:
-            c->task = optarg;
-            break;
-        case OPT_CKPT:
-            c->ckpt = optarg;
-            break;
-        case OPT_DEPTH:
-            bad = iamp_cli_long(c->cmd, "--depth", optarg, 0, 8, &c->depth);
-            break;
-        case OPT_SEED:
-            bad = iamp_cli_u64(c->cmd, "--seed", optarg, &c->seed);
-            break;
-        case OPT_EVAL_SIZE:
-            bad = iamp_cli_long(c->cmd, "--eval-size", optarg, 1, 1 << 20, &c->eval_size);
-            break;
-        case OPT_JSON:
-            c->json = 1;
-            break;
-        default:
-            return iamp_cli_usage(c->cmd, "unknown option or missing value: '%s'",
-                                  argv[optind - 1]);
-        }
-        if (bad)
-            return IAMP_EXIT_USAGE;
-    }
-    return -1;
+    struct answer_cmd defaults = *c;
+    return iamp_cli_parse(c->cmd, &help, &g, 1, c, &defaults, argc, argv, npos);
 }
 
 static int open_session(struct answer_cmd *c, struct iamp_session *s)
@@ -117,8 +125,10 @@ static int open_session(struct answer_cmd *c, struct iamp_session *s)
         }
         goto attach;
     }
-    struct iamp_model_opts mo = IAMP_MODEL_OPTS_DEFAULT;
-    rc = iamp_session_open(s, c->task, &mo, 1e-3f, c->seed, err, sizeof(err));
+    struct iamp_train_plan plan; /* an untrained model of the shape iamp train gives it */
+    rc = iamp_train_plan_for_task(&plan, c->task, NULL, err, sizeof(err));
+    if (!rc)
+        rc = iamp_session_open(s, c->task, &plan.mo, plan.o.cfg.lr, c->seed, err, sizeof(err));
     if (rc) {
         iamp_cli_error("%s: %s", c->cmd, err);
         return rc == IAMP_ENOMEM ? IAMP_EXIT_FAIL : IAMP_EXIT_USAGE;
@@ -199,13 +209,14 @@ static void write_jsonl(const struct iamp_task *t, const struct iamp_question *q
 int iamp_cmd_answer(int argc, char **argv)
 {
     struct answer_cmd c = {.cmd = "answer", .input = "-"};
-    int code = parse_common(argc, argv, &c, answer_help);
+    int npos = 0;
+    int code = parse_common(argc, argv, &c, answer_usage, answer_rows, &npos);
     if (code >= 0)
         return code;
-    if (optind < argc)
-        c.input = argv[optind++];
-    if (optind < argc)
-        return iamp_cli_usage("answer", "unexpected argument '%s'", argv[optind]);
+    if (npos > 1)
+        return iamp_cli_usage("answer", "unexpected argument '%s'", argv[2]);
+    if (npos == 1)
+        c.input = argv[1];
     if (!c.task && !c.ckpt)
         return iamp_cli_usage("answer", "--task or --checkpoint is required");
     FILE *in = strcmp(c.input, "-") == 0 ? stdin : fopen(c.input, "r");
@@ -247,11 +258,12 @@ out_file:
 int iamp_cmd_eval(int argc, char **argv)
 {
     struct answer_cmd c = {.cmd = "eval"};
-    int code = parse_common(argc, argv, &c, eval_help);
+    int npos = 0;
+    int code = parse_common(argc, argv, &c, eval_usage, eval_rows, &npos);
     if (code >= 0)
         return code;
-    if (optind < argc)
-        return iamp_cli_usage("eval", "unexpected argument '%s'", argv[optind]);
+    if (npos > 0)
+        return iamp_cli_usage("eval", "unexpected argument '%s'", argv[1]);
     if (!c.ckpt)
         return iamp_cli_usage("eval", "--checkpoint is required");
     struct iamp_session s;
@@ -260,7 +272,7 @@ int iamp_cmd_eval(int argc, char **argv)
         return code;
     struct iamp_eval_set ev;
     double acc = 0.0, amp = 0.0, per_type[IAMP_TYPES_MAX], metrics[IAMP_METRICS_MAX];
-    int rc = iamp_eval_set_init(&ev, &s.task, (int)c.eval_size, 12345);
+    int rc = iamp_eval_set_init(&ev, &s.task, (int)c.eval_size, IAMP_EVAL_SEED);
     if (!rc)
         rc = iamp_eval_accuracy(&s, &ev, 0, &acc, per_type, metrics);
     if (!rc)

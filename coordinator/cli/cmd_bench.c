@@ -4,19 +4,20 @@
  * shared and noisy.
  */
 #include "coordinator/cli/cli.h"
+#include "coordinator/train/plan.h"
 #include "worker/cluster.h"
 #include "worker/worker_loop.h"
 #include "worker/session.h"
 #include "worker/policy.h"
 
 #include <cblas.h>
-#include <getopt.h>
+#include <stddef.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char bench_help[] =
+static const char bench_usage[] =
     "usage: iamp bench train|amplify|allreduce|serve [options]\n"
     "\n"
     "  train    examples/s and GFLOP/s of a training step (forward, backward,\n"
@@ -25,39 +26,7 @@ static const char bench_help[] =
     "  allreduce  (mpirun -np N) bus bandwidth of iamp's bucketed allreduce and\n"
     "           of MPI_Allreduce, 4 KiB .. 64 MiB\n"
     "  serve    answer-job latency and throughput of `iamp serve` on loopback\n"
-    "           (iamp bench serve --help)\n"
-    "\n"
-    "  --task SPEC        task whose shape the model takes (default permpow)\n"
-    "  --hidden N --embed N --layers N   model size (default 1024, 64, 2)\n"
-    "  --batch N          rows per training step / roots per amplify call (default 512)\n"
-    "  --depth D          amplify: depth (default 2)\n"
-    "  --seconds X        time per measurement (default 2)\n"
-    "  --json             one JSON object instead of text\n";
-
-enum {
-    OPT_TASK = 256,
-    OPT_HIDDEN,
-    OPT_EMBED,
-    OPT_LAYERS,
-    OPT_BATCH,
-    OPT_DEPTH,
-    OPT_SECONDS,
-    OPT_JSON,
-    OPT_HELP
-};
-
-static const struct option bench_opts[] = {
-    {"task", required_argument, 0, OPT_TASK},
-    {"hidden", required_argument, 0, OPT_HIDDEN},
-    {"embed", required_argument, 0, OPT_EMBED},
-    {"layers", required_argument, 0, OPT_LAYERS},
-    {"batch", required_argument, 0, OPT_BATCH},
-    {"depth", required_argument, 0, OPT_DEPTH},
-    {"seconds", required_argument, 0, OPT_SECONDS},
-    {"json", no_argument, 0, OPT_JSON},
-    {"help", no_argument, 0, OPT_HELP},
-    {0, 0, 0, 0},
-};
+    "           (iamp bench serve --help)\n";
 
 struct bench_cmd {
     const char *what, *task;
@@ -67,60 +36,67 @@ struct bench_cmd {
     int json;
 };
 
-static int parse_bench(int argc, char **argv, struct bench_cmd *c)
+#define BENCH_AT(f) offsetof(struct bench_cmd, f)
+static const struct iamp_opt bench_rows[] = {
+    {.name = "task",
+     .kind = IAMP_OPT_STR,
+     .offset = BENCH_AT(task),
+     .arg = "SPEC",
+     .help = "task whose shape the model takes"},
+    {.name = "batch",
+     .kind = IAMP_OPT_LONG,
+     .offset = BENCH_AT(batch),
+     .lo = 1,
+     .hi = 1 << 16,
+     .arg = "N",
+     .help = "rows per training step / roots per amplify call"},
+    {.name = "depth",
+     .kind = IAMP_OPT_LONG,
+     .offset = BENCH_AT(depth),
+     .lo = 0,
+     .hi = 8,
+     .arg = "D",
+     .help = "amplify: depth"},
+    {.name = "seconds",
+     .kind = IAMP_OPT_DOUBLE,
+     .offset = BENCH_AT(seconds),
+     .lo = 0.01,
+     .hi = 3600,
+     .arg = "X",
+     .help = "time per measurement"},
+    {.name = "json",
+     .kind = IAMP_OPT_FLAG,
+     .offset = BENCH_AT(json),
+     .set = 1,
+     .help = "one JSON object instead of text"},
+    {0},
+};
+
+static void bench_defaults(struct bench_cmd *c)
 {
-    long v;
+    memset(c, 0, sizeof(*c));
     c->task = "permpow";
     c->mo = (struct iamp_model_opts){64, 1024, 2, 0};
     c->batch = 512;
     c->depth = 2;
     c->seconds = 2.0;
-    opterr = 0;
-    optind = 2;
-    for (;;) {
-        int opt = getopt_long(argc, argv, "+", bench_opts, NULL), bad = 0;
-        if (opt == -1)
-            break;
-        switch (opt) {
-        case OPT_HELP:
-            fputs(bench_help, stdout);
-            return IAMP_EXIT_OK;
-        case OPT_TASK:
-            c->task = optarg;
-            break;
-        case OPT_HIDDEN:
-            bad = iamp_cli_long("bench", "--hidden", optarg, 1, 16384, &v);
-            c->mo.hidden = (int)v;
-            break;
-        case OPT_EMBED:
-            bad = iamp_cli_long("bench", "--embed", optarg, 1, 1024, &v);
-            c->mo.embed = (int)v;
-            break;
-        case OPT_LAYERS:
-            bad = iamp_cli_long("bench", "--layers", optarg, 1, IAMP_LAYERS_MAX, &v);
-            c->mo.layers = (int)v;
-            break;
-        case OPT_BATCH:
-            bad = iamp_cli_long("bench", "--batch", optarg, 1, 1 << 16, &c->batch);
-            break;
-        case OPT_DEPTH:
-            bad = iamp_cli_long("bench", "--depth", optarg, 0, 8, &c->depth);
-            break;
-        case OPT_SECONDS:
-            bad = iamp_cli_double("bench", "--seconds", optarg, 0.01, 3600, &c->seconds);
-            break;
-        case OPT_JSON:
-            c->json = 1;
-            break;
-        default:
-            return iamp_cli_usage("bench", "unknown option or missing value: '%s'",
-                                  argv[optind - 1]);
-        }
-        if (bad)
-            return IAMP_EXIT_USAGE;
-    }
-    if (optind < argc)
-        return iamp_cli_usage("bench", "unexpected argument '%s'", argv[optind]);
+}
+
+/* Options and the benchmark's name; -1 to go on, else an exit code. */
+static int parse_bench(int argc, char **argv, struct bench_cmd *c)
+{
+    struct iamp_opt_group g[2] = {{bench_rows, 0, NULL}, iamp_model_opts_group(BENCH_AT(mo))};
+    const struct iamp_cli_help help = {bench_usage, NULL};
+    struct bench_cmd defaults;
+    int npos = 0;
+    bench_defaults(c);
+    bench_defaults(&defaults);
+    int code = iamp_cli_parse("bench", &help, g, 2, c, &defaults, argc, argv, &npos);
+    if (code >= 0)
+        return code;
+    if (npos > 1)
+        return iamp_cli_usage("bench", "unexpected argument '%s'", argv[2]);
+    c->what = argv[1];
     return -1;
 }
 
@@ -384,23 +360,19 @@ static int bench_allreduce(struct bench_cmd *c)
 int iamp_cmd_bench(int argc, char **argv)
 {
     struct bench_cmd c;
-    memset(&c, 0, sizeof(c));
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        if (argc < 2)
-            return iamp_cli_usage("bench", "which benchmark? train, amplify or serve");
-        fputs(bench_help, stdout);
-        return IAMP_EXIT_OK;
-    }
-    c.what = argv[1];
-    if (strcmp(c.what, "serve") == 0)
+    if (argc >= 2 && strcmp(argv[1], "serve") == 0)
         return iamp_bench_serve(argc, argv);
+    if (argc < 2)
+        return iamp_cli_usage("bench", "which benchmark? train, amplify, allreduce or serve");
+    int code = parse_bench(argc, argv, &c);
+    if (code >= 0)
+        return code;
+    if (!c.what)
+        return iamp_cli_usage("bench", "which benchmark? train, amplify, allreduce or serve");
     if (strcmp(c.what, "train") != 0 && strcmp(c.what, "amplify") != 0 &&
         strcmp(c.what, "allreduce") != 0)
         return iamp_cli_usage("bench", "unknown benchmark '%s' (train, amplify, allreduce, serve)",
                               c.what);
-    int code = parse_bench(argc, argv, &c);
-    if (code >= 0)
-        return code;
     if (strcmp(c.what, "allreduce") == 0)
         return bench_allreduce(&c);
     struct iamp_session s;

@@ -12,7 +12,7 @@
 #include "coordinator/train/metrics.h"
 
 #include <fcntl.h>
-#include <getopt.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -29,25 +29,7 @@ static const char submit_help[] =
     "\n"
     "Submits a job to `iamp serve` and prints its id, or with --wait its\n"
     "result: for an answer job one JSON object per question, as `iamp answer`\n"
-    "writes them: {\"question\": ..., \"answer\": ..., \"depth\": D}.\n"
-    "\n"
-    "  --kind K            answer (questions from FILE or stdin, one per line),\n"
-    "                      train or eval (default answer)\n"
-    "  --task SPEC         must be the served model's task (default: it)\n"
-    "  --depth D           amplification depth (default 1)\n"
-    "  --algo MODE         train: distillation modes (default: the model's)\n"
-    "  --rounds R          train: rounds to run (required)\n"
-    "  --seed S            train: seed of a model never trained\n"
-    "  --questions N       train: questions per round\n"
-    "  --eval-size N       eval: held-out questions (default 1008)\n"
-    "  --key K             idempotency key: resubmitting it gives the same job\n"
-    "  --wait              wait for the job (progress bar on a terminal), print\n"
-    "                      its result; exit 1 unless it ends done\n"
-    "  --retry SECONDS     on a lost connection reconnect and resubmit (same\n"
-    "                      key) for up to SECONDS\n"
-    "  --addr HOST:PORT    server (default $IAMP_ADDR or 127.0.0.1:7433)\n"
-    "  --token-file F      token (default $IAMP_TOKEN_FILE)\n"
-    "  --timeout SECONDS   for connecting and each reply (default 30)\n";
+    "writes them: {\"question\": ..., \"answer\": ..., \"depth\": D}.\n";
 
 static const char status_help[] =
     "usage: iamp status JOB [--json] [--addr HOST:PORT] [--token-file F]\n"
@@ -77,52 +59,11 @@ static const char info_help[] = "usage: iamp info [--json] [--addr HOST:PORT] [-
                                 "\n"
                                 "Prints the server's version, served model and limits.\n";
 
-enum {
-    OPT_ADDR = 256,
-    OPT_TOKEN,
-    OPT_TIMEOUT,
-    OPT_JSON,
-    OPT_KIND,
-    OPT_TASK,
-    OPT_DEPTH,
-    OPT_ALGO,
-    OPT_ROUNDS,
-    OPT_SEED,
-    OPT_QUESTIONS,
-    OPT_EVAL_SIZE,
-    OPT_KEY,
-    OPT_WAIT,
-    OPT_RETRY,
-    OPT_OFFSET,
-    OPT_LIMIT,
-    OPT_HELP
-};
-
-static const struct option client_opts[] = {
-    {"addr", required_argument, 0, OPT_ADDR},
-    {"token-file", required_argument, 0, OPT_TOKEN},
-    {"timeout", required_argument, 0, OPT_TIMEOUT},
-    {"json", no_argument, 0, OPT_JSON},
-    {"kind", required_argument, 0, OPT_KIND},
-    {"task", required_argument, 0, OPT_TASK},
-    {"depth", required_argument, 0, OPT_DEPTH},
-    {"algo", required_argument, 0, OPT_ALGO},
-    {"rounds", required_argument, 0, OPT_ROUNDS},
-    {"seed", required_argument, 0, OPT_SEED},
-    {"questions", required_argument, 0, OPT_QUESTIONS},
-    {"eval-size", required_argument, 0, OPT_EVAL_SIZE},
-    {"key", required_argument, 0, OPT_KEY},
-    {"wait", no_argument, 0, OPT_WAIT},
-    {"retry", required_argument, 0, OPT_RETRY},
-    {"offset", required_argument, 0, OPT_OFFSET},
-    {"limit", required_argument, 0, OPT_LIMIT},
-    {"help", no_argument, 0, OPT_HELP},
-    {0, 0, 0, 0},
-};
-
-/* Everything any of the commands takes; `allowed` says which. */
+/* Everything any of the commands takes; each command's groups say which. */
 struct client_cmd {
-    const char *cmd, *help, *allowed; /* allowed: option ids as a string */
+    const char *cmd, *help;
+    const struct iamp_opt_group *groups;
+    int n_groups;
     const char *addr, *token_file;
     char token[IAMP_TOKEN_MAX + 1];
     int has_token, json, wait;
@@ -136,99 +77,150 @@ struct client_cmd {
 
 /* ---------------------------------------------------------- options */
 
-static int option_value(struct client_cmd *c, int opt)
-{
-    long v;
-    switch (opt) {
-    case OPT_ADDR:
-        c->addr = optarg;
-        return 0;
-    case OPT_TOKEN:
-        c->token_file = optarg;
-        return 0;
-    case OPT_TIMEOUT:
-        return iamp_cli_double(c->cmd, "--timeout", optarg, 0.1, 86400, &c->timeout_s);
-    case OPT_JSON:
-        c->json = 1;
-        return 0;
-    case OPT_KIND:
-        c->sub.kind = strcmp(optarg, "answer") == 0  ? IAMP_JOB_ANSWER
-                      : strcmp(optarg, "train") == 0 ? IAMP_JOB_TRAIN
-                      : strcmp(optarg, "eval") == 0  ? IAMP_JOB_EVAL
-                                                     : 0;
-        return c->sub.kind ? 0
-                           : iamp_cli_usage(c->cmd, "--kind '%s' is not answer, train or eval",
-                                            optarg) != 0;
-    case OPT_TASK:
-        if (strlen(optarg) >= sizeof(c->sub.task))
-            return iamp_cli_usage(c->cmd, "--task is too long") != 0;
-        snprintf(c->sub.task, sizeof(c->sub.task), "%s", optarg);
-        return 0;
-    case OPT_DEPTH:
-        if (iamp_cli_long(c->cmd, "--depth", optarg, 0, 64, &v))
-            return 1;
-        c->sub.has_depth = 1;
-        c->sub.depth = (uint32_t)v;
-        return 0;
-    case OPT_ALGO:
-        if (strlen(optarg) >= sizeof(c->sub.train.algo))
-            return iamp_cli_usage(c->cmd, "--algo is too long") != 0;
-        snprintf(c->sub.train.algo, sizeof(c->sub.train.algo), "%s", optarg);
-        return 0;
-    case OPT_ROUNDS:
-        if (iamp_cli_long(c->cmd, "--rounds", optarg, 1, 100000000, &v))
-            return 1;
-        c->sub.train.rounds = (uint32_t)v;
-        return 0;
-    case OPT_SEED:
-        c->sub.train.has_seed = 1;
-        return iamp_cli_u64(c->cmd, "--seed", optarg, &c->sub.train.seed);
-    case OPT_QUESTIONS:
-        if (iamp_cli_long(c->cmd, "--questions", optarg, 1, 1 << 20, &v))
-            return 1;
-        c->sub.train.questions_per_round = (uint32_t)v;
-        return 0;
-    case OPT_EVAL_SIZE:
-        if (iamp_cli_long(c->cmd, "--eval-size", optarg, 1, 1 << 24, &v))
-            return 1;
-        c->sub.eval_size = (uint32_t)v;
-        return 0;
-    case OPT_KEY:
-        if (strlen(optarg) >= sizeof(c->sub.client_key) || !optarg[0])
-            return iamp_cli_usage(c->cmd, "--key must be 1 to %d bytes", IAMP_KEY_MAX - 1) != 0;
-        snprintf(c->sub.client_key, sizeof(c->sub.client_key), "%s", optarg);
-        return 0;
-    case OPT_WAIT:
-        c->wait = 1;
-        return 0;
-    case OPT_RETRY:
-        return iamp_cli_double(c->cmd, "--retry", optarg, 0, 86400, &c->retry_s);
-    case OPT_OFFSET:
-        return iamp_cli_u64(c->cmd, "--offset", optarg, &c->offset);
-    default: /* OPT_LIMIT */
-        return iamp_cli_long(c->cmd, "--limit", optarg, 1, 1000000, &c->limit);
-    }
-}
+#define AT(f) offsetof(struct client_cmd, f)
+static const struct iamp_opt conn_rows[] = {
+    {.name = "addr",
+     .kind = IAMP_OPT_STR,
+     .offset = AT(addr),
+     .arg = "HOST:PORT",
+     .help = "server (default $IAMP_ADDR or " IAMP_ADDR_DEFAULT ")"},
+    {.name = "token-file",
+     .kind = IAMP_OPT_STR,
+     .offset = AT(token_file),
+     .arg = "F",
+     .help = "token (default $IAMP_TOKEN_FILE)"},
+    {.name = "timeout",
+     .kind = IAMP_OPT_DOUBLE,
+     .offset = AT(timeout_s),
+     .lo = 0.1,
+     .hi = 86400,
+     .arg = "SECONDS",
+     .help = "for connecting and each reply"},
+    {0},
+};
+static const struct iamp_opt json_rows[] = {
+    {.name = "json",
+     .kind = IAMP_OPT_FLAG,
+     .offset = AT(json),
+     .set = 1,
+     .help = "one JSON object per line instead of text"},
+    {0},
+};
+static const struct iamp_opt limit_rows[] = {
+    {.name = "limit",
+     .kind = IAMP_OPT_LONG,
+     .offset = AT(limit),
+     .lo = 1,
+     .hi = 1000000,
+     .arg = "N",
+     .help = "items at most",
+     .flags = IAMP_OPT_NO_DEFAULT},
+    {0},
+};
+static const struct iamp_opt offset_rows[] = {
+    {.name = "offset",
+     .kind = IAMP_OPT_U64,
+     .offset = AT(offset),
+     .arg = "N",
+     .help = "first item"},
+    {0},
+};
 
-static int parse_options(int argc, char **argv, struct client_cmd *c)
-{
-    opterr = 0;
-    optind = 1;
-    for (;;) {
-        int opt = getopt_long(argc, argv, "+", client_opts, NULL);
-        if (opt == -1)
-            return -1;
-        if (opt == OPT_HELP) {
-            fputs(c->help, stdout);
-            return IAMP_EXIT_OK;
-        }
-        if (opt == '?' || opt == ':' || !strchr(c->allowed, opt - OPT_ADDR + 'a'))
-            return iamp_cli_usage(c->cmd, "unknown option or missing value: '%s'",
-                                  argv[optind - 1]);
-        if (option_value(c, opt))
-            return IAMP_EXIT_USAGE;
-    }
-}
+static const char *const job_kinds[] = {"answer", "train", "eval", NULL};
+static const struct iamp_opt submit_rows[] = {
+    {.name = "kind",
+     .kind = IAMP_OPT_CHOICE,
+     .offset = AT(sub.kind),
+     .arg = "K",
+     .set = IAMP_JOB_ANSWER,
+     .choices = job_kinds,
+     .help = "answer (questions from FILE or stdin, one per line),\n"
+             "train or eval"},
+    {.name = "task",
+     .kind = IAMP_OPT_TEXT,
+     .offset = AT(sub.task),
+     .hi = IAMP_SPEC_MAX,
+     .arg = "SPEC",
+     .help = "must be the served model's task (default: it)"},
+    {.name = "depth",
+     .kind = IAMP_OPT_U32,
+     .offset = AT(sub.depth),
+     .lo = 0,
+     .hi = 64,
+     .arg = "D",
+     .seen = IAMP_OPT_SEEN(struct client_cmd, sub.has_depth),
+     .flags = IAMP_OPT_NO_DEFAULT,
+     .help = "amplification depth (default 1)"},
+    {.name = "algo",
+     .kind = IAMP_OPT_TEXT,
+     .offset = AT(sub.train.algo),
+     .hi = IAMP_ALGO_MAX,
+     .arg = "MODE",
+     .help = "train: distillation modes (default: the model's)"},
+    {.name = "rounds",
+     .kind = IAMP_OPT_U32,
+     .offset = AT(sub.train.rounds),
+     .lo = 1,
+     .hi = 100000000,
+     .arg = "R",
+     .flags = IAMP_OPT_NO_DEFAULT,
+     .help = "train: rounds to run (required)"},
+    {.name = "seed",
+     .kind = IAMP_OPT_U64,
+     .offset = AT(sub.train.seed),
+     .arg = "S",
+     .seen = IAMP_OPT_SEEN(struct client_cmd, sub.train.has_seed),
+     .flags = IAMP_OPT_NO_DEFAULT,
+     .help = "train: seed of a model never trained"},
+    {.name = "questions",
+     .kind = IAMP_OPT_U32,
+     .offset = AT(sub.train.questions_per_round),
+     .lo = 1,
+     .hi = 1 << 20,
+     .arg = "N",
+     .flags = IAMP_OPT_NO_DEFAULT,
+     .help = "train: questions per round"},
+    {.name = "eval-size",
+     .kind = IAMP_OPT_U32,
+     .offset = AT(sub.eval_size),
+     .lo = 1,
+     .hi = 1 << 24,
+     .arg = "N",
+     .flags = IAMP_OPT_NO_DEFAULT,
+     .help = "eval: held-out questions (default: the task's set)"},
+    {.name = "key",
+     .kind = IAMP_OPT_TEXT,
+     .offset = AT(sub.client_key),
+     .lo = 1,
+     .hi = IAMP_KEY_MAX,
+     .arg = "K",
+     .help = "idempotency key: resubmitting it gives the same job"},
+    {.name = "wait",
+     .kind = IAMP_OPT_FLAG,
+     .offset = AT(wait),
+     .set = 1,
+     .help = "wait for the job (progress bar on a terminal), print\n"
+             "its result; exit 1 unless it ends done"},
+    {.name = "retry",
+     .kind = IAMP_OPT_DOUBLE,
+     .offset = AT(retry_s),
+     .lo = 0,
+     .hi = 86400,
+     .arg = "SECONDS",
+     .flags = IAMP_OPT_NO_DEFAULT,
+     .help = "on a lost connection reconnect and resubmit (same\n"
+             "key) for up to SECONDS"},
+    {0},
+};
+
+static const struct iamp_opt_group status_groups[] = {{conn_rows, 0, NULL}, {json_rows, 0, NULL}};
+static const struct iamp_opt_group watch_groups[] = {{conn_rows, 0, NULL}};
+static const struct iamp_opt_group result_groups[] = {
+    {conn_rows, 0, NULL}, {offset_rows, 0, NULL}, {limit_rows, 0, NULL}};
+static const struct iamp_opt_group jobs_groups[] = {
+    {conn_rows, 0, NULL}, {json_rows, 0, NULL}, {limit_rows, 0, NULL}};
+static const struct iamp_opt_group submit_groups[] = {{submit_rows, 0, NULL}, {conn_rows, 0, NULL}};
+#define GROUPS(g) g, (int)(sizeof(g) / sizeof(g[0]))
 
 static int read_token(struct client_cmd *c)
 {
@@ -249,8 +241,13 @@ static int read_token(struct client_cmd *c)
 /* Options, then the JOB argument when want_job; -1 to go on. */
 static int parse_client(int argc, char **argv, struct client_cmd *c, int want_job)
 {
+    const struct iamp_cli_help help = {c->help, NULL};
+    int npos = 0, at = 1;
     c->timeout_s = 30.0;
-    int code = parse_options(argc, argv, c);
+    struct client_cmd defaults = *c;
+    defaults.sub.kind = IAMP_JOB_ANSWER;
+    int code =
+        iamp_cli_parse(c->cmd, &help, c->groups, c->n_groups, c, &defaults, argc, argv, &npos);
     if (code >= 0)
         return code;
     if (!c->addr)
@@ -258,15 +255,15 @@ static int parse_client(int argc, char **argv, struct client_cmd *c, int want_jo
     if (!c->addr || !c->addr[0])
         c->addr = IAMP_ADDR_DEFAULT;
     if (want_job) {
-        if (optind >= argc)
+        if (npos < 1)
             return iamp_cli_usage(c->cmd, "which job? (a job id)");
-        if (iamp_cli_u64(c->cmd, "JOB", argv[optind++], &c->job))
+        if (iamp_cli_u64(c->cmd, "JOB", argv[at++], &c->job))
             return IAMP_EXIT_USAGE;
     }
-    if (optind < argc && strcmp(c->cmd, "submit") == 0)
-        c->input = argv[optind++];
-    if (optind < argc)
-        return iamp_cli_usage(c->cmd, "unexpected argument '%s'", argv[optind]);
+    if (at <= npos && strcmp(c->cmd, "submit") == 0)
+        c->input = argv[at++];
+    if (at <= npos)
+        return iamp_cli_usage(c->cmd, "unexpected argument '%s'", argv[at]);
     code = read_token(c);
     return code ? code : -1;
 }
@@ -400,7 +397,7 @@ static int job_request(struct client_cmd *c, int kind, int want, struct iamp_msg
 
 int iamp_cmd_status(int argc, char **argv)
 {
-    struct client_cmd c = {.cmd = "status", .help = status_help, .allowed = "abcd"};
+    struct client_cmd c = {.cmd = "status", .help = status_help, .groups = GROUPS(status_groups)};
     struct iamp_msg r;
     int code = parse_client(argc, argv, &c, 1);
     if (code >= 0)
@@ -414,7 +411,7 @@ int iamp_cmd_status(int argc, char **argv)
 
 int iamp_cmd_cancel(int argc, char **argv)
 {
-    struct client_cmd c = {.cmd = "cancel", .help = cancel_help, .allowed = "abcd"};
+    struct client_cmd c = {.cmd = "cancel", .help = cancel_help, .groups = GROUPS(status_groups)};
     struct iamp_msg r;
     int code = parse_client(argc, argv, &c, 1);
     if (code >= 0)
@@ -459,7 +456,7 @@ static int follow(struct client_cmd *c, struct iamp_client *cl, FILE *f, int tty
 
 int iamp_cmd_watch(int argc, char **argv)
 {
-    struct client_cmd c = {.cmd = "watch", .help = watch_help, .allowed = "abc"};
+    struct client_cmd c = {.cmd = "watch", .help = watch_help, .groups = GROUPS(watch_groups)};
     struct iamp_client cl;
     struct iamp_job_status st;
     char err[512];
@@ -544,7 +541,7 @@ static void print_result(const struct iamp_job_status *st, const struct items *i
 
 int iamp_cmd_result(int argc, char **argv)
 {
-    struct client_cmd c = {.cmd = "result", .help = result_help, .allowed = "abcpq"};
+    struct client_cmd c = {.cmd = "result", .help = result_help, .groups = GROUPS(result_groups)};
     struct iamp_client cl;
     struct items it = {0};
     struct iamp_job_status st;
@@ -722,7 +719,7 @@ static int check_submit(struct client_cmd *c)
 
 int iamp_cmd_submit(int argc, char **argv)
 {
-    struct client_cmd c = {.cmd = "submit", .help = submit_help, .allowed = "abcefghijklmno"};
+    struct client_cmd c = {.cmd = "submit", .help = submit_help, .groups = GROUPS(submit_groups)};
     struct attempt a;
     memset(&a, 0, sizeof(a));
     int code = parse_client(argc, argv, &c, 0);
@@ -754,7 +751,7 @@ out:
 
 int iamp_cmd_jobs(int argc, char **argv)
 {
-    struct client_cmd c = {.cmd = "jobs", .help = jobs_help, .allowed = "abcdq"};
+    struct client_cmd c = {.cmd = "jobs", .help = jobs_help, .groups = GROUPS(jobs_groups)};
     struct iamp_msg req, r;
     int code = parse_client(argc, argv, &c, 0);
     if (code >= 0)
@@ -793,7 +790,7 @@ static void print_info(const struct iamp_info *in, int json)
 
 int iamp_cmd_info(int argc, char **argv)
 {
-    struct client_cmd c = {.cmd = "info", .help = info_help, .allowed = "abcd"};
+    struct client_cmd c = {.cmd = "info", .help = info_help, .groups = GROUPS(status_groups)};
     struct iamp_msg req, r;
     int code = parse_client(argc, argv, &c, 0);
     if (code >= 0)

@@ -10,6 +10,7 @@
 #include "common/trace.h"
 #include "worker/worker_loop.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,11 +37,7 @@ static const char main_help[] =
     "  version  print the version\n"
     "\n"
     "Under mpirun -np N rank 0 runs the command and ranks 1..N-1 hold model\n"
-    "copies that amplify and train. Options for every command:\n"
-    "  --timeline FILE     write a Chrome trace (chrome://tracing, Perfetto)\n"
-    "  --credit N          work units in flight per worker (default 2)\n"
-    "  --bucket-bytes N    gradient allreduce bucket size (default 1048576)\n"
-    "  --check-params      compare parameter checksums across ranks every round\n";
+    "copies that amplify and train. Options for every command:\n";
 
 struct command {
     const char *name;
@@ -59,40 +56,53 @@ struct global_opts {
     struct iamp_cluster_opts cluster;
 };
 
-/* Take the shared options out of argv (anywhere after the command). */
+#define GLOBAL_AT(f) offsetof(struct global_opts, f)
+static const struct iamp_opt global_rows[] = {
+    {.name = "timeline",
+     .kind = IAMP_OPT_STR,
+     .offset = GLOBAL_AT(timeline),
+     .arg = "FILE",
+     .help = "write a Chrome trace (chrome://tracing, Perfetto)"},
+    {.name = "credit",
+     .kind = IAMP_OPT_INT,
+     .offset = GLOBAL_AT(cluster.credit),
+     .lo = 1,
+     .hi = 1024,
+     .arg = "N",
+     .help = "work units in flight per worker"},
+    {.name = "bucket-bytes",
+     .kind = IAMP_OPT_SIZE,
+     .offset = GLOBAL_AT(cluster.bucket_bytes),
+     .lo = 4096,
+     .hi = 1 << 30,
+     .arg = "N",
+     .help = "gradient allreduce bucket size"},
+    {.name = "check-params",
+     .kind = IAMP_OPT_FLAG,
+     .offset = GLOBAL_AT(cluster.check_params),
+     .set = 1,
+     .help = "compare parameter checksums across ranks every round"},
+    {0},
+};
+static const struct iamp_opt_group global_group = {global_rows, 0, NULL};
+
+static void print_main_help(FILE *f)
+{
+    struct global_opts defaults = {0};
+    iamp_cluster_opts_default(&defaults.cluster);
+    fputs(main_help, f);
+    iamp_opts_help(f, &global_group, 1, &defaults);
+}
+
+/* Take the shared options out of argv (anywhere after the command); the
+ * rest stays, in order, for the command. */
 static int take_global_opts(int *argc, char **argv, struct global_opts *g)
 {
-    int out = 1;
-    for (int i = 1; i < *argc; i++) {
-        const char *a = argv[i];
-        long v;
-        if (strcmp(a, "--check-params") == 0) {
-            g->cluster.check_params = 1;
-            continue;
-        }
-        int takes =
-            !strcmp(a, "--timeline") || !strcmp(a, "--credit") || !strcmp(a, "--bucket-bytes");
-        if (!takes) {
-            argv[out++] = argv[i];
-            continue;
-        }
-        if (i + 1 >= *argc)
-            return iamp_cli_usage(argv[0], "%s needs a value", a);
-        const char *val = argv[++i];
-        if (!strcmp(a, "--timeline"))
-            g->timeline = val;
-        else if (!strcmp(a, "--credit")) {
-            if (iamp_cli_long(argv[0], a, val, 1, 1024, &v))
-                return IAMP_EXIT_USAGE;
-            g->cluster.credit = (int)v;
-        } else {
-            if (iamp_cli_long(argv[0], a, val, 4096, 1L << 30, &v))
-                return IAMP_EXIT_USAGE;
-            g->cluster.bucket_bytes = (size_t)v;
-        }
-    }
-    *argc = out;
-    argv[out] = NULL;
+    char err[512];
+    int k = iamp_opts_parse(&global_group, 1, g, *argc, argv, IAMP_OPTS_PASS, err, sizeof(err));
+    if (k < 0)
+        return iamp_cli_usage(argv[0], "%s", err);
+    *argc = k + 1;
     return 0;
 }
 
@@ -142,15 +152,14 @@ int main(int argc, char **argv)
         return IAMP_EXIT_FAIL;
     }
     iamp_blas_threads_default();
-    iamp_cli_set_comm(&comm);
     int code;
     if (comm.rank > 0) {
         code = iamp_worker_main(&comm) ? IAMP_EXIT_FAIL : IAMP_EXIT_OK;
     } else if (argc < 2) {
-        fputs(main_help, stderr);
+        print_main_help(stderr);
         code = IAMP_EXIT_USAGE;
     } else if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
-        fputs(main_help, stdout);
+        print_main_help(stdout);
         code = IAMP_EXIT_OK;
     } else if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
         printf("iamp %s\n", IAMP_VERSION);

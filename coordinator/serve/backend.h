@@ -42,14 +42,18 @@ struct iamp_backend_ops {
      * task's fixed evaluation set of eval_size questions. */
     IAMP_WUR int (*evaluate)(struct iamp_backend *b, struct iamp_model_ref *ref, int depth,
                              int eval_size, double *accuracy, double *amplified);
-    /* Training. open continues the served model's saved training state
-     * (or starts one from p and iamp train's defaults); *round gets the
-     * rounds the model has done. round runs one IA round (evaluating when
-     * asked) and publishes the new model; close saves the checkpoint.
-     * err gets a one-line reason. */
+    /* Training, through the one round driver (coordinator/train/train.h)
+     * with the backend's cadence. open continues the served model's saved
+     * training state, or starts one from iamp_train_plan_for_task and p;
+     * *round gets the rounds the model has done; each round's metrics row
+     * is appended to metrics_path (may be NULL). round runs one IA round of
+     * a run whose last round is last_round (evaluated when the cadence or
+     * the end asks for it) and publishes the new model; close saves the
+     * checkpoint. err gets a one-line reason. */
     IAMP_WUR int (*train_open)(struct iamp_backend *b, const struct iamp_train_params *p,
-                               uint64_t *round, char *err, size_t errlen);
-    IAMP_WUR int (*train_round)(struct iamp_backend *b, int evaluate, struct iamp_round_stats *st);
+                               const char *metrics_path, uint64_t *round, char *err, size_t errlen);
+    IAMP_WUR int (*train_round)(struct iamp_backend *b, uint64_t last_round,
+                                struct iamp_round_stats *st, char *err, size_t errlen);
     IAMP_WUR int (*train_close)(struct iamp_backend *b, char *err, size_t errlen);
     void (*destroy)(struct iamp_backend *b);
 };
@@ -63,11 +67,11 @@ struct iamp_backend {
 
 /* Options of the in-process backend. */
 struct iamp_backend_local_opts {
-    const char *checkpoint; /* model file: loaded when present, saved by training */
-    const char *task;       /* task spec; NULL: the checkpoint's */
-    uint64_t seed;          /* init seed of a fresh model (no checkpoint) */
-    int max_versions;       /* model versions alive at most (>= 2) */
-    long checkpoint_every;  /* training rounds between checkpoints */
+    const char *checkpoint;       /* model file: loaded when present, saved by training */
+    const char *task;             /* task spec; NULL: the checkpoint's */
+    uint64_t seed;                /* init seed of a fresh model (no checkpoint) */
+    int max_versions;             /* model versions alive at most (>= 2) */
+    struct iamp_cadence cadence;  /* training: evaluations and checkpoints */
     struct iamp_cluster *cluster; /* the workers under mpirun; NULL: one process */
 };
 

@@ -15,10 +15,11 @@
  */
 #include "coordinator/serve/backend.h"
 
-#include "worker/cluster.h"
 #include "coordinator/train/evaluate.h"
-#include "worker/session.h"
+#include "coordinator/train/metrics.h"
+#include "worker/cluster.h"
 #include "worker/policy.h"
+#include "worker/session.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -45,7 +46,7 @@ struct local {
     int n_live, stale;
     int training;
     struct iamp_trainer tr;
-    long since_save;
+    struct iamp_run run; /* the open training job's run (train.h) */
     struct iamp_eval_set ev;
     struct iamp_cluster *cl; /* NULL: one process */
     uint64_t next_id;
@@ -197,9 +198,8 @@ static int local_evaluate(struct iamp_backend *b, struct iamp_model_ref *ref, in
     struct local *l = local_of(b);
     if (l->ev.n == 0 || l->ev.n != eval_size) {
         iamp_eval_set_release(&l->ev);
-        struct iamp_train_opts o;
-        iamp_train_opts_default(&o); /* the held-out set iamp train and eval use */
-        int rc = iamp_eval_set_init(&l->ev, &l->s.task, eval_size, o.eval_seed);
+        /* the held-out set iamp train and eval use */
+        int rc = iamp_eval_set_init(&l->ev, &l->s.task, eval_size, IAMP_EVAL_SEED);
         if (rc)
             return rc;
     }
@@ -207,10 +207,18 @@ static int local_evaluate(struct iamp_backend *b, struct iamp_model_ref *ref, in
     return rc ? rc : share_correct(l, ref, depth, amplified);
 }
 
-static void opts_for(const struct iamp_train_params *p, const struct iamp_checkpoint *ck,
-                     struct iamp_train_opts *o)
+/* A model trained before continues its saved settings; a fresh one
+ * starts from its task's plan (iamp train's defaults, then the task's). The
+ * job's own parameters come last. */
+static int opts_for(struct local *l, const struct iamp_train_params *p,
+                    const struct iamp_checkpoint *ck, struct iamp_train_opts *o, char *err,
+                    size_t errlen)
 {
-    iamp_train_opts_default(o);
+    struct iamp_train_plan plan;
+    int rc = iamp_train_plan_for_task(&plan, l->s.task.spec, NULL, err, errlen);
+    if (rc)
+        return rc;
+    *o = plan.o;
     if (ck)
         o->cfg = ck->config;
     else if (p->has_seed)
@@ -219,13 +227,25 @@ static void opts_for(const struct iamp_train_params *p, const struct iamp_checkp
         snprintf(o->cfg.algo, sizeof(o->cfg.algo), "%s", p->algo);
     if (p->questions_per_round)
         o->cfg.questions_per_round = p->questions_per_round;
+    return 0;
+}
+
+static int open_metrics(struct local *l, const char *path, char *err, size_t errlen)
+{
+    l->run.metrics = NULL;
+    if (path && iamp_metrics_open(path, 1, &l->run.metrics)) {
+        snprintf(err, errlen, "cannot open %.200s", path);
+        return IAMP_EIO;
+    }
+    return 0;
 }
 
 static int local_train_open(struct iamp_backend *b, const struct iamp_train_params *p,
-                            uint64_t *round, char *err, size_t errlen)
+                            const char *metrics_path, uint64_t *round, char *err, size_t errlen)
 {
     struct local *l = local_of(b);
     struct iamp_checkpoint ck;
+    struct iamp_train_opts o;
     int have = 0, rc = 0;
     memset(&ck, 0, sizeof(ck));
     if (l->training) {
@@ -240,48 +260,48 @@ static int local_train_open(struct iamp_backend *b, const struct iamp_train_para
         }
         have = ck.has_config && ck.has_rng;
     }
-    struct iamp_train_opts o;
-    opts_for(p, have ? &ck : NULL, &o);
-    rc = iamp_trainer_init(&l->tr, &l->s, &o, have ? &ck : NULL, err, errlen);
+    rc = opts_for(l, p, have ? &ck : NULL, &o, err, errlen);
+    if (!rc)
+        rc = iamp_trainer_init(&l->tr, &l->s, &o, have ? &ck : NULL, err, errlen);
     iamp_checkpoint_release(&ck);
+    if (!rc && (rc = open_metrics(l, metrics_path, err, errlen)) != 0)
+        iamp_trainer_release(&l->tr);
     if (rc)
         return rc;
+    l->run = (struct iamp_run){&l->tr, l->o.cadence, 0, l->ckpath, l->run.metrics};
     l->training = 1;
-    l->since_save = 0;
     l->m_round = (uint64_t)l->tr.round;
     *round = l->m_round;
     return 0;
 }
 
-static int local_train_round(struct iamp_backend *b, int evaluate, struct iamp_round_stats *st)
+static int local_train_round(struct iamp_backend *b, uint64_t last_round,
+                             struct iamp_round_stats *st, char *err, size_t errlen)
 {
     struct local *l = local_of(b);
-    if (!l->training)
+    if (!l->training) {
+        snprintf(err, errlen, "no training job is open");
         return IAMP_ESTATE;
-    int rc = iamp_trainer_step(&l->tr, st);
-    if (!rc && evaluate)
-        rc = iamp_trainer_evaluate(&l->tr, st);
-    else
-        st->accuracy = st->amplified_accuracy = NAN;
-    if (rc)
-        return rc;
-    l->m_round = (uint64_t)l->tr.round;
-    if (++l->since_save >= l->o.checkpoint_every) {
-        rc = iamp_trainer_save(&l->tr, l->ckpath);
-        l->since_save = 0;
     }
-    return rc ? rc : publish(l);
+    l->run.last_round = (long)last_round;
+    int rc = iamp_run_round(&l->run, st, err, errlen);
+    l->m_round = (uint64_t)l->tr.round;
+    if (!rc && (rc = publish(l)) != 0)
+        snprintf(err, errlen, "cannot publish the model: %s", iamp_strerror(rc));
+    return rc;
 }
 
 static int local_train_close(struct iamp_backend *b, char *err, size_t errlen)
 {
     struct local *l = local_of(b);
+    struct iamp_round_stats st = {0};
     if (!l->training)
         return 0;
-    int rc = iamp_trainer_save(&l->tr, l->ckpath);
-    if (rc)
-        snprintf(err, errlen, "cannot save %.180s: %s", l->ckpath, iamp_strerror(rc));
+    int rc = iamp_run_finish(&l->run, 0, &st, err, errlen);
+    if (l->run.metrics)
+        fclose(l->run.metrics);
     iamp_trainer_release(&l->tr);
+    memset(&l->run, 0, sizeof(l->run));
     l->training = 0;
     return rc;
 }
@@ -333,8 +353,10 @@ static int open_session(struct local *l, char *err, size_t errlen)
         snprintf(err, errlen, "no model: %s does not exist and no task was given", l->ckpath);
         return IAMP_ENOENT;
     }
-    struct iamp_model_opts mo = IAMP_MODEL_OPTS_DEFAULT;
-    return iamp_session_open(&l->s, o->task, &mo, 1e-3f, o->seed, err, errlen);
+    struct iamp_train_plan plan; /* the shape iamp train gives a model of this task */
+    int rc = iamp_train_plan_for_task(&plan, o->task, NULL, err, errlen);
+    return rc ? rc
+              : iamp_session_open(&l->s, o->task, &plan.mo, plan.o.cfg.lr, o->seed, err, errlen);
 }
 
 int iamp_backend_local_new(const struct iamp_backend_local_opts *o, struct iamp_backend **out,
@@ -347,8 +369,11 @@ int iamp_backend_local_new(const struct iamp_backend_local_opts *o, struct iamp_
     l->o = *o;
     if (l->o.max_versions < 2)
         l->o.max_versions = 2;
-    if (l->o.checkpoint_every < 1)
-        l->o.checkpoint_every = 1;
+    if (l->o.cadence.eval_every < 1 || l->o.cadence.checkpoint_every < 1) {
+        struct iamp_train_plan plan;
+        iamp_train_plan_default(&plan);
+        l->o.cadence = plan.cadence;
+    }
     snprintf(l->ckpath, sizeof(l->ckpath), "%s", o->checkpoint);
     l->base.ops = &local_ops;
     l->base.ranks = 1;

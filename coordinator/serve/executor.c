@@ -266,8 +266,11 @@ static int train_start_round(struct iamp_executor *x, struct xjob *j, uint64_t n
 
 static int train_begin(struct iamp_executor *x, struct xjob *j, char *why, size_t whylen)
 {
+    char metrics[4200];
     uint64_t round = 0;
-    int rc = x->b->ops->train_open(x->b, &j->spec.train, &round, why, whylen);
+    int rc = iamp_job_path(metrics, sizeof(metrics), x->dir, j->se.id, "metrics.jsonl");
+    if (!rc)
+        rc = x->b->ops->train_open(x->b, &j->spec.train, metrics, &round, why, whylen);
     if (rc)
         return rc;
     j->train_open = 1;
@@ -303,12 +306,8 @@ static int train_slice(struct iamp_executor *x, struct xjob *j)
     j->started = 1;
     if (j->round < j->target_round) {
         struct iamp_round_stats st;
-        uint64_t next = j->round + 1 - j->start_round;
-        int eval = next % (uint64_t)x->o.eval_every == 0 || j->round + 1 >= j->target_round;
-        int rc = x->b->ops->train_round(x->b, eval, &st);
+        int rc = x->b->ops->train_round(x->b, j->target_round, &st, why, sizeof(why));
         if (rc) {
-            snprintf(why, sizeof(why), "round %" PRIu64 " failed: %s", j->round + 1,
-                     iamp_strerror(rc));
             train_end(x, j, IAMP_JOB_FAILED, why);
             return 1;
         }
@@ -421,8 +420,6 @@ int iamp_executor_start(struct iamp_executor **out, struct iamp_backend *b,
     x->o = *o;
     snprintf(x->dir, sizeof(x->dir), "%s", o->data_dir);
     x->o.data_dir = x->dir;
-    if (x->o.eval_every < 1)
-        x->o.eval_every = 1;
     x->notify = notify;
     x->ctx = ctx;
     iamp_sched_init(&x->sched);

@@ -13,7 +13,9 @@
  * Results of finished ANSWER jobs are written atomically to
  * <data_dir>/jobs/<id>.result before their DONE event is posted; a TRAIN
  * job writes <id>.train (its first round) so that it resumes after a
- * restart with the same end.
+ * restart with the same end, and appends a metrics row per round to
+ * <id>.metrics.jsonl (as `iamp train --metrics` writes them; rounds that
+ * a restart runs again appear again).
  */
 #ifndef IAMP_EXECUTOR_H
 #define IAMP_EXECUTOR_H
@@ -28,7 +30,6 @@ struct iamp_executor_opts {
     double slice_ms;         /* target length of an ANSWER slice */
     int slice_max_questions; /* root questions per ANSWER slice at most */
     long max_tree_nodes;     /* per job, over all its slices */
-    int eval_every;          /* TRAIN: rounds between evaluations (and the last) */
 };
 
 /* One report from the executor. */
@@ -58,6 +59,5 @@ int iamp_executor_poll(struct iamp_executor *x, struct iamp_exec_event *ev);
  * thread, free everything. Unfinished jobs are dropped here; the journal
  * still holds them. */
 void iamp_executor_stop(struct iamp_executor *x);
-
 
 #endif

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define IAMP_EVAL_SIZE_DEFAULT 1008
 #define IAMP_QUESTIONS_PER_ROUND_MAX (1u << 16)
 
 void iamp_limits_default(struct iamp_limits *l)
@@ -200,7 +199,8 @@ static int check_submit(const struct iamp_request_ctx *c, const struct iamp_subm
         return check_train_job(c, s, spec, r);
     if (s->n_questions)
         return refuse(r, IAMP_WERR_BAD_REQUEST, "an eval job takes no questions");
-    spec->eval_size = s->eval_size ? s->eval_size : IAMP_EVAL_SIZE_DEFAULT;
+    spec->eval_size =
+        s->eval_size ? s->eval_size : (uint32_t)c->task->eval_size; /* the task's set */
     if (spec->eval_size > c->lim->max_eval_size)
         return refuse(r, IAMP_WERR_LIMIT, "eval_size %u is over the limit of %u", spec->eval_size,
                       c->lim->max_eval_size);

@@ -302,8 +302,8 @@ Test(codec, train_batch_round_trips_every_example_field, .timeout = 10)
         ex[i].entropy_weight = 0.01f * (float)i;
         ex[i].kl_weight = 0.1f * (float)i;
     }
-    ex[0].a = (struct iamp_answer){.len = 3, .tok = {4, 5, 9}};      /* a sequence */
-    ex[1].a = (struct iamp_answer){.len = 0, .value = 0.3125f};      /* continuous */
+    ex[0].a = (struct iamp_answer){.len = 3, .tok = {4, 5, 9}}; /* a sequence */
+    ex[1].a = (struct iamp_answer){.len = 0, .value = 0.3125f}; /* continuous */
     ex[2].a = (struct iamp_answer){.len = 1, .tok = {2}};
     ex[0].prefix_baseline = 1;
     int order[4] = {2, 0, 1, 0};
