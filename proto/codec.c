@@ -59,10 +59,10 @@ static ProtobufCBinaryData floats_bytes(const float *p, size_t n)
 #define TO_PB_NUM(f)                                                                               \
     pb->has_##f = 1;                                                                               \
     pb->f = c->f;
-#define TO_PB_U32 TO_PB_NUM
-#define TO_PB_U64 TO_PB_NUM
-#define TO_PB_F32 TO_PB_NUM
-#define TO_PB_CHOICE TO_PB_NUM
+#define TO_PB_U32(f) TO_PB_NUM(f)
+#define TO_PB_U64(f) TO_PB_NUM(f)
+#define TO_PB_F32(f) TO_PB_NUM(f)
+#define TO_PB_CHOICE(f) TO_PB_NUM(f)
 #define TO_PB_TEXT(f) pb->f = (char *)c->f;
 #define TO_PB(kind, f, ...) TO_PB_##kind(f)
 
@@ -73,10 +73,10 @@ static void config_to_pb(const struct iamp_train_config *c, Iamp__TrainConfig *p
 }
 
 #define FROM_PB_NUM(f, absent) c->f = pb->has_##f ? pb->f : (absent);
-#define FROM_PB_U32 FROM_PB_NUM
-#define FROM_PB_U64 FROM_PB_NUM
-#define FROM_PB_F32 FROM_PB_NUM
-#define FROM_PB_CHOICE FROM_PB_NUM
+#define FROM_PB_U32(f, absent) FROM_PB_NUM(f, absent)
+#define FROM_PB_U64(f, absent) FROM_PB_NUM(f, absent)
+#define FROM_PB_F32(f, absent) FROM_PB_NUM(f, absent)
+#define FROM_PB_CHOICE(f, absent) FROM_PB_NUM(f, absent)
 #define FROM_PB_TEXT(f, absent) snprintf(c->f, sizeof(c->f), "%s", pb->f ? pb->f : (absent));
 #define FROM_PB(kind, f, def, absent, ...) FROM_PB_##kind(f, absent)
 

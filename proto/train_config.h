@@ -25,44 +25,46 @@
 enum { IAMP_LR_CONSTANT = 0, IAMP_LR_LINEAR = 1 };
 
 #define IAMP_TRAIN_CONFIG_FIELDS(X)                                                                \
-    X(TEXT, algo, "imitate", "", "algo", "MODE", 0, IAMP_CONFIG_TEXT_MAX, NULL, IAMP_OPT_NO_DEFAULT, \
+    X(TEXT, algo, "imitate", "", "algo", "MODE", 0, IAMP_CONFIG_TEXT_MAX, NULL,                    \
+      IAMP_OPT_NO_DEFAULT,                                                                         \
       "distillation mode for every question type, or per\n"                                        \
       "type: type=mode,... (modes below)")                                                         \
-    X(U32, depth, 1, 0, "depth", "D", 0, 8, NULL, 0, "amplification depth")                       \
-    X(U32, questions_per_round, 256, 0, "questions", "N", 1, 1 << 20, NULL, 0,                    \
+    X(U32, depth, 1, 0, "depth", "D", 0, 8, NULL, 0, "amplification depth")                        \
+    X(U32, questions_per_round, 256, 0, "questions", "N", 1, 1 << 20, NULL, 0,                     \
       "questions per round")                                                                       \
-    X(U32, batch, 64, 0, "batch", "N", 1, 1 << 16, NULL, 0, "minibatch size, in questions")       \
-    X(U32, epochs, 1, 0, "epochs", "N", 1, 1000, NULL, 0, "passes over each round's examples")    \
-    X(F32, lr, 2e-3f, 0, "lr", "X", 1e-7, 1.0, NULL, 0, "Adam learning rate")                     \
-    X(U64, seed, 1, 0, "seed", "S", 0, 0, NULL, 0, "training seed: init, sampling")               \
-    X(U32, eval_size, 0, 0, "eval-size", "N", 1, 1 << 20, NULL, IAMP_OPT_NO_DEFAULT,              \
+    X(U32, batch, 64, 0, "batch", "N", 1, 1 << 16, NULL, 0, "minibatch size, in questions")        \
+    X(U32, epochs, 1, 0, "epochs", "N", 1, 1000, NULL, 0, "passes over each round's examples")     \
+    X(F32, lr, 2e-3f, 0, "lr", "X", 1e-7, 1.0, NULL, 0, "Adam learning rate")                      \
+    X(U64, seed, 1, 0, "seed", "S", 0, 0, NULL, 0, "training seed: init, sampling")                \
+    X(U32, eval_size, 0, 0, "eval-size", "N", 1, 1 << 20, NULL, IAMP_OPT_NO_DEFAULT,               \
       "held-out questions (default: the task's set,\n"                                             \
       "its size listed under tasks)")                                                              \
-    X(F32, curriculum_threshold, 0.85f, 0, "curriculum-threshold", "X", 0.0, 1.0, NULL, 0,        \
+    X(F32, curriculum_threshold, 0.85f, 0, "curriculum-threshold", "X", 0.0, 1.0, NULL, 0,         \
       "agreement that raises the level")                                                           \
-    X(U32, curriculum_window, 3, 0, "curriculum-window", "N", 1, IAMP_AGREEMENT_MAX, NULL, 0,     \
+    X(U32, curriculum_window, 3, 0, "curriculum-window", "N", 1, IAMP_AGREEMENT_MAX, NULL, 0,      \
       "rounds averaged for it")                                                                    \
-    X(U32, target_sync, 5, 0, "target-sync", "N", 0, 1000000, NULL, 0,                            \
+    X(U32, target_sync, 5, 0, "target-sync", "N", 0, 1000000, NULL, 0,                             \
       "rounds between refreshes of M_target, the copy\n"                                           \
       "of M that amplification asks; 0 = ask M")                                                   \
-    X(CHOICE, lr_schedule, IAMP_LR_LINEAR, 0, "lr-schedule", "S", 0, 0, iamp_lr_schedules, 0,     \
+    X(CHOICE, lr_schedule, IAMP_LR_LINEAR, 0, "lr-schedule", "S", 0, 0, iamp_lr_schedules, 0,      \
       "linear (falls to 10% over --lr-decay-rounds)\n"                                             \
       "or constant")                                                                               \
-    X(U32, schedule_rounds, 800, 0, "lr-decay-rounds", "N", 1, 100000000, NULL, 0,                \
+    X(U32, schedule_rounds, 800, 0, "lr-decay-rounds", "N", 1, 100000000, NULL, 0,                 \
       "linear: rounds the learning rate falls over")                                               \
     X(U32, samples, 8, 0, "samples", "K", 1, 64, NULL, 0, "search: answers sampled per question")  \
-    X(U32, warmup, 0, 0, "warmup", "R", 0, 100000000, NULL, 0,                                    \
+    X(U32, warmup, 0, 0, "warmup", "R", 0, 100000000, NULL, 0,                                     \
       "rounds in which search/reinforce/mixed types imitate\n"                                     \
       "first; p_ref, the reference of the reported KL and\n"                                       \
       "of mixed's penalty, is M after them")                                                       \
-    X(F32, entropy_coef, 0.01f, 0, "entropy", "X", 0.0, 10.0, NULL, 0,                            \
+    X(F32, entropy_coef, 0.01f, 0, "entropy", "X", 0.0, 10.0, NULL, 0,                             \
       "reinforce/mixed: entropy bonus")                                                            \
-    X(F32, value_coef, 0.5f, 0, "value-coef", "X", 0.0, 100.0, NULL, 0,                           \
+    X(F32, value_coef, 0.5f, 0, "value-coef", "X", 0.0, 100.0, NULL, 0,                            \
       "reinforce/mixed: weight of the value baseline's\n"                                          \
       "squared error")                                                                             \
-    X(F32, mix_lambda, 0.1f, 0, "lambda", "X", 0.0, 1.0, NULL, 0, "mixed: imitation share")       \
-    X(F32, kl_beta, 0.1f, 0, "beta", "X", 0.0, 100.0, NULL, 0, "mixed: weight of KL(p_M || p_ref)") \
-    X(F32, rl_lr_scale, 1.0f, 1.0f, "rl-lr-scale", "X", 1e-6, 100.0, NULL, 0,                     \
+    X(F32, mix_lambda, 0.1f, 0, "lambda", "X", 0.0, 1.0, NULL, 0, "mixed: imitation share")        \
+    X(F32, kl_beta, 0.1f, 0, "beta", "X", 0.0, 100.0, NULL, 0,                                     \
+      "mixed: weight of KL(p_M || p_ref)")                                                         \
+    X(F32, rl_lr_scale, 1.0f, 1.0f, "rl-lr-scale", "X", 1e-6, 100.0, NULL, 0,                      \
       "learning rate times X from round --warmup on, for\n"                                        \
       "RL fine-tuning of an imitation-trained M")
 

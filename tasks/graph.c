@@ -156,7 +156,8 @@ static int build_reverse(struct graph *g, int *deg)
 static int build_edges(struct graph *g, struct iamp_rng *r)
 {
     int V = g->v, *deg = calloc((size_t)V, sizeof(int));
-    int *src = malloc((size_t)g->n_edges * sizeof(int)), *dst = malloc((size_t)g->n_edges * sizeof(int));
+    int *src = malloc((size_t)g->n_edges * sizeof(int)),
+        *dst = malloc((size_t)g->n_edges * sizeof(int));
     unsigned char *seen = calloc((size_t)V * V, 1);
     g->first = calloc((size_t)V + 1, sizeof(int));
     g->adj = malloc((size_t)g->n_edges * sizeof(int));
@@ -260,10 +261,9 @@ static void set_shape(struct iamp_task *t, const struct graph *g, long seed)
     t->eval_size = 2048;
 }
 
-static int graph_create(struct iamp_task *t, const struct iamp_spec *spec, char *err,
-                        size_t errlen)
+static int graph_create(struct iamp_task *t, const struct iamp_spec *spec, char *err, size_t errlen)
 {
-    long v[4];
+    long v[4] = {0};
     int rc = parse_params(spec, v, err, errlen);
     if (rc)
         return rc;

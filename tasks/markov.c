@@ -37,9 +37,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MARKOV_STATES_MAX 16 /* so that one step's asks fit IAMP_ASK_MAX */
+#define MARKOV_STATES_MAX 16  /* so that one step's asks fit IAMP_ASK_MAX */
 #define MARKOV_TOLERANCE 0.01 /* the checker: an answer is correct within it */
-#define MARKOV_AGREE 0.02    /* the curriculum: M agrees with its target within it */
+#define MARKOV_AGREE 0.02     /* the curriculum: M agrees with its target within it */
 
 struct markov {
     int s, succ, kmax;
@@ -190,7 +190,9 @@ static void markov_sample(const struct iamp_task *t, struct iamp_rng *r, int dif
                           struct iamp_question *q)
 {
     const struct markov *m = state_of(t);
-    difficulty = difficulty < 1 ? 1 : difficulty > t->max_difficulty ? t->max_difficulty : difficulty;
+    difficulty = difficulty < 1                   ? 1
+                 : difficulty > t->max_difficulty ? t->max_difficulty
+                                                  : difficulty;
     int hi = 1 << difficulty;
     hi = hi > m->kmax ? m->kmax : hi;
     /* As permpow: half pick a level's band of K uniformly, half pick K. */

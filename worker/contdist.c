@@ -74,8 +74,8 @@ void iamp_cont_entropy_grad(const float *raw, double *g)
 double iamp_cont_kl(const struct iamp_cont *p, const struct iamp_cont *q)
 {
     double dm = p->mu - q->mu;
-    return log(q->sigma / p->sigma) + (p->sigma * p->sigma + dm * dm) / (2.0 * q->sigma * q->sigma) -
-           0.5;
+    return log(q->sigma / p->sigma) +
+           (p->sigma * p->sigma + dm * dm) / (2.0 * q->sigma * q->sigma) - 0.5;
 }
 
 void iamp_cont_kl_grad(const float *raw_p, const float *raw_q, double *g)

@@ -204,8 +204,8 @@ int iamp_distill_grad(struct iamp_model *m, const struct iamp_task *t,
         st->reg_loss += cr;
     }
     int any_value = value_term(m, ex, scale, o, w, st);
-    iamp_model_backward(m, w->dlogits, any_value ? w->dvalues : NULL,
-                        m->cfg.cont ? w->dcont : NULL, ready, ctx);
+    iamp_model_backward(m, w->dlogits, any_value ? w->dvalues : NULL, m->cfg.cont ? w->dcont : NULL,
+                        ready, ctx);
     st->loss = st->policy_loss + st->value_loss + st->reg_loss;
     st->rows = w->rows.n;
     return 0;

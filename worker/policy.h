@@ -82,9 +82,9 @@ double iamp_loss_xent(const struct iamp_model *m, const struct iamp_rows *rows,
  * the logit and KL_r the KL to p_ref's distribution from ref_cont (rows x
  * C; may be NULL when every kl_w is 0). Writes dcont (rows x C; zero on
  * token rows). weights, ent_w, kl_w may be NULL (1, 0, 0). */
-void iamp_loss_cont(const struct iamp_model *m, const struct iamp_rows *rows,
-                    const float *ref_cont, const float *weights, const float *ent_w,
-                    const float *kl_w, float scale, float *dcont, double *policy, double *reg);
+void iamp_loss_cont(const struct iamp_model *m, const struct iamp_rows *rows, const float *ref_cont,
+                    const float *weights, const float *ent_w, const float *kl_w, float scale,
+                    float *dcont, double *policy, double *reg);
 
 /* The regularisers over the token rows of the last forward of m: *loss gets
  * scale * sum_r (kl_w[r] * KL_r - ent_w[r] * H_r) and its gradient is ADDED to

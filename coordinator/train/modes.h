@@ -95,8 +95,8 @@ struct iamp_round_data {
 
 /* Allocate the buffers for cfg's sizes and set the context fields. */
 IAMP_WUR int iamp_round_data_init(struct iamp_round_data *rd, struct iamp_session *s,
-                                  const struct iamp_train_config *cfg,
-                                  const struct iamp_algo *algo, struct iamp_rng *rng);
+                                  const struct iamp_train_config *cfg, const struct iamp_algo *algo,
+                                  struct iamp_rng *rng);
 void iamp_round_data_release(struct iamp_round_data *rd);
 
 /* What the approval modes measured this round; NAN where none applies. */

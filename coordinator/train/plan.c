@@ -11,10 +11,10 @@ static const char *const iamp_lr_schedules[] = {"constant", "linear", NULL};
 /* ---------------------------------------------------------- defaults */
 
 #define DEFAULT_NUM(f, def) o->cfg.f = (def);
-#define DEFAULT_U32 DEFAULT_NUM
-#define DEFAULT_U64 DEFAULT_NUM
-#define DEFAULT_F32 DEFAULT_NUM
-#define DEFAULT_CHOICE DEFAULT_NUM
+#define DEFAULT_U32(f, def) DEFAULT_NUM(f, def)
+#define DEFAULT_U64(f, def) DEFAULT_NUM(f, def)
+#define DEFAULT_F32(f, def) DEFAULT_NUM(f, def)
+#define DEFAULT_CHOICE(f, def) DEFAULT_NUM(f, def)
 #define DEFAULT_TEXT(f, def) snprintf(o->cfg.f, sizeof(o->cfg.f), "%s", def);
 #define DEFAULT(kind, f, def, ...) DEFAULT_##kind(f, def)
 

@@ -13,7 +13,7 @@
 /* Every training setting (the one list, proto/train_config.h) gets a value
  * of its own, none of them a default or an `absent` value. */
 #define FILL_U32(f) c->f = (uint32_t)(1000 + 7 * ++k);
-#define FILL_CHOICE FILL_U32
+#define FILL_CHOICE(f) FILL_U32(f)
 #define FILL_U64(f) c->f = ((uint64_t)++k << 40) | 0xabcdef;
 #define FILL_F32(f) c->f = 0.125f * (float)++k + 3.0f;
 #define FILL_TEXT(f) snprintf(c->f, sizeof(c->f), "text of field %d", ++k);
@@ -25,10 +25,10 @@ static void fill_config(struct iamp_train_config *c)
 }
 
 #define SAME_NUM(f) cr_assert_eq(a->f, b->f, "config field " #f);
-#define SAME_U32 SAME_NUM
-#define SAME_CHOICE SAME_NUM
-#define SAME_U64 SAME_NUM
-#define SAME_F32 SAME_NUM
+#define SAME_U32(f) SAME_NUM(f)
+#define SAME_CHOICE(f) SAME_NUM(f)
+#define SAME_U64(f) SAME_NUM(f)
+#define SAME_F32(f) SAME_NUM(f)
 #define SAME_TEXT(f) cr_assert_str_eq(a->f, b->f, "config field " #f);
 #define SAME(kind, f, ...) SAME_##kind(f)
 static void assert_same_config(const struct iamp_train_config *a, const struct iamp_train_config *b)

@@ -430,8 +430,8 @@ Test(distill, continuous_log_density_gradient_matches_finite_differences, .timeo
         if (i < f.m.lay.wv)
             gc += fabs(analytic[i]);
     }
-    cr_assert_eq(bad, 0, "%zu of %zu gradients disagree (worst abs error %g)", bad,
-                 f.m.lay.total, worst);
+    cr_assert_eq(bad, 0, "%zu of %zu gradients disagree (worst abs error %g)", bad, f.m.lay.total,
+                 worst);
     cr_assert_gt(gc, 1e-2, "the continuous head gets a gradient");
     free(analytic);
     cont_teardown(&f);
@@ -533,7 +533,8 @@ static float *seq_exact(struct seq_fixture *f)
     cr_assert_eq(iamp_policy_logprob(&f->m, &f->t, qs, f->all, f->n_all, logp), 0);
     for (int k = 0; k < f->n_all; k++) {
         total += exp(logp[k]);
-        iamp_example_imitate(&ex[k], &f->q, &f->all[k], (float)(exp(logp[k]) * seq_reward(f, &f->all[k])));
+        iamp_example_imitate(&ex[k], &f->q, &f->all[k],
+                             (float)(exp(logp[k]) * seq_reward(f, &f->all[k])));
     }
     cr_assert_float_eq(total, 1.0, 1e-4, "the answers' probabilities sum to one");
     return seq_grad(f, ex, f->n_all, 1.0f);
@@ -584,8 +585,7 @@ static void seq_fit_values(struct seq_fixture *f, struct iamp_rng *r)
     iamp_adam_release(&adam);
 }
 
-static double seq_variance(struct seq_fixture *f, int kind, float vq, struct iamp_rng *r,
-                           int draws)
+static double seq_variance(struct seq_fixture *f, int kind, float vq, struct iamp_rng *r, int draws)
 {
     size_t P = f->m.lay.total;
     double *sum = calloc(P, sizeof(double)), sq = 0.0, mean_sq = 0.0;
@@ -669,8 +669,7 @@ Test(distill, shares_sum_with_prefix_baselines, .timeout = 30)
     cr_assert_eq(iamp_distill_grad(&f.m, &f.t, ex, 13, 1.0f / 30, &o, &w, &st, NULL, NULL), 0);
     l1 = st.loss;
     memcpy(g1, f.m.grads, f.m.lay.total * sizeof(float));
-    cr_assert_eq(iamp_distill_grad(&f.m, &f.t, ex + 13, 17, 1.0f / 30, &o, &w, &st, NULL, NULL),
-                 0);
+    cr_assert_eq(iamp_distill_grad(&f.m, &f.t, ex + 13, 17, 1.0f / 30, &o, &w, &st, NULL, NULL), 0);
     l2 = st.loss;
     cr_assert_float_eq(la, l1 + l2, 1e-5);
     for (size_t i = 0; i < f.m.lay.total; i++)

@@ -12,7 +12,8 @@
 
 static struct iamp_question pair_q(int type, int a, int b)
 {
-    return (struct iamp_question){.type = (uint16_t)type, .len = 2, .tok = {(uint16_t)a, (uint16_t)b}};
+    return (struct iamp_question){
+        .type = (uint16_t)type, .len = 2, .tok = {(uint16_t)a, (uint16_t)b}};
 }
 
 /* dist(a, b) by ground truth; -1 when unreachable. */
@@ -116,8 +117,9 @@ Test(graph, any_shortest_path_first_step_is_correct, .timeout = 30)
             struct iamp_question q = pair_q(1, a, b);
             for (int c = 0; c <= 256; c++) {
                 struct iamp_answer ans = {.len = 1, .tok = {(uint16_t)c}};
-                int want = d <= 0 ? c == 256
-                                  : c < 256 && edge(&t, a, c) && dist_truth(&t, 256, 32, c, b) == d - 1;
+                int want =
+                    d <= 0 ? c == 256
+                           : c < 256 && edge(&t, a, c) && dist_truth(&t, 256, 32, c, b) == d - 1;
                 cr_assert_eq(iamp_task_correct(&t, &q, &ans), want, "%d->%d via %d", a, b, c);
                 valid += want;
             }
@@ -155,8 +157,13 @@ Test(graph, text_syntax_answers_and_spec_errors, .timeout = 10)
 {
     struct iamp_task t = make("graph");
     check_round_trip(&t);
-    static const char *const bad[] = {"", "dist", "dist a=1", "dist a=256 b=1", "step a=1 b=256",
-                                      "walk a=1 b=2", "dist a=1 b=2 c=3"};
+    static const char *const bad[] = {"",
+                                      "dist",
+                                      "dist a=1",
+                                      "dist a=256 b=1",
+                                      "step a=1 b=256",
+                                      "walk a=1 b=2",
+                                      "dist a=1 b=2 c=3"};
     check_rejects(&t, bad, sizeof(bad) / sizeof(bad[0]));
     char buf[32];
     struct iamp_question dq = pair_q(0, 1, 2), sq = pair_q(1, 1, 2);
@@ -175,7 +182,9 @@ Test(graph, text_syntax_answers_and_spec_errors, .timeout = 10)
     iamp_task_destroy(&t);
     static const struct {
         const char *spec, *needle;
-    } cases[] = {{"graph:v=1", "v=1"}, {"graph:edges=0", "edges"}, {"graph:dmax=3", "dmax=3"},
+    } cases[] = {{"graph:v=1", "v=1"},
+                 {"graph:edges=0", "edges"},
+                 {"graph:dmax=3", "dmax=3"},
                  {"graph:v=8,edges=200", "edges"}};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct iamp_task x;

@@ -26,7 +26,8 @@ static double truth_of(const struct iamp_task *t, int s, int u, int v, int k)
 
 Test(markov, chain_is_stochastic_with_succ_successors, .timeout = 10)
 {
-    struct iamp_task t = make("markov"), same = make("markov:seed=1"), other = make("markov:seed=2");
+    struct iamp_task t = make("markov"), same = make("markov:seed=1"),
+                     other = make("markov:seed=2");
     cr_assert_str_eq(t.spec, "markov:s=8,seed=1,succ=3,kmax=32");
     cr_assert_eq(t.continuous, 1u);
     int differ = 0;
@@ -69,8 +70,8 @@ Test(markov, truth_is_the_k_step_distribution, .timeout = 10)
             for (int v = 0; v < 5; v++) {
                 dist[v] = next[v];
                 sum += dist[v];
-                cr_assert_float_eq(truth_of(&t, 5, u, v, k), dist[v], 1e-6, "u=%d v=%d k=%d", u,
-                                   v, k);
+                cr_assert_float_eq(truth_of(&t, 5, u, v, k), dist[v], 1e-6, "u=%d v=%d k=%d", u, v,
+                                   k);
             }
             cr_assert_float_eq(sum, 1.0, 1e-6);
         }
@@ -166,9 +167,15 @@ Test(markov, text_round_trips_and_malformed_text_is_refused, .timeout = 10)
 {
     struct iamp_task t = make("markov");
     check_round_trip(&t);
-    static const char *const bad[] = {"", "prob", "prob u=1 t=2", "prob u=8 t=1 k=1",
-                                      "prob u=1 t=8 k=1", "prob u=1 t=1 k=0", "prob u=1 t=1 k=33",
-                                      "prob u=1 t=1 k=2 x=1", "traj x=1 l=2"};
+    static const char *const bad[] = {"",
+                                      "prob",
+                                      "prob u=1 t=2",
+                                      "prob u=8 t=1 k=1",
+                                      "prob u=1 t=8 k=1",
+                                      "prob u=1 t=1 k=0",
+                                      "prob u=1 t=1 k=33",
+                                      "prob u=1 t=1 k=2 x=1",
+                                      "traj x=1 l=2"};
     check_rejects(&t, bad, sizeof(bad) / sizeof(bad[0]));
     static const char *const specs[] = {"markov:s=1", "markov:s=17", "markov:succ=0",
                                         "markov:s=4,succ=5", "markov:kmax=65"};

@@ -235,7 +235,8 @@ Test(model, a_model_without_the_continuous_head_keeps_its_layout, .timeout = 10)
     cr_assert_eq(a.n_slots, 1 + 2 + 0 + 1, "no prefix or last-token slot for one-token answers");
     c.cont = 1;
     cr_assert_eq(iamp_model_init(&b, &c), 0);
-    cr_assert_eq(b.lay.wc, 0, "the continuous head comes first: backward finishes it with the rest");
+    cr_assert_eq(b.lay.wc, 0,
+                 "the continuous head comes first: backward finishes it with the rest");
     cr_assert_eq(b.lay.wv, (size_t)IAMP_CONT_OUTPUTS * 5 + IAMP_CONT_OUTPUTS);
     cr_assert_eq(b.lay.total, a.lay.total + (size_t)IAMP_CONT_OUTPUTS * 6);
     c.cont = 2;

@@ -88,8 +88,8 @@ Test(modes, mixed_adds_imitation_at_lambda_and_kl_at_beta)
         cr_assert_float_eq(tr.rd.ex[2 * i].weight, 0.25f, 1e-6, "lambda on the imitation");
         cr_assert(iamp_answer_equal(&tr.rd.ex[2 * i].a, &tr.rd.targets[i]));
         cr_assert_float_eq(tr.rd.ex[2 * i + 1].kl_weight, 0.5f, 1e-6, "beta on the sample");
-        cr_assert_float_eq(tr.rd.ex[2 * i + 1].weight, 0.75f * (tr.rd.score[i * C + 1] - tr.rd.baseline[i]),
-                           1e-6);
+        cr_assert_float_eq(tr.rd.ex[2 * i + 1].weight,
+                           0.75f * (tr.rd.score[i * C + 1] - tr.rd.baseline[i]), 1e-6);
     }
     done(&s, &tr);
 }
@@ -106,8 +106,8 @@ Test(modes, search_imitates_the_best_approved_candidate)
         float best = 0.0f;
         for (int j = 0; j < C; j++) {
             struct iamp_question aq;
-            cr_assert_eq(iamp_task_approval_question(&s.task, &tr.rd.qs[i], &tr.rd.cand[i * C + j], &aq),
-                         0);
+            cr_assert_eq(
+                iamp_task_approval_question(&s.task, &tr.rd.qs[i], &tr.rd.cand[i * C + j], &aq), 0);
             cr_assert(!isnan(tr.rd.score[i * C + j]), "every candidate judged");
             best = tr.rd.score[i * C + j] > best ? tr.rd.score[i * C + j] : best;
         }
@@ -174,7 +174,8 @@ Test(modes, comparison_approval_scores_candidates_against_the_amplified_answer)
             for (int j = 0; j < 2; j++)
                 cr_assert_float_eq(tr.rd.score[i * C + j],
                                    iamp_task_approval_compare(&s.task, &tr.rd.qs[i],
-                                                              &tr.rd.cand[i * C + j], &tr.rd.targets[i]),
+                                                              &tr.rd.cand[i * C + j],
+                                                              &tr.rd.targets[i]),
                                    1e-6, "%s question %d candidate %d", specs[k], i, j);
             cr_assert_not(tr.rd.ex[2 * i + 1].prefix_baseline == (k == 1),
                           "per prefix on sequences only");

@@ -47,7 +47,8 @@ Test(trajectory, shares_permpows_permutation, .timeout = 10)
         iamp_task_truth(&t, &q, &a);
         cr_assert_eq(a.len, 16);
         for (int k = 1; k <= 15; k++) {
-            pq = (struct iamp_question){.type = 0, .len = 2, .tok = {(uint16_t)x, (uint16_t)(15 + k)}};
+            pq = (struct iamp_question){
+                .type = 0, .len = 2, .tok = {(uint16_t)x, (uint16_t)(15 + k)}};
             iamp_task_truth(&p, &pq, &pa);
             cr_assert_eq(a.tok[k - 1], pa.tok[0], "sigma^%d(%d)", k, x);
         }
@@ -178,9 +179,16 @@ Test(trajectory, text_round_trips_and_malformed_text_is_refused, .timeout = 10)
 {
     struct iamp_task t = make("trajectory");
     check_round_trip(&t);
-    static const char *const bad[] = {"", "traj", "traj x=1", "traj x=1 l=0", "traj x=64 l=3",
-                                      "traj x=1 l=33", "traj x=1 l=2 k=3", "pow x=1 k=2",
-                                      "traj x=1 x=2", "traj l=a x=1"};
+    static const char *const bad[] = {"",
+                                      "traj",
+                                      "traj x=1",
+                                      "traj x=1 l=0",
+                                      "traj x=64 l=3",
+                                      "traj x=1 l=33",
+                                      "traj x=1 l=2 k=3",
+                                      "pow x=1 k=2",
+                                      "traj x=1 x=2",
+                                      "traj l=a x=1"};
     check_rejects(&t, bad, sizeof(bad) / sizeof(bad[0]));
     iamp_task_destroy(&t);
 }
