@@ -175,8 +175,9 @@ static void remove_leftovers(const char *dir)
         char path[4400];
         if (!strstr(e->d_name, ".tmp."))
             continue;
-        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-        unlink(path);
+        int n = snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        if (n > 0 && (size_t)n < sizeof(path)) /* never unlink a cut-short name */
+            unlink(path);
     }
     if (d)
         closedir(d);
