@@ -24,8 +24,8 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 
 /* ---------------------------------------------------------- values */
 
-int iamp_opt_ll(const char *what, const char *text, long long lo, long long hi, long long *out,
-                char *err, size_t errlen)
+static int parse_ll(const char *what, const char *text, long long lo, long long hi, long long *out,
+                    char *err, size_t errlen)
 {
     char *end = NULL;
     errno = 0;
@@ -51,8 +51,8 @@ int iamp_opt_u64(const char *what, const char *text, uint64_t *out, char *err, s
     return 0;
 }
 
-int iamp_opt_double(const char *what, const char *text, double lo, double hi, double *out,
-                    char *err, size_t errlen)
+static int parse_double(const char *what, const char *text, double lo, double hi, double *out,
+                        char *err, size_t errlen)
 {
     char *end = NULL;
     errno = 0;
@@ -85,8 +85,8 @@ static int parse_choice(const struct iamp_opt *o, const char *what, const char *
 static int store_integer(const struct iamp_opt *o, const char *what, const char *text, void *at,
                          char *err, size_t errlen)
 {
-    long long v;
-    if (iamp_opt_ll(what, text, (long long)o->lo, (long long)o->hi, &v, err, errlen))
+    long long v = 0;
+    if (parse_ll(what, text, (long long)o->lo, (long long)o->hi, &v, err, errlen))
         return -1;
     if (o->kind == IAMP_OPT_INT)
         *(int *)at = (int)v;
@@ -103,7 +103,7 @@ static int store(const struct iamp_opt *o, char *gbase, const char *text, char *
 {
     char what[80];
     void *at = gbase + o->offset;
-    double d;
+    double d = 0.0;
     snprintf(what, sizeof(what), "--%s", o->name);
     switch (o->kind) {
     case IAMP_OPT_FLAG:
@@ -118,7 +118,7 @@ static int store(const struct iamp_opt *o, char *gbase, const char *text, char *
         return 0;
     case IAMP_OPT_FLOAT:
     case IAMP_OPT_DOUBLE:
-        if (iamp_opt_double(what, text, o->lo, o->hi, &d, err, errlen))
+        if (parse_double(what, text, o->lo, o->hi, &d, err, errlen))
             return -1;
         if (o->kind == IAMP_OPT_FLOAT)
             *(float *)at = (float)d;

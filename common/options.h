@@ -85,13 +85,9 @@ IAMP_WUR int iamp_opts_parse_text(const struct iamp_opt_group *groups, int n_gro
 void iamp_opts_help(FILE *f, const struct iamp_opt_group *groups, int n_groups,
                     const void *defaults);
 
-/* The value parsers the table uses, for arguments that are not options
- * (a job id): 0, or -1 with a reason naming `what`. */
+/* The table's parser for a u64, for arguments that are not options (a job
+ * id): 0, or -1 with a reason naming `what`. */
 IAMP_WUR int iamp_opt_u64(const char *what, const char *text, uint64_t *out, char *err,
                           size_t errlen);
-IAMP_WUR int iamp_opt_ll(const char *what, const char *text, long long lo, long long hi,
-                         long long *out, char *err, size_t errlen);
-IAMP_WUR int iamp_opt_double(const char *what, const char *text, double lo, double hi, double *out,
-                             char *err, size_t errlen);
 
 #endif

@@ -303,6 +303,9 @@ static int sum_fit(struct iamp_cluster *cl, const struct iamp_comm_msg *m, void 
     return 0;
 }
 
+/* Compare parameter checksums across workers (IAMP_EMISMATCH). */
+static int check_params(struct iamp_cluster *cl);
+
 static int cluster_fit(void *ctx, struct iamp_session *s, const struct iamp_fit_req *req,
                        struct iamp_distill_stats *st)
 {
@@ -330,7 +333,7 @@ static int cluster_fit(void *ctx, struct iamp_session *s, const struct iamp_fit_
         rc = gather(cl, IAMP_OP_FIT, "fit", sum_fit, &(int){1});
     iamp_trace_span("fit", t0, iamp_now());
     if (!rc && cl->o.check_params)
-        rc = iamp_cluster_check(cl);
+        rc = check_params(cl);
     memset(st, 0, sizeof(*st));
     st->loss = cl->fit.loss;
     st->policy_loss = cl->fit.policy_loss;
@@ -370,7 +373,7 @@ static int compare_checksum(struct iamp_cluster *cl, const struct iamp_comm_msg 
     return 0;
 }
 
-int iamp_cluster_check(struct iamp_cluster *cl)
+static int check_params(struct iamp_cluster *cl)
 {
     struct checksums c = {{0, 0}, 0, 0};
     int rc = broadcast(cl, IAMP_OP_CHECKSUM, 0, NULL, 0);

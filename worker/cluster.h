@@ -48,8 +48,6 @@ void iamp_cluster_init(struct iamp_cluster *cl, struct iamp_comm *c,
                        const struct iamp_cluster_opts *o);
 /* Make s's model work go to the workers, sending them s's state. */
 IAMP_WUR int iamp_cluster_attach(struct iamp_cluster *cl, struct iamp_session *s);
-/* Compare parameter checksums across workers (IAMP_EMISMATCH). */
-IAMP_WUR int iamp_cluster_check(struct iamp_cluster *cl);
 /* Collect every rank's spans and write a Chrome trace to path (cl NULL:
  * this process's spans only). */
 IAMP_WUR int iamp_cluster_write_timeline(struct iamp_cluster *cl, const char *path);

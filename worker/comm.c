@@ -9,7 +9,8 @@
 
 #define HDR_BYTES 16
 
-int iamp_comm_launched(void)
+/* 1 when launched by mpirun or srun (an MPI rank environment is present). */
+static int launched(void)
 {
     static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE",
                                        NULL};
@@ -28,7 +29,7 @@ int iamp_comm_init(struct iamp_comm *c, int *argc, char ***argv)
     const char *t = getenv("IAMP_TIMEOUT_MS");
     if (t && atoi(t) > 0)
         c->timeout_ms = atoi(t);
-    if (!iamp_comm_launched())
+    if (!launched())
         return 0;
     /* libnbc's default iallreduce schedule runs at a third to a half of
      * MPI_Allreduce's bandwidth for buckets of 1 MiB and more on one node;

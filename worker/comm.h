@@ -46,8 +46,6 @@ struct iamp_comm_msg {
     size_t len;
 };
 
-/* 1 when launched by mpirun or srun (an MPI rank environment is present). */
-int iamp_comm_launched(void);
 IAMP_WUR int iamp_comm_init(struct iamp_comm *c, int *argc, char ***argv);
 void iamp_comm_finalize(struct iamp_comm *c);
 

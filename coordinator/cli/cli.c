@@ -59,6 +59,32 @@ int iamp_cli_parse(const char *cmd, const struct iamp_cli_help *help,
     return -1;
 }
 
+static int is_blank_or_comment(const char *line)
+{
+    while (*line == ' ' || *line == '\t')
+        line++;
+    return *line == '\0' || *line == '#';
+}
+
+int iamp_cli_each_line(FILE *in, int (*fn)(void *ctx, const char *line, size_t len, long lineno),
+                       void *ctx)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    long lineno = 0;
+    ssize_t len;
+    int code = -1;
+    while (code == -1 && (len = getline(&line, &cap, in)) >= 0) {
+        lineno++;
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = '\0';
+        if (!is_blank_or_comment(line))
+            code = fn(ctx, line, (size_t)len, lineno);
+    }
+    free(line);
+    return code;
+}
+
 int iamp_stdout_tty(void)
 {
     return isatty(STDOUT_FILENO);

@@ -12,6 +12,7 @@
 #include "common/options.h"
 
 #include <stdint.h>
+#include <stdio.h>
 
 enum iamp_exit {
     IAMP_EXIT_OK = 0,
@@ -43,6 +44,13 @@ struct iamp_cli_help {
 IAMP_WUR int iamp_cli_parse(const char *cmd, const struct iamp_cli_help *help,
                             const struct iamp_opt_group *groups, int n_groups, void *base,
                             const void *defaults, int argc, char **argv, int *npos);
+
+/* Question lines as `iamp answer` and `iamp submit` read them: each line
+ * of `in` without its line end, blank lines and lines starting with '#'
+ * skipped, handed to fn with its line number (from 1). Stops at the end
+ * (returns -1) or at fn's first return other than -1 (passed back). */
+int iamp_cli_each_line(FILE *in, int (*fn)(void *ctx, const char *line, size_t len, long lineno),
+                       void *ctx);
 
 /* 1 when stdout is a terminal. */
 int iamp_stdout_tty(void);

@@ -140,54 +140,49 @@ attach:
     return rc;
 }
 
-static int is_blank_or_comment(const char *line)
+struct reading {
+    const struct answer_cmd *c;
+    const struct iamp_task *t;
+    struct iamp_question *qs;
+    int n, cap;
+};
+
+/* One question line; -1 to go on, else an exit code. */
+static int take_question(void *ctx, const char *line, size_t len, long lineno)
 {
-    while (*line == ' ' || *line == '\t')
-        line++;
-    return *line == '\0' || *line == '#';
+    struct reading *r = ctx;
+    char err[512];
+    (void)len;
+    if (r->n == IAMP_ANSWER_MAX_QUESTIONS) {
+        iamp_cli_error("%s: more than %d questions", r->c->cmd, IAMP_ANSWER_MAX_QUESTIONS);
+        return IAMP_EXIT_FAIL;
+    }
+    if (r->n == r->cap) {
+        int cap = r->cap ? r->cap * 2 : 1024;
+        struct iamp_question *p = realloc(r->qs, (size_t)cap * sizeof(*p));
+        if (!p) {
+            iamp_cli_error("%s: out of memory", r->c->cmd);
+            return IAMP_EXIT_FAIL;
+        }
+        r->qs = p;
+        r->cap = cap;
+    }
+    if (r->t->ops->parse_question(r->t, line, &r->qs[r->n], err, sizeof(err))) {
+        iamp_cli_error("%s: %s line %ld: %s", r->c->cmd, r->c->input, lineno, err);
+        return IAMP_EXIT_FAIL;
+    }
+    r->n++;
+    return -1;
 }
 
 /* Read and parse every question; returns an exit code or -1 on success. */
 static int read_questions(struct answer_cmd *c, const struct iamp_task *t, FILE *in,
                           struct iamp_question **qs, int *n)
 {
-    char *line = NULL;
-    size_t cap = 0;
-    int count = 0, qcap = 0, code = -1;
-    long lineno = 0;
-    ssize_t len;
-    *qs = NULL;
-    while ((len = getline(&line, &cap, in)) >= 0) {
-        lineno++;
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-            line[--len] = '\0';
-        if (is_blank_or_comment(line))
-            continue;
-        if (count == IAMP_ANSWER_MAX_QUESTIONS) {
-            iamp_cli_error("%s: more than %d questions", c->cmd, IAMP_ANSWER_MAX_QUESTIONS);
-            code = IAMP_EXIT_FAIL;
-            break;
-        }
-        if (count == qcap) {
-            qcap = qcap ? qcap * 2 : 1024;
-            struct iamp_question *p = realloc(*qs, (size_t)qcap * sizeof(**qs));
-            if (!p) {
-                iamp_cli_error("%s: out of memory", c->cmd);
-                code = IAMP_EXIT_FAIL;
-                break;
-            }
-            *qs = p;
-        }
-        char err[512];
-        if (t->ops->parse_question(t, line, &(*qs)[count], err, sizeof(err))) {
-            iamp_cli_error("%s: %s line %ld: %s", c->cmd, c->input, lineno, err);
-            code = IAMP_EXIT_FAIL;
-            break;
-        }
-        count++;
-    }
-    free(line);
-    *n = count;
+    struct reading r = {c, t, NULL, 0, 0};
+    int code = iamp_cli_each_line(in, take_question, &r);
+    *qs = r.qs;
+    *n = r.n;
     return code;
 }
 

@@ -567,28 +567,37 @@ int iamp_cmd_result(int argc, char **argv)
 
 /* ---------------------------------------------------------- submit */
 
-static int is_blank_or_comment(const char *line)
-{
-    while (*line == ' ' || *line == '\t')
-        line++;
-    return *line == '\0' || *line == '#';
-}
+struct reading {
+    struct iamp_submit *sub;
+    const char *name;
+    int cap;
+};
 
-static int add_question(struct iamp_submit *s, int *cap, const char *line)
+/* One question line, kept as text for the server to parse; -1 to go on. */
+static int take_line(void *ctx, const char *line, size_t len, long lineno)
 {
-    if (s->n_questions == *cap) {
-        int nc = *cap ? *cap * 2 : 256;
+    struct reading *r = ctx;
+    struct iamp_submit *s = r->sub;
+    if (len >= IAMP_TEXT_MAX) {
+        iamp_cli_error("submit: %s line %ld: longer than %d bytes", r->name, lineno,
+                       IAMP_TEXT_MAX - 1);
+        return IAMP_EXIT_FAIL;
+    }
+    if (s->n_questions == r->cap) {
+        int nc = r->cap ? r->cap * 2 : 256;
         struct iamp_wire_question *q = realloc(s->questions, (size_t)nc * sizeof(*q));
-        if (!q)
-            return IAMP_ENOMEM;
+        if (!q) {
+            iamp_cli_error("submit: out of memory");
+            return IAMP_EXIT_FAIL;
+        }
         s->questions = q;
-        *cap = nc;
+        r->cap = nc;
     }
     struct iamp_wire_question *q = &s->questions[s->n_questions++];
     memset(q, 0, sizeof(*q));
     q->has_text = 1;
     snprintf(q->text, sizeof(q->text), "%s", line);
-    return 0;
+    return -1;
 }
 
 /* Question lines as `iamp answer` reads them; an exit code or -1. */
@@ -600,27 +609,8 @@ static int read_questions(struct client_cmd *c)
         iamp_cli_error("submit: cannot open %s", name);
         return IAMP_EXIT_FAIL;
     }
-    char *line = NULL;
-    size_t lcap = 0;
-    ssize_t len;
-    long lineno = 0;
-    int cap = 0, code = -1;
-    while (code < 0 && (len = getline(&line, &lcap, in)) >= 0) {
-        lineno++;
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-            line[--len] = '\0';
-        if (is_blank_or_comment(line))
-            continue;
-        if (len >= IAMP_TEXT_MAX) {
-            iamp_cli_error("submit: %s line %ld: longer than %d bytes", name, lineno,
-                           IAMP_TEXT_MAX - 1);
-            code = IAMP_EXIT_FAIL;
-        } else if (add_question(&c->sub, &cap, line)) {
-            iamp_cli_error("submit: out of memory");
-            code = IAMP_EXIT_FAIL;
-        }
-    }
-    free(line);
+    struct reading r = {&c->sub, name, 0};
+    int code = iamp_cli_each_line(in, take_line, &r);
     if (in != stdin)
         fclose(in);
     return code;
