@@ -1,5 +1,5 @@
 /* pbconv_int.h — private to proto/: the question and answer conversions
- * that codec.c and wire.c share. Token arrays are caller-provided
+ * that codec.c, wire.c and records.c share. Token arrays are caller-provided
  * (IAMP_Q_MAX / IAMP_A_MAX entries) so no allocation happens here;
  * *_from_pb validate and return IAMP_EINVAL on out-of-range fields. */
 #ifndef IAMP_PBCONV_INT_H

@@ -1,8 +1,9 @@
 /* wire.h — the job API's messages (Envelope and its bodies), the job
  * journal's records and the result files, as iamp's own types.
  *
- * Like codec.h this converts between protobuf-c and plain structs; it is
- * the only other file that includes iamp.pb-c.h. Decoders check every
+ * Like codec.h this converts between protobuf-c and plain structs; wire.c
+ * (the Envelope) and records.c (journal records and result files) are the
+ * only other files that include iamp.pb-c.h. Decoders check every
  * count and length against fixed bounds or the caller's limits before
  * they allocate, and return:
  *   IAMP_ECORRUPT  the bytes are not the message (ERR_BAD_FRAME on the wire)

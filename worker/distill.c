@@ -5,6 +5,8 @@
  * batch be split across workers. */
 #include "worker/distill.h"
 
+#include <math.h>
+
 #include <stdlib.h>
 #include <string.h>
 

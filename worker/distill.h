@@ -24,8 +24,6 @@
 
 #include "worker/policy.h"
 
-#include <math.h>
-
 /* A reinforce example: sampled answer a with reward R and baseline b,
  * all scaled by coef: weight coef * (R - b), value target R, entropy
  * bonus coef * entropy. Minimising its loss follows the REINFORCE

@@ -12,7 +12,6 @@
 
 #include <cblas.h>
 #include <stddef.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

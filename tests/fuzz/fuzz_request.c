@@ -1,7 +1,7 @@
 /* fuzz_request.c — libFuzzer target for what a client can send: the bytes
  * of one connection go through the frame reader (split into reads of a
  * fuzzed size), each frame through the Envelope decoder and the request
- * check exactly as server.c handles them, and the reply the server would
+ * check exactly as the server handles them (serve/handle.c), and the reply the server would
  * send is encoded and decoded again as a client would. Each frame is also
  * tried as a journal record (replay reads those). A crash, a sanitizer
  * report or a leak is a bug.

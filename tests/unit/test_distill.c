@@ -15,6 +15,7 @@
 #include "worker/distill.h"
 
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -4,7 +4,6 @@
 #include "worker/engine.h"
 
 #include <criterion/criterion.h>
-#include <stdio.h>
 #include <string.h>
 
 struct oracle {

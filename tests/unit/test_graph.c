@@ -7,9 +7,6 @@
  * the text syntax and spec errors. */
 #include "task_helpers.h"
 
-#include <stdio.h>
-#include <stdlib.h>
-
 static struct iamp_question pair_q(int type, int a, int b)
 {
     return (struct iamp_question){

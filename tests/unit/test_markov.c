@@ -6,9 +6,6 @@
  * the sampler's levels and the eval set. */
 #include "task_helpers.h"
 
-#include <math.h>
-#include <stdio.h>
-
 static struct iamp_question prob_q(int s, int u, int t, int k)
 {
     return (struct iamp_question){

@@ -6,7 +6,6 @@
 #include "tasks/task.h"
 
 #include <criterion/criterion.h>
-#include <stdio.h>
 #include <string.h>
 
 static struct iamp_task task;
