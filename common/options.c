@@ -279,6 +279,37 @@ static void default_text(const struct iamp_opt *o, const char *gbase, char *buf,
     }
 }
 
+/* A number whose default lies outside its range means "not given": no
+ * default is shown for it. */
+static int default_in_range(const struct iamp_opt *o, const char *gbase)
+{
+    const void *at = gbase + o->offset;
+    double v;
+    switch (o->kind) {
+    case IAMP_OPT_INT:
+        v = *(const int *)at;
+        break;
+    case IAMP_OPT_LONG:
+        v = (double)*(const long *)at;
+        break;
+    case IAMP_OPT_U32:
+        v = *(const uint32_t *)at;
+        break;
+    case IAMP_OPT_SIZE:
+        v = (double)*(const size_t *)at;
+        break;
+    case IAMP_OPT_FLOAT:
+        v = *(const float *)at;
+        break;
+    case IAMP_OPT_DOUBLE:
+        v = *(const double *)at;
+        break;
+    default:
+        return 1;
+    }
+    return o->hi <= o->lo || (v >= o->lo && v <= o->hi);
+}
+
 static void help_row(FILE *f, const struct iamp_opt *o, const char *gbase)
 {
     char head[96], def[128] = "";
@@ -289,7 +320,7 @@ static void help_row(FILE *f, const struct iamp_opt *o, const char *gbase)
         fprintf(f, "\n%*s", HELP_COLUMN, "");
     else
         fprintf(f, "%*s", HELP_COLUMN - n, "");
-    if (gbase && !(o->flags & IAMP_OPT_NO_DEFAULT))
+    if (gbase && !(o->flags & IAMP_OPT_NO_DEFAULT) && default_in_range(o, gbase))
         default_text(o, gbase, def, sizeof(def));
     for (const char *p = o->help; *p;) {
         size_t line = strcspn(p, "\n");

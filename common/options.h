@@ -37,7 +37,9 @@ enum iamp_opt_kind {
     IAMP_OPT_CHOICE,   /* uint32_t: set + the index of the word among choices */
 };
 
-#define IAMP_OPT_NO_DEFAULT 1 /* flags: --help shows no default for it */
+/* flags: --help shows no default for it (nor for a number whose default
+ * lies outside its range: that means "not given") */
+#define IAMP_OPT_NO_DEFAULT 1
 
 struct iamp_opt {
     const char *name;           /* long name without "--"; NULL ends a table */
@@ -54,6 +56,31 @@ struct iamp_opt {
 
 /* `seen` of a row: an int field of the group's struct. */
 #define IAMP_OPT_SEEN(type, field) (offsetof(type, field) + 1)
+
+/* Rows on one line each, for a table whose offsets are into the struct
+ * IAMP_OPT_STRUCT names (define it before the table): a value in [lo, hi],
+ * a string (borrowed from argv), a flag storing `value`. Rows with more
+ * (seen, choices, flags) are written out. */
+#define IAMP_OPT_NUM(nm, k, f, lo_, hi_, arg_, help_)                                              \
+    {.name = (nm),                                                                                 \
+     .kind = (k),                                                                                  \
+     .offset = offsetof(IAMP_OPT_STRUCT, f),                                                       \
+     .lo = (lo_),                                                                                  \
+     .hi = (hi_),                                                                                  \
+     .arg = (arg_),                                                                                \
+     .help = (help_)}
+#define IAMP_OPT_STRING(nm, f, arg_, help_)                                                        \
+    {.name = (nm),                                                                                 \
+     .kind = IAMP_OPT_STR,                                                                         \
+     .offset = offsetof(IAMP_OPT_STRUCT, f),                                                       \
+     .arg = (arg_),                                                                                \
+     .help = (help_)}
+#define IAMP_OPT_SWITCH(nm, f, value, help_)                                                       \
+    {.name = (nm),                                                                                 \
+     .kind = IAMP_OPT_FLAG,                                                                        \
+     .offset = offsetof(IAMP_OPT_STRUCT, f),                                                       \
+     .set = (value),                                                                               \
+     .help = (help_)}
 
 struct iamp_opt_group {
     const struct iamp_opt *opts; /* ends with a row whose name is NULL */

@@ -34,69 +34,31 @@ struct answer_cmd {
     int json;
 };
 
-#define ANSWER_AT(f) offsetof(struct answer_cmd, f)
+#define IAMP_OPT_STRUCT struct answer_cmd
 static const struct iamp_opt answer_rows[] = {
-    {.name = "task",
-     .kind = IAMP_OPT_STR,
-     .offset = ANSWER_AT(task),
-     .arg = "SPEC",
-     .help = "the task (default: the checkpoint's)"},
-    {.name = "checkpoint",
-     .kind = IAMP_OPT_STR,
-     .offset = ANSWER_AT(ckpt),
-     .arg = "FILE",
-     .help = "the model (default: an untrained model of the task's\n"
-             "shape, --seed)"},
-    {.name = "depth",
-     .kind = IAMP_OPT_LONG,
-     .offset = ANSWER_AT(depth),
-     .lo = 0,
-     .hi = 8,
-     .arg = "D",
-     .help = "amplification depth; 0 = M alone"},
-    {.name = "seed",
-     .kind = IAMP_OPT_U64,
-     .offset = ANSWER_AT(seed),
-     .arg = "S",
-     .help = "seed of the untrained model"},
+    IAMP_OPT_STRING("task", task, "SPEC", "the task (default: the checkpoint's)"),
+    IAMP_OPT_STRING("checkpoint", ckpt, "FILE",
+                    "the model (default: an untrained model of the task's\n"
+                    "shape, --seed)"),
+    IAMP_OPT_NUM("depth", IAMP_OPT_LONG, depth, 0, 8, "D", "amplification depth; 0 = M alone"),
+    IAMP_OPT_NUM("seed", IAMP_OPT_U64, seed, 0, 0, "S", "seed of the untrained model"),
     {0},
 };
 
 static const struct iamp_opt eval_rows[] = {
-    {.name = "checkpoint",
-     .kind = IAMP_OPT_STR,
-     .offset = ANSWER_AT(ckpt),
-     .arg = "FILE",
-     .help = "the model (required)"},
-    {.name = "task",
-     .kind = IAMP_OPT_STR,
-     .offset = ANSWER_AT(task),
-     .arg = "SPEC",
-     .help = "must match the checkpoint's task (default: its task)"},
-    {.name = "depth",
-     .kind = IAMP_OPT_LONG,
-     .offset = ANSWER_AT(depth),
-     .lo = 0,
-     .hi = 8,
-     .arg = "D",
-     .help = "amplification depth for the amplified figure"},
-    {.name = "eval-size",
-     .kind = IAMP_OPT_LONG,
-     .offset = ANSWER_AT(eval_size),
-     .lo = 1,
-     .hi = 1 << 20,
-     .arg = "N",
-     .flags = IAMP_OPT_NO_DEFAULT,
-     .help = "held-out questions (default: the task's set, e.g. permpow\n"
-             "1008, tictactoe 13560 = every unfinished board per type)"},
-    {.name = "json",
-     .kind = IAMP_OPT_FLAG,
-     .offset = ANSWER_AT(json),
-     .set = 1,
-     .help = "one JSON object instead of text (with accuracy_<type> per\n"
-             "question type and the model's parameter checksum)"},
+    IAMP_OPT_STRING("checkpoint", ckpt, "FILE", "the model (required)"),
+    IAMP_OPT_STRING("task", task, "SPEC", "must match the checkpoint's task (default: its task)"),
+    IAMP_OPT_NUM("depth", IAMP_OPT_LONG, depth, 0, 8, "D",
+                 "amplification depth for the amplified figure"),
+    IAMP_OPT_NUM("eval-size", IAMP_OPT_LONG, eval_size, 1, 1 << 20, "N",
+                 "held-out questions (default: the task's set, e.g. permpow\n"
+                 "1008, tictactoe 13560 = every unfinished board per type)"),
+    IAMP_OPT_SWITCH("json", json, 1,
+                    "one JSON object instead of text (with accuracy_<type> per\n"
+                    "question type and the model's parameter checksum)"),
     {0},
 };
+#undef IAMP_OPT_STRUCT
 
 /* Options of answer or eval; returns -1 to go on, with *npos arguments
  * left at argv[1..], else an exit code. */

@@ -36,40 +36,17 @@ struct bench_cmd {
 };
 
 #define BENCH_AT(f) offsetof(struct bench_cmd, f)
+#define IAMP_OPT_STRUCT struct bench_cmd
 static const struct iamp_opt bench_rows[] = {
-    {.name = "task",
-     .kind = IAMP_OPT_STR,
-     .offset = BENCH_AT(task),
-     .arg = "SPEC",
-     .help = "task whose shape the model takes"},
-    {.name = "batch",
-     .kind = IAMP_OPT_LONG,
-     .offset = BENCH_AT(batch),
-     .lo = 1,
-     .hi = 1 << 16,
-     .arg = "N",
-     .help = "rows per training step / roots per amplify call"},
-    {.name = "depth",
-     .kind = IAMP_OPT_LONG,
-     .offset = BENCH_AT(depth),
-     .lo = 0,
-     .hi = 8,
-     .arg = "D",
-     .help = "amplify: depth"},
-    {.name = "seconds",
-     .kind = IAMP_OPT_DOUBLE,
-     .offset = BENCH_AT(seconds),
-     .lo = 0.01,
-     .hi = 3600,
-     .arg = "X",
-     .help = "time per measurement"},
-    {.name = "json",
-     .kind = IAMP_OPT_FLAG,
-     .offset = BENCH_AT(json),
-     .set = 1,
-     .help = "one JSON object instead of text"},
+    IAMP_OPT_STRING("task", task, "SPEC", "task whose shape the model takes"),
+    IAMP_OPT_NUM("batch", IAMP_OPT_LONG, batch, 1, 1 << 16, "N",
+                 "rows per training step / roots per amplify call"),
+    IAMP_OPT_NUM("depth", IAMP_OPT_LONG, depth, 0, 8, "D", "amplify: depth"),
+    IAMP_OPT_NUM("seconds", IAMP_OPT_DOUBLE, seconds, 0.01, 3600, "X", "time per measurement"),
+    IAMP_OPT_SWITCH("json", json, 1, "one JSON object instead of text"),
     {0},
 };
+#undef IAMP_OPT_STRUCT
 
 static void bench_defaults(struct bench_cmd *c)
 {

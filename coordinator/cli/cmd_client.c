@@ -78,51 +78,25 @@ struct client_cmd {
 /* ---------------------------------------------------------- options */
 
 #define AT(f) offsetof(struct client_cmd, f)
+#define IAMP_OPT_STRUCT struct client_cmd
 static const struct iamp_opt conn_rows[] = {
-    {.name = "addr",
-     .kind = IAMP_OPT_STR,
-     .offset = AT(addr),
-     .arg = "HOST:PORT",
-     .help = "server (default $IAMP_ADDR or " IAMP_ADDR_DEFAULT ")"},
-    {.name = "token-file",
-     .kind = IAMP_OPT_STR,
-     .offset = AT(token_file),
-     .arg = "F",
-     .help = "token (default $IAMP_TOKEN_FILE)"},
-    {.name = "timeout",
-     .kind = IAMP_OPT_DOUBLE,
-     .offset = AT(timeout_s),
-     .lo = 0.1,
-     .hi = 86400,
-     .arg = "SECONDS",
-     .help = "for connecting and each reply"},
+    IAMP_OPT_STRING("addr", addr, "HOST:PORT",
+                    "server (default $IAMP_ADDR or " IAMP_ADDR_DEFAULT ")"),
+    IAMP_OPT_STRING("token-file", token_file, "F", "token (default $IAMP_TOKEN_FILE)"),
+    IAMP_OPT_NUM("timeout", IAMP_OPT_DOUBLE, timeout_s, 0.1, 86400, "SECONDS",
+                 "for connecting and each reply"),
     {0},
 };
 static const struct iamp_opt json_rows[] = {
-    {.name = "json",
-     .kind = IAMP_OPT_FLAG,
-     .offset = AT(json),
-     .set = 1,
-     .help = "one JSON object per line instead of text"},
+    IAMP_OPT_SWITCH("json", json, 1, "one JSON object per line instead of text"),
     {0},
 };
 static const struct iamp_opt limit_rows[] = {
-    {.name = "limit",
-     .kind = IAMP_OPT_LONG,
-     .offset = AT(limit),
-     .lo = 1,
-     .hi = 1000000,
-     .arg = "N",
-     .help = "items at most",
-     .flags = IAMP_OPT_NO_DEFAULT},
+    IAMP_OPT_NUM("limit", IAMP_OPT_LONG, limit, 1, 1000000, "N", "items at most"),
     {0},
 };
 static const struct iamp_opt offset_rows[] = {
-    {.name = "offset",
-     .kind = IAMP_OPT_U64,
-     .offset = AT(offset),
-     .arg = "N",
-     .help = "first item"},
+    IAMP_OPT_NUM("offset", IAMP_OPT_U64, offset, 0, 0, "N", "first item"),
     {0},
 };
 
@@ -136,12 +110,8 @@ static const struct iamp_opt submit_rows[] = {
      .choices = job_kinds,
      .help = "answer (questions from FILE or stdin, one per line),\n"
              "train or eval"},
-    {.name = "task",
-     .kind = IAMP_OPT_TEXT,
-     .offset = AT(sub.task),
-     .hi = IAMP_SPEC_MAX,
-     .arg = "SPEC",
-     .help = "must be the served model's task (default: it)"},
+    IAMP_OPT_NUM("task", IAMP_OPT_TEXT, sub.task, 0, IAMP_SPEC_MAX, "SPEC",
+                 "must be the served model's task (default: it)"),
     {.name = "depth",
      .kind = IAMP_OPT_U32,
      .offset = AT(sub.depth),
@@ -151,20 +121,10 @@ static const struct iamp_opt submit_rows[] = {
      .seen = IAMP_OPT_SEEN(struct client_cmd, sub.has_depth),
      .flags = IAMP_OPT_NO_DEFAULT,
      .help = "amplification depth (default 1)"},
-    {.name = "algo",
-     .kind = IAMP_OPT_TEXT,
-     .offset = AT(sub.train.algo),
-     .hi = IAMP_ALGO_MAX,
-     .arg = "MODE",
-     .help = "train: distillation modes (default: the model's)"},
-    {.name = "rounds",
-     .kind = IAMP_OPT_U32,
-     .offset = AT(sub.train.rounds),
-     .lo = 1,
-     .hi = 100000000,
-     .arg = "R",
-     .flags = IAMP_OPT_NO_DEFAULT,
-     .help = "train: rounds to run (required)"},
+    IAMP_OPT_NUM("algo", IAMP_OPT_TEXT, sub.train.algo, 0, IAMP_ALGO_MAX, "MODE",
+                 "train: distillation modes (default: the model's)"),
+    IAMP_OPT_NUM("rounds", IAMP_OPT_U32, sub.train.rounds, 1, 100000000, "R",
+                 "train: rounds to run (required)"),
     {.name = "seed",
      .kind = IAMP_OPT_U64,
      .offset = AT(sub.train.seed),
@@ -172,35 +132,15 @@ static const struct iamp_opt submit_rows[] = {
      .seen = IAMP_OPT_SEEN(struct client_cmd, sub.train.has_seed),
      .flags = IAMP_OPT_NO_DEFAULT,
      .help = "train: seed of a model never trained"},
-    {.name = "questions",
-     .kind = IAMP_OPT_U32,
-     .offset = AT(sub.train.questions_per_round),
-     .lo = 1,
-     .hi = 1 << 20,
-     .arg = "N",
-     .flags = IAMP_OPT_NO_DEFAULT,
-     .help = "train: questions per round"},
-    {.name = "eval-size",
-     .kind = IAMP_OPT_U32,
-     .offset = AT(sub.eval_size),
-     .lo = 1,
-     .hi = 1 << 24,
-     .arg = "N",
-     .flags = IAMP_OPT_NO_DEFAULT,
-     .help = "eval: held-out questions (default: the task's set)"},
-    {.name = "key",
-     .kind = IAMP_OPT_TEXT,
-     .offset = AT(sub.client_key),
-     .lo = 1,
-     .hi = IAMP_KEY_MAX,
-     .arg = "K",
-     .help = "idempotency key: resubmitting it gives the same job"},
-    {.name = "wait",
-     .kind = IAMP_OPT_FLAG,
-     .offset = AT(wait),
-     .set = 1,
-     .help = "wait for the job (progress bar on a terminal), print\n"
-             "its result; exit 1 unless it ends done"},
+    IAMP_OPT_NUM("questions", IAMP_OPT_U32, sub.train.questions_per_round, 1, 1 << 20, "N",
+                 "train: questions per round"),
+    IAMP_OPT_NUM("eval-size", IAMP_OPT_U32, sub.eval_size, 1, 1 << 24, "N",
+                 "eval: held-out questions (default: the task's set)"),
+    IAMP_OPT_NUM("key", IAMP_OPT_TEXT, sub.client_key, 1, IAMP_KEY_MAX, "K",
+                 "idempotency key: resubmitting it gives the same job"),
+    IAMP_OPT_SWITCH("wait", wait, 1,
+                    "wait for the job (progress bar on a terminal), print\n"
+                    "its result; exit 1 unless it ends done"),
     {.name = "retry",
      .kind = IAMP_OPT_DOUBLE,
      .offset = AT(retry_s),
@@ -212,6 +152,7 @@ static const struct iamp_opt submit_rows[] = {
              "key) for up to SECONDS"},
     {0},
 };
+#undef IAMP_OPT_STRUCT
 
 static const struct iamp_opt_group status_groups[] = {{conn_rows, 0, NULL}, {json_rows, 0, NULL}};
 static const struct iamp_opt_group watch_groups[] = {{conn_rows, 0, NULL}};
@@ -395,32 +336,30 @@ static int job_request(struct client_cmd *c, int kind, int want, struct iamp_msg
     return call_once(c, &req, reply, want);
 }
 
+/* status and cancel: one request about a job, its status printed. */
+static int status_reply(int argc, char **argv, struct client_cmd *c, int kind)
+{
+    struct iamp_msg r;
+    int code = parse_client(argc, argv, c, 1);
+    if (code >= 0)
+        return code;
+    code = job_request(c, kind, IAMP_MSG_STATUS, &r);
+    if (!code)
+        (c->json ? print_status_json : print_status_line)(stdout, &r.status);
+    iamp_msg_release(&r);
+    return code;
+}
+
 int iamp_cmd_status(int argc, char **argv)
 {
     struct client_cmd c = {.cmd = "status", .help = status_help, .groups = GROUPS(status_groups)};
-    struct iamp_msg r;
-    int code = parse_client(argc, argv, &c, 1);
-    if (code >= 0)
-        return code;
-    code = job_request(&c, IAMP_MSG_GET_STATUS, IAMP_MSG_STATUS, &r);
-    if (!code)
-        (c.json ? print_status_json : print_status_line)(stdout, &r.status);
-    iamp_msg_release(&r);
-    return code;
+    return status_reply(argc, argv, &c, IAMP_MSG_GET_STATUS);
 }
 
 int iamp_cmd_cancel(int argc, char **argv)
 {
     struct client_cmd c = {.cmd = "cancel", .help = cancel_help, .groups = GROUPS(status_groups)};
-    struct iamp_msg r;
-    int code = parse_client(argc, argv, &c, 1);
-    if (code >= 0)
-        return code;
-    code = job_request(&c, IAMP_MSG_CANCEL, IAMP_MSG_STATUS, &r);
-    if (!code)
-        (c.json ? print_status_json : print_status_line)(stdout, &r.status);
-    iamp_msg_release(&r);
-    return code;
+    return status_reply(argc, argv, &c, IAMP_MSG_CANCEL);
 }
 
 /* Follow job on cl until it ends; *final gets its last status. */
@@ -739,21 +678,33 @@ out:
 
 /* ---------------------------------------------------------- jobs, info */
 
-int iamp_cmd_jobs(int argc, char **argv)
+/* jobs and info: options, then one request of `kind` without a job; *r
+ * gets the reply of kind `want`. Returns -1 when *r holds it, else an exit
+ * code (help, a usage error, a failure); the caller releases *r. */
+static int server_request(int argc, char **argv, struct client_cmd *c, int kind, int want,
+                          struct iamp_msg *r)
 {
-    struct client_cmd c = {.cmd = "jobs", .help = jobs_help, .groups = GROUPS(jobs_groups)};
-    struct iamp_msg req, r;
-    int code = parse_client(argc, argv, &c, 0);
+    struct iamp_msg req;
+    memset(r, 0, sizeof(*r));
+    int code = parse_client(argc, argv, c, 0);
     if (code >= 0)
         return code;
     memset(&req, 0, sizeof(req));
-    req.kind = IAMP_MSG_LIST_JOBS;
-    req.limit = (uint32_t)c.limit;
-    code = call_once(&c, &req, &r, IAMP_MSG_JOB_LIST);
-    for (int i = 0; !code && i < r.n_jobs; i++)
+    req.kind = kind;
+    req.limit = (uint32_t)c->limit;
+    code = call_once(c, &req, r, want);
+    return code ? code : -1;
+}
+
+int iamp_cmd_jobs(int argc, char **argv)
+{
+    struct client_cmd c = {.cmd = "jobs", .help = jobs_help, .groups = GROUPS(jobs_groups)};
+    struct iamp_msg r;
+    int code = server_request(argc, argv, &c, IAMP_MSG_LIST_JOBS, IAMP_MSG_JOB_LIST, &r);
+    for (int i = 0; code < 0 && i < r.n_jobs; i++)
         (c.json ? print_status_json : print_status_line)(stdout, &r.jobs[i]);
     iamp_msg_release(&r);
-    return code;
+    return code < 0 ? IAMP_EXIT_OK : code;
 }
 
 static void print_info(const struct iamp_info *in, int json)
@@ -781,15 +732,10 @@ static void print_info(const struct iamp_info *in, int json)
 int iamp_cmd_info(int argc, char **argv)
 {
     struct client_cmd c = {.cmd = "info", .help = info_help, .groups = GROUPS(status_groups)};
-    struct iamp_msg req, r;
-    int code = parse_client(argc, argv, &c, 0);
-    if (code >= 0)
-        return code;
-    memset(&req, 0, sizeof(req));
-    req.kind = IAMP_MSG_INFO;
-    code = call_once(&c, &req, &r, IAMP_MSG_INFO_REPLY);
-    if (!code)
+    struct iamp_msg r;
+    int code = server_request(argc, argv, &c, IAMP_MSG_INFO, IAMP_MSG_INFO_REPLY, &r);
+    if (code < 0)
         print_info(&r.info, c.json);
     iamp_msg_release(&r);
-    return code;
+    return code < 0 ? IAMP_EXIT_OK : code;
 }

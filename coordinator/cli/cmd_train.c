@@ -43,27 +43,13 @@ struct train_cmd {
 };
 
 #define CMD_AT(f) offsetof(struct train_cmd, f)
+#define IAMP_OPT_STRUCT struct train_cmd
 static const struct iamp_opt cmd_rows[] = {
-    {.name = "task",
-     .kind = IAMP_OPT_STR,
-     .offset = CMD_AT(task),
-     .arg = "SPEC",
-     .help = "task, e.g. permpow or permpow:n=64,seed=7 (tasks below)"},
-    {.name = "metrics",
-     .kind = IAMP_OPT_STR,
-     .offset = CMD_AT(metrics),
-     .arg = "FILE",
-     .help = "append one JSON object per round"},
-    {.name = "checkpoint-dir",
-     .kind = IAMP_OPT_STR,
-     .offset = CMD_AT(ckdir),
-     .arg = "DIR",
-     .help = "save DIR/checkpoint.pb atomically"},
-    {.name = "resume",
-     .kind = IAMP_OPT_FLAG,
-     .offset = CMD_AT(resume),
-     .set = 1,
-     .help = "continue DIR/checkpoint.pb"},
+    IAMP_OPT_STRING("task", task, "SPEC",
+                    "task, e.g. permpow or permpow:n=64,seed=7 (tasks below)"),
+    IAMP_OPT_STRING("metrics", metrics, "FILE", "append one JSON object per round"),
+    IAMP_OPT_STRING("checkpoint-dir", ckdir, "DIR", "save DIR/checkpoint.pb atomically"),
+    IAMP_OPT_SWITCH("resume", resume, 1, "continue DIR/checkpoint.pb"),
     {.name = "stop-at",
      .kind = IAMP_OPT_DOUBLE,
      .offset = CMD_AT(stop_at),
@@ -72,20 +58,12 @@ static const struct iamp_opt cmd_rows[] = {
      .arg = "ACC",
      .help = "stop once held-out accuracy reaches ACC",
      .flags = IAMP_OPT_NO_DEFAULT},
-    {.name = "log-every",
-     .kind = IAMP_OPT_LONG,
-     .offset = CMD_AT(log_every),
-     .lo = 1,
-     .hi = 1000000,
-     .arg = "N",
-     .help = "rounds between progress lines"},
-    {.name = "quiet",
-     .kind = IAMP_OPT_FLAG,
-     .offset = CMD_AT(quiet),
-     .set = 1,
-     .help = "only the final line"},
+    IAMP_OPT_NUM("log-every", IAMP_OPT_LONG, log_every, 1, 1000000, "N",
+                 "rounds between progress lines"),
+    IAMP_OPT_SWITCH("quiet", quiet, 1, "only the final line"),
     {0},
 };
+#undef IAMP_OPT_STRUCT
 
 #define TRAIN_GROUPS (1 + IAMP_PLAN_GROUPS)
 static void train_groups(struct iamp_opt_group g[TRAIN_GROUPS])

@@ -55,34 +55,19 @@ struct global_opts {
     struct iamp_cluster_opts cluster;
 };
 
-#define GLOBAL_AT(f) offsetof(struct global_opts, f)
+#define IAMP_OPT_STRUCT struct global_opts
 static const struct iamp_opt global_rows[] = {
-    {.name = "timeline",
-     .kind = IAMP_OPT_STR,
-     .offset = GLOBAL_AT(timeline),
-     .arg = "FILE",
-     .help = "write a Chrome trace (chrome://tracing, Perfetto)"},
-    {.name = "credit",
-     .kind = IAMP_OPT_INT,
-     .offset = GLOBAL_AT(cluster.credit),
-     .lo = 1,
-     .hi = 1024,
-     .arg = "N",
-     .help = "work units in flight per worker"},
-    {.name = "bucket-bytes",
-     .kind = IAMP_OPT_SIZE,
-     .offset = GLOBAL_AT(cluster.bucket_bytes),
-     .lo = 4096,
-     .hi = 1 << 30,
-     .arg = "N",
-     .help = "gradient allreduce bucket size"},
-    {.name = "check-params",
-     .kind = IAMP_OPT_FLAG,
-     .offset = GLOBAL_AT(cluster.check_params),
-     .set = 1,
-     .help = "compare parameter checksums across ranks every round"},
+    IAMP_OPT_STRING("timeline", timeline, "FILE",
+                    "write a Chrome trace (chrome://tracing, Perfetto)"),
+    IAMP_OPT_NUM("credit", IAMP_OPT_INT, cluster.credit, 1, 1024, "N",
+                 "work units in flight per worker"),
+    IAMP_OPT_NUM("bucket-bytes", IAMP_OPT_SIZE, cluster.bucket_bytes, 4096, 1 << 30, "N",
+                 "gradient allreduce bucket size"),
+    IAMP_OPT_SWITCH("check-params", cluster.check_params, 1,
+                    "compare parameter checksums across ranks every round"),
     {0},
 };
+#undef IAMP_OPT_STRUCT
 static const struct iamp_opt_group global_group = {global_rows, 0, NULL};
 
 static void print_main_help(FILE *f)

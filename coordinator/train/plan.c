@@ -63,74 +63,31 @@ void iamp_train_plan_default(struct iamp_train_plan *p)
 
 static const struct iamp_opt config_rows[] = {IAMP_TRAIN_CONFIG_FIELDS(CONFIG_ROW){0}};
 
-#define MODEL_AT(f) offsetof(struct iamp_model_opts, f)
+#define IAMP_OPT_STRUCT struct iamp_model_opts
 static const struct iamp_opt model_rows[] = {
-    {.name = "embed",
-     .kind = IAMP_OPT_INT,
-     .offset = MODEL_AT(embed),
-     .lo = 1,
-     .hi = 1024,
-     .arg = "N",
-     .help = "slot embedding width"},
-    {.name = "hidden",
-     .kind = IAMP_OPT_INT,
-     .offset = MODEL_AT(hidden),
-     .lo = 1,
-     .hi = 16384,
-     .arg = "N",
-     .help = "hidden layer width"},
-    {.name = "layers",
-     .kind = IAMP_OPT_INT,
-     .offset = MODEL_AT(layers),
-     .lo = 1,
-     .hi = IAMP_LAYERS_MAX,
-     .arg = "N",
-     .help = "hidden layers"},
-    {.name = "pair-slot",
-     .kind = IAMP_OPT_FLAG,
-     .offset = MODEL_AT(pair),
-     .set = 1,
-     .help = "one more input: an embedding per pair of the first\n"
-             "two question tokens, a memory for answers that are\n"
-             "an arbitrary function of the pair (graph's default)"},
-    {.name = "no-pair-slot",
-     .kind = IAMP_OPT_FLAG,
-     .offset = MODEL_AT(pair),
-     .set = 0,
-     .help = "no pair slot"},
+    IAMP_OPT_NUM("embed", IAMP_OPT_INT, embed, 1, 1024, "N", "slot embedding width"),
+    IAMP_OPT_NUM("hidden", IAMP_OPT_INT, hidden, 1, 16384, "N", "hidden layer width"),
+    IAMP_OPT_NUM("layers", IAMP_OPT_INT, layers, 1, IAMP_LAYERS_MAX, "N", "hidden layers"),
+    IAMP_OPT_SWITCH("pair-slot", pair, 1,
+                    "one more input: an embedding per pair of the first\n"
+                    "two question tokens, a memory for answers that are\n"
+                    "an arbitrary function of the pair (graph's default)"),
+    IAMP_OPT_SWITCH("no-pair-slot", pair, 0, "no pair slot"),
     {0},
 };
+#undef IAMP_OPT_STRUCT
 
-#define RUN_AT(f) offsetof(struct iamp_train_plan, f)
+#define IAMP_OPT_STRUCT struct iamp_train_plan
 static const struct iamp_opt run_rows[] = {
-    {.name = "rounds",
-     .kind = IAMP_OPT_LONG,
-     .offset = RUN_AT(rounds),
-     .lo = 0,
-     .hi = 100000000,
-     .arg = "R",
-     .help = "stop after round R in total"},
-    {.name = "eval-every",
-     .kind = IAMP_OPT_LONG,
-     .offset = RUN_AT(cadence.eval_every),
-     .lo = 1,
-     .hi = 1000000,
-     .arg = "N",
-     .help = "rounds between evaluations, and the last"},
-    {.name = "checkpoint-every",
-     .kind = IAMP_OPT_LONG,
-     .offset = RUN_AT(cadence.checkpoint_every),
-     .lo = 1,
-     .hi = 1000000,
-     .arg = "N",
-     .help = "rounds between checkpoints"},
-    {.name = "no-curriculum",
-     .kind = IAMP_OPT_FLAG,
-     .offset = RUN_AT(o.curriculum),
-     .set = 0,
-     .help = "sample every difficulty from the start"},
+    IAMP_OPT_NUM("rounds", IAMP_OPT_LONG, rounds, 0, 100000000, "R", "stop after round R in total"),
+    IAMP_OPT_NUM("eval-every", IAMP_OPT_LONG, cadence.eval_every, 1, 1000000, "N",
+                 "rounds between evaluations, and the last"),
+    IAMP_OPT_NUM("checkpoint-every", IAMP_OPT_LONG, cadence.checkpoint_every, 1, 1000000, "N",
+                 "rounds between checkpoints"),
+    IAMP_OPT_SWITCH("no-curriculum", o.curriculum, 0, "sample every difficulty from the start"),
     {0},
 };
+#undef IAMP_OPT_STRUCT
 
 struct iamp_opt_group iamp_model_opts_group(size_t base)
 {

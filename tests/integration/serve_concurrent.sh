@@ -2,27 +2,12 @@
 # sockets) and wait for them; every job's answers equal `iamp answer` on
 # the same questions and model (a checkpoint trained here, served from the
 # data directory).
-IAMP=${1:?usage: $0 path/to/iamp}
-set -u
-TMP=$(mktemp -d)
-SERVER=
-cleanup() {
-    [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-export OPENBLAS_NUM_THREADS=1
+source "$(dirname "$0")/lib.sh.inc" "$@"
 TASK=permpow:n=16,kmax=15,seed=3
-fail() { echo "FAIL: $*"; [ -f "$TMP/serve.err" ] && cat "$TMP/serve.err"; exit 1; }
 
 "$IAMP" train --task $TASK --algo imitate --rounds 30 --questions 64 --eval-size 64 \
     --checkpoint-dir "$TMP/data" --quiet >/dev/null || fail "training the model"
-"$IAMP" serve --listen 127.0.0.1:0 --port-file "$TMP/port" --data-dir "$TMP/data" \
-    2>"$TMP/serve.err" &
-SERVER=$!
-for _ in $(seq 200); do [ -s "$TMP/port" ] && break; sleep 0.05; done
-[ -s "$TMP/port" ] || fail "server did not start"
-ADDR=127.0.0.1:$(cat "$TMP/port")
+start_server "$TMP/data"
 
 # 50 question files of 1..40 questions, depths 0..2.
 for i in $(seq 50); do

@@ -1,35 +1,11 @@
 # A train job runs in `iamp serve` while answer jobs are served; cancel
 # ends it after a round, keeping what it trained; the model in the data
 # directory is what the server answers with, also after a restart.
-IAMP=${1:?usage: $0 path/to/iamp}
-set -u
-TMP=$(mktemp -d)
-SERVER=
-cleanup() {
-    [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-export OPENBLAS_NUM_THREADS=1
+source "$(dirname "$0")/lib.sh.inc" "$@"
 TASK=permpow:n=16,kmax=15,seed=3
-fail() { echo "FAIL: $*"; [ -f "$TMP/serve.err" ] && cat "$TMP/serve.err"; exit 1; }
-start_server() {
-    rm -f "$TMP/port"
-    "$IAMP" serve --listen 127.0.0.1:0 --port-file "$TMP/port" --data-dir "$TMP/data" "$@" \
-        2>>"$TMP/serve.err" &
-    SERVER=$!
-    for _ in $(seq 400); do [ -s "$TMP/port" ] && break; sleep 0.05; done
-    [ -s "$TMP/port" ] || fail "server did not start"
-    ADDR=127.0.0.1:$(cat "$TMP/port")
-}
-stop_server() {
-    kill -TERM "$SERVER"
-    wait "$SERVER" || fail "server exited non-zero after SIGTERM"
-    SERVER=
-}
 printf 'pow x=3 k=15\npow x=7 k=9\npow x=0 k=1\n' >"$TMP/q.txt"
 
-start_server --task $TASK --checkpoint-every 2
+start_server "$TMP/data" --task $TASK --checkpoint-every 2
 train=$("$IAMP" submit --addr "$ADDR" --kind train --algo imitate --rounds 100000 --questions 64) ||
     fail "submit train"
 sleep 0.5
@@ -51,7 +27,7 @@ stop_server
     fail "iamp answer"
 cmp -s "$TMP/want.jsonl" "$TMP/after.jsonl" || fail "served answers differ from the checkpoint's"
 
-start_server
+start_server "$TMP/data"
 "$IAMP" info --addr "$ADDR" | grep -q "round $round\$" || fail "restart: $("$IAMP" info --addr "$ADDR")"
 "$IAMP" status --addr "$ADDR" "$train" | grep -q "train canceled" || fail "train job after restart"
 "$IAMP" result --addr "$ADDR" "$train" 2>&1 | grep -q "was canceled" || fail "result of a canceled job"

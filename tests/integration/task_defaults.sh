@@ -3,19 +3,7 @@
 # same options (graph's own defaults: the pair slot, hidden 256, depth 3,
 # ...): the same checkpoint, wall-clock fields aside. An eval job without
 # eval_size measures the task's own held-out set, as `iamp eval` does.
-IAMP=${1:?usage: $0 path/to/iamp}
-set -u
-HERE=$(cd "$(dirname "$0")" && pwd)
-DIGEST=$HERE/../../scripts/checkpoint-digest
-TMP=$(mktemp -d)
-SERVER=
-cleanup() {
-    [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-export OPENBLAS_NUM_THREADS=1
-fail() { echo "FAIL: $*"; [ -f "$TMP/serve.err" ] && cat "$TMP/serve.err"; exit 1; }
+source "$(dirname "$0")/lib.sh.inc" "$@"
 TASK=graph:v=32,edges=64,seed=2
 params_bytes() { "$DIGEST" --fields "$1" | sed -n 's/.*field 5, \([0-9]*\) bytes/\1/p'; }
 
@@ -26,18 +14,11 @@ params_bytes() { "$DIGEST" --fields "$1" | sed -n 's/.*field 5, \([0-9]*\) bytes
 [ "$(params_bytes "$TMP/a/checkpoint.pb")" -gt "$(params_bytes "$TMP/plain/checkpoint.pb")" ] ||
     fail "iamp train --task graph has no pair slot"
 
-"$IAMP" serve --listen 127.0.0.1:0 --port-file "$TMP/port" --data-dir "$TMP/b" --task $TASK \
-    --quiet 2>>"$TMP/serve.err" &
-SERVER=$!
-for _ in $(seq 400); do [ -s "$TMP/port" ] && break; sleep 0.05; done
-[ -s "$TMP/port" ] || fail "server did not start"
-ADDR=127.0.0.1:$(cat "$TMP/port")
+start_server "$TMP/b" --task $TASK --quiet
 "$IAMP" submit --addr "$ADDR" --kind train --algo imitate --rounds 1 --questions 64 --wait \
     >/dev/null || fail "train job"
 "$IAMP" submit --addr "$ADDR" --kind eval --wait >"$TMP/eval.json" || fail "eval job"
-kill -TERM "$SERVER"
-wait "$SERVER" || fail "server exited non-zero"
-SERVER=
+stop_server
 
 a=$("$DIGEST" "$TMP/a/checkpoint.pb" | cut -c1-64)
 b=$("$DIGEST" "$TMP/b/checkpoint.pb" | cut -c1-64)

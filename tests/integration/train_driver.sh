@@ -4,43 +4,23 @@
 # (wall-clock fields aside, scripts/checkpoint-digest) are identical, with
 # evaluations at rounds 3 (the first run's last), 4, 8 and 10 and nulls in
 # every other row.
-IAMP=${1:?usage: $0 path/to/iamp}
-set -u
-HERE=$(cd "$(dirname "$0")" && pwd)
-DIGEST=$HERE/../../scripts/checkpoint-digest
-TMP=$(mktemp -d)
-SERVER=
-cleanup() {
-    [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-export OPENBLAS_NUM_THREADS=1
-fail() { echo "FAIL: $*"; [ -f "$TMP/serve.err" ] && cat "$TMP/serve.err"; exit 1; }
+source "$(dirname "$0")/lib.sh.inc" "$@"
 TASK=permpow:n=16,kmax=15,seed=3
 CADENCE="--eval-every 4 --checkpoint-every 3"
-strip() { sed -E 's/,"seconds":[^,}]*//; s/,"round_seconds":[^,}]*//' "$@"; }
 
 "$IAMP" train --task $TASK --algo imitate --questions 64 --rounds 3 $CADENCE \
     --checkpoint-dir "$TMP/a" --metrics "$TMP/a.jsonl" --quiet >/dev/null || fail "train"
 "$IAMP" train --resume --checkpoint-dir "$TMP/a" --rounds 10 $CADENCE \
     --metrics "$TMP/a.jsonl" --quiet >/dev/null || fail "train --resume"
 
-"$IAMP" serve --listen 127.0.0.1:0 --port-file "$TMP/port" --data-dir "$TMP/b" --task $TASK \
-    $CADENCE --quiet 2>>"$TMP/serve.err" &
-SERVER=$!
-for _ in $(seq 400); do [ -s "$TMP/port" ] && break; sleep 0.05; done
-[ -s "$TMP/port" ] || fail "server did not start"
-ADDR=127.0.0.1:$(cat "$TMP/port")
+start_server "$TMP/b" --task $TASK $CADENCE --quiet
 "$IAMP" submit --addr "$ADDR" --kind train --algo imitate --rounds 3 --questions 64 --wait \
     >/dev/null || fail "first train job"
 "$IAMP" submit --addr "$ADDR" --kind train --rounds 7 --wait >/dev/null || fail "second train job"
-kill -TERM "$SERVER"
-wait "$SERVER" || fail "server exited non-zero"
-SERVER=
+stop_server
 
-strip "$TMP/a.jsonl" >"$TMP/a.rows"
-strip "$TMP/b/jobs/1.metrics.jsonl" "$TMP/b/jobs/2.metrics.jsonl" >"$TMP/b.rows"
+strip_timings "$TMP/a.jsonl" >"$TMP/a.rows"
+strip_timings "$TMP/b/jobs/1.metrics.jsonl" "$TMP/b/jobs/2.metrics.jsonl" >"$TMP/b.rows"
 [ "$(wc -l <"$TMP/a.rows")" -eq 10 ] || fail "iamp train wrote $(wc -l <"$TMP/a.rows") rows, want 10"
 cmp -s "$TMP/a.rows" "$TMP/b.rows" || fail "metrics rows differ: $(diff "$TMP/a.rows" "$TMP/b.rows" | head -6)"
 evaluated=$(grep -v '"accuracy":null' "$TMP/a.rows" | sed 's/{"round":\([0-9]*\),.*/\1/' | tr '\n' ' ')
