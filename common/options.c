@@ -233,81 +233,58 @@ int iamp_opts_parse_text(const struct iamp_opt_group *groups, int n_groups, void
 
 /* ---------------------------------------------------------- help */
 
-/* The default of o as text; "" when none is shown. */
+/* The value at `at` of a numeric row (not U64) as a double; 0 when the row
+ * holds no such number. */
+static int number_at(const struct iamp_opt *o, const void *at, double *v)
+{
+    switch (o->kind) {
+    case IAMP_OPT_INT:
+        *v = *(const int *)at;
+        return 1;
+    case IAMP_OPT_LONG:
+        *v = (double)*(const long *)at;
+        return 1;
+    case IAMP_OPT_U32:
+        *v = *(const uint32_t *)at;
+        return 1;
+    case IAMP_OPT_SIZE:
+        *v = (double)*(const size_t *)at;
+        return 1;
+    case IAMP_OPT_FLOAT:
+        *v = *(const float *)at;
+        return 1;
+    case IAMP_OPT_DOUBLE:
+        *v = *(const double *)at;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* The default of o as text; "" when none is shown (a number whose default
+ * lies outside its range means "not given"). */
 static void default_text(const struct iamp_opt *o, const char *gbase, char *buf, size_t len)
 {
     const void *at = gbase + o->offset;
+    double v;
     buf[0] = '\0';
-    switch (o->kind) {
-    case IAMP_OPT_INT:
-        snprintf(buf, len, "%d", *(const int *)at);
-        break;
-    case IAMP_OPT_LONG:
-        snprintf(buf, len, "%ld", *(const long *)at);
-        break;
-    case IAMP_OPT_U32:
-        snprintf(buf, len, "%u", *(const uint32_t *)at);
-        break;
-    case IAMP_OPT_U64:
+    if (number_at(o, at, &v)) {
+        int integral = o->kind != IAMP_OPT_FLOAT && o->kind != IAMP_OPT_DOUBLE;
+        if (o->hi <= o->lo || (v >= o->lo && v <= o->hi))
+            snprintf(buf, len, integral ? "%.0f" : "%g", v);
+    } else if (o->kind == IAMP_OPT_U64) {
         snprintf(buf, len, "%llu", (unsigned long long)*(const uint64_t *)at);
-        break;
-    case IAMP_OPT_SIZE:
-        snprintf(buf, len, "%zu", *(const size_t *)at);
-        break;
-    case IAMP_OPT_FLOAT:
-        snprintf(buf, len, "%g", (double)*(const float *)at);
-        break;
-    case IAMP_OPT_DOUBLE:
-        snprintf(buf, len, "%g", *(const double *)at);
-        break;
-    case IAMP_OPT_STR:
+    } else if (o->kind == IAMP_OPT_STR) {
         snprintf(buf, len, "%s", *(const char *const *)at ? *(const char *const *)at : "");
-        break;
-    case IAMP_OPT_TEXT:
+    } else if (o->kind == IAMP_OPT_TEXT) {
         snprintf(buf, len, "%s", (const char *)at);
-        break;
-    case IAMP_OPT_CHOICE: {
+    } else if (o->kind == IAMP_OPT_CHOICE) {
         int64_t i = (int64_t) * (const uint32_t *)at - o->set, n = 0;
         while (o->choices[n])
             n++;
         if (i >= 0 && i < n)
             snprintf(buf, len, "%s", o->choices[i]);
-        break;
     }
-    default:
-        break;
-    }
-}
-
-/* A number whose default lies outside its range means "not given": no
- * default is shown for it. */
-static int default_in_range(const struct iamp_opt *o, const char *gbase)
-{
-    const void *at = gbase + o->offset;
-    double v;
-    switch (o->kind) {
-    case IAMP_OPT_INT:
-        v = *(const int *)at;
-        break;
-    case IAMP_OPT_LONG:
-        v = (double)*(const long *)at;
-        break;
-    case IAMP_OPT_U32:
-        v = *(const uint32_t *)at;
-        break;
-    case IAMP_OPT_SIZE:
-        v = (double)*(const size_t *)at;
-        break;
-    case IAMP_OPT_FLOAT:
-        v = *(const float *)at;
-        break;
-    case IAMP_OPT_DOUBLE:
-        v = *(const double *)at;
-        break;
-    default:
-        return 1;
-    }
-    return o->hi <= o->lo || (v >= o->lo && v <= o->hi);
 }
 
 static void help_row(FILE *f, const struct iamp_opt *o, const char *gbase)
@@ -320,7 +297,7 @@ static void help_row(FILE *f, const struct iamp_opt *o, const char *gbase)
         fprintf(f, "\n%*s", HELP_COLUMN, "");
     else
         fprintf(f, "%*s", HELP_COLUMN - n, "");
-    if (gbase && !(o->flags & IAMP_OPT_NO_DEFAULT) && default_in_range(o, gbase))
+    if (gbase && !(o->flags & IAMP_OPT_NO_DEFAULT))
         default_text(o, gbase, def, sizeof(def));
     for (const char *p = o->help; *p;) {
         size_t line = strcspn(p, "\n");

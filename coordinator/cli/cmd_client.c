@@ -336,6 +336,17 @@ static int job_request(struct client_cmd *c, int kind, int want, struct iamp_msg
     return call_once(c, &req, reply, want);
 }
 
+/* watch and result: options and JOB, then a connection; -1 to go on, else
+ * an exit code. */
+static int parse_and_connect(int argc, char **argv, struct client_cmd *c, struct iamp_client *cl)
+{
+    int code = parse_client(argc, argv, c, 1);
+    if (code >= 0)
+        return code;
+    code = connect_to(c, cl);
+    return code ? code : -1;
+}
+
 /* status and cancel: one request about a job, its status printed. */
 static int status_reply(int argc, char **argv, struct client_cmd *c, int kind)
 {
@@ -399,11 +410,8 @@ int iamp_cmd_watch(int argc, char **argv)
     struct iamp_client cl;
     struct iamp_job_status st;
     char err[512];
-    int code = parse_client(argc, argv, &c, 1);
+    int code = parse_and_connect(argc, argv, &c, &cl);
     if (code >= 0)
-        return code;
-    code = connect_to(&c, &cl);
-    if (code)
         return code;
     int rc = follow(&c, &cl, stdout, iamp_stdout_tty(), 1, &st, err, sizeof(err));
     iamp_client_close(&cl);
@@ -485,11 +493,8 @@ int iamp_cmd_result(int argc, char **argv)
     struct items it = {0};
     struct iamp_job_status st;
     char err[512];
-    int code = parse_client(argc, argv, &c, 1);
+    int code = parse_and_connect(argc, argv, &c, &cl);
     if (code >= 0)
-        return code;
-    code = connect_to(&c, &cl);
-    if (code)
         return code;
     memset(&st, 0, sizeof(st));
     int rc = fetch_results(&c, &cl, c.offset, (uint64_t)c.limit, &it, &st, err, sizeof(err));
