@@ -62,25 +62,20 @@ struct iamp_opt {
  * a string (borrowed from argv), a flag storing `value`. Rows with more
  * (seen, choices, flags) are written out. */
 #define IAMP_OPT_NUM(nm, k, f, lo_, hi_, arg_, help_)                                              \
-    {.name = (nm),                                                                                 \
-     .kind = (k),                                                                                  \
-     .offset = offsetof(IAMP_OPT_STRUCT, f),                                                       \
-     .lo = (lo_),                                                                                  \
-     .hi = (hi_),                                                                                  \
-     .arg = (arg_),                                                                                \
-     .help = (help_)}
+    {                                                                                              \
+        .name = (nm), .kind = (k), .offset = offsetof(IAMP_OPT_STRUCT, f), .lo = (lo_),            \
+        .hi = (hi_), .arg = (arg_), .help = (help_)                                                \
+    }
 #define IAMP_OPT_STRING(nm, f, arg_, help_)                                                        \
-    {.name = (nm),                                                                                 \
-     .kind = IAMP_OPT_STR,                                                                         \
-     .offset = offsetof(IAMP_OPT_STRUCT, f),                                                       \
-     .arg = (arg_),                                                                                \
-     .help = (help_)}
+    {                                                                                              \
+        .name = (nm), .kind = IAMP_OPT_STR, .offset = offsetof(IAMP_OPT_STRUCT, f), .arg = (arg_), \
+        .help = (help_)                                                                            \
+    }
 #define IAMP_OPT_SWITCH(nm, f, value, help_)                                                       \
-    {.name = (nm),                                                                                 \
-     .kind = IAMP_OPT_FLAG,                                                                        \
-     .offset = offsetof(IAMP_OPT_STRUCT, f),                                                       \
-     .set = (value),                                                                               \
-     .help = (help_)}
+    {                                                                                              \
+        .name = (nm), .kind = IAMP_OPT_FLAG, .offset = offsetof(IAMP_OPT_STRUCT, f),               \
+        .set = (value), .help = (help_)                                                            \
+    }
 
 struct iamp_opt_group {
     const struct iamp_opt *opts; /* ends with a row whose name is NULL */
