@@ -36,7 +36,7 @@ static const char train_usage[] =
 struct train_cmd {
     struct iamp_train_plan plan;
     const char *task, *metrics, *ckdir;
-    int resume, quiet;
+    int resume, quiet, profile;
     long log_every;
     double stop_at;
     const char *task_defaults; /* the task's train_defaults, when they applied */
@@ -61,6 +61,10 @@ static const struct iamp_opt cmd_rows[] = {
     IAMP_OPT_NUM("log-every", IAMP_OPT_LONG, log_every, 1, 1000000, "N",
                  "rounds between progress lines"),
     IAMP_OPT_SWITCH("quiet", quiet, 1, "only the final line"),
+    IAMP_OPT_SWITCH("profile", profile, 1,
+                    "after the final line, where this run's time went: each\n"
+                    "phase of the rounds (sample, answer, targets, fit,\n"
+                    "measure), evaluation and saving"),
     {0},
 };
 #undef IAMP_OPT_STRUCT
@@ -246,6 +250,19 @@ static void print_summary(const struct train_run *r, const struct iamp_round_sta
         printf("; 99%% not reached\n");
 }
 
+/* One line: seconds and share of each phase of this run. */
+static void print_profile(const struct iamp_trainer *tr)
+{
+    double total = 0.0;
+    for (int p = 0; p < IAMP_PHASE_COUNT; p++)
+        total += tr->phase_s[p];
+    printf("profile:");
+    for (int p = 0; p < IAMP_PHASE_COUNT; p++)
+        printf("%s %s %.2fs (%.0f%%)", p ? "," : "", iamp_phase_name(p), tr->phase_s[p],
+               total > 0 ? 100.0 * tr->phase_s[p] / total : 0.0);
+    printf("; %.2fs in all\n", total);
+}
+
 /* The rounds, through the one round driver (train.h), with a progress
  * line every log_every rounds and the summary at the end. */
 static int run_rounds(struct train_run *r)
@@ -270,6 +287,8 @@ static int run_rounds(struct train_run *r)
         return IAMP_EXIT_FAIL;
     }
     print_summary(r, &st);
+    if (c->profile)
+        print_profile(&r->tr);
     if (stop_requested)
         fprintf(stderr, "iamp: train: stopped by signal after round %ld\n", r->tr.round);
     return IAMP_EXIT_OK;

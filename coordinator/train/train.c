@@ -10,6 +10,7 @@
 #include "coordinator/train/train.h"
 
 #include "common/clock.h"
+#include "common/trace.h"
 #include "coordinator/train/metrics.h"
 #include "worker/distill.h"
 
@@ -182,6 +183,26 @@ static void note_reached(struct iamp_trainer *tr, const struct iamp_round_stats 
     tr->reached_seconds = st->seconds;
 }
 
+static const char *const phase_names[] = {
+#define IAMP_PHASE_NAME(id, name) name,
+    IAMP_PHASES(IAMP_PHASE_NAME)
+#undef IAMP_PHASE_NAME
+};
+
+const char *iamp_phase_name(int phase)
+{
+    return phase >= 0 && phase < IAMP_PHASE_COUNT ? phase_names[phase] : "?";
+}
+
+/* Close the phase that began at *t0 (iamp_now()) and start the next. */
+static void phase_end(struct iamp_trainer *tr, int phase, double *t0)
+{
+    double now = iamp_now();
+    tr->phase_s[phase] += now - *t0;
+    iamp_trace_span(phase_names[phase], *t0, now);
+    *t0 = now;
+}
+
 int iamp_trainer_step(struct iamp_trainer *tr, struct iamp_round_stats *st)
 {
     double t0 = iamp_now();
@@ -197,13 +218,17 @@ int iamp_trainer_step(struct iamp_trainer *tr, struct iamp_round_stats *st)
         rc = iamp_session_ref_set(s, NULL);
     if (rc)
         return rc;
+    double tp = iamp_now();
     for (int i = 0; i < n; i++)
         s->task.ops->sample(&s->task, &tr->rng, tr->cur.level, &tr->rd.qs[i]);
+    phase_end(tr, IAMP_PHASE_SAMPLE, &tp);
     rc = iamp_session_answer(s, tr->rd.qs, n, tr->rd.mine);
+    phase_end(tr, IAMP_PHASE_ANSWER, &tp);
     tr->rd.round = tr->round;
     struct iamp_mode_stats ms;
     if (!rc)
         rc = iamp_modes_build(&tr->rd, n, &ms);
+    phase_end(tr, IAMP_PHASE_TARGETS, &tp);
     if (rc)
         return rc;
     st->approval = ms.approval;
@@ -212,8 +237,10 @@ int iamp_trainer_step(struct iamp_trainer *tr, struct iamp_round_stats *st)
     st->agreement = mean_agreement(tr, n);
     iamp_curriculum_update(&tr->cur, (float)st->agreement);
     rc = distil(tr, n, &st->loss);
+    phase_end(tr, IAMP_PHASE_FIT, &tp);
     if (!rc)
         rc = measure_policy(tr, n, st);
+    phase_end(tr, IAMP_PHASE_MEASURE, &tp);
     if (rc)
         return rc;
     tr->round++;
@@ -236,6 +263,8 @@ int iamp_trainer_evaluate(struct iamp_trainer *tr, struct iamp_round_stats *st)
     if (rc)
         return rc;
     double dt = iamp_now() - t0;
+    tr->phase_s[IAMP_PHASE_EVALUATE] += dt;
+    iamp_trace_span("evaluate", t0, t0 + dt);
     st->round_seconds += dt;
     tr->seconds += dt;
     st->seconds = tr->seconds;
@@ -301,10 +330,12 @@ int iamp_run_round(struct iamp_run *r, struct iamp_round_stats *st, char *err, s
         snprintf(err, errlen, "round %ld failed: evaluation: %s", st->round, iamp_strerror(rc));
         return rc;
     }
+    double t0 = iamp_now();
     if (r->metrics)
         iamp_metrics_write(r->metrics, &tr->s->task, st);
     if (r->checkpoint && due(st->round, r->cadence.checkpoint_every))
         rc = iamp_trainer_save(tr, r->checkpoint);
+    phase_end(tr, IAMP_PHASE_SAVE, &t0);
     if (rc)
         snprintf(err, errlen, "cannot write checkpoint %s: %s", r->checkpoint, iamp_strerror(rc));
     return rc;
@@ -321,8 +352,10 @@ int iamp_run_finish(struct iamp_run *r, int measure, struct iamp_round_stats *st
             return rc;
         }
     }
+    double t0 = iamp_now();
     if (r->checkpoint)
         rc = iamp_trainer_save(r->tr, r->checkpoint);
+    phase_end(r->tr, IAMP_PHASE_SAVE, &t0);
     if (rc)
         snprintf(err, errlen, "cannot write checkpoint %s: %s", r->checkpoint, iamp_strerror(rc));
     return rc;

@@ -64,6 +64,24 @@ struct iamp_round_stats {
     double round_seconds; /* wall time of this round (eval included) */
 };
 
+/* Where a run's time goes (`iamp train --profile`, and a timeline span of
+ * each name): a round's phases, its evaluation, and saving. */
+#define IAMP_PHASES(X)                                                                             \
+    X(SAMPLE, "sample")     /* questions at the curriculum's level */                              \
+    X(ANSWER, "answer")     /* M's greedy answers to them */                                       \
+    X(TARGETS, "targets")   /* the modes: amplified targets, samples, approvals */                 \
+    X(FIT, "fit")           /* distillation: forward, backward, optimizer */                       \
+    X(MEASURE, "measure")   /* entropy and KL on the round's questions */                          \
+    X(EVALUATE, "evaluate") /* held-out accuracy of M and Amp(H, M) */                             \
+    X(SAVE, "save")         /* metrics rows and checkpoints */
+enum iamp_phase {
+#define IAMP_PHASE_ENUM(id, name) IAMP_PHASE_##id,
+    IAMP_PHASES(IAMP_PHASE_ENUM)
+#undef IAMP_PHASE_ENUM
+        IAMP_PHASE_COUNT
+};
+const char *iamp_phase_name(int phase);
+
 struct iamp_trainer {
     struct iamp_session *s;
     struct iamp_train_opts opts;
@@ -76,9 +94,10 @@ struct iamp_trainer {
     int has_reached; /* first round with accuracy >= 0.99 */
     long reached_round;
     double reached_examples, reached_seconds;
-    struct iamp_round_data rd; /* the round's questions, answers and examples */
-    int *order;                /* (epochs * q) question order of the round's minibatches */
-    int *first;                /* (q) question i's examples start at rd.ex[first[i]] */
+    struct iamp_round_data rd;        /* the round's questions, answers and examples */
+    int *order;                       /* (epochs * q) question order of the round's minibatches */
+    int *first;                       /* (q) question i's examples start at rd.ex[first[i]] */
+    double phase_s[IAMP_PHASE_COUNT]; /* wall seconds per phase, this process's run */
 };
 
 /* Start training a fresh session, or continue from ck (may be NULL). */
