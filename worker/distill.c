@@ -185,6 +185,8 @@ int iamp_distill_grad(struct iamp_model *m, const struct iamp_task *t,
     if (!rc)
         rc = row_coefficients(ex, o, w, &any_reg, &any_kl);
     /* p_ref first: its logits stay in ref's own buffers while M runs. */
+    /* Every logit column: a GEMM over fewer columns may round differently,
+     * and training stays bit-identical to what it was. */
     if (!rc && any_kl)
         rc = iamp_model_forward(o->ref, w->rows.in, w->rows.n);
     if (!rc)

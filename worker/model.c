@@ -235,11 +235,12 @@ void iamp_model_row(const struct iamp_model *m, int type, const uint16_t *q, int
         in[s] = (q_len >= 2 ? q[0] : c->vocab) * (c->vocab + 1) + (q_len >= 2 ? q[1] : c->vocab);
 }
 
-static void add_bias(float *y, const float *b, int rows, int n)
+/* y[r * stride + j] += b[j] for j < n. */
+static void add_bias(float *y, const float *b, int rows, int n, int stride)
 {
     for (int r = 0; r < rows; r++)
         for (int j = 0; j < n; j++)
-            y[(size_t)r * n + j] += b[j];
+            y[(size_t)r * stride + j] += b[j];
 }
 
 static void gather_embeddings(struct iamp_model *m, const int32_t *in, int rows)
@@ -259,12 +260,19 @@ static void gather_embeddings(struct iamp_model *m, const int32_t *in, int rows)
 
 int iamp_model_forward(struct iamp_model *m, const int32_t *in, int rows)
 {
-    if (rows < 0)
+    return iamp_model_forward_cols(m, in, rows, 0, m->cfg.vocab);
+}
+
+int iamp_model_forward_cols(struct iamp_model *m, const int32_t *in, int rows, int lo, int hi)
+{
+    if (rows < 0 || lo < 0 || hi > m->cfg.vocab || lo > hi)
         return IAMP_EINVAL;
     int rc = ensure_rows(m, rows > 0 ? rows : 1);
     if (rc)
         return rc;
     m->rows = rows;
+    m->out_lo = lo;
+    m->out_hi = hi;
     if (rows == 0)
         return 0;
     const struct iamp_model_config *c = &m->cfg;
@@ -277,14 +285,16 @@ int iamp_model_forward(struct iamp_model *m, const int32_t *in, int rows)
         float *z = m->act[l];
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, H, in_l, 1.0f, a, in_l,
                     m->params + m->lay.w[l], in_l, 0.0f, z, H);
-        add_bias(z, m->params + m->lay.b[l], rows, H);
+        add_bias(z, m->params + m->lay.b[l], rows, H, H);
         for (size_t i = 0; i < (size_t)rows * (size_t)H; i++)
             z[i] = z[i] > 0.0f ? z[i] : 0.0f;
         a = z;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, V, H, 1.0f, a, H,
-                m->params + m->lay.wo, H, 0.0f, m->logits, V);
-    add_bias(m->logits, m->params + m->lay.bo, rows, V);
+    if (hi > lo) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, hi - lo, H, 1.0f, a, H,
+                    m->params + m->lay.wo + (size_t)lo * H, H, 0.0f, m->logits + lo, V);
+        add_bias(m->logits + lo, m->params + m->lay.bo + lo, rows, hi - lo, V);
+    }
     cblas_sgemv(CblasRowMajor, CblasNoTrans, rows, H, 1.0f, a, H, m->params + m->lay.wv, 1, 0.0f,
                 m->values, 1);
     float bv = m->params[m->lay.bv];
@@ -293,17 +303,18 @@ int iamp_model_forward(struct iamp_model *m, const int32_t *in, int rows)
     if (c->cont) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, IAMP_CONT_OUTPUTS, H, 1.0f, a, H,
                     m->params + m->lay.wc, H, 0.0f, m->cont, IAMP_CONT_OUTPUTS);
-        add_bias(m->cont, m->params + m->lay.bc, rows, IAMP_CONT_OUTPUTS);
+        add_bias(m->cont, m->params + m->lay.bc, rows, IAMP_CONT_OUTPUTS, IAMP_CONT_OUTPUTS);
     }
     return 0;
 }
 
-static void col_sums(const float *x, int rows, int n, float *out)
+/* out[j] = sum over rows of x[r * stride + j], j < n. */
+static void col_sums(const float *x, int rows, int n, int stride, float *out)
 {
     memset(out, 0, (size_t)n * sizeof(float));
     for (int r = 0; r < rows; r++)
         for (int j = 0; j < n; j++)
-            out[j] += x[(size_t)r * n + j];
+            out[j] += x[(size_t)r * stride + j];
 }
 
 /* The continuous head's gradients; adds its share of dL/dA_last to da. */
@@ -317,7 +328,7 @@ static void backward_cont(struct iamp_model *m, const float *dcont, float *da)
         return;
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, H, R, 1.0f, dcont, C, a, H, 0.0f,
                 g + m->lay.wc, H);
-    col_sums(dcont, R, C, g + m->lay.bc);
+    col_sums(dcont, R, C, C, g + m->lay.bc);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, R, H, C, 1.0f, dcont, C,
                 m->params + m->lay.wc, H, 1.0f, da, H);
 }
@@ -338,12 +349,19 @@ static void backward_heads(struct iamp_model *m, const float *dlogits, const flo
             s += dvalues[r];
         g[m->lay.bv] = s;
     }
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, V, H, R, 1.0f, dlogits, V, a, H, 0.0f,
-                g + m->lay.wo, H);
-    col_sums(dlogits, R, V, g + m->lay.bo);
+    /* Only the logit columns the forward computed [lo, hi) have gradient. */
+    int lo = m->out_lo, n = m->out_hi - m->out_lo;
     float *da = m->scratch_a;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, R, H, V, 1.0f, dlogits, V,
-                m->params + m->lay.wo, H, 0.0f, da, H);
+    memset(g + m->lay.wo, 0, (size_t)V * (size_t)(H + 1) * sizeof(float)); /* wo, then bo */
+    if (n > 0) {
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, H, R, 1.0f, dlogits + lo, V, a, H,
+                    0.0f, g + m->lay.wo + (size_t)lo * H, H);
+        col_sums(dlogits + lo, R, n, V, g + m->lay.bo + lo);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, R, H, n, 1.0f, dlogits + lo, V,
+                    m->params + m->lay.wo + (size_t)lo * H, H, 0.0f, da, H);
+    } else {
+        memset(da, 0, (size_t)R * (size_t)H * sizeof(float));
+    }
     if (dvalues)
         cblas_sger(CblasRowMajor, R, H, 1.0f, dvalues, 1, m->params + m->lay.wv, 1, da, H);
     if (m->cfg.cont)
@@ -427,7 +445,7 @@ void iamp_model_backward(struct iamp_model *m, const float *dlogits, const float
             da[i] = act[i] > 0.0f ? da[i] : 0.0f;
         const float *a_in = l == 0 ? m->x0 : m->act[l - 1];
         weight_grad(R, H, in_l, da, a_in, m->grads + m->lay.w[l], ready, ctx, done);
-        col_sums(da, R, H, m->grads + m->lay.b[l]);
+        col_sums(da, R, H, H, m->grads + m->lay.b[l]);
         done = l == 0 ? m->lay.emb : m->lay.w[l - 1];
         poll_ready(ready, ctx, done);
         input_grad(R, H, in_l, da, m->params + m->lay.w[l], dprev, ready, ctx, done);

@@ -85,7 +85,8 @@ struct iamp_model {
     int32_t *in;                 /* (rows, S) slot tokens */
     float *x0;                   /* (rows, S*E) concatenated embeddings */
     float *act[IAMP_LAYERS_MAX]; /* (rows, H) post-ReLU */
-    float *logits;               /* (rows, V) */
+    float *logits;               /* (rows, V); columns [out_lo, out_hi) written */
+    int out_lo, out_hi;          /* the logit columns the last forward computed */
     float *values;               /* (rows) */
     float *cont;                 /* (rows, C) continuous head outputs (cont only) */
     float *scratch_a;            /* (rows, max(S*E, H)) */
@@ -113,6 +114,13 @@ void iamp_model_row(const struct iamp_model *m, int type, const uint16_t *q, int
 /* Forward `rows` rows of slot tokens (rows x S). Fills m->logits,
  * m->values and (cont) m->cont. */
 IAMP_WUR int iamp_model_forward(struct iamp_model *m, const int32_t *in, int rows);
+/* The same, computing only the logit columns [lo, hi) (0 <= lo <= hi <=
+ * vocab): the union of the rows' answer ranges, the only logits a loss or
+ * a decoder reads. Backward then reads dlogits in [lo, hi) alone and gives
+ * the output layer's other rows zero gradient, exactly what the full
+ * forward gives when dlogits is zero there. */
+IAMP_WUR int iamp_model_forward_cols(struct iamp_model *m, const int32_t *in, int rows, int lo,
+                                     int hi);
 /* Backward from dlogits (rows x V), dvalues (rows; may be NULL) and dcont
  * (rows x C; may be NULL, ignored without the head) of the last forward.
  * Overwrites m->grads. ready (may be NULL) sees progress. */

@@ -70,6 +70,28 @@ static void cont_row(struct iamp_rows *rows, const struct iamp_model *m,
     rows->y[r] = a->value;
 }
 
+void iamp_rows_range(const struct iamp_rows *rows, int *lo, int *hi)
+{
+    int a = 0, b = 0, any = 0;
+    for (int r = 0; r < rows->n; r++) {
+        if (is_cont(rows, r) || rows->lo[r] >= rows->hi[r])
+            continue;
+        a = !any || rows->lo[r] < a ? rows->lo[r] : a;
+        b = !any || rows->hi[r] > b ? rows->hi[r] : b;
+        any = 1;
+    }
+    *lo = a;
+    *hi = b;
+}
+
+/* Forward over rows computing the logits their answer ranges need. */
+static int forward_rows(struct iamp_model *m, const struct iamp_rows *rows)
+{
+    int lo, hi;
+    iamp_rows_range(rows, &lo, &hi);
+    return iamp_model_forward_cols(m, rows->in, rows->n, lo, hi);
+}
+
 int iamp_rows_teacher(struct iamp_rows *rows, const struct iamp_model *m, const struct iamp_task *t,
                       const struct iamp_question *qs, const struct iamp_answer *as, int n)
 {
@@ -156,13 +178,17 @@ static int decode_step(struct iamp_model *m, const struct iamp_question *qs, con
                        int step, const struct iamp_answer_space *sp, int mode, float temperature,
                        struct iamp_rng *r, struct iamp_answer *out, int32_t *in, float *p)
 {
-    int S = m->n_slots, V = m->cfg.vocab;
+    int S = m->n_slots, V = m->cfg.vocab, lo = V, hi = 0;
     for (int k = 0; k < na; k++) {
         int i = act[k];
         iamp_model_row(m, qs[i].type, qs[i].tok, qs[i].len, out[i].tok, step,
                        in + (size_t)k * (size_t)S);
+        if (sp[i].max_len > 0) {
+            lo = sp[i].lo < lo ? sp[i].lo : lo;
+            hi = sp[i].hi > hi ? sp[i].hi : hi;
+        }
     }
-    int rc = iamp_model_forward(m, in, na);
+    int rc = iamp_model_forward_cols(m, in, na, lo < hi ? lo : 0, lo < hi ? hi : 0);
     if (rc)
         return rc;
     for (int k = 0; k < na; k++) {
@@ -275,7 +301,7 @@ int iamp_policy_logprob(struct iamp_model *m, const struct iamp_task *t,
         rows.n = 0;
         rc = iamp_rows_teacher(&rows, m, t, qs + i, as + i, c);
         if (!rc)
-            rc = iamp_model_forward(m, rows.in, rows.n);
+            rc = forward_rows(m, &rows);
         if (rc)
             break;
         for (int k = 0; k < c; k++)
@@ -327,7 +353,7 @@ int iamp_policy_values(struct iamp_model *m, const struct iamp_task *t,
         for (int k = 0; k < c; k++)
             iamp_model_row(m, qs[i + k].type, qs[i + k].tok, qs[i + k].len, NULL, 0,
                            in + (size_t)k * (size_t)S);
-        rc = iamp_model_forward(m, in, c);
+        rc = iamp_model_forward_cols(m, in, c, 0, 0); /* the value head alone */
         for (int k = 0; !rc && k < c; k++)
             v[i + k] = m->values[k];
     }
@@ -501,9 +527,9 @@ int iamp_policy_divergence(struct iamp_model *m, struct iamp_model *ref, const s
         rows.n = 0;
         rc = iamp_rows_teacher(&rows, m, t, qs + i, as + i, c);
         if (!rc)
-            rc = iamp_model_forward(m, rows.in, rows.n);
+            rc = forward_rows(m, &rows);
         if (!rc && ref)
-            rc = iamp_model_forward(ref, rows.in, rows.n);
+            rc = forward_rows(ref, &rows);
         if (rc)
             break;
         memset(h, 0, (size_t)c * sizeof(double));

@@ -52,7 +52,11 @@ static const struct iamp_opt serve_rows[] = {
     IAMP_OPT_NUM("seed", IAMP_OPT_U64, seed, 0, 0, "S", "init seed of that fresh model"),
     IAMP_OPT_STRING("port-file", o.port_file, "F", "write the port listened on to F"),
     IAMP_OPT_NUM("eval-every", IAMP_OPT_LONG, cadence.eval_every, 1, 1000000, "N",
-                 "train jobs: rounds between evaluations (and the last)"),
+                 "train jobs: rounds between evaluations (and the last;\n"
+                 "default: by --eval-budget)"),
+    IAMP_OPT_NUM("eval-budget", IAMP_OPT_DOUBLE, cadence.eval_budget, 0.001, 1.0, "X",
+                 "train jobs without --eval-every: evaluate while evaluation\n"
+                 "has taken at most X of the job's time"),
     IAMP_OPT_NUM("checkpoint-every", IAMP_OPT_LONG, cadence.checkpoint_every, 1, 1000000, "N",
                  "train jobs: rounds between checkpoints"),
     IAMP_OPT_NUM("slice-ms", IAMP_OPT_DOUBLE, o.exec.slice_ms, 0.1, 10000, "X",

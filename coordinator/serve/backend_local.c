@@ -369,7 +369,8 @@ int iamp_backend_local_new(const struct iamp_backend_local_opts *o, struct iamp_
     l->o = *o;
     if (l->o.max_versions < 2)
         l->o.max_versions = 2;
-    if (l->o.cadence.eval_every < 1 || l->o.cadence.checkpoint_every < 1) {
+    if (l->o.cadence.eval_every < 0 || l->o.cadence.eval_budget <= 0.0 ||
+        l->o.cadence.checkpoint_every < 1) {
         struct iamp_train_plan plan;
         iamp_train_plan_default(&plan);
         l->o.cadence = plan.cadence;

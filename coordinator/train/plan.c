@@ -32,7 +32,8 @@ void iamp_train_plan_default(struct iamp_train_plan *p)
     iamp_train_opts_default(&p->o);
     p->mo = (struct iamp_model_opts)IAMP_MODEL_OPTS_DEFAULT;
     p->rounds = 800;
-    p->cadence.eval_every = 5;
+    p->cadence.eval_every = 0; /* by budget: */
+    p->cadence.eval_budget = 0.05;
     p->cadence.checkpoint_every = 10;
 }
 
@@ -81,7 +82,12 @@ static const struct iamp_opt model_rows[] = {
 static const struct iamp_opt run_rows[] = {
     IAMP_OPT_NUM("rounds", IAMP_OPT_LONG, rounds, 0, 100000000, "R", "stop after round R in total"),
     IAMP_OPT_NUM("eval-every", IAMP_OPT_LONG, cadence.eval_every, 1, 1000000, "N",
-                 "rounds between evaluations, and the last"),
+                 "rounds between evaluations, and the last (default:\n"
+                 "by --eval-budget)"),
+    IAMP_OPT_NUM("eval-budget", IAMP_OPT_DOUBLE, cadence.eval_budget, 0.001, 1.0, "X",
+                 "without --eval-every, evaluate after a round when\n"
+                 "evaluation has so far taken at most X of the run's\n"
+                 "time (and after the last)"),
     IAMP_OPT_NUM("checkpoint-every", IAMP_OPT_LONG, cadence.checkpoint_every, 1, 1000000, "N",
                  "rounds between checkpoints"),
     IAMP_OPT_SWITCH("no-curriculum", o.curriculum, 0, "sample every difficulty from the start"),

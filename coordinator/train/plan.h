@@ -24,8 +24,11 @@ struct iamp_train_opts {
 /* When a run evaluates and saves (round numbers count from the model's
  * first round, so a resumed run or a second train job keeps the cadence). */
 struct iamp_cadence {
-    long eval_every;       /* evaluate after round r when r % eval_every == 0, and after
-                              a run's last round; other rounds report accuracy as NAN */
+    long eval_every;       /* evaluate after round r when r % eval_every == 0 (0: by
+                              eval_budget), and after a run's last round; other rounds
+                              report accuracy as NAN */
+    double eval_budget;    /* eval_every 0: evaluate after a round when evaluating has so
+                              far taken at most this share of the run's time */
     long checkpoint_every; /* save after round r when r % checkpoint_every == 0, and at
                               the end */
 };

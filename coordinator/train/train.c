@@ -314,6 +314,19 @@ static int due(long round, long every)
     return every > 0 && round % every == 0;
 }
 
+/* By rounds, or (eval_every 0) while evaluation has cost at most its
+ * share of the run so far: an evaluation's cost sets the wait before the
+ * next, whatever the model's size or the task's evaluation set. */
+static int eval_due(const struct iamp_run *r, long round)
+{
+    if (r->cadence.eval_every > 0)
+        return due(round, r->cadence.eval_every);
+    double all = 0.0;
+    for (int p = 0; p < IAMP_PHASE_COUNT; p++)
+        all += r->tr->phase_s[p];
+    return r->tr->phase_s[IAMP_PHASE_EVALUATE] <= r->cadence.eval_budget * all;
+}
+
 int iamp_run_round(struct iamp_run *r, struct iamp_round_stats *st, char *err, size_t errlen)
 {
     struct iamp_trainer *tr = r->tr;
@@ -322,7 +335,7 @@ int iamp_run_round(struct iamp_run *r, struct iamp_round_stats *st, char *err, s
         snprintf(err, errlen, "round %ld failed: %s", tr->round + 1, iamp_strerror(rc));
         return rc;
     }
-    if (due(st->round, r->cadence.eval_every) || st->round >= r->last_round)
+    if (eval_due(r, st->round) || st->round >= r->last_round)
         rc = iamp_trainer_evaluate(tr, st);
     else
         mark_unevaluated(st);

@@ -154,6 +154,38 @@ Test(model, batch_forward_equals_per_row_forwards, .timeout = 30)
     teardown(&f);
 }
 
+/* Logits [1, 6) (every row's answer range) by a forward of those columns
+ * alone equal the full forward's, and so do every gradient (the loss sees
+ * nothing outside the range), the token head's other rows having zero. */
+Test(model, forward_of_the_answer_columns_matches_the_full_forward, .timeout = 30)
+{
+    struct fixture f;
+    setup(&f, &small);
+    size_t P = f.m.lay.total;
+    float full_logits[ROWS * 7], dlogits[ROWS * 7];
+    float *full_grads = malloc(P * sizeof(float));
+    cr_assert_eq(iamp_model_forward(&f.m, f.rows.in, ROWS), 0);
+    memcpy(full_logits, f.m.logits, sizeof(full_logits));
+    iamp_loss_xent(&f.m, &f.rows, f.weights, 1.0f, dlogits);
+    iamp_model_backward(&f.m, dlogits, NULL, NULL, NULL, NULL);
+    memcpy(full_grads, f.m.grads, P * sizeof(float));
+    memset(f.m.logits, 0x7f, (size_t)ROWS * 7 * sizeof(float)); /* stale values would show */
+    cr_assert_eq(iamp_model_forward_cols(&f.m, f.rows.in, ROWS, 1, 6), 0);
+    for (int r = 0; r < ROWS; r++)
+        for (int v = 1; v < 6; v++)
+            cr_assert_float_eq(f.m.logits[r * 7 + v], full_logits[r * 7 + v], 1e-5,
+                               "row %d token %d", r, v);
+    iamp_loss_xent(&f.m, &f.rows, f.weights, 1.0f, dlogits);
+    memset(f.m.grads, 0x7f, P * sizeof(float));
+    iamp_model_backward(&f.m, dlogits, NULL, NULL, NULL, NULL);
+    for (size_t i = 0; i < P; i++)
+        cr_assert_float_eq(f.m.grads[i], full_grads[i], 1e-5, "gradient %zu", i);
+    cr_assert_eq(iamp_model_forward_cols(&f.m, f.rows.in, ROWS, 0, 0), 0, "values alone");
+    cr_assert_neq(iamp_model_forward_cols(&f.m, f.rows.in, ROWS, 5, 8), 0, "past the vocabulary");
+    free(full_grads);
+    teardown(&f);
+}
+
 struct progress {
     size_t last;
     int calls, monotone;
