@@ -389,6 +389,10 @@ const struct iamp_task_ops iamp_permpow_ops = {
     .params = "n=64 (2..1024) elements, seed=1 permutation seed, kmax=min(63,n-1) (1..1023), "
               "approve=0 (approve=1 adds the type 'approve x=X k=K a=A' that search, reinforce "
               "and mixed need)",
+    /* Chosen by measurement (issue 16, README "Speed"): one-hot inputs, a
+     * 128-wide M and a higher rate reach 99% on every seed tried in about
+     * a tenth of the time of iamp's general defaults. */
+    .train_defaults = "--embed 0 --hidden 128 --lr 0.006",
     .create = permpow_create,
     .destroy = permpow_destroy,
     .sample = permpow_sample,

@@ -1,6 +1,8 @@
 /* adam.c — Adam (Kingma & Ba 2015) with bias correction and clipping. */
 #include "worker/adam.h"
 
+#include "common/simd.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +42,7 @@ void iamp_adam_reset(struct iamp_adam *a)
 /* The sum of squares in a fixed order that depends on n alone: eight
  * running sums over interleaved elements (independent chains, so the
  * loop vectorises), the tail, then the eight. */
-static double sum_squares(const float *g, size_t n)
+IAMP_VECTOR_CLONES static double sum_squares(const float *g, size_t n)
 {
     double acc[8] = {0}, s = 0.0;
     size_t i = 0;
@@ -54,6 +56,19 @@ static double sum_squares(const float *g, size_t n)
     return s;
 }
 
+/* The update of every parameter (one loop, elementwise). */
+IAMP_VECTOR_CLONES static void update(size_t n, float *restrict p, const float *restrict gr,
+                                      float *restrict m, float *restrict v, float gscale, float b1,
+                                      float b2, float c1, float c2, float lr, float eps)
+{
+    for (size_t i = 0; i < n; i++) {
+        float g = gr[i] * gscale;
+        m[i] = b1 * m[i] + (1.0f - b1) * g;
+        v[i] = b2 * v[i] + (1.0f - b2) * g * g;
+        p[i] -= lr * (m[i] * c1) / (sqrtf(v[i] * c2) + eps);
+    }
+}
+
 double iamp_adam_step(struct iamp_adam *a, float *params, const float *grads)
 {
     double norm = sqrt(sum_squares(grads, a->n));
@@ -64,14 +79,6 @@ double iamp_adam_step(struct iamp_adam *a, float *params, const float *grads)
     float b1 = a->beta1, b2 = a->beta2;
     float c1 = 1.0f / (1.0f - powf(b1, (float)a->t));
     float c2 = 1.0f / (1.0f - powf(b2, (float)a->t));
-    float *restrict m = a->m, *restrict v = a->v, *restrict p = params;
-    const float *restrict gr = grads;
-    float lr = a->lr, eps = a->eps;
-    for (size_t i = 0; i < a->n; i++) {
-        float g = gr[i] * gscale;
-        m[i] = b1 * m[i] + (1.0f - b1) * g;
-        v[i] = b2 * v[i] + (1.0f - b2) * g * g;
-        p[i] -= lr * (m[i] * c1) / (sqrtf(v[i] * c2) + eps);
-    }
+    update(a->n, params, grads, a->m, a->v, gscale, b1, b2, c1, c2, a->lr, a->eps);
     return norm;
 }

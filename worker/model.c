@@ -13,9 +13,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* embed 0: one-hot inputs, each slot's table is the first layer itself. */
+static int one_hot(const struct iamp_model_config *c)
+{
+    return c->embed == 0;
+}
+
+/* Floats per row of a slot's table: E, or H for one-hot inputs. */
+static size_t table_width(const struct iamp_model_config *c)
+{
+    return (size_t)(one_hot(c) ? c->hidden : c->embed);
+}
+
+/* Inputs of the first layer's GEMM: the concatenated embeddings (none for
+ * one-hot inputs, whose first layer is a sum of table rows). */
 static size_t in0_of(const struct iamp_model *m)
 {
-    return (size_t)m->n_slots * (size_t)m->cfg.embed;
+    return one_hot(&m->cfg) ? 0 : (size_t)m->n_slots * (size_t)m->cfg.embed;
 }
 
 static size_t layer_in(const struct iamp_model *m, int l)
@@ -33,7 +47,7 @@ static int config_ok(const struct iamp_model_config *c)
     int pair_ok = c->pair == 0 ||
                   (c->pair == 1 && c->q_len >= 2 && iamp_model_pair_rows(c) <= IAMP_PAIR_ROWS_MAX);
     return c->vocab >= 2 && c->vocab <= 65535 && c->n_types >= 1 && c->q_len >= 1 &&
-           c->a_len >= 1 && c->embed >= 1 && c->hidden >= 1 && c->layers >= 1 &&
+           c->a_len >= 1 && c->embed >= 0 && c->hidden >= 1 && c->layers >= 1 &&
            c->layers <= IAMP_LAYERS_MAX && (c->cont == 0 || c->cont == 1) && pair_ok;
 }
 
@@ -69,7 +83,7 @@ static void layout_params(struct iamp_model *m)
     int rows = 0;
     for (int s = 0; s < m->n_slots; s++)
         rows += m->slot_rows[s];
-    off += (size_t)rows * (size_t)c->embed;
+    off += (size_t)rows * table_width(c);
     lay->total = off;
 }
 
@@ -147,7 +161,7 @@ static int ensure_rows(struct iamp_model *m, int rows)
     size_t R = (size_t)rows, H = (size_t)m->cfg.hidden, in0 = in0_of(m);
     size_t wide = in0 > H ? in0 : H;
     m->in = malloc(R * (size_t)m->n_slots * sizeof(int32_t));
-    m->x0 = malloc(R * in0 * sizeof(float));
+    m->x0 = malloc(R * (in0 ? in0 : 1) * sizeof(float));
     m->logits = malloc(R * (size_t)m->cfg.vocab * sizeof(float));
     m->values = malloc(R * sizeof(float));
     m->cont = malloc(R * IAMP_CONT_OUTPUTS * sizeof(float));
@@ -179,12 +193,16 @@ void iamp_model_reset(struct iamp_model *m, struct iamp_rng *r)
     memset(m->params, 0, m->lay.total * sizeof(float));
     for (int l = 0; l < c->layers; l++) {
         size_t in = layer_in(m, l);
-        fill_uniform(m->params + m->lay.w[l], H * in, sqrt(6.0 / (double)in), r);
+        if (in > 0)
+            fill_uniform(m->params + m->lay.w[l], H * in, sqrt(6.0 / (double)in), r);
     }
     fill_uniform(m->params + m->lay.wo, V * H, sqrt(1.0 / (double)H), r);
     fill_uniform(m->params + m->lay.wv, H, sqrt(1.0 / (double)H), r);
+    /* One-hot inputs: a row is the sum of S table rows, each drawn with
+     * variance 1/S so that the sum's has 1, as with embeddings. */
+    double scale = one_hot(c) ? sqrt(1.0 / m->n_slots) : 1.0;
     for (size_t i = m->lay.emb; i < m->lay.total; i++)
-        m->params[i] = (float)iamp_rng_normal(r);
+        m->params[i] = (float)(scale * iamp_rng_normal(r));
     /* Drawn last, so the draws above are those of a model without it. */
     if (c->cont)
         fill_uniform(m->params + m->lay.wc, IAMP_CONT_OUTPUTS * H, sqrt(1.0 / (double)H), r);
@@ -194,13 +212,13 @@ void iamp_model_reset(struct iamp_model *m, struct iamp_rng *r)
      * answers would otherwise shock every row at each new length). */
     if (c->a_len > 1) {
         int first = 1 + c->q_len;
-        size_t lo = m->lay.emb + (size_t)m->slot_base[first] * (size_t)c->embed;
+        size_t lo = m->lay.emb + (size_t)m->slot_base[first] * table_width(c);
         memset(m->params + lo, 0, (m->lay.total - lo) * sizeof(float));
     }
     if (c->pair) {
         int s = m->n_slots - 1;
-        size_t lo = m->lay.emb + (size_t)m->slot_base[s] * (size_t)c->embed;
-        memset(m->params + lo, 0, (size_t)m->slot_rows[s] * (size_t)c->embed * sizeof(float));
+        size_t lo = m->lay.emb + (size_t)m->slot_base[s] * table_width(c);
+        memset(m->params + lo, 0, (size_t)m->slot_rows[s] * table_width(c) * sizeof(float));
     }
 }
 
@@ -212,7 +230,7 @@ void iamp_model_copy_params(struct iamp_model *dst, const struct iamp_model *src
 double iamp_model_flops_per_row(const struct iamp_model_config *c)
 {
     double S = n_slots_of(c);
-    double in0 = S * c->embed, H = c->hidden;
+    double in0 = S * c->embed, H = c->hidden; /* one-hot: adds only, not counted */
     double f = in0 * H + (c->layers - 1) * H * H + H * c->vocab + H;
     f += c->cont ? IAMP_CONT_OUTPUTS * H : 0;
     return 2.0 * f;
@@ -241,6 +259,30 @@ static void add_bias(float *y, const float *b, int rows, int n, int stride)
     for (int r = 0; r < rows; r++)
         for (int j = 0; j < n; j++)
             y[(size_t)r * stride + j] += b[j];
+}
+
+/* The token of slot s in an input row, kept inside its table. */
+static int slot_token(const struct iamp_model *m, const int32_t *row, size_t s)
+{
+    int tok = row[s];
+    return tok < 0 || tok >= m->slot_rows[s] ? 0 : tok; /* callers validate */
+}
+
+/* One-hot inputs: z = b + the sum over slots of their table rows. */
+static void sum_tables(struct iamp_model *m, const int32_t *in, int rows, float *z)
+{
+    size_t H = (size_t)m->cfg.hidden, S = (size_t)m->n_slots;
+    const float *tab = m->params + m->lay.emb, *b = m->params + m->lay.b[0];
+    for (int r = 0; r < rows; r++) {
+        float *restrict dst = z + (size_t)r * H;
+        memcpy(dst, b, H * sizeof(float));
+        for (size_t s = 0; s < S; s++) {
+            const float *restrict src =
+                tab + (size_t)(m->slot_base[s] + slot_token(m, in + (size_t)r * S, s)) * H;
+            for (size_t j = 0; j < H; j++)
+                dst[j] += src[j];
+        }
+    }
 }
 
 static void gather_embeddings(struct iamp_model *m, const int32_t *in, int rows)
@@ -278,14 +320,19 @@ int iamp_model_forward_cols(struct iamp_model *m, const int32_t *in, int rows, i
     const struct iamp_model_config *c = &m->cfg;
     int H = c->hidden, V = c->vocab;
     memcpy(m->in, in, (size_t)rows * (size_t)m->n_slots * sizeof(int32_t));
-    gather_embeddings(m, in, rows);
+    if (!one_hot(c))
+        gather_embeddings(m, in, rows);
     const float *a = m->x0;
     for (int l = 0; l < c->layers; l++) {
         int in_l = (int)layer_in(m, l);
         float *z = m->act[l];
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, H, in_l, 1.0f, a, in_l,
-                    m->params + m->lay.w[l], in_l, 0.0f, z, H);
-        add_bias(z, m->params + m->lay.b[l], rows, H, H);
+        if (in_l == 0) {
+            sum_tables(m, in, rows, z);
+        } else {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, H, in_l, 1.0f, a, in_l,
+                        m->params + m->lay.w[l], in_l, 0.0f, z, H);
+            add_bias(z, m->params + m->lay.b[l], rows, H, H);
+        }
         for (size_t i = 0; i < (size_t)rows * (size_t)H; i++)
             z[i] = z[i] > 0.0f ? z[i] : 0.0f;
         a = z;
@@ -368,19 +415,20 @@ static void backward_heads(struct iamp_model *m, const float *dlogits, const flo
         backward_cont(m, dcont, da);
 }
 
-static void scatter_embeddings(struct iamp_model *m, const float *dx0)
+/* Table gradients from dL/dx0 (rows x S*E), or for one-hot inputs from
+ * dL/dz of the first layer (rows x H), which every slot's row receives. */
+static void scatter_embeddings(struct iamp_model *m, const float *dx)
 {
-    size_t E = (size_t)m->cfg.embed, S = (size_t)m->n_slots;
+    size_t W = table_width(&m->cfg), S = (size_t)m->n_slots;
+    size_t slot_step = one_hot(&m->cfg) ? 0 : W, row_step = one_hot(&m->cfg) ? W : S * W;
     float *gemb = m->grads + m->lay.emb;
     memset(gemb, 0, (m->lay.total - m->lay.emb) * sizeof(float));
     for (int r = 0; r < m->rows; r++) {
         for (size_t s = 0; s < S; s++) {
-            int tok = m->in[(size_t)r * S + s];
-            if (tok < 0 || tok >= m->slot_rows[s])
-                tok = 0;
-            float *dst = gemb + (size_t)(m->slot_base[s] + tok) * E;
-            const float *src = dx0 + (size_t)r * S * E + s * E;
-            for (size_t e = 0; e < E; e++)
+            float *restrict dst =
+                gemb + (size_t)(m->slot_base[s] + slot_token(m, m->in + (size_t)r * S, s)) * W;
+            const float *restrict src = dx + (size_t)r * row_step + s * slot_step;
+            for (size_t e = 0; e < W; e++)
                 dst[e] += src[e];
         }
     }
@@ -444,10 +492,13 @@ void iamp_model_backward(struct iamp_model *m, const float *dlogits, const float
         for (size_t i = 0; i < (size_t)R * (size_t)H; i++)
             da[i] = act[i] > 0.0f ? da[i] : 0.0f;
         const float *a_in = l == 0 ? m->x0 : m->act[l - 1];
-        weight_grad(R, H, in_l, da, a_in, m->grads + m->lay.w[l], ready, ctx, done);
+        if (in_l > 0)
+            weight_grad(R, H, in_l, da, a_in, m->grads + m->lay.w[l], ready, ctx, done);
         col_sums(da, R, H, H, m->grads + m->lay.b[l]);
         done = l == 0 ? m->lay.emb : m->lay.w[l - 1];
         poll_ready(ready, ctx, done);
+        if (in_l == 0)
+            break; /* one-hot inputs: da is dL/dz of the tables' sum */
         input_grad(R, H, in_l, da, m->params + m->lay.w[l], dprev, ready, ctx, done);
         float *t = da;
         da = dprev;

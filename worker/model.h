@@ -39,7 +39,8 @@ struct iamp_model_config {
     int n_types; /* question types */
     int q_len;   /* question token slots */
     int a_len;   /* answer tokens at most (prefix slots = a_len - 1) */
-    int embed;   /* E: width of each slot's embedding */
+    int embed;   /* E: width of each slot's embedding; 0: one-hot inputs, the first
+                    hidden layer is the sum of one H-wide table row per slot */
     int hidden;  /* H: width of each hidden layer */
     int layers;  /* hidden layers, 1..IAMP_LAYERS_MAX */
     int cont;    /* 1: a continuous head (IAMP_CONT_OUTPUTS outputs per row); 0: none */

@@ -66,7 +66,9 @@ static const struct iamp_opt config_rows[] = {IAMP_TRAIN_CONFIG_FIELDS(CONFIG_RO
 
 #define IAMP_OPT_STRUCT struct iamp_model_opts
 static const struct iamp_opt model_rows[] = {
-    IAMP_OPT_NUM("embed", IAMP_OPT_INT, embed, 1, 1024, "N", "slot embedding width"),
+    IAMP_OPT_NUM("embed", IAMP_OPT_INT, embed, 0, 1024, "N",
+                 "slot embedding width; 0: one-hot inputs (each slot's\n"
+                 "table is the first hidden layer itself)"),
     IAMP_OPT_NUM("hidden", IAMP_OPT_INT, hidden, 1, 16384, "N", "hidden layer width"),
     IAMP_OPT_NUM("layers", IAMP_OPT_INT, layers, 1, IAMP_LAYERS_MAX, "N", "hidden layers"),
     IAMP_OPT_SWITCH("pair-slot", pair, 1,

@@ -41,7 +41,7 @@ expect_error 2 "too many token pairs" -- "$IAMP" train --task permpow:n=1024 --a
     fail "graph --pair-slot resume"
 "$IAMP" eval --checkpoint "$TMP/gp/checkpoint.pb" --json >/dev/null || fail "eval with the pair slot"
 # graph's own training defaults (the pair slot, depth 3, ...) apply unless
-# the command line sets them; permpow has none.
+# the command line sets them; tictactoe has none.
 "$IAMP" train --task graph:v=16 --algo imitate --rounds 2 --questions 32 --hidden 16 \
     --checkpoint-dir "$TMP/gd" >"$TMP/gd.txt" || fail "graph with its defaults"
 grep -q "^task graph trains with (unless given): --pair-slot .*--depth 3" "$TMP/gd.txt" ||
@@ -51,9 +51,9 @@ grep -q "^task graph trains with (unless given): --pair-slot .*--depth 3" "$TMP/
 with=$(stat -c %s "$TMP/gd/checkpoint.pb")
 without=$(stat -c %s "$TMP/gn/checkpoint.pb")
 [ "$with" -gt $((4 * without)) ] || fail "pair slot by default: $with bytes vs $without without"
-"$IAMP" train --task permpow:n=8,kmax=7 --algo imitate --rounds 1 --questions 16 --hidden 8 \
-    >"$TMP/pp.txt" || fail "permpow run"
-grep -q "trains with" "$TMP/pp.txt" && fail "permpow announced task defaults: $(head -1 "$TMP/pp.txt")"
+"$IAMP" train --task tictactoe --algo imitate --rounds 1 --questions 16 --hidden 8 \
+    --eval-size 16 >"$TMP/tt.txt" || fail "tictactoe run"
+grep -q "trains with" "$TMP/tt.txt" && fail "tictactoe announced task defaults: $(head -1 "$TMP/tt.txt")"
 # The analysis aid beside iamp: every one of the 16 x 16 pairs counted
 # once, and Amp(H, M) right at distances 0 and 1 (H's primitives).
 BYD="$(dirname "$IAMP")/graph_by_distance"

@@ -3,6 +3,7 @@
  * job publishes a newer model that later jobs answer with. */
 #include "coordinator/serve/executor.h"
 #include "coordinator/serve/jobs.h"
+#include "coordinator/train/plan.h"
 #include "worker/session.h"
 
 #include <criterion/criterion.h>
@@ -85,10 +86,10 @@ Test(executor, answers_equal_the_session_and_come_in_slices)
 {
     struct iamp_session s;
     struct iamp_job_spec spec;
+    struct iamp_train_plan plan; /* the model the backend made: the task's shape */
     char err[256];
-    cr_assert_eq(iamp_session_open(&s, TASK, &(struct iamp_model_opts)IAMP_MODEL_OPTS_DEFAULT,
-                                   1e-3f, 1, err, sizeof(err)),
-                 0);
+    cr_assert_eq(iamp_train_plan_for_task(&plan, TASK, NULL, err, sizeof(err)), 0);
+    cr_assert_eq(iamp_session_open(&s, TASK, &plan.mo, 1e-3f, 1, err, sizeof(err)), 0);
     answer_spec(&spec, &s.task, 3000);
     struct iamp_answer *want = calloc(3000, sizeof(*want));
     cr_assert_eq(iamp_session_amplify(&s, spec.qs, 3000, 2, want), 0);

@@ -137,6 +137,27 @@ Test(model, one_hidden_layer_gradients_match_finite_differences, .timeout = 30)
     teardown(&f);
 }
 
+/* embed 0: one-hot inputs, every slot's table a row of the first layer. */
+Test(model, one_hot_input_gradients_match_finite_differences, .timeout = 30)
+{
+    struct iamp_model_config oh = small;
+    oh.embed = 0;
+    struct fixture f;
+    setup(&f, &oh);
+    const struct iamp_model_layout *L = &f.m.lay;
+    cr_assert_eq(L->b[0] - L->w[0], 0, "no first-layer weight matrix");
+    cr_assert_eq(L->total - L->emb, (size_t)5 * (2 + 8 + 8 + 8 + 8 + 8 + 3),
+                 "type, two question tokens, two prefix tokens, the last token, step: H wide");
+    check_group(&f, "layer 1 weights", L->w[1], 25);
+    check_group(&f, "layer 0 bias", L->b[0], 5);
+    check_group(&f, "tables", L->emb, L->total - L->emb);
+    teardown(&f);
+    oh.layers = 1;
+    setup(&f, &oh);
+    check_group(&f, "all parameters, one layer", 0, f.m.lay.total);
+    teardown(&f);
+}
+
 Test(model, batch_forward_equals_per_row_forwards, .timeout = 30)
 {
     struct fixture f;
