@@ -172,8 +172,8 @@ static int shape_from_pb(const Iamp__ModelShape *pb, struct iamp_model_shape *s)
     s->pair = pb->has_pair ? pb->pair : 0;
     int ok = s->vocab >= 2 && s->vocab <= 65535 && s->n_types >= 1 && s->n_types <= 64 &&
              s->q_len >= 1 && s->q_len <= IAMP_Q_MAX && s->a_len >= 1 && s->a_len <= IAMP_A_MAX &&
-             s->embed <= 4096 && s->hidden >= 1 && s->hidden <= 65536 &&
-             s->layers >= 1 && s->layers <= 8 && s->cont <= 1 && s->pair <= 1;
+             s->embed <= 4096 && s->hidden >= 1 && s->hidden <= 65536 && s->layers >= 1 &&
+             s->layers <= 8 && s->cont <= 1 && s->pair <= 1;
     return ok ? 0 : IAMP_ECORRUPT;
 }
 
