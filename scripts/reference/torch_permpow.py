@@ -19,7 +19,9 @@ per-question Python, inference mode off the training path):
 - M: an MLP over the one-hot question (embeddings of x and of k, which is
   one-hot times a matrix), --hidden wide, 2 hidden layers, a softmax over
   the 64 elements; Adam with gradient-norm clipping at 1, linear lr decay
-  to 10% over --decay rounds.
+  to 10% over --decay rounds. The defaults are permpow's in iamp
+  (`--embed 0 --hidden 128 --lr 0.006`, minibatches of 64, 256 questions a
+  round).
 - every round: --questions questions in minibatches of --batch (one Adam
   step each); every --eval-every rounds M is measured greedy on the
   held-out set; the run ends at the first measurement >= 99%.
@@ -151,10 +153,10 @@ def main():
     p.add_argument("--seed", type=int, default=1, help="training seed")
     p.add_argument("--task-seed", type=int, default=1, help="seed of the permutation")
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--hidden", type=int, default=256)
+    p.add_argument("--hidden", type=int, default=128)
     p.add_argument("--questions", type=int, default=256, help="questions per round")
     p.add_argument("--batch", type=int, default=64, help="minibatch size")
-    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--lr", type=float, default=6e-3)
     p.add_argument("--decay", type=int, default=800, help="rounds of linear lr decay")
     p.add_argument("--target-sync", type=int, default=5)
     p.add_argument("--eval-every", type=int, default=10)

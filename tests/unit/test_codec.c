@@ -291,6 +291,27 @@ Test(codec, model_shape_carries_the_continuous_head_and_the_pair_slot, .timeout 
     iamp_checkpoint_release(&a);
 }
 
+/* embed 0 (one-hot inputs) is a shape of its own; a width over 4096 is not. */
+Test(codec, model_shape_with_one_hot_inputs_round_trips, .timeout = 10)
+{
+    struct iamp_checkpoint a, b;
+    uint8_t *buf;
+    size_t len;
+    fill_checkpoint(&a, 10);
+    a.shape.embed = 0;
+    cr_assert_eq(iamp_checkpoint_encode(&a, &buf, &len), 0);
+    cr_assert_eq(iamp_checkpoint_decode(buf, len, &b), 0);
+    cr_assert_eq(b.shape.embed, 0);
+    assert_same(&a, &b);
+    free(buf);
+    iamp_checkpoint_release(&b);
+    a.shape.embed = 5000;
+    cr_assert_eq(iamp_checkpoint_encode(&a, &buf, &len), 0);
+    cr_assert_neq(iamp_checkpoint_decode(buf, len, &b), 0, "embed 5000 is refused");
+    free(buf);
+    iamp_checkpoint_release(&a);
+}
+
 Test(codec, train_batch_round_trips_every_example_field, .timeout = 10)
 {
     struct iamp_example ex[3];
