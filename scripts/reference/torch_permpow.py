@@ -20,7 +20,7 @@ per-question Python, inference mode off the training path):
   one-hot times a matrix), --hidden wide, 2 hidden layers, a softmax over
   the 64 elements; Adam with gradient-norm clipping at 1, linear lr decay
   to 10% over --decay rounds. The defaults are permpow's in iamp
-  (`--embed 0 --hidden 128 --lr 0.006`, minibatches of 64, 256 questions a
+  (`--embed 0 --hidden 192 --lr 0.006`, minibatches of 64, 256 questions a
   round).
 - every round: --questions questions in minibatches of --batch (one Adam
   step each); every --eval-every rounds M is measured greedy on the
@@ -153,7 +153,7 @@ def main():
     p.add_argument("--seed", type=int, default=1, help="training seed")
     p.add_argument("--task-seed", type=int, default=1, help="seed of the permutation")
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--hidden", type=int, default=128)
+    p.add_argument("--hidden", type=int, default=192)
     p.add_argument("--questions", type=int, default=256, help="questions per round")
     p.add_argument("--batch", type=int, default=64, help="minibatch size")
     p.add_argument("--lr", type=float, default=6e-3)
