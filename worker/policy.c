@@ -70,7 +70,9 @@ static void cont_row(struct iamp_rows *rows, const struct iamp_model *m,
     rows->y[r] = a->value;
 }
 
-void iamp_rows_range(const struct iamp_rows *rows, int *lo, int *hi)
+/* The union [lo, hi) of the token rows' answer ranges (continuous rows
+ * have none; no token rows: lo == hi), for iamp_model_forward_cols. */
+static void rows_range(const struct iamp_rows *rows, int *lo, int *hi)
 {
     int a = 0, b = 0, any = 0;
     for (int r = 0; r < rows->n; r++) {
@@ -88,7 +90,7 @@ void iamp_rows_range(const struct iamp_rows *rows, int *lo, int *hi)
 static int forward_rows(struct iamp_model *m, const struct iamp_rows *rows)
 {
     int lo, hi;
-    iamp_rows_range(rows, &lo, &hi);
+    rows_range(rows, &lo, &hi);
     return iamp_model_forward_cols(m, rows->in, rows->n, lo, hi);
 }
 

@@ -31,9 +31,6 @@ struct iamp_rows {
 
 void iamp_rows_init(struct iamp_rows *rows);
 void iamp_rows_release(struct iamp_rows *rows);
-/* The union [lo, hi) of the token rows' answer ranges (continuous rows
- * have none; no token rows: lo == hi), for iamp_model_forward_cols. */
-void iamp_rows_range(const struct iamp_rows *rows, int *lo, int *hi);
 /* Teacher-forced rows of examples (qs[i], as[i]), appended. */
 IAMP_WUR int iamp_rows_teacher(struct iamp_rows *rows, const struct iamp_model *m,
                                const struct iamp_task *t, const struct iamp_question *qs,
