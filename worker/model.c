@@ -4,9 +4,16 @@
  * backward needs only the output gradients. Backward overwrites m->grads
  * (it does not accumulate) and reports progress through the ready callback
  * in layout order (see model.h). Runs on whichever thread owns the model;
- * a model is not shared between threads.
+ * forward hands its fixed row blocks to the model's pool, each block
+ * running every layer over its own rows (so a thread's rows stay in its
+ * core's cache from layer to layer). A view (iamp_model_init_view) shares
+ * the parameters and owns the rest: shards of a minibatch trained side by
+ * side each run forward and backward on a view.
  */
 #include "worker/model.h"
+
+#include "common/pool.h"
+#include "common/simd.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -87,6 +94,14 @@ static void layout_params(struct iamp_model *m)
     lay->total = off;
 }
 
+/* n floats starting on a cache line (so that no two threads' outputs
+ * share a line at a block or shard boundary of 16 floats). */
+static float *alloc_floats(size_t n)
+{
+    size_t bytes = (n * sizeof(float) + 63) & ~(size_t)63;
+    return aligned_alloc(64, bytes ? bytes : 64);
+}
+
 int iamp_model_init(struct iamp_model *m, const struct iamp_model_config *cfg)
 {
     memset(m, 0, sizeof(*m));
@@ -113,10 +128,12 @@ int iamp_model_init(struct iamp_model *m, const struct iamp_model_config *cfg)
         base += rows;
     }
     layout_params(m);
-    m->params = calloc(m->lay.total, sizeof(float));
-    m->grads = calloc(m->lay.total, sizeof(float));
+    m->params = alloc_floats(m->lay.total);
+    m->grads = alloc_floats(m->lay.total);
     if (!m->params || !m->grads)
         goto nomem;
+    memset(m->params, 0, m->lay.total * sizeof(float));
+    memset(m->grads, 0, m->lay.total * sizeof(float));
     return 0;
 nomem:
     iamp_model_release(m);
@@ -146,11 +163,30 @@ void iamp_model_release(struct iamp_model *m)
     if (!m)
         return;
     free_activations(m);
-    free(m->slot_base);
-    free(m->slot_rows);
-    free(m->params);
+    if (!m->base) {
+        free(m->slot_base);
+        free(m->slot_rows);
+        free(m->params);
+    }
     free(m->grads);
     memset(m, 0, sizeof(*m));
+}
+
+int iamp_model_init_view(struct iamp_model *v, const struct iamp_model *base)
+{
+    memset(v, 0, sizeof(*v));
+    v->cfg = base->cfg;
+    v->lay = base->lay;
+    v->n_slots = base->n_slots;
+    v->slot_base = base->slot_base;
+    v->slot_rows = base->slot_rows;
+    v->params = base->params;
+    v->base = base;
+    v->grads = alloc_floats(base->lay.total);
+    if (!v->grads)
+        return IAMP_ENOMEM;
+    memset(v->grads, 0, base->lay.total * sizeof(float));
+    return 0;
 }
 
 static int ensure_rows(struct iamp_model *m, int rows)
@@ -161,15 +197,15 @@ static int ensure_rows(struct iamp_model *m, int rows)
     size_t R = (size_t)rows, H = (size_t)m->cfg.hidden, in0 = in0_of(m);
     size_t wide = in0 > H ? in0 : H;
     m->in = malloc(R * (size_t)m->n_slots * sizeof(int32_t));
-    m->x0 = malloc(R * (in0 ? in0 : 1) * sizeof(float));
-    m->logits = malloc(R * (size_t)m->cfg.vocab * sizeof(float));
-    m->values = malloc(R * sizeof(float));
-    m->cont = malloc(R * IAMP_CONT_OUTPUTS * sizeof(float));
-    m->scratch_a = malloc(R * wide * sizeof(float));
-    m->scratch_b = malloc(R * wide * sizeof(float));
+    m->x0 = alloc_floats(R * (in0 ? in0 : 1));
+    m->logits = alloc_floats(R * (size_t)m->cfg.vocab);
+    m->values = alloc_floats(R);
+    m->cont = alloc_floats(R * IAMP_CONT_OUTPUTS);
+    m->scratch_a = alloc_floats(R * wide);
+    m->scratch_b = alloc_floats(R * wide);
     int ok = m->in && m->x0 && m->logits && m->values && m->cont && m->scratch_a && m->scratch_b;
     for (int l = 0; l < m->cfg.layers; l++) {
-        m->act[l] = malloc(R * H * sizeof(float));
+        m->act[l] = alloc_floats(R * H);
         ok = ok && m->act[l];
     }
     if (!ok) {
@@ -254,7 +290,20 @@ void iamp_model_row(const struct iamp_model *m, int type, const uint16_t *q, int
 }
 
 /* y[r * stride + j] += b[j] for j < n. */
-static void add_bias(float *y, const float *b, int rows, int n, int stride)
+/* y = max(y, 0), and ReLU's backward d = act > 0 ? d : 0. */
+IAMP_VECTOR_CLONES static void relu(float *restrict y, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+}
+
+IAMP_VECTOR_CLONES static void relu_mask(float *restrict d, const float *restrict act, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        d[i] = act[i] > 0.0f ? d[i] : 0.0f;
+}
+
+IAMP_VECTOR_CLONES static void add_bias(float *y, const float *b, int rows, int n, int stride)
 {
     for (int r = 0; r < rows; r++)
         for (int j = 0; j < n; j++)
@@ -269,7 +318,8 @@ static int slot_token(const struct iamp_model *m, const int32_t *row, size_t s)
 }
 
 /* One-hot inputs: z = b + the sum over slots of their table rows. */
-static void sum_tables(struct iamp_model *m, const int32_t *in, int rows, float *z)
+IAMP_VECTOR_CLONES static void sum_tables(struct iamp_model *m, const int32_t *in, int rows,
+                                          float *z)
 {
     size_t H = (size_t)m->cfg.hidden, S = (size_t)m->n_slots;
     const float *tab = m->params + m->lay.emb, *b = m->params + m->lay.b[0];
@@ -285,12 +335,12 @@ static void sum_tables(struct iamp_model *m, const int32_t *in, int rows, float 
     }
 }
 
-static void gather_embeddings(struct iamp_model *m, const int32_t *in, int rows)
+static void gather_embeddings(struct iamp_model *m, const int32_t *in, int rows, float *x0)
 {
     size_t E = (size_t)m->cfg.embed, S = (size_t)m->n_slots;
     const float *emb = m->params + m->lay.emb;
     for (int r = 0; r < rows; r++) {
-        float *dst = m->x0 + (size_t)r * S * E;
+        float *dst = x0 + (size_t)r * S * E;
         for (size_t s = 0; s < S; s++) {
             int tok = in[(size_t)r * S + s];
             if (tok < 0 || tok >= m->slot_rows[s])
@@ -305,6 +355,69 @@ int iamp_model_forward(struct iamp_model *m, const int32_t *in, int rows)
     return iamp_model_forward_cols(m, in, rows, 0, m->cfg.vocab);
 }
 
+/* Forward rows [r0, r0 + rows) of the call's input (m->in) into the same
+ * rows of the activation buffers; logit columns [m->out_lo, out_hi). */
+static void forward_block(struct iamp_model *m, int r0, int rows)
+{
+    const struct iamp_model_config *c = &m->cfg;
+    size_t H = (size_t)c->hidden, V = (size_t)c->vocab, R0 = (size_t)r0;
+    size_t in0 = in0_of(m), S = (size_t)m->n_slots;
+    int lo = m->out_lo, hi = m->out_hi;
+    const int32_t *in = m->in + R0 * S;
+    if (!one_hot(c))
+        gather_embeddings(m, in, rows, m->x0 + R0 * in0);
+    const float *a = m->x0 + R0 * in0;
+    for (int l = 0; l < c->layers; l++) {
+        int in_l = (int)layer_in(m, l);
+        float *z = m->act[l] + R0 * H;
+        if (in_l == 0) {
+            sum_tables(m, in, rows, z);
+        } else {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, (int)H, in_l, 1.0f, a, in_l,
+                        m->params + m->lay.w[l], in_l, 0.0f, z, (int)H);
+            add_bias(z, m->params + m->lay.b[l], rows, (int)H, (int)H);
+        }
+        relu(z, (size_t)rows * H);
+        a = z;
+    }
+    float *logits = m->logits + R0 * V;
+    if (hi > lo) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, hi - lo, (int)H, 1.0f, a, (int)H,
+                    m->params + m->lay.wo + (size_t)lo * H, (int)H, 0.0f, logits + lo, (int)V);
+        add_bias(logits + lo, m->params + m->lay.bo + lo, rows, hi - lo, (int)V);
+    }
+    float *values = m->values + R0;
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, rows, (int)H, 1.0f, a, (int)H, m->params + m->lay.wv,
+                1, 0.0f, values, 1);
+    float bv = m->params[m->lay.bv];
+    for (int r = 0; r < rows; r++)
+        values[r] += bv;
+    if (c->cont) {
+        float *cont = m->cont + R0 * IAMP_CONT_OUTPUTS;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, IAMP_CONT_OUTPUTS, (int)H, 1.0f,
+                    a, (int)H, m->params + m->lay.wc, (int)H, 0.0f, cont, IAMP_CONT_OUTPUTS);
+        add_bias(cont, m->params + m->lay.bc, rows, IAMP_CONT_OUTPUTS, IAMP_CONT_OUTPUTS);
+    }
+}
+
+/* Blocks of a forward over rows: rows / IAMP_MODEL_BLOCK_ROWS rounded to
+ * the nearest (at least one), block k holding rows [rows * k / B,
+ * rows * (k + 1) / B). */
+static int blocks_for(int rows)
+{
+    int b = (rows + IAMP_MODEL_BLOCK_ROWS / 2) / IAMP_MODEL_BLOCK_ROWS;
+    return b < 1 ? 1 : b;
+}
+
+static void forward_block_cb(void *ctx, int k, int thread)
+{
+    struct iamp_model *m = ctx;
+    int b = blocks_for(m->rows);
+    int r0 = (int)((long)m->rows * k / b), r1 = (int)((long)m->rows * (k + 1) / b);
+    (void)thread;
+    forward_block(m, r0, r1 - r0);
+}
+
 int iamp_model_forward_cols(struct iamp_model *m, const int32_t *in, int rows, int lo, int hi)
 {
     if (rows < 0 || lo < 0 || hi > m->cfg.vocab || lo > hi)
@@ -317,46 +430,13 @@ int iamp_model_forward_cols(struct iamp_model *m, const int32_t *in, int rows, i
     m->out_hi = hi;
     if (rows == 0)
         return 0;
-    const struct iamp_model_config *c = &m->cfg;
-    int H = c->hidden, V = c->vocab;
     memcpy(m->in, in, (size_t)rows * (size_t)m->n_slots * sizeof(int32_t));
-    if (!one_hot(c))
-        gather_embeddings(m, in, rows);
-    const float *a = m->x0;
-    for (int l = 0; l < c->layers; l++) {
-        int in_l = (int)layer_in(m, l);
-        float *z = m->act[l];
-        if (in_l == 0) {
-            sum_tables(m, in, rows, z);
-        } else {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, H, in_l, 1.0f, a, in_l,
-                        m->params + m->lay.w[l], in_l, 0.0f, z, H);
-            add_bias(z, m->params + m->lay.b[l], rows, H, H);
-        }
-        for (size_t i = 0; i < (size_t)rows * (size_t)H; i++)
-            z[i] = z[i] > 0.0f ? z[i] : 0.0f;
-        a = z;
-    }
-    if (hi > lo) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, hi - lo, H, 1.0f, a, H,
-                    m->params + m->lay.wo + (size_t)lo * H, H, 0.0f, m->logits + lo, V);
-        add_bias(m->logits + lo, m->params + m->lay.bo + lo, rows, hi - lo, V);
-    }
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, rows, H, 1.0f, a, H, m->params + m->lay.wv, 1, 0.0f,
-                m->values, 1);
-    float bv = m->params[m->lay.bv];
-    for (int r = 0; r < rows; r++)
-        m->values[r] += bv;
-    if (c->cont) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, IAMP_CONT_OUTPUTS, H, 1.0f, a, H,
-                    m->params + m->lay.wc, H, 0.0f, m->cont, IAMP_CONT_OUTPUTS);
-        add_bias(m->cont, m->params + m->lay.bc, rows, IAMP_CONT_OUTPUTS, IAMP_CONT_OUTPUTS);
-    }
+    iamp_pool_run(m->pool, blocks_for(rows), forward_block_cb, m);
     return 0;
 }
 
 /* out[j] = sum over rows of x[r * stride + j], j < n. */
-static void col_sums(const float *x, int rows, int n, int stride, float *out)
+IAMP_VECTOR_CLONES static void col_sums(const float *x, int rows, int n, int stride, float *out)
 {
     memset(out, 0, (size_t)n * sizeof(float));
     for (int r = 0; r < rows; r++)
@@ -417,7 +497,7 @@ static void backward_heads(struct iamp_model *m, const float *dlogits, const flo
 
 /* Table gradients from dL/dx0 (rows x S*E), or for one-hot inputs from
  * dL/dz of the first layer (rows x H), which every slot's row receives. */
-static void scatter_embeddings(struct iamp_model *m, const float *dx)
+IAMP_VECTOR_CLONES static void scatter_embeddings(struct iamp_model *m, const float *dx)
 {
     size_t W = table_width(&m->cfg), S = (size_t)m->n_slots;
     size_t slot_step = one_hot(&m->cfg) ? 0 : W, row_step = one_hot(&m->cfg) ? W : S * W;
@@ -489,8 +569,7 @@ void iamp_model_backward(struct iamp_model *m, const float *dlogits, const float
     for (int l = L - 1; l >= 0; l--) {
         int in_l = (int)layer_in(m, l);
         const float *act = m->act[l];
-        for (size_t i = 0; i < (size_t)R * (size_t)H; i++)
-            da[i] = act[i] > 0.0f ? da[i] : 0.0f;
+        relu_mask(da, act, (size_t)R * (size_t)H);
         const float *a_in = l == 0 ? m->x0 : m->act[l - 1];
         if (in_l > 0)
             weight_grad(R, H, in_l, da, a_in, m->grads + m->lay.w[l], ready, ctx, done);

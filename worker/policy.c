@@ -4,6 +4,8 @@
  */
 #include "worker/policy.h"
 
+#include "common/pool.h"
+
 #include "worker/contdist.h"
 
 #include <float.h>
@@ -94,6 +96,28 @@ static int forward_rows(struct iamp_model *m, const struct iamp_rows *rows)
     return iamp_model_forward_cols(m, rows->in, rows->n, lo, hi);
 }
 
+struct pair_job {
+    struct iamp_model *model[2];
+    const struct iamp_rows *rows;
+    int rc[2];
+};
+
+static void pair_cb(void *ctx, int k, int thread)
+{
+    struct pair_job *j = ctx;
+    (void)thread;
+    j->rc[k] = forward_rows(j->model[k], j->rows);
+}
+
+/* M and (when not NULL) p_ref forward on the same rows, side by side on
+ * M's pool (each model's own blocks then run on that thread). */
+static int forward_pair(struct iamp_model *m, struct iamp_model *ref, const struct iamp_rows *rows)
+{
+    struct pair_job j = {{m, ref}, rows, {0, 0}};
+    iamp_pool_run(m->pool, ref ? 2 : 1, pair_cb, &j);
+    return j.rc[0] ? j.rc[0] : j.rc[1];
+}
+
 int iamp_rows_teacher(struct iamp_rows *rows, const struct iamp_model *m, const struct iamp_task *t,
                       const struct iamp_question *qs, const struct iamp_answer *as, int n)
 {
@@ -125,11 +149,19 @@ int iamp_rows_teacher(struct iamp_rows *rows, const struct iamp_model *m, const 
     return 0;
 }
 
-void iamp_softmax_range(const float *logits, int lo, int hi, float temperature, float *p)
+static float max_range(const float *logits, int lo, int hi)
 {
     float mx = -FLT_MAX;
     for (int v = lo; v < hi; v++)
         mx = logits[v] > mx ? logits[v] : mx;
+    return mx;
+}
+
+/* iamp_softmax_range at temperature t, returning the sum of the
+ * unnormalised terms exp((logit - max) / t). */
+static double softmax_sum_t(const float *logits, int lo, int hi, float temperature, float *p)
+{
+    float mx = max_range(logits, lo, hi);
     double sum = 0.0;
     for (int v = lo; v < hi; v++) {
         p[v] = expf((logits[v] - mx) / temperature);
@@ -138,6 +170,17 @@ void iamp_softmax_range(const float *logits, int lo, int hi, float temperature, 
     float inv = (float)(1.0 / sum);
     for (int v = lo; v < hi; v++)
         p[v] *= inv;
+    return sum;
+}
+
+static double softmax_sum(const float *logits, int lo, int hi, float *p)
+{
+    return softmax_sum_t(logits, lo, hi, 1.0f, p);
+}
+
+void iamp_softmax_range(const float *logits, int lo, int hi, float temperature, float *p)
+{
+    softmax_sum_t(logits, lo, hi, temperature, p);
 }
 
 static int argmax_range(const float *logits, int lo, int hi)
@@ -332,8 +375,9 @@ double iamp_loss_xent(const struct iamp_model *m, const struct iamp_rows *rows,
         float *d = dlogits + (size_t)r * (size_t)V;
         float w = (weights ? weights[r] : 1.0f) * scale;
         int lo = rows->lo[r], hi = rows->hi[r], tgt = rows->target[r];
-        iamp_softmax_range(lg, lo, hi, 1.0f, d);
-        loss -= w * row_logprob(lg, lo, hi, tgt);
+        double sum = softmax_sum(lg, lo, hi, d); /* d = p, and its normaliser */
+        float mx = max_range(lg, lo, hi);
+        loss -= w * (tgt >= lo && tgt < hi ? (double)(lg[tgt] - mx) - log(sum) : -INFINITY);
         for (int v = lo; v < hi; v++)
             d[v] *= w;
         if (tgt >= lo && tgt < hi)
@@ -493,10 +537,11 @@ void iamp_loss_cont(const struct iamp_model *m, const struct iamp_rows *rows, co
 /* Entropy and KL sums of rows [0, n) of the last forwards of m and ref,
  * added per example into h[], kl[]. */
 static void divergence_rows(const struct iamp_model *m, const struct iamp_model *ref,
-                            const struct iamp_rows *rows, double *buf, double *h, double *kl)
+                            const struct iamp_rows *rows, int r0, int r1, double *buf, double *h,
+                            double *kl)
 {
     int V = m->cfg.vocab;
-    for (int r = 0; r < rows->n; r++) {
+    for (int r = r0; r < r1; r++) {
         if (is_cont(rows, r)) {
             cont_divergence(m, ref, r, &h[rows->example[r]], &kl[rows->example[r]]);
             continue;
@@ -512,6 +557,33 @@ static void divergence_rows(const struct iamp_model *m, const struct iamp_model 
     }
 }
 
+/* divergence_rows in two halves side by side, cut at an example's first
+ * row (each example's sums stay in one half, summed in row order). */
+struct divergence_job {
+    const struct iamp_model *m, *ref;
+    const struct iamp_rows *rows;
+    int cut[3];
+    double *buf, *h, *kl;
+};
+
+static void divergence_cb(void *ctx, int k, int thread)
+{
+    struct divergence_job *j = ctx;
+    (void)thread;
+    divergence_rows(j->m, j->ref, j->rows, j->cut[k], j->cut[k + 1],
+                    j->buf + (size_t)k * 2 * (size_t)j->m->cfg.vocab, j->h, j->kl);
+}
+
+static void divergence_halves(struct iamp_model *m, const struct iamp_model *ref,
+                              const struct iamp_rows *rows, double *buf, double *h, double *kl)
+{
+    int mid = rows->n / 2;
+    while (mid > 0 && mid < rows->n && rows->example[mid] == rows->example[mid - 1])
+        mid++;
+    struct divergence_job j = {m, ref, rows, {0, mid, rows->n}, buf, h, kl};
+    iamp_pool_run(m->pool, 2, divergence_cb, &j);
+}
+
 int iamp_policy_divergence(struct iamp_model *m, struct iamp_model *ref, const struct iamp_task *t,
                            const struct iamp_question *qs, const struct iamp_answer *as, int n,
                            double *entropy, double *kl)
@@ -519,7 +591,7 @@ int iamp_policy_divergence(struct iamp_model *m, struct iamp_model *ref, const s
     struct iamp_rows rows;
     iamp_rows_init(&rows);
     int per = IAMP_POLICY_CHUNK_ROWS / (m->cfg.a_len > 0 ? m->cfg.a_len : 1);
-    double *buf = malloc(2 * (size_t)m->cfg.vocab * sizeof(double));
+    double *buf = malloc(4 * (size_t)m->cfg.vocab * sizeof(double)); /* two halves' */
     double *h = calloc((size_t)(per > 0 ? per : 1), sizeof(double));
     double *k = calloc((size_t)(per > 0 ? per : 1), sizeof(double));
     double sh = 0.0, sk = 0.0;
@@ -529,14 +601,12 @@ int iamp_policy_divergence(struct iamp_model *m, struct iamp_model *ref, const s
         rows.n = 0;
         rc = iamp_rows_teacher(&rows, m, t, qs + i, as + i, c);
         if (!rc)
-            rc = forward_rows(m, &rows);
-        if (!rc && ref)
-            rc = forward_rows(ref, &rows);
+            rc = forward_pair(m, ref, &rows);
         if (rc)
             break;
         memset(h, 0, (size_t)c * sizeof(double));
         memset(k, 0, (size_t)c * sizeof(double));
-        divergence_rows(m, ref, &rows, buf, h, k);
+        divergence_halves(m, ref, &rows, buf, h, k);
         for (int j = 0; j < c; j++) {
             sh += h[j];
             sk += k[j];

@@ -4,6 +4,7 @@
 #include "worker/session.h"
 
 #include "common/clock.h"
+#include "common/pool.h"
 #include "common/trace.h"
 #include "worker/policy.h"
 
@@ -151,10 +152,23 @@ int iamp_session_load(struct iamp_session *s, const char *path, const char *task
     return rc;
 }
 
+static void release_shards(struct iamp_session *s)
+{
+    for (int k = 1; k < s->n_shards; k++) {
+        struct iamp_fit_shard *sh = &s->shard[k];
+        iamp_distill_work_release(&sh->work);
+        iamp_model_release(&sh->ref);
+        iamp_model_release(&sh->m);
+        sh->has_ref = 0;
+    }
+    s->n_shards = 0;
+}
+
 void iamp_session_close(struct iamp_session *s)
 {
     if (!s)
         return;
+    release_shards(s);
     iamp_distill_work_release(&s->work);
     iamp_engine_release(&s->engine);
     iamp_adam_release(&s->adam);
@@ -169,6 +183,20 @@ void iamp_session_set_remote(struct iamp_session *s, const struct iamp_remote_op
 {
     s->remote = ops;
     s->remote_ctx = ctx;
+}
+
+/* Every model copy of the session runs its forward blocks on s->pool. */
+static void apply_pool(struct iamp_session *s)
+{
+    s->model.pool = s->pool;
+    s->target.pool = s->has_target ? s->pool : NULL;
+    s->ref.pool = s->has_ref ? s->pool : NULL;
+}
+
+void iamp_session_set_pool(struct iamp_session *s, struct iamp_pool *pool)
+{
+    s->pool = pool;
+    apply_pool(s);
 }
 
 void iamp_session_checkpoint_view(const struct iamp_session *s, struct iamp_checkpoint *ck)
@@ -269,6 +297,7 @@ int iamp_session_target_enable(struct iamp_session *s, const float *init)
         if (rc)
             return rc;
         s->has_target = 1;
+        apply_pool(s);
     }
     memcpy(s->target.params, init ? init : s->model.params, s->model.lay.total * sizeof(float));
     if (s->remote && !init)
@@ -295,6 +324,7 @@ int iamp_session_ref_set(struct iamp_session *s, const float *init)
         if (rc)
             return rc;
         s->has_ref = 1;
+        apply_pool(s);
     }
     memcpy(s->ref.params, init ? init : s->model.params, s->model.lay.total * sizeof(float));
     if (s->remote && !init)
@@ -318,12 +348,97 @@ static void add_stats(struct iamp_distill_stats *sum, const struct iamp_distill_
     sum->optimizer_s += st->optimizer_s;
 }
 
+/* Shards [1, n) of a local fit, built on first use (and p_ref's views once
+ * the session has p_ref). */
+static int ensure_shards(struct iamp_session *s, int n)
+{
+    if (s->n_shards < 1)
+        s->n_shards = 1;
+    for (int k = 1; k < n; k++) {
+        struct iamp_fit_shard *sh = &s->shard[k];
+        int rc = 0;
+        if (k >= s->n_shards) {
+            iamp_distill_work_init(&sh->work);
+            rc = iamp_model_init_view(&sh->m, &s->model);
+            s->n_shards = k + 1;
+        }
+        if (!rc && s->has_ref && !sh->has_ref) {
+            rc = iamp_model_init_view(&sh->ref, &s->ref);
+            sh->has_ref = rc == 0;
+        }
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+struct shard_job {
+    struct iamp_session *s;
+    const struct iamp_fit_req *req;
+    struct iamp_example *mb;
+    int ne, nq, n;
+    int rc[IAMP_FIT_SHARDS_MAX];
+    struct iamp_distill_stats st[IAMP_FIT_SHARDS_MAX];
+};
+
+static void shard_cb(void *ctx, int k, int thread)
+{
+    struct shard_job *j = ctx;
+    struct iamp_session *s = j->s;
+    struct iamp_fit_shard *sh = &s->shard[k];
+    int lo = (int)((long)j->ne * k / j->n), hi = (int)((long)j->ne * (k + 1) / j->n);
+    struct iamp_distill_opts o = {.value_coef = j->req->value_coef,
+                                  .ref = !s->has_ref ? NULL
+                                         : k         ? &sh->ref
+                                                     : &s->ref};
+    (void)thread;
+    j->rc[k] =
+        iamp_distill_grad(k ? &sh->m : &s->model, &s->task, j->mb + lo, hi - lo,
+                          1.0f / (float)j->nq, &o, k ? &sh->work : &s->work, &j->st[k], NULL, NULL);
+}
+
+/* One minibatch on this process alone: its fixed shards' gradients, side
+ * by side on the pool, summed in shard order by the Adam step. */
+static int fit_step_local(struct iamp_session *s, struct iamp_example *mb, int ne, int nq,
+                          const struct iamp_fit_req *req, struct iamp_distill_stats *st)
+{
+    struct shard_job j = {.s = s, .req = req, .mb = mb, .ne = ne, .nq = nq};
+    j.n = IAMP_FIT_SHARDS_FOR(ne);
+    double t0 = iamp_now();
+    int rc = ensure_shards(s, j.n);
+    if (!rc)
+        iamp_pool_run(s->pool, j.n, shard_cb, &j);
+    const float *add[IAMP_FIT_SHARDS_MAX];
+    memset(st, 0, sizeof(*st));
+    for (int k = 0; !rc && k < j.n; k++) {
+        rc = j.rc[k];
+        st->loss += j.st[k].loss;
+        st->policy_loss += j.st[k].policy_loss;
+        st->value_loss += j.st[k].value_loss;
+        st->reg_loss += j.st[k].reg_loss;
+        st->rows += j.st[k].rows;
+        if (k > 0)
+            add[k - 1] = s->shard[k].m.grads;
+    }
+    double t1 = iamp_now();
+    if (!rc)
+        iamp_adam_step_on(&s->adam, s->model.params, s->model.grads, add, j.n - 1, s->pool);
+    double t2 = iamp_now();
+    st->compute_s = t1 - t0;
+    st->optimizer_s = t2 - t1;
+    iamp_trace_span("forward+backward", t0, t1);
+    iamp_trace_span("optimizer", t1, t2);
+    return rc;
+}
+
 /* One minibatch of nq questions (ne examples in mb): this copy's share's
  * gradient, summed across copies, then the common Adam step. */
 static int fit_step(struct iamp_session *s, const struct iamp_fit_req *req, struct iamp_example *mb,
                     int ne, int nq, int shard, int shards, const struct iamp_grad_reducer *red,
                     struct iamp_distill_stats *st)
 {
+    if (!red && shards == 1)
+        return fit_step_local(s, mb, ne, nq, req, st);
     int lo = (int)((long)ne * shard / shards), hi = (int)((long)ne * (shard + 1) / shards);
     struct iamp_distill_opts o = {.value_coef = req->value_coef,
                                   .ref = s->has_ref ? &s->ref : NULL};
@@ -337,7 +452,7 @@ static int fit_step(struct iamp_session *s, const struct iamp_fit_req *req, stru
         rc = red->finish(red->ctx);
     double t2 = iamp_now();
     if (!rc)
-        iamp_adam_step(&s->adam, s->model.params, s->model.grads);
+        iamp_adam_step_on(&s->adam, s->model.params, s->model.grads, NULL, 0, s->pool);
     double t3 = iamp_now();
     st->compute_s = t1 - t0;
     st->reduce_wait_s = t2 - t1;

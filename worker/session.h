@@ -12,7 +12,15 @@
  * answers depend only on (seed, position of the root in the call), because
  * roots are answered in units of IAMP_SESSION_UNIT roots, unit k drawing
  * from a stream seeded with (seed, k) — so a sharded run samples exactly
- * what a local one does. Runs on one thread.
+ * what a local one does.
+ *
+ * Threads: a session with a pool (iamp_session_set_pool) runs its models'
+ * forward blocks (worker/model.h) there, distils each minibatch as
+ * IAMP_FIT_SHARDS_FOR fixed shards of its examples side by side (one model
+ * view each, their gradients summed in shard order) and runs Adam's chunks
+ * (worker/adam.h) there. All are fixed by the shapes, so answers and
+ * parameters do not depend on the thread count. The session itself is
+ * used by one thread at a time.
  */
 #ifndef IAMP_SESSION_H
 #define IAMP_SESSION_H
@@ -25,6 +33,17 @@
 #include "worker/model.h"
 
 #define IAMP_SESSION_UNIT 64 /* roots per sampling unit (and per shipped unit) */
+
+/* Shards of a minibatch of ne examples in a local fit: one per
+ * IAMP_FIT_SHARD_EXAMPLES examples (at least one, at most
+ * IAMP_FIT_SHARDS_MAX); shard k holds examples [ne * k / S, ne * (k + 1) / S).
+ * A shard under 64 rows runs its GEMMs well below their peak. */
+#define IAMP_FIT_SHARD_EXAMPLES 64
+#define IAMP_FIT_SHARDS_MAX 8
+#define IAMP_FIT_SHARDS_FOR(ne)                                                                    \
+    ((ne) < 2 * IAMP_FIT_SHARD_EXAMPLES                      ? 1                                   \
+     : (ne) >= IAMP_FIT_SHARDS_MAX * IAMP_FIT_SHARD_EXAMPLES ? IAMP_FIT_SHARDS_MAX                 \
+                                                             : (ne) / IAMP_FIT_SHARD_EXAMPLES)
 
 struct iamp_model_opts {
     int embed;  /* slot embedding width */
@@ -84,6 +103,15 @@ struct iamp_grad_reducer {
 };
 
 struct iamp_session;
+struct iamp_pool;
+
+/* Shard k >= 1 of a local fit: views of M and p_ref and their buffers
+ * (shard 0 uses the session's own). */
+struct iamp_fit_shard {
+    struct iamp_model m, ref;
+    int has_ref;
+    struct iamp_distill_work work;
+};
 
 /* Where run/fit/sync go when the session is not local. */
 struct iamp_remote_ops {
@@ -107,6 +135,9 @@ struct iamp_session {
     struct iamp_adam adam;
     struct iamp_engine engine;
     struct iamp_distill_work work;
+    struct iamp_pool *pool;                           /* borrowed; NULL: one thread */
+    struct iamp_fit_shard shard[IAMP_FIT_SHARDS_MAX]; /* [1, n_shards) built */
+    int n_shards;
     const struct iamp_remote_ops *remote; /* NULL: local */
     void *remote_ctx;
     int open;
@@ -126,6 +157,8 @@ IAMP_WUR int iamp_session_from_checkpoint(struct iamp_session *s, const struct i
                                           char *err, size_t errlen);
 void iamp_session_close(struct iamp_session *s);
 void iamp_session_set_remote(struct iamp_session *s, const struct iamp_remote_ops *ops, void *ctx);
+/* Run local work on pool's threads (borrowed; NULL: this thread only). */
+void iamp_session_set_pool(struct iamp_session *s, struct iamp_pool *pool);
 
 /* A checkpoint view of the session: its pointers borrow the session's
  * buffers, so save it but do not release it. Call pull() first. */

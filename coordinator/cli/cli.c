@@ -109,8 +109,21 @@ struct iamp_cluster *iamp_cli_cluster(void)
     return g_cluster;
 }
 
+static struct iamp_pool *g_pool;
+
+void iamp_cli_set_pool(struct iamp_pool *pool)
+{
+    g_pool = pool;
+}
+
+struct iamp_pool *iamp_cli_pool(void)
+{
+    return g_pool;
+}
+
 int iamp_cli_attach(const char *cmd, struct iamp_session *s)
 {
+    iamp_session_set_pool(s, g_pool);
     if (!g_cluster)
         return 0;
     int rc = iamp_cluster_attach(g_cluster, s);

@@ -63,8 +63,13 @@ struct iamp_session;
 /* On rank 0 of a multi-rank run, its cluster (NULL otherwise). */
 void iamp_cli_set_cluster(struct iamp_cluster *cl);
 struct iamp_cluster *iamp_cli_cluster(void);
-/* Send a session's model work to the workers when there are any; on
- * failure prints why and returns IAMP_EXIT_FAIL. */
+/* The process's threads for model work (--threads; NULL: one thread). */
+struct iamp_pool;
+void iamp_cli_set_pool(struct iamp_pool *pool);
+struct iamp_pool *iamp_cli_pool(void);
+/* Give a session the process's threads, and send its model work to the
+ * workers when there are any; on failure prints why and returns
+ * IAMP_EXIT_FAIL. */
 IAMP_WUR int iamp_cli_attach(const char *cmd, struct iamp_session *s);
 
 /* Commands; argv[0] is the command name. */

@@ -226,6 +226,7 @@ static int bench_train(struct bench_cmd *c, struct iamp_session *s)
 {
     if (iamp_cli_cluster())
         return bench_train_cluster(c, s, iamp_cli_cluster());
+    iamp_session_set_pool(s, NULL); /* the kernels against one thread's sgemm */
     struct iamp_rows rows;
     struct step_times tm, best = {0};
     iamp_rows_init(&rows);
@@ -255,7 +256,8 @@ static int bench_train(struct bench_cmd *c, struct iamp_session *s)
                s->model.lay.total, c->batch, ex_s, per * 1e3, tm.fwd / tm.steps * 1e3,
                tm.bwd / tm.steps * 1e3, tm.opt / tm.steps * 1e3, gf, peak, gf / peak);
     else
-        printf("bench train: %zu params, batch %ld: %.0f examples/s, step %.2f ms (forward "
+        printf("bench train (one thread): %zu params, batch %ld: %.0f examples/s, step %.2f ms "
+               "(forward "
                "%.2f, backward %.2f, optimizer %.2f); %.1f GFLOP/s in forward+backward vs "
                "single-thread sgemm 512^3 %.1f GFLOP/s (%.0f%%; best of %d bursts each)\n",
                s->model.lay.total, c->batch, ex_s, per * 1e3, tm.fwd / tm.steps * 1e3,

@@ -188,7 +188,8 @@ static int run_server(struct serve_cmd *c)
                                          .seed = c->seed,
                                          .max_versions = 3,
                                          .cadence = c->cadence,
-                                         .cluster = iamp_cli_cluster()};
+                                         .cluster = iamp_cli_cluster(),
+                                         .pool = iamp_cli_pool()};
     int rc = iamp_backend_local_new(&bo, &b, err, sizeof(err));
     if (rc) {
         iamp_cli_error("serve: %s", err);

@@ -7,9 +7,12 @@
  */
 #include "coordinator/cli/cli.h"
 #include "worker/cluster.h"
+#include "common/fpenv.h"
+#include "common/pool.h"
 #include "common/trace.h"
 #include "worker/worker_loop.h"
 
+#include <cblas.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -52,6 +55,7 @@ static const struct command commands[] = {
 
 struct global_opts {
     const char *timeline;
+    int threads; /* 0: the cores available (one process) or 1 (under mpirun) */
     struct iamp_cluster_opts cluster;
 };
 
@@ -59,6 +63,10 @@ struct global_opts {
 static const struct iamp_opt global_rows[] = {
     IAMP_OPT_STRING("timeline", timeline, "FILE",
                     "write a Chrome trace (chrome://tracing, Perfetto)"),
+    IAMP_OPT_NUM("threads", IAMP_OPT_INT, threads, 1, IAMP_THREADS_MAX, "N",
+                 "threads for model work (default: the cores available; 1 per rank under\n"
+                 "mpirun); results do not depend on it. With more than one, BLAS runs\n"
+                 "one thread per call"),
     IAMP_OPT_NUM("credit", IAMP_OPT_INT, cluster.credit, 1, 1024, "N",
                  "work units in flight per worker"),
     IAMP_OPT_NUM("bucket-bytes", IAMP_OPT_SIZE, cluster.bucket_bytes, 4096, 1 << 30, "N",
@@ -115,7 +123,16 @@ static int coordinate(struct iamp_comm *comm, int argc, char **argv)
     }
     if (g.timeline && (multi ? iamp_cluster_trace_start(&cl) : (iamp_trace_enable(0, 0.0), 0)))
         iamp_cli_error("cannot start the timeline");
+    struct iamp_pool *pool = NULL;
+    int threads = g.threads ? g.threads : multi ? 1 : iamp_cores_available();
+    if (threads > 1 && iamp_pool_new(&pool, threads))
+        iamp_cli_error("cannot start %d threads; running on one", threads);
+    if (pool)
+        openblas_set_num_threads(1); /* the pool's threads each call BLAS */
+    iamp_cli_set_pool(pool);
     code = run_command(argc, argv);
+    iamp_cli_set_pool(NULL);
+    iamp_pool_free(pool);
     if (g.timeline) {
         int rc = iamp_cluster_write_timeline(multi ? &cl : NULL, g.timeline);
         if (rc) {
@@ -130,6 +147,7 @@ static int coordinate(struct iamp_comm *comm, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    iamp_fpenv_init(); /* before any thread starts: they inherit it */
     struct iamp_comm comm;
     if (iamp_comm_init(&comm, &argc, &argv)) {
         fprintf(stderr, "iamp: cannot start MPI\n");

@@ -27,6 +27,7 @@
 
 struct iamp_backend;
 struct iamp_model_ref; /* a pinned model version */
+struct iamp_pool;
 
 struct iamp_backend_ops {
     /* Pin the newest published model; *round gets its training round. */
@@ -73,6 +74,7 @@ struct iamp_backend_local_opts {
     int max_versions;             /* model versions alive at most (>= 2) */
     struct iamp_cadence cadence;  /* training: evaluations and checkpoints */
     struct iamp_cluster *cluster; /* the workers under mpirun; NULL: one process */
+    struct iamp_pool *pool;       /* threads for model work (borrowed; NULL: one) */
 };
 
 /* The in-process backend: one session (task, model, engine) on the

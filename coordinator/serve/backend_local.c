@@ -93,6 +93,7 @@ static int publish(struct local *l)
     if (!v)
         return IAMP_ENOMEM;
     rc = iamp_model_init(&v->model, &l->s.model.cfg);
+    v->model.pool = l->o.pool;
     if (!rc) {
         iamp_model_copy_params(&v->model, &l->s.model);
         rc = share_version(l, v);
@@ -379,6 +380,8 @@ int iamp_backend_local_new(const struct iamp_backend_local_opts *o, struct iamp_
     l->base.ops = &local_ops;
     l->base.ranks = 1;
     int rc = open_session(l, err, errlen);
+    if (!rc)
+        iamp_session_set_pool(&l->s, o->pool);
     l->cl = o->cluster;
     if (!rc && l->cl) {
         rc = iamp_cluster_attach(l->cl, &l->s);

@@ -1,9 +1,15 @@
-/* test_adam.c — Adam against a double-precision reference, and global-norm
- * clipping. */
+/* test_adam.c — Adam against a double-precision reference, global-norm
+ * clipping, a step on a pool and on summed buffers against one thread's,
+ * and subnormal moments flushed. */
 #include "worker/adam.h"
 
+#include "common/fpenv.h"
+#include "common/pool.h"
+
 #include <criterion/criterion.h>
+#include <float.h>
 #include <math.h>
+#include <string.h>
 
 Test(adam, matches_reference_over_several_steps, .timeout = 10)
 {
@@ -49,5 +55,53 @@ Test(adam, clips_global_norm_and_reports_it, .timeout = 10)
     iamp_adam_reset(&a);
     cr_assert_eq(a.t, 0);
     cr_assert_eq(a.m[0], 0.0f);
+    iamp_adam_release(&a);
+}
+
+Test(adam, step_on_a_pool_and_summed_buffers_match_one_thread_bit_for_bit, .timeout = 30)
+{
+    /* More than one chunk, not a multiple of it. */
+    enum { N = 3 * IAMP_ADAM_CHUNK + 123 };
+    static float p1[N], p2[N], g1[N], g2[N], extra[N];
+    struct iamp_adam a1, a2;
+    cr_assert_eq(iamp_adam_init(&a1, N, 0.01f), 0);
+    cr_assert_eq(iamp_adam_init(&a2, N, 0.01f), 0);
+    struct iamp_pool *pool;
+    cr_assert_eq(iamp_pool_new(&pool, 3), 0);
+    for (int t = 0; t < 5; t++) {
+        for (int i = 0; i < N; i++) {
+            float x = (float)sin(0.37 * i + t), y = (float)cos(0.11 * i - t);
+            g1[i] = x + y; /* one buffer: the sum already made */
+            g2[i] = x;
+            extra[i] = y;
+        }
+        const float *add[1] = {extra};
+        double n1 = iamp_adam_step(&a1, p1, g1);
+        double n2 = iamp_adam_step_on(&a2, p2, g2, add, 1, pool);
+        cr_assert(memcmp(&n1, &n2, sizeof(n1)) == 0, "norms %.17g vs %.17g", n1, n2);
+    }
+    cr_assert_eq(memcmp(p1, p2, sizeof(p1)), 0, "parameters bit-identical");
+    cr_assert_eq(memcmp(a1.v, a2.v, N * sizeof(float)), 0, "second moments bit-identical");
+    iamp_pool_free(pool);
+    iamp_adam_release(&a1);
+    iamp_adam_release(&a2);
+}
+
+Test(adam, flushes_subnormal_moments_when_the_thread_does, .timeout = 10)
+{
+    /* A parameter that stops receiving gradient: its first moment decays
+     * by beta1 each step into the subnormal range, where arithmetic is two
+     * orders of magnitude slower; with the process's environment
+     * (iamp_fpenv_init) it becomes exactly zero instead. */
+    iamp_fpenv_init();
+    if (!iamp_fpenv_flushes())
+        cr_skip_test("no flush-to-zero mode on this architecture");
+    struct iamp_adam a;
+    cr_assert_eq(iamp_adam_init(&a, 1, 0.01f), 0);
+    float p[1] = {0}, g[1] = {1.0f}, zero[1] = {0};
+    iamp_adam_step(&a, p, g);
+    for (int t = 0; t < 900; t++)
+        iamp_adam_step(&a, p, zero);
+    cr_assert(a.m[0] == 0.0f || fabsf(a.m[0]) >= FLT_MIN, "m = %g is subnormal", a.m[0]);
     iamp_adam_release(&a);
 }

@@ -1,6 +1,9 @@
 /* test_model.c — M's gradients against central finite differences, batch
- * forward against per-row forwards, and the backward progress contract. */
+ * forward against per-row forwards, the backward progress contract, and
+ * forward's blocks on a pool. */
 #include "worker/model.h"
+
+#include "common/pool.h"
 #include "worker/policy.h"
 
 #include <criterion/criterion.h>
@@ -429,5 +432,53 @@ Test(model, pair_slot_is_one_row_per_pair_and_starts_at_zero, .timeout = 10)
     c.q_len = 1;
     struct iamp_model bad;
     cr_assert_eq(iamp_model_init(&bad, &c), IAMP_EINVAL, "a pair needs two question tokens");
+    iamp_model_release(&m);
+}
+
+/* Forward over more rows than one block: every output bit-identical with
+ * no pool and on pools of 2 and 3 threads; a view computes the same as
+ * its base and writes gradients of its own. */
+Test(model, forward_blocks_do_not_depend_on_threads, .timeout = 30)
+{
+    enum { R = 3 * IAMP_MODEL_BLOCK_ROWS + 17 };
+    struct iamp_model_config cfg = small;
+    cfg.hidden = 48;
+    struct iamp_model m, v;
+    struct iamp_rng r;
+    iamp_rng_seed(&r, 9, 3);
+    cr_assert_eq(iamp_model_init(&m, &cfg), 0);
+    iamp_model_reset(&m, &r);
+    int32_t *in = calloc((size_t)R * (size_t)m.n_slots, sizeof(int32_t));
+    float *want = malloc((size_t)R * (size_t)cfg.vocab * sizeof(float));
+    float *vals = malloc(R * sizeof(float));
+    for (int i = 0; i < R; i++) {
+        uint16_t q[2] = {(uint16_t)iamp_rng_below(&r, 7), (uint16_t)iamp_rng_below(&r, 7)};
+        uint16_t prefix[3] = {(uint16_t)iamp_rng_below(&r, 7), 0, 0};
+        iamp_model_row(&m, i % 2, q, 2, prefix, i % 2, in + (size_t)i * (size_t)m.n_slots);
+    }
+    cr_assert_eq(iamp_model_forward(&m, in, R), 0);
+    memcpy(want, m.logits, (size_t)R * (size_t)cfg.vocab * sizeof(float));
+    memcpy(vals, m.values, R * sizeof(float));
+    for (int threads = 2; threads <= 3; threads++) {
+        struct iamp_pool *p;
+        cr_assert_eq(iamp_pool_new(&p, threads), 0);
+        m.pool = p;
+        cr_assert_eq(iamp_model_forward(&m, in, R), 0);
+        cr_assert_eq(memcmp(want, m.logits, (size_t)R * (size_t)cfg.vocab * sizeof(float)), 0,
+                     "logits with %d threads", threads);
+        cr_assert_eq(memcmp(vals, m.values, R * sizeof(float)), 0, "values, %d threads", threads);
+        m.pool = NULL;
+        iamp_pool_free(p);
+    }
+    cr_assert_eq(iamp_model_init_view(&v, &m), 0);
+    cr_assert_eq(v.params, m.params, "a view reads its base's parameters");
+    cr_assert_neq(v.grads, m.grads, "and has gradients of its own");
+    cr_assert_eq(iamp_model_forward(&v, in, R), 0);
+    cr_assert_eq(memcmp(want, v.logits, (size_t)R * (size_t)cfg.vocab * sizeof(float)), 0);
+    iamp_model_release(&v);
+    cr_assert_eq(m.params[0], m.params[0], "releasing a view leaves its base");
+    free(in);
+    free(want);
+    free(vals);
     iamp_model_release(&m);
 }
