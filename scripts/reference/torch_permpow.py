@@ -20,8 +20,8 @@ per-question Python, inference mode off the training path):
   one-hot times a matrix), --hidden wide, 2 hidden layers, a softmax over
   the 64 elements; Adam with gradient-norm clipping at 1, linear lr decay
   to 10% over --decay rounds. The defaults are permpow's in iamp
-  (`--embed 0 --hidden 192 --lr 0.006`, minibatches of 64, 256 questions a
-  round).
+  (`--embed 0 --hidden 192 --lr 0.008`, minibatches of 128, 256 questions
+  a round).
 - every round: --questions questions in minibatches of --batch (one Adam
   step each); every --eval-every rounds M is measured greedy on the
   held-out set; the run ends at the first measurement >= 99%.
@@ -155,8 +155,8 @@ def main():
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--hidden", type=int, default=192)
     p.add_argument("--questions", type=int, default=256, help="questions per round")
-    p.add_argument("--batch", type=int, default=64, help="minibatch size")
-    p.add_argument("--lr", type=float, default=6e-3)
+    p.add_argument("--batch", type=int, default=128, help="minibatch size")
+    p.add_argument("--lr", type=float, default=8e-3)
     p.add_argument("--decay", type=int, default=800, help="rounds of linear lr decay")
     p.add_argument("--target-sync", type=int, default=5)
     p.add_argument("--eval-every", type=int, default=10)
