@@ -504,6 +504,7 @@ int iamp_cmd_result(int argc, char **argv)
         code = IAMP_EXIT_FAIL;
     } else {
         print_result(&st, &it);
+        code = IAMP_EXIT_OK;
     }
     free(it.v);
     return code;

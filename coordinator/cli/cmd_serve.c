@@ -34,6 +34,7 @@ struct serve_cmd {
     struct iamp_server_opts o;
     const char *listen, *token_file, *task;
     uint64_t seed;
+    int check_journal;
     struct iamp_cadence cadence;
     char host[256];
     char token[IAMP_TOKEN_MAX + 1];
@@ -64,6 +65,9 @@ static const struct iamp_opt serve_rows[] = {
     IAMP_OPT_NUM("journal-compact-bytes", IAMP_OPT_SIZE, o.journal_compact_bytes, 0,
                  1099511627776.0, "N", "compact the journal at start when it is larger"),
     IAMP_OPT_SWITCH("quiet", o.quiet, 1, "no status lines on stderr"),
+    IAMP_OPT_SWITCH("check-journal", check_journal, 1,
+                    "report what DIR/journal holds and what is damaged,\n"
+                    "change nothing and exit (0: intact, 1: damaged)"),
     {0},
 };
 
@@ -210,10 +214,61 @@ static int run_server(struct serve_cmd *c)
     return IAMP_EXIT_OK;
 }
 
+struct journal_census {
+    long kind[4]; /* by enum iamp_record_kind; [0]: undecodable */
+    uint64_t max_id;
+};
+
+static void census_cb(void *ctx, const uint8_t *payload, size_t len)
+{
+    struct journal_census *c = ctx;
+    struct iamp_job_record r;
+    if (iamp_job_record_decode(payload, len, &r)) {
+        c->kind[0]++;
+        return;
+    }
+    c->kind[r.kind >= 1 && r.kind <= 3 ? r.kind : 0]++;
+    c->max_id = r.job_id > c->max_id ? r.job_id : c->max_id;
+    iamp_job_record_release(&r);
+}
+
+/* iamp serve --check-journal: read DIR/journal and DIR/ids, change nothing. */
+static int check_journal(const char *dir)
+{
+    char path[4200];
+    struct journal_census c = {{0}, 0};
+    struct iamp_journal_replay rep;
+    snprintf(path, sizeof(path), "%s/journal", dir);
+    int rc = iamp_journal_scan(path, census_cb, &c, &rep);
+    if (rc) {
+        iamp_cli_error("serve: journal %s: %s", path,
+                       rc == IAMP_ECORRUPT && rep.why[0] ? rep.why : iamp_strerror(rc));
+        return IAMP_EXIT_FAIL;
+    }
+    printf("journal %s: format %d, %llu bytes, %ld intact records (%ld submit, %ld cancel, "
+           "%ld end, %ld undecodable), highest job id %llu\n",
+           path, rep.format, (unsigned long long)(rep.kept_bytes + rep.torn_bytes), rep.records,
+           c.kind[IAMP_REC_SUBMIT], c.kind[IAMP_REC_CANCEL], c.kind[IAMP_REC_END], c.kind[0],
+           (unsigned long long)c.max_id);
+    if (rep.damaged)
+        printf("damaged: %ld range(s), %llu bytes, the first at offset %llu (records there are "
+               "lost; the rest replays)\n",
+               rep.damaged, (unsigned long long)rep.damaged_bytes,
+               (unsigned long long)rep.first_damage);
+    if (rep.torn_bytes)
+        printf("torn tail: %llu bytes at offset %llu (a cut-short append; dropped at start)\n",
+               (unsigned long long)rep.torn_bytes, (unsigned long long)rep.kept_bytes);
+    if (!rep.damaged && !rep.torn_bytes && !c.kind[0])
+        printf("intact\n");
+    return rep.damaged || rep.torn_bytes || c.kind[0] ? IAMP_EXIT_FAIL : IAMP_EXIT_OK;
+}
+
 int iamp_cmd_serve(int argc, char **argv)
 {
     struct serve_cmd c;
     int code = parse_serve(argc, argv, &c);
+    if (code < 0 && c.check_journal)
+        return check_journal(c.o.data_dir);
     if (code < 0)
         code = check_listen(&c);
     if (code >= 0)

@@ -2,6 +2,7 @@
 #include "coordinator/serve/jobs.h"
 
 #include "common/clock.h"
+#include "common/crc32c.h"
 #include "common/fileio.h"
 
 #include <dirent.h>
@@ -183,6 +184,65 @@ static void remove_leftovers(const char *dir)
         closedir(d);
 }
 
+/* ---------------------------------------------------------- job ids
+ *
+ * <dir>/ids holds the highest id handed out or reserved ("iamp-ids", le64,
+ * CRC-32C of those 16 bytes), written atomically a block of
+ * IAMP_JOB_ID_BLOCK ids ahead of use. Ids continue after it, so no id is
+ * handed out twice even when the journal loses the records of the newest
+ * jobs (damage, a lost file). */
+
+static const uint8_t ids_magic[8] = {'i', 'a', 'm', 'p', '-', 'i', 'd', 's'};
+
+static int save_ids(struct iamp_jobs *js, uint64_t reserved)
+{
+    char path[4200];
+    uint8_t b[20];
+    memcpy(b, ids_magic, 8);
+    for (int i = 0; i < 8; i++)
+        b[8 + i] = (uint8_t)(reserved >> (8 * i));
+    uint32_t crc = iamp_crc32c(0, b, 16);
+    for (int i = 0; i < 4; i++)
+        b[16 + i] = (uint8_t)(crc >> (8 * i));
+    snprintf(path, sizeof(path), "%s/ids", js->dir);
+    int rc = iamp_file_write_atomic(path, b, sizeof(b));
+    if (!rc)
+        js->ids_reserved = reserved;
+    return rc;
+}
+
+/* The reserve, and the table's next id after it. A missing or damaged
+ * file counts as 0 (the journal's ids still hold) and is noted. */
+static int load_ids(struct iamp_jobs *js)
+{
+    char path[4200];
+    uint8_t *b = NULL;
+    size_t len = 0;
+    snprintf(path, sizeof(path), "%s/ids", js->dir);
+    int rc = iamp_file_read(path, 64, &b, &len);
+    if (rc == IAMP_ENOENT || rc == IAMP_ELIMIT) {
+        js->ids_damaged = rc == IAMP_ELIMIT || js->n > 0;
+        return 0;
+    }
+    if (rc)
+        return rc;
+    uint32_t crc = len == 20 ? (uint32_t)b[16] | (uint32_t)b[17] << 8 | (uint32_t)b[18] << 16 |
+                                   (uint32_t)b[19] << 24
+                             : 0;
+    if (len != 20 || memcmp(b, ids_magic, 8) != 0 || crc != iamp_crc32c(0, b, 16)) {
+        js->ids_damaged = 1;
+    } else {
+        uint64_t r = 0;
+        for (int i = 0; i < 8; i++)
+            r |= (uint64_t)b[8 + i] << (8 * i);
+        js->ids_reserved = r;
+        if (r > js->n)
+            rc = grow_to(js, r); /* ids up to r are holes: never handed out again */
+    }
+    free(b);
+    return rc;
+}
+
 int iamp_jobs_open(struct iamp_jobs *js, const char *dir, size_t result_budget,
                    size_t compact_bytes, char *err, size_t errlen)
 {
@@ -208,13 +268,23 @@ int iamp_jobs_open(struct iamp_jobs *js, const char *dir, size_t result_budget,
     snprintf(path, sizeof(path), "%s/journal", dir);
     rc = iamp_journal_open(&js->journal, path, replay_cb, js, &js->replay);
     if (!rc)
+        rc = load_ids(js);
+    if (!rc)
         rc = recover(js, iamp_unix_ms());
-    if (!rc && js->journal.size > compact_bytes) {
+    /* Damaged ranges stay in the file until a rewrite: do it now, so the
+     * next start does not meet them again. */
+    if (!rc && (js->journal.size > compact_bytes || js->replay.damaged)) {
         js->compacted_from = js->journal.size;
         rc = iamp_jobs_compact(js);
     }
     if (rc) {
-        snprintf(err, errlen, "journal %s: %s", path, iamp_strerror(rc));
+        if (rc == IAMP_ECORRUPT && js->replay.why[0])
+            snprintf(err, errlen,
+                     "journal %s: %s; refusing to start (move it away to start "
+                     "empty)",
+                     path, js->replay.why);
+        else
+            snprintf(err, errlen, "journal %s: %s", path, iamp_strerror(rc));
         iamp_jobs_close(js);
     }
     return rc;
@@ -311,7 +381,11 @@ int iamp_jobs_add(struct iamp_jobs *js, struct iamp_job_spec *spec, uint64_t own
 {
     uint64_t id = js->n + 1;
     struct iamp_job *j = calloc(1, sizeof(*j));
-    int rc = j ? grow_to(js, id) : IAMP_ENOMEM;
+    int rc = j ? 0 : IAMP_ENOMEM;
+    if (!rc && id > js->ids_reserved)
+        rc = save_ids(js, id + IAMP_JOB_ID_BLOCK - 1);
+    if (!rc)
+        rc = grow_to(js, id);
     if (rc) {
         free(j);
         return rc;

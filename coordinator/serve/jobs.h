@@ -2,6 +2,7 @@
  * directory:
  *
  *   <dir>/journal          SUBMIT, CANCEL and END records (journal.h)
+ *   <dir>/ids              the job-id high-water mark (jobs.c)
  *   <dir>/jobs/<id>.result a DONE ANSWER job's answers, written atomically
  *   <dir>/jobs/<id>.train  a TRAIN job's first round
  *
@@ -11,8 +12,10 @@
  * writes), and those END records are appended at once; every other job is
  * QUEUED again, its spec kept for the executor.
  *
- * Ids are dense from 1 in acceptance order (v[id - 1]); an id whose SUBMIT
- * never reached the journal is a hole. Results are cached in memory up to
+ * Ids rise from 1 in acceptance order (v[id - 1]) and are never handed out
+ * twice, even after damage (<dir>/ids is saved a block ahead, from the
+ * loop thread, once per IAMP_JOB_ID_BLOCK jobs); an id whose SUBMIT never
+ * reached the journal, or that a restart skipped, is a hole. Results are cached in memory up to
  * a byte budget, least recently used evicted, and reloaded on demand.
  * Loop thread only, except that the server's commit worker appends to
  * `journal` while the loop waits for it.
@@ -49,7 +52,11 @@ struct iamp_jobs {
     long bad_records;        /* intact but undecodable records skipped */
     long recovered;          /* unfinished jobs made final while opening */
     uint64_t compacted_from; /* journal bytes before compaction at open; 0: none */
+    uint64_t ids_reserved;   /* <dir>/ids: ids up to this may have been handed out */
+    int ids_damaged;         /* <dir>/ids was missing (with jobs) or unreadable */
 };
+
+#define IAMP_JOB_ID_BLOCK 256 /* ids reserved in <dir>/ids at a time */
 
 #define IAMP_JOURNAL_COMPACT_BYTES (4u << 20) /* default of compact_bytes */
 

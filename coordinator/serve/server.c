@@ -391,6 +391,18 @@ static void report_replay(const struct iamp_server *s)
                 "serve: journal: %ld records, %" PRIu64 " torn bytes dropped, %ld bad records, "
                 "%ld jobs ended at replay\n",
                 js->replay.records, js->replay.torn_bytes, js->bad_records, js->recovered);
+    if (js->replay.damaged)
+        fprintf(stderr,
+                "serve: journal: DAMAGED: %ld range(s), %" PRIu64 " bytes skipped (the first at "
+                "offset %" PRIu64 "); the records there are lost, every other replayed\n",
+                js->replay.damaged, js->replay.damaged_bytes, js->replay.first_damage);
+    if (js->replay.format == 1)
+        fprintf(stderr, "serve: journal: format 1 rewritten as format %d\n", IAMP_JOURNAL_FORMAT);
+    if (js->ids_damaged)
+        fprintf(stderr,
+                "serve: %s/ids was missing or damaged; job ids continue after the "
+                "journal's highest\n",
+                js->dir);
     if (js->compacted_from)
         fprintf(stderr, "serve: journal compacted from %" PRIu64 " to %" PRIu64 " bytes\n",
                 js->compacted_from, js->journal.size);

@@ -1,7 +1,10 @@
-/* test_journal.c — records come back in order; a torn or damaged tail is
- * cut off so the journal always loads and later appends follow intact
- * data. */
+/* test_journal.c — records come back in order; a torn tail is cut off so
+ * later appends follow intact data; a damaged record in the middle costs
+ * that record alone; a file that is not a journal is refused and left
+ * alone; format 1 is read and rewritten; a scan changes nothing. */
 #include "common/journal.h"
+
+#include "common/crc32c.h"
 
 #include <criterion/criterion.h>
 #include <fcntl.h>
@@ -88,15 +91,16 @@ Test(journal, survives_torn_tail)
 {
     const char *a[] = {"first", "second", "third"};
     append_texts(a, 3);
-    off_t full = file_size();
-    for (off_t cut = full - 1; cut > full - 14; cut--) { /* every cut into the last record */
+    off_t full = file_size(), rec = 16 + 5;               /* the last record: header + "third" */
+    for (off_t cut = full - 1; cut > full - rec; cut--) { /* every cut into the last record */
         cr_assert_eq(truncate(path, cut), 0);
         struct seen s;
         struct iamp_journal_replay rep;
         replay(&s, &rep);
         cr_assert_eq(s.n, 2, "cut at %ld", (long)cut);
-        cr_assert_eq(rep.torn_bytes, (uint64_t)(cut - (full - 13)));
-        cr_assert_eq(file_size(), full - 13);
+        cr_assert_eq(rep.torn_bytes, (uint64_t)(cut - (full - rec)));
+        cr_assert_eq(rep.damaged, 0);
+        cr_assert_eq(file_size(), full - rec);
         const char *b[] = {"third"};
         append_texts(b, 1); /* later appends follow intact data */
         replay(&s, &rep);
@@ -105,22 +109,54 @@ Test(journal, survives_torn_tail)
     }
 }
 
-Test(journal, cuts_at_a_damaged_record)
+static void poke(off_t at, const char *byte)
+{
+    int fd = open(path, O_RDWR);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(pwrite(fd, byte, 1, at), 1);
+    close(fd);
+}
+
+/* File header 16, then records of 16 + 4 bytes: "bbbb" is at 36..56. */
+Test(journal, skips_a_damaged_record_in_the_middle_and_keeps_the_rest)
+{
+    const char *a[] = {"aaaa", "bbbb", "cccc", "dddd"};
+    append_texts(a, 4);
+    off_t full = file_size();
+    for (off_t at = 36; at < 56; at++) { /* every byte of the second record */
+        const char *again[] = {"aaaa", "bbbb", "cccc", "dddd"};
+        unlink(path);
+        append_texts(again, 4);
+        poke(at, at == 36 ? "k" : "X"); /* 36: the marker's first byte */
+        struct seen s;
+        struct iamp_journal_replay rep;
+        replay(&s, &rep);
+        cr_assert_eq(s.n, 3, "damage at %ld: %d records", (long)at, s.n);
+        cr_assert_str_eq(s.text[0], "aaaa");
+        cr_assert_str_eq(s.text[1], "cccc", "damage at %ld", (long)at);
+        cr_assert_str_eq(s.text[2], "dddd");
+        cr_assert_eq(rep.damaged, 1);
+        cr_assert_eq(rep.damaged_bytes, 20u);
+        cr_assert_eq(rep.first_damage, 36u);
+        cr_assert_eq(rep.torn_bytes, 0u);
+        cr_assert_eq(file_size(), full, "nothing after the damage was cut");
+    }
+}
+
+Test(journal, a_damaged_last_record_is_a_torn_tail)
 {
     const char *a[] = {"aaaa", "bbbb", "cccc"};
     append_texts(a, 3);
-    int fd = open(path, O_RDWR);
-    cr_assert_geq(fd, 0);
-    cr_assert_eq(pwrite(fd, "X", 1, 12 + 8 + 1), 1); /* inside "bbbb" */
-    close(fd);
+    poke(16 + 2 * 20 + 17, "X"); /* inside "cccc" */
     struct seen s;
     struct iamp_journal_replay rep;
     replay(&s, &rep);
-    cr_assert_eq(s.n, 1);
-    cr_assert_eq(rep.torn_bytes, 24u);
+    cr_assert_eq(s.n, 2);
+    cr_assert_eq(rep.damaged, 0);
+    cr_assert_eq(rep.torn_bytes, 20u);
 }
 
-Test(journal, garbage_file_loads_empty)
+Test(journal, refuses_a_file_that_is_not_a_journal_and_leaves_it)
 {
     int fd = open(path, O_WRONLY | O_CREAT, 0644);
     uint8_t junk[100];
@@ -128,12 +164,67 @@ Test(journal, garbage_file_loads_empty)
         junk[i] = (uint8_t)(i * 37 + 11);
     cr_assert_eq(write(fd, junk, sizeof(junk)), (ssize_t)sizeof(junk));
     close(fd);
+    struct iamp_journal j;
+    struct iamp_journal_replay rep;
+    cr_assert_eq(iamp_journal_open(&j, path, NULL, NULL, &rep), IAMP_ECORRUPT);
+    cr_assert(strstr(rep.why, "not an iamp journal") != NULL, "why: %s", rep.why);
+    cr_assert_eq(file_size(), 100, "left as it was");
+    cr_assert_eq(iamp_journal_scan(path, NULL, NULL, &rep), IAMP_ECORRUPT);
+}
+
+Test(journal, a_header_cut_short_at_creation_starts_empty)
+{
+    int fd = open(path, O_WRONLY | O_CREAT, 0644);
+    cr_assert_eq(write(fd, "iamp-j", 6), 6);
+    close(fd);
     struct seen s;
     struct iamp_journal_replay rep;
     replay(&s, &rep);
     cr_assert_eq(s.n, 0);
-    cr_assert_eq(rep.torn_bytes, 100u);
-    cr_assert_eq(file_size(), 0);
+    cr_assert_eq(file_size(), 16, "a whole header now");
+}
+
+Test(journal, reads_format_1_and_rewrites_it_as_format_2)
+{
+    /* Format 1: le32 length, le32 CRC-32C, payload, from offset 0. */
+    const char *texts[] = {"one", "two!"};
+    int fd = open(path, O_WRONLY | O_CREAT, 0644);
+    for (int i = 0; i < 2; i++) {
+        uint32_t len = (uint32_t)strlen(texts[i]), crc = iamp_crc32c(0, texts[i], len);
+        uint8_t h[8] = {
+            (uint8_t)len,        0, 0, 0, (uint8_t)crc, (uint8_t)(crc >> 8), (uint8_t)(crc >> 16),
+            (uint8_t)(crc >> 24)};
+        cr_assert_eq(write(fd, h, 8), 8);
+        cr_assert_eq(write(fd, texts[i], len), (ssize_t)len);
+    }
+    close(fd);
+    struct seen s;
+    struct iamp_journal_replay rep;
+    replay(&s, &rep);
+    cr_assert_eq(s.n, 2);
+    cr_assert_str_eq(s.text[1], "two!");
+    cr_assert_eq(rep.format, 1);
+    replay(&s, &rep);
+    cr_assert_eq(rep.format, 2, "rewritten");
+    cr_assert_eq(s.n, 2);
+    cr_assert_eq(file_size(), 16 + 19 + 20);
+}
+
+Test(journal, scan_reports_without_changing_the_file)
+{
+    const char *a[] = {"aaaa", "bbbb", "cccc"};
+    append_texts(a, 3);
+    poke(40, "X");
+    cr_assert_eq(truncate(path, file_size() - 3), 0); /* and a torn tail */
+    off_t before = file_size();
+    struct seen s;
+    memset(&s, 0, sizeof(s));
+    struct iamp_journal_replay rep;
+    cr_assert_eq(iamp_journal_scan(path, collect_cb, &s, &rep), 0);
+    cr_assert_eq(s.n, 1, "aaaa; bbbb damaged, cccc torn");
+    cr_assert_eq(rep.damaged, 0, "no intact record after the damage: all of it is tail");
+    cr_assert_eq(rep.torn_bytes, (uint64_t)(before - 36));
+    cr_assert_eq(file_size(), before);
 }
 
 Test(journal, empty_records_round_trip)
