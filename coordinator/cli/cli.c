@@ -1,32 +1,44 @@
 /* cli.c — shared pieces of the command line: errors and value parsing. */
 #include "coordinator/cli/cli.h"
 
+#include "common/text.h"
+
 #include "worker/cluster.h"
 
 #include <cblas.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
+
+/* One line "iamp: MESSAGE" on stderr, MESSAGE made printable (a file's or
+ * a server's bytes never reach the terminal raw). */
+static void error_line(const char *fmt, va_list ap)
+{
+    char msg[2048], safe[4 * 2048 + 1];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    iamp_text_printable(safe, sizeof(safe), msg);
+    fprintf(stderr, "iamp: %s\n", safe);
+}
 
 void iamp_cli_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("iamp: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    error_line(fmt, ap);
     va_end(ap);
 }
 
 int iamp_cli_usage(const char *cmd, const char *fmt, ...)
 {
+    char msg[2048];
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "iamp: %s: ", cmd);
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, " (see 'iamp %s --help')\n", cmd);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    iamp_cli_error("%s: %s (see 'iamp %s --help')", cmd, msg, cmd);
     return IAMP_EXIT_USAGE;
 }
 
@@ -66,22 +78,52 @@ static int is_blank_or_comment(const char *line)
     return *line == '\0' || *line == '#';
 }
 
-int iamp_cli_each_line(FILE *in, int (*fn)(void *ctx, const char *line, size_t len, long lineno),
-                       void *ctx)
+/* The next line of in into line[IAMP_TEXT_MAX + 1] without its line end:
+ * its length, -1 at the end, -2 when longer than IAMP_TEXT_MAX - 1 bytes
+ * (the rest of it unread: nothing reads an endless line to its end). */
+static long next_line(FILE *in, char *line)
 {
-    char *line = NULL;
-    size_t cap = 0;
-    long lineno = 0;
-    ssize_t len;
+    long len = 0;
+    int ch = EOF;
+    while ((ch = getc(in)) != EOF && ch != '\n') {
+        if (len == IAMP_TEXT_MAX - 1)
+            return -2;
+        line[len++] = (char)ch;
+    }
+    if (ch == EOF && len == 0)
+        return -1;
+    if (len > 0 && line[len - 1] == '\r')
+        len--;
+    line[len] = '\0';
+    return len;
+}
+
+int iamp_cli_each_line(FILE *in, const char *cmd, const char *name,
+                       int (*fn)(void *ctx, const char *line, size_t len, long lineno), void *ctx)
+{
+    char line[IAMP_TEXT_MAX + 1], why[160];
+    long lineno = 0, len;
     int code = -1;
-    while (code == -1 && (len = getline(&line, &cap, in)) >= 0) {
+    while (code == -1 && (len = next_line(in, line)) != -1) {
         lineno++;
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-            line[--len] = '\0';
+        if (len == -2 && !iamp_text_check(line, IAMP_TEXT_MAX - 1, why, sizeof(why))) {
+            iamp_cli_error("%s: %s line %ld: longer than %d bytes", cmd, name, lineno,
+                           IAMP_TEXT_MAX - 1);
+            return IAMP_EXIT_FAIL;
+        }
+        if (len == -2)
+            len = IAMP_TEXT_MAX - 1; /* its first bytes are not text: say so */
+        if (iamp_text_check(line, (size_t)len, why, sizeof(why))) {
+            iamp_cli_error("%s: %s line %ld: %s", cmd, name, lineno, why);
+            return IAMP_EXIT_FAIL;
+        }
         if (!is_blank_or_comment(line))
             code = fn(ctx, line, (size_t)len, lineno);
     }
-    free(line);
+    if (code == -1 && ferror(in)) {
+        iamp_cli_error("%s: cannot read %s: %s", cmd, name, strerror(errno));
+        return IAMP_EXIT_FAIL;
+    }
     return code;
 }
 

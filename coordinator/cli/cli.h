@@ -48,9 +48,12 @@ IAMP_WUR int iamp_cli_parse(const char *cmd, const struct iamp_cli_help *help,
 /* Question lines as `iamp answer` and `iamp submit` read them: each line
  * of `in` without its line end, blank lines and lines starting with '#'
  * skipped, handed to fn with its line number (from 1). Stops at the end
- * (returns -1) or at fn's first return other than -1 (passed back). */
-int iamp_cli_each_line(FILE *in, int (*fn)(void *ctx, const char *line, size_t len, long lineno),
-                       void *ctx);
+ * (returns -1) or at fn's first return other than -1 (passed back). A line
+ * longer than a question may be, one that is not text (iamp_text_check)
+ * or a read error (EISDIR, EIO) prints "CMD: NAME line N: why" and
+ * returns IAMP_EXIT_FAIL. */
+int iamp_cli_each_line(FILE *in, const char *cmd, const char *name,
+                       int (*fn)(void *ctx, const char *line, size_t len, long lineno), void *ctx);
 
 /* 1 when stdout is a terminal. */
 int iamp_stdout_tty(void);

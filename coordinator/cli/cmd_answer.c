@@ -142,7 +142,7 @@ static int read_questions(struct answer_cmd *c, const struct iamp_task *t, FILE 
                           struct iamp_question **qs, int *n)
 {
     struct reading r = {c, t, NULL, 0, 0};
-    int code = iamp_cli_each_line(in, take_question, &r);
+    int code = iamp_cli_each_line(in, c->cmd, c->input, take_question, &r);
     *qs = r.qs;
     *n = r.n;
     return code;

@@ -555,7 +555,7 @@ static int read_questions(struct client_cmd *c)
         return IAMP_EXIT_FAIL;
     }
     struct reading r = {&c->sub, name, 0};
-    int code = iamp_cli_each_line(in, take_line, &r);
+    int code = iamp_cli_each_line(in, "submit", name, take_line, &r);
     if (in != stdin)
         fclose(in);
     return code;

@@ -2,6 +2,8 @@
  * so a client can tell what to change. */
 #include "coordinator/serve/request.h"
 
+#include "common/text.h"
+
 #include "coordinator/train/train.h"
 
 #include <limits.h>
@@ -107,6 +109,8 @@ static int check_task(const struct iamp_request_ctx *c, const char *spec_text,
     if (!known)
         return refuse(r, IAMP_WERR_UNKNOWN_TASK, "no task '%s'", spec.name);
     struct iamp_task t;
+    if (iamp_text_check(spec_text, strlen(spec_text), err, sizeof(err)))
+        return refuse(r, IAMP_WERR_BAD_REQUEST, "the task's text %s", err);
     if (iamp_task_create(&t, spec_text, err, sizeof(err)))
         return refuse(r, IAMP_WERR_BAD_REQUEST, "task %s: %s", spec_text, err);
     int same = strcmp(t.spec, c->task->spec) == 0;
@@ -123,6 +127,8 @@ static int check_question(const struct iamp_request_ctx *c, const struct iamp_wi
     const struct iamp_task *t = c->task;
     char err[256];
     if (w->has_text) {
+        if (iamp_text_check(w->text, strlen(w->text), err, sizeof(err)))
+            return refuse(r, IAMP_WERR_BAD_REQUEST, "question %d: its text %s", i + 1, err);
         if (t->ops->parse_question(t, w->text, q, err, sizeof(err)))
             return refuse(r, IAMP_WERR_BAD_REQUEST, "question %d: %s", i + 1, err);
         return 0;

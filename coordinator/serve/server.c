@@ -17,6 +17,8 @@
 #include "common/fileio.h"
 #include "coordinator/serve/server_int.h"
 
+#include "common/text.h"
+
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -144,16 +146,19 @@ void iamp__srv_reply_error(struct conn *c, uint64_t request_id, int code, const 
     m.kind = IAMP_MSG_ERROR;
     m.request_id = request_id;
     m.error_code = code;
+    char raw[sizeof(m.reason)];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(m.reason, sizeof(m.reason), fmt, ap);
+    vsnprintf(raw, sizeof(raw), fmt, ap);
     va_end(ap);
+    iamp_text_printable(m.reason, sizeof(m.reason), raw); /* a reply is valid UTF-8 */
     iamp__srv_send_msg(c, &m);
 }
 
 void iamp__srv_job_status(const struct iamp_job *j, struct iamp_job_status *st)
 {
     *st = j->st;
+    iamp_text_printable(st->message, sizeof(st->message), j->st.message);
     if (j->cancel_asked && !iamp_job_state_final(j->st.state))
         snprintf(st->message, sizeof(st->message), "cancel requested");
 }

@@ -94,6 +94,31 @@ def request_cases(port):
                  "unknown job")
     expect_error(port, w.frame(w.envelope(w.JOB_LIST, b"")), "BAD_REQUEST", False,
                  "a reply sent as a request")
+    # Text that is not text (issue 15): refused, and the reason — which
+    # names the offending byte — is itself valid UTF-8 without controls.
+    for q, what in ((b"pow x=\xff k=1", "not valid UTF-8"), (b"pow x=\x1b[31m k=1", "control"),
+                    (b"pow x=1\x07 k=1", "control")):
+        c = w.Conn(port)
+        c.send(submit([q]))
+        r = c.recv()
+        c.close()
+        check(r is not None and r.error() and r.error()[0] == "BAD_REQUEST",
+              "%r: %s" % (q, r.error() if r else None))
+        raw = r.fields.get(2, [b""])[0]
+        try:
+            reason = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            check(False, "%r: reason is not UTF-8: %r" % (q, raw))
+            continue
+        check(what in reason and not any(ord(ch) < 32 for ch in reason),
+              "%r: reason %r" % (q, reason))
+    c = w.Conn(port)
+    c.send(submit(["pow x=1 k=1"], task=b"perm\xffpow"))
+    r = c.recv()
+    c.close()
+    raw = r.fields.get(2, [b""])[0] if r else b""
+    check(r is not None and r.error() and r.error()[0] in ("BAD_REQUEST", "UNKNOWN_TASK") and
+          b"\xff" not in raw and raw.decode("utf-8", "strict"), "task text: %r" % raw)
 
 
 def pipelined(port):
