@@ -94,6 +94,17 @@ int iamp_frame_reader_feed(struct iamp_frame_reader *r, const uint8_t *data, siz
     return 1;
 }
 
+void iamp_frame_reader_shrink(struct iamp_frame_reader *r, uint32_t keep)
+{
+    if (r->cap <= keep || iamp_frame_reader_partial(r))
+        return;
+    if (r->ready)
+        reset_frame(r);
+    free(r->buf);
+    r->buf = NULL;
+    r->cap = 0;
+}
+
 int iamp_frame_reader_partial(const struct iamp_frame_reader *r)
 {
     return !r->ready && (r->hdr_have > 0 || r->have > 0);

@@ -47,6 +47,9 @@ IAMP_WUR int iamp_frame_reader_feed(struct iamp_frame_reader *r, const uint8_t *
 
 /* 1 when part of a frame (header or payload) has arrived but not all. */
 int iamp_frame_reader_partial(const struct iamp_frame_reader *r);
+/* Between frames (none partial, the last one handled): free the buffer
+ * when it is larger than keep bytes. */
+void iamp_frame_reader_shrink(struct iamp_frame_reader *r, uint32_t keep);
 /* Bytes of the current incomplete frame: received and announced. */
 void iamp_frame_reader_progress(const struct iamp_frame_reader *r, uint32_t *have, uint32_t *need);
 

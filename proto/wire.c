@@ -485,10 +485,129 @@ static int msg_from_pb(const Iamp__Envelope *pb, const struct iamp_msg_limits *l
     return body_from_pb(pb, lim, m, why, whylen);
 }
 
+/* ---------------------------------------------------------- pre-scan
+ *
+ * protobuf-c allocates a struct per element of a repeated message field
+ * while it unpacks: 8 M empty questions in a 16 MiB frame once took
+ * 863 MiB. Before unpacking, the frame's wire format is walked (no
+ * allocation) and a body with more elements in one repeated field than
+ * the limits allow is refused, so what unpacking allocates is bounded by
+ * a small multiple of the limits, not of the frame. */
+
+/* A varint at *p (< end); 0 on success. */
+static int wire_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    *v = 0;
+    for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+        uint8_t b = *(*p)++;
+        *v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80))
+            return 0;
+    }
+    return -1;
+}
+
+/* Walk one message's fields; on each length-delimited field call back
+ * with its number and bytes (NULL cb: only check the framing). -1 when
+ * the bytes are not protobuf. */
+static int wire_walk(const uint8_t *p, const uint8_t *end,
+                     int (*cb)(void *ctx, uint32_t field, const uint8_t *data, size_t len),
+                     void *ctx)
+{
+    while (p < end) {
+        uint64_t key, v;
+        if (wire_varint(&p, end, &key))
+            return -1;
+        uint32_t field = (uint32_t)(key >> 3);
+        switch (key & 7) {
+        case 0:
+            if (wire_varint(&p, end, &v))
+                return -1;
+            break;
+        case 1:
+            if (end - p < 8)
+                return -1;
+            p += 8;
+            break;
+        case 5:
+            if (end - p < 4)
+                return -1;
+            p += 4;
+            break;
+        case 2:
+            if (wire_varint(&p, end, &v) || v > (uint64_t)(end - p))
+                return -1;
+            if (cb && cb(ctx, field, p, (size_t)v))
+                return 1;
+            p += v;
+            break;
+        default:
+            return -1;
+        }
+    }
+    return 0;
+}
+
+struct census {
+    uint32_t counts[32]; /* length-delimited entries by field number (< 32) */
+    uint32_t body;       /* the Envelope's body field */
+    const uint8_t *data;
+    size_t len;
+};
+
+static int count_cb(void *ctx, uint32_t field, const uint8_t *data, size_t len)
+{
+    struct census *c = ctx;
+    (void)data;
+    (void)len;
+    if (field < 32)
+        c->counts[field]++;
+    return 0;
+}
+
+static int body_cb(void *ctx, uint32_t field, const uint8_t *data, size_t len)
+{
+    struct census *c = ctx;
+    if (field >= 10 && field <= 23) { /* the oneof body */
+        c->body = field;
+        c->data = data;
+        c->len = len;
+    }
+    return 0;
+}
+
+static int prescan(const uint8_t *buf, size_t len, const struct iamp_msg_limits *lim, char *why,
+                   size_t whylen)
+{
+    struct census c;
+    memset(&c, 0, sizeof(c));
+    if (wire_walk(buf, buf + len, body_cb, &c) || !c.data)
+        return 0; /* unpack will say what is wrong */
+    if (wire_walk(c.data, c.data + c.len, count_cb, &c))
+        return 0;
+    uint32_t most = 0, at = 0;
+    for (uint32_t f = 0; f < 32; f++)
+        if (c.counts[f] > most) {
+            most = c.counts[f];
+            at = f;
+        }
+    int submit = c.body == IAMP__ENVELOPE__BODY_SUBMIT;
+    uint32_t allowed = submit ? lim->max_questions : lim->max_items;
+    if (most > allowed && submit && at == 4)
+        return fail(IAMP_ELIMIT, why, whylen, "%u questions, the limit is %u", most, allowed);
+    if (most > allowed)
+        return fail(IAMP_ELIMIT, why, whylen, "%u entries in field %u of the body; the limit is %u",
+                    most, at, allowed);
+    return 0;
+}
+
 int iamp_msg_decode(const uint8_t *buf, size_t len, const struct iamp_msg_limits *lim,
                     struct iamp_msg *m, char *why, size_t whylen)
 {
     memset(m, 0, sizeof(*m));
+    int pre = prescan(buf, len, lim, why, whylen);
+    if (pre)
+        return pre;
     Iamp__Envelope *pb = iamp__envelope__unpack(NULL, len, buf);
     if (!pb)
         return fail(IAMP_ECORRUPT, why, whylen, "frame of %zu bytes is not an Envelope", len);

@@ -90,6 +90,13 @@ static const struct iamp_opt limit_rows[] = {
                  "unfinished jobs in all"),
     IAMP_OPT_NUM("max-connections", IAMP_OPT_U32, o.lim.max_connections, 1, 1 << 20, "N",
                  "connections at once"),
+    IAMP_OPT_NUM("max-preauth-frame-bytes", IAMP_OPT_U32, o.lim.max_preauth_frame_bytes, 64,
+                 1 << 30, "N",
+                 "with --token-file: largest frame before a request has\n"
+                 "carried the token"),
+    IAMP_OPT_NUM("max-input-bytes", IAMP_OPT_SIZE, o.lim.max_input_bytes, 4096, 17179869184.0, "N",
+                 "requests being received, all connections together; a\n"
+                 "frame that does not fit is refused (BUSY)"),
     IAMP_OPT_NUM("idle-timeout-ms", IAMP_OPT_U32, o.lim.idle_timeout_ms, 100, 86400000, "N",
                  "close connections idle (or stuck mid-frame) this\n"
                  "long"),

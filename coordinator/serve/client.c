@@ -161,6 +161,24 @@ void iamp_client_close(struct iamp_client *c)
     iamp_frame_reader_release(&c->rd);
 }
 
+/* A server with a token takes only small frames until a request has
+ * carried the token: before the first large one, an Info request. */
+static int authenticate(struct iamp_client *c, char *err, size_t errlen)
+{
+    struct iamp_msg info, reply;
+    memset(&info, 0, sizeof(info));
+    info.kind = IAMP_MSG_INFO;
+    c->authed = 1; /* the Info itself goes as it is */
+    int rc = iamp_client_call(c, &info, &reply, IAMP_CLIENT_AUTH_TIMEOUT_MS, err, errlen);
+    if (!rc && reply.kind == IAMP_MSG_ERROR) {
+        snprintf(err, errlen, "%s", reply.reason);
+        rc = IAMP_EAUTH;
+    }
+    if (!rc)
+        iamp_msg_release(&reply);
+    return rc;
+}
+
 int iamp_client_send(struct iamp_client *c, struct iamp_msg *m, char *err, size_t errlen)
 {
     uint8_t *buf = NULL;
@@ -173,6 +191,13 @@ int iamp_client_send(struct iamp_client *c, struct iamp_msg *m, char *err, size_
     if (rc) {
         snprintf(err, errlen, "cannot encode the request: %s", iamp_strerror(rc));
         return rc;
+    }
+    if (c->has_token && !c->authed && len > IAMP_CLIENT_PREAUTH_BYTES) {
+        rc = authenticate(c, err, errlen); /* its Info gets the next id: ids stay unique */
+        if (rc) {
+            free(buf);
+            return rc;
+        }
     }
     while (done < len) {
         ssize_t w = send(c->fd, buf + done, len - done, MSG_NOSIGNAL);

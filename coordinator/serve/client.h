@@ -18,12 +18,18 @@
 
 #define IAMP_ADDR_DEFAULT "127.0.0.1:7433"
 #define IAMP_CLIENT_MAX_FRAME_BYTES (256u << 20)
+/* With a token, a request frame larger than this is sent after an Info
+ * (which authenticates the connection: servers limit frames before one,
+ * --max-preauth-frame-bytes, 64 KiB by default). */
+#define IAMP_CLIENT_PREAUTH_BYTES 4096
+#define IAMP_CLIENT_AUTH_TIMEOUT_MS 30000
 
 struct iamp_client {
     int fd;
     struct iamp_frame_reader rd;
     struct iamp_msg_limits lim;
     int has_token;
+    int authed; /* a request with the token has been answered on this connection */
     char token[IAMP_TOKEN_MAX + 1];
     uint64_t next_request;
     uint8_t in[65536]; /* bytes read, not yet fed to rd */

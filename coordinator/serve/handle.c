@@ -544,6 +544,10 @@ void iamp__srv_handle_frame(struct conn *c, const uint8_t *buf, size_t len)
         if (r.code == IAMP_WERR_AUTH)
             iamp__srv_conn_close_after_flush(c);
     } else {
+        if (!c->authed) { /* the token checked out: full-size frames from now on */
+            c->authed = 1;
+            c->rd.max_bytes = s->lim.max_frame_bytes;
+        }
         dispatch(c, &m, &spec);
         iamp_job_spec_release(&spec);
     }

@@ -29,6 +29,8 @@ void iamp_limits_default(struct iamp_limits *l)
     l->max_queued_jobs = 4096;
     l->max_connections = 1024;
     l->idle_timeout_ms = 60000;
+    l->max_preauth_frame_bytes = 64u << 10;
+    l->max_input_bytes = 256u << 20;
 }
 
 void iamp_limits_msg(const struct iamp_limits *l, struct iamp_msg_limits *m)

@@ -17,19 +17,21 @@
 #include <stdint.h>
 
 struct iamp_limits {
-    uint32_t max_frame_bytes; /* frame payload, refused before allocation */
-    uint32_t max_questions;   /* per ANSWER job */
-    uint32_t max_depth;       /* per ANSWER and EVAL job */
-    long max_tree_nodes;      /* per job, all its question trees together */
-    uint32_t max_rounds;      /* per TRAIN job */
-    uint32_t max_eval_size;   /* per EVAL job */
-    uint32_t max_page_items;  /* per ResultPage and JobList */
-    size_t max_pending_bytes; /* per connection: replies not yet sent */
-    uint32_t max_conn_jobs;   /* per connection: its unfinished jobs */
-    uint32_t max_watches;     /* per connection */
-    uint32_t max_queued_jobs; /* per server: unfinished jobs */
-    uint32_t max_connections; /* per server */
-    uint32_t idle_timeout_ms; /* a partial frame, or a connection with nothing to do */
+    uint32_t max_frame_bytes;         /* frame payload, refused before allocation */
+    uint32_t max_questions;           /* per ANSWER job */
+    uint32_t max_depth;               /* per ANSWER and EVAL job */
+    long max_tree_nodes;              /* per job, all its question trees together */
+    uint32_t max_rounds;              /* per TRAIN job */
+    uint32_t max_eval_size;           /* per EVAL job */
+    uint32_t max_page_items;          /* per ResultPage and JobList */
+    size_t max_pending_bytes;         /* per connection: replies not yet sent */
+    uint32_t max_conn_jobs;           /* per connection: its unfinished jobs */
+    uint32_t max_watches;             /* per connection */
+    uint32_t max_queued_jobs;         /* per server: unfinished jobs */
+    uint32_t max_connections;         /* per server */
+    uint32_t idle_timeout_ms;         /* a partial frame, or a connection with nothing to do */
+    uint32_t max_preauth_frame_bytes; /* with a token: frames before one carried it */
+    size_t max_input_bytes;           /* per server: bytes of requests being received */
 };
 
 void iamp_limits_default(struct iamp_limits *l);

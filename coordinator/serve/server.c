@@ -26,13 +26,25 @@
 #include <string.h>
 
 #define TICK_MS 1000
+/* A connection keeps a frame buffer this large between frames; larger
+ * ones go back to the allocator once their frame is handled. */
+#define IAMP_CONN_KEEP_BYTES (64u << 10)
 
 /* ---------------------------------------------------------- connections */
+
+/* The frame a connection was receiving no longer counts against the
+ * server's input budget. */
+static void uncharge(struct conn *c)
+{
+    c->srv->in_bytes -= c->charged;
+    c->charged = 0;
+}
 
 void iamp__srv_conn_unref(struct conn *c)
 {
     if (--c->refs > 0)
         return;
+    uncharge(c);
     iamp_frame_reader_release(&c->rd);
     free(c->watches);
     free(c);
@@ -207,23 +219,65 @@ static void on_eof(struct conn *c)
     iamp__srv_maybe_finish_eof(c);
 }
 
-/* Feed bytes to the frame reader; handle each frame as it completes. */
+/* A frame of need bytes begins: admit it into the server's input budget
+ * (before its bytes are buffered), or refuse it. 0 when admitted. */
+static int admit_frame(struct conn *c, uint32_t need)
+{
+    struct iamp_server *s = c->srv;
+    if (s->in_bytes + need > s->lim.max_input_bytes) {
+        iamp__srv_reply_error(c, 0, IAMP_WERR_BUSY,
+                              "the server is receiving %zu bytes of requests already; a frame of "
+                              "%u bytes is over its budget of %zu bytes: retry",
+                              s->in_bytes, need, s->lim.max_input_bytes);
+        return -1;
+    }
+    c->charged = need;
+    s->in_bytes += need;
+    return 0;
+}
+
+static void frame_too_large(struct conn *c, uint32_t flen)
+{
+    if (!c->authed && flen <= c->srv->lim.max_frame_bytes)
+        iamp__srv_reply_error(c, 0, IAMP_WERR_BAD_FRAME,
+                              "frame of %u bytes before authentication: until a request carries "
+                              "the token, frames are limited to %u bytes",
+                              flen, c->rd.max_bytes);
+    else
+        iamp__srv_reply_error(c, 0, IAMP_WERR_BAD_FRAME,
+                              "frame of %u bytes is over the limit of %u bytes", flen,
+                              c->srv->lim.max_frame_bytes);
+}
+
+/* Feed bytes to the frame reader; handle each frame as it completes. A
+ * frame's header is fed on its own, so the frame is admitted into the
+ * input budget before any of its payload is buffered. */
 static void feed(struct conn *c, const uint8_t *data, size_t len)
 {
     size_t off = 0;
     while (off < len && !c->closing) {
         const uint8_t *frame = NULL;
-        uint32_t flen = 0;
-        size_t used = 0;
-        int rc = iamp_frame_reader_feed(&c->rd, data + off, len - off, &used, &frame, &flen);
+        uint32_t flen = 0, have, need;
+        size_t used = 0, chunk = len - off;
+        int header = c->rd.hdr_have < IAMP_FRAME_HEADER_BYTES;
+        if (header && chunk > (size_t)(IAMP_FRAME_HEADER_BYTES - c->rd.hdr_have))
+            chunk = (size_t)(IAMP_FRAME_HEADER_BYTES - c->rd.hdr_have);
+        int rc = iamp_frame_reader_feed(&c->rd, data + off, chunk, &used, &frame, &flen);
         off += used;
+        if (rc >= 0 && header && c->rd.hdr_have == IAMP_FRAME_HEADER_BYTES) {
+            iamp_frame_reader_progress(&c->rd, &have, &need);
+            if (admit_frame(c, need)) {
+                iamp__srv_conn_close_after_flush(c);
+                return;
+            }
+        }
         if (rc == 1) {
             iamp__srv_handle_frame(c, frame, flen);
+            uncharge(c);
+            iamp_frame_reader_shrink(&c->rd, IAMP_CONN_KEEP_BYTES);
         } else if (rc < 0) {
             if (rc == IAMP_ELIMIT)
-                iamp__srv_reply_error(c, 0, IAMP_WERR_BAD_FRAME,
-                                      "frame of %u bytes is over the limit of %u bytes", flen,
-                                      c->srv->lim.max_frame_bytes);
+                frame_too_large(c, flen);
             else
                 iamp__srv_reply_error(c, 0, IAMP_WERR_BUSY, "out of memory");
             iamp__srv_conn_close_after_flush(c);
@@ -265,7 +319,11 @@ static void connection_cb(uv_stream_t *server, int status)
     c->refs = 1;
     c->id = ++s->next_conn;
     c->last_ms = uv_now(&s->loop);
-    iamp_frame_reader_init(&c->rd, s->lim.max_frame_bytes);
+    c->authed = s->o->token == NULL;
+    iamp_frame_reader_init(&c->rd,
+                           c->authed || s->lim.max_preauth_frame_bytes > s->lim.max_frame_bytes
+                               ? s->lim.max_frame_bytes
+                               : s->lim.max_preauth_frame_bytes);
     c->next = s->conns;
     if (s->conns)
         s->conns->prev = c;

@@ -28,6 +28,8 @@ struct conn {
     int refs;    /* the handle, plus one per commit item that answers here */
     int closing; /* 1: flushing, then closing; 2: uv_close called */
     int eof, paused;
+    int authed;       /* a request with the right token came (or none is needed) */
+    uint32_t charged; /* bytes of the frame being received, counted in srv->in_bytes */
     struct iamp_frame_reader rd;
     size_t out_bytes; /* replies queued, not yet written */
     uint32_t jobs;    /* unfinished jobs it submitted */
@@ -79,6 +81,7 @@ struct iamp_server {
     struct conn *conns;
     uint32_t n_conns;
     uint64_t next_conn;
+    size_t in_bytes; /* frames being received, all connections (lim.max_input_bytes) */
     struct batch pending, inflight;
     int committing, stopping;
     uint64_t served_round;
