@@ -83,7 +83,7 @@ static const struct iamp_opt limit_rows[] = {
     IAMP_OPT_NUM("max-pending-bytes", IAMP_OPT_SIZE, o.lim.max_pending_bytes, 4096, 17179869184.0,
                  "N",
                  "unsent replies per connection before it is no\n"
-                 "longer read"),
+                 "longer read (twice this: it is closed)"),
     IAMP_OPT_NUM("max-conn-jobs", IAMP_OPT_U32, o.lim.max_conn_jobs, 1, 1 << 20, "N",
                  "unfinished jobs per connection"),
     IAMP_OPT_NUM("max-queued-jobs", IAMP_OPT_U32, o.lim.max_queued_jobs, 1, 1 << 24, "N",
@@ -97,6 +97,10 @@ static const struct iamp_opt limit_rows[] = {
     IAMP_OPT_NUM("max-input-bytes", IAMP_OPT_SIZE, o.lim.max_input_bytes, 4096, 17179869184.0, "N",
                  "requests being received, all connections together; a\n"
                  "frame that does not fit is refused (BUSY)"),
+    IAMP_OPT_NUM("max-output-bytes", IAMP_OPT_SIZE, o.lim.max_output_bytes, 4096, 17179869184.0,
+                 "N",
+                 "replies queued, all connections together; a connection\n"
+                 "whose reply would pass it is closed"),
     IAMP_OPT_NUM("idle-timeout-ms", IAMP_OPT_U32, o.lim.idle_timeout_ms, 100, 86400000, "N",
                  "close connections idle (or stuck mid-frame) this\n"
                  "long"),

@@ -31,6 +31,7 @@ void iamp_limits_default(struct iamp_limits *l)
     l->idle_timeout_ms = 60000;
     l->max_preauth_frame_bytes = 64u << 10;
     l->max_input_bytes = 256u << 20;
+    l->max_output_bytes = 512u << 20;
 }
 
 void iamp_limits_msg(const struct iamp_limits *l, struct iamp_msg_limits *m)

@@ -32,6 +32,7 @@ struct iamp_limits {
     uint32_t idle_timeout_ms;         /* a partial frame, or a connection with nothing to do */
     uint32_t max_preauth_frame_bytes; /* with a token: frames before one carried it */
     size_t max_input_bytes;           /* per server: bytes of requests being received */
+    size_t max_output_bytes;          /* per server: replies queued, not yet sent */
 };
 
 void iamp_limits_default(struct iamp_limits *l);

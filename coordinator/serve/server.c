@@ -20,6 +20,9 @@
 #include "common/text.h"
 
 #include <inttypes.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,7 +48,15 @@ void iamp__srv_conn_unref(struct conn *c)
     if (--c->refs > 0)
         return;
     uncharge(c);
+    int big = c->rd.cap > IAMP_CONN_KEEP_BYTES;
     iamp_frame_reader_release(&c->rd);
+    free(c->stash);
+#ifdef __GLIBC__
+    if (big)
+        malloc_trim(0); /* give a large frame's pages back to the system */
+#else
+    (void)big;
+#endif
     free(c->watches);
     free(c);
 }
@@ -112,20 +123,31 @@ struct conn *iamp__srv_conn_by_id(struct iamp_server *s, uint64_t id)
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
 
+static void feed(struct conn *c, const uint8_t *data, size_t len);
+
 static void write_cb(uv_write_t *req, int status)
 {
     struct wreq *w = (struct wreq *)req;
     struct conn *c = w->c;
     c->out_bytes -= w->len;
+    c->srv->out_bytes -= w->len;
     free(w->buf);
     free(w);
     if (status < 0) {
         conn_close(c);
         return;
     }
-    if (c->paused && !c->closing && !c->eof && c->out_bytes <= c->srv->lim.max_pending_bytes / 2) {
+    if (c->paused && !c->closing && c->out_bytes <= c->srv->lim.max_pending_bytes / 2) {
         c->paused = 0;
-        uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
+        uint8_t *stash = c->stash; /* the requests read before the pause first */
+        size_t n = c->stash_len;
+        c->stash = NULL;
+        c->stash_len = 0;
+        if (stash)
+            feed(c, stash, n);
+        free(stash);
+        if (!c->paused && !c->closing && !c->eof)
+            uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
     }
     iamp__srv_maybe_finish_eof(c);
 }
@@ -141,10 +163,25 @@ void iamp__srv_send_msg(struct conn *c, struct iamp_msg *m)
         return;
     }
     w->c = c;
+    struct iamp_server *s = c->srv;
+    /* A client that does not read its replies: reading it pauses at
+     * max_pending_bytes (feed); replies its earlier requests still cause
+     * (progress of watches) may take it to twice that, then it is
+     * disconnected, as it is when all connections' replies together
+     * would pass max_output_bytes. */
+    if (c->out_bytes + w->len > 2 * s->lim.max_pending_bytes ||
+        s->out_bytes + w->len > s->lim.max_output_bytes) {
+        free(w->buf);
+        free(w);
+        conn_close(c);
+        return;
+    }
     uv_buf_t b = uv_buf_init((char *)w->buf, (unsigned)w->len);
     c->out_bytes += w->len;
+    s->out_bytes += w->len;
     if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, write_cb)) {
         c->out_bytes -= w->len;
+        s->out_bytes -= w->len;
         free(w->buf);
         free(w);
         conn_close(c);
@@ -249,6 +286,25 @@ static void frame_too_large(struct conn *c, uint32_t flen)
                               c->srv->lim.max_frame_bytes);
 }
 
+/* Back-pressure: stop reading c until its replies drain (write_cb), and
+ * keep the rest of what was read for then. */
+static void pause_reading(struct conn *c, const uint8_t *rest, size_t n)
+{
+    if (!c->paused)
+        uv_read_stop((uv_stream_t *)&c->tcp);
+    c->paused = 1;
+    if (n == 0)
+        return;
+    uint8_t *p = realloc(c->stash, c->stash_len + n);
+    if (!p) {
+        conn_close(c);
+        return;
+    }
+    memcpy(p + c->stash_len, rest, n);
+    c->stash = p;
+    c->stash_len += n;
+}
+
 /* Feed bytes to the frame reader; handle each frame as it completes. A
  * frame's header is fed on its own, so the frame is admitted into the
  * input budget before any of its payload is buffered. */
@@ -275,6 +331,10 @@ static void feed(struct conn *c, const uint8_t *data, size_t len)
             iamp__srv_handle_frame(c, frame, flen);
             uncharge(c);
             iamp_frame_reader_shrink(&c->rd, IAMP_CONN_KEEP_BYTES);
+            if (!c->closing && c->out_bytes > c->srv->lim.max_pending_bytes) {
+                pause_reading(c, data + off, len - off);
+                return;
+            }
         } else if (rc < 0) {
             if (rc == IAMP_ELIMIT)
                 frame_too_large(c, flen);
@@ -297,11 +357,7 @@ static void read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     c->last_ms = uv_now(&c->srv->loop);
-    feed(c, (const uint8_t *)buf->base, (size_t)nread);
-    if (!c->closing && c->out_bytes > c->srv->lim.max_pending_bytes) {
-        uv_read_stop(st); /* back-pressure: resumes in write_cb */
-        c->paused = 1;
-    }
+    feed(c, (const uint8_t *)buf->base, (size_t)nread); /* pauses itself (back-pressure) */
 }
 
 static void connection_cb(uv_stream_t *server, int status)

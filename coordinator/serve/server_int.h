@@ -30,6 +30,8 @@ struct conn {
     int eof, paused;
     int authed;       /* a request with the right token came (or none is needed) */
     uint32_t charged; /* bytes of the frame being received, counted in srv->in_bytes */
+    uint8_t *stash;   /* bytes read but not fed: reading paused behind its replies */
+    size_t stash_len;
     struct iamp_frame_reader rd;
     size_t out_bytes; /* replies queued, not yet written */
     uint32_t jobs;    /* unfinished jobs it submitted */
@@ -81,7 +83,8 @@ struct iamp_server {
     struct conn *conns;
     uint32_t n_conns;
     uint64_t next_conn;
-    size_t in_bytes; /* frames being received, all connections (lim.max_input_bytes) */
+    size_t in_bytes;  /* frames being received, all connections (lim.max_input_bytes) */
+    size_t out_bytes; /* replies queued, all connections (lim.max_output_bytes) */
     struct batch pending, inflight;
     int committing, stopping;
     uint64_t served_round;

@@ -11,7 +11,10 @@ as the server's resident set (/proc/PID/status VmRSS):
 - with a token, a frame over --max-preauth-frame-bytes before any request
   carried the token is refused; after one did, a large frame is served;
   `iamp submit --token-file` with a question file over that limit works
-  (the client authenticates first).
+  (the client authenticates first);
+- connections that never read their replies: reading them pauses at
+  --max-pending-bytes, the server's RSS stays bounded, other clients are
+  served, and memory returns after they close.
 Usage: serve_memory.py path/to/iamp"""
 import os
 import signal
@@ -164,12 +167,79 @@ def preauth(tmp):
         stop(p, "token server")
 
 
+def wait_done(port, job):
+    c = w.Conn(port)
+    c.request(w.WATCH, w.job_body(job), request_id=2)
+    while True:
+        r = c.recv()
+        if r is None or (r.body == w.PROGRESS and r.status()["state"] >= w.DONE):
+            break
+    c.close()
+
+
+def slow_readers(tmp):
+    """Connections that never read their replies: each asks for a large
+    result page 20,000 times. Reading them pauses behind max-pending-bytes,
+    so the server holds about that much per connection; a normal client is
+    served meanwhile; memory comes back after they close."""
+    p, port = start(tmp, "slow", "--max-pending-bytes", str(4 * MIB), "--max-questions", "4000")
+    try:
+        c = w.Conn(port)
+        qs = ["pow x=%d k=%d" % (i % 16, 1 + i % 15) for i in range(1000)]
+        c.send(w.frame(w.envelope(w.SUBMIT, w.submit_body(qs), request_id=1)))
+        r = c.recv()
+        job = r.fields[1][0]
+        c.close()
+        wait_done(port, job)
+        base = rss_mib(p.pid)
+        req = w.frame(w.envelope(w.GET_RESULT, w.job_body(job), request_id=5))
+        hogs = []
+        for _ in range(4):
+            s = socket.create_connection(("127.0.0.1", port))
+            s.setblocking(False)
+            data, sent = req * 20000, 0
+            t0 = time.time()
+            while sent < len(data) and time.time() - t0 < 2.0:
+                try:
+                    sent += s.send(data[sent:sent + 65536])
+                except BlockingIOError:
+                    time.sleep(0.01)
+            hogs.append(s)
+        time.sleep(0.5)
+        held = rss_mib(p.pid)
+        t0 = time.time()
+        ok = still_serves(port)
+        lat = time.time() - t0
+        print("4 connections that never read, 20,000 GetResult each: RSS %.0f -> %.0f MiB; "
+              "a normal client answered in %.3f s" % (base, held, lat))
+        check(ok and lat < 1.0, "a normal client waited %.1f s behind slow readers" % lat)
+        # About max-pending-bytes each (4 x 4 MiB), plus the allocator's slack.
+        check(held - base < 4 * 4 + 16, "slow readers grew RSS by %.0f MiB" % (held - base))
+        for s in hogs:
+            s.close()
+        time.sleep(1.0)
+        after = rss_mib(p.pid)
+        print("after they closed: RSS %.0f MiB" % after)
+        check(after - base < 24, "memory not returned: %.0f MiB over the start" % (after - base))
+    finally:
+        stop(p, "slow-reader server")
+
+
+def still_serves(port):
+    c = w.Conn(port)
+    c.request(w.INFO, request_id=42)
+    r = c.recv()
+    c.close()
+    return r is not None and r.body == w.INFO_REPLY
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         partial_frames(tmp)
         preauth(tmp)
+        slow_readers(tmp)
         if FAILS:
-            for name in ("mem", "auth"):
+            for name in ("mem", "auth", "slow"):
                 path = os.path.join(tmp, name + ".err")
                 if os.path.exists(path):
                     print(open(path).read())
