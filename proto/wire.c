@@ -551,17 +551,49 @@ static int wire_walk(const uint8_t *p, const uint8_t *end,
 struct census {
     uint32_t counts[32]; /* length-delimited entries by field number (< 32) */
     uint32_t body;       /* the Envelope's body field */
+    uint32_t unknown;    /* a length-delimited Envelope field past the body range */
     const uint8_t *data;
     size_t len;
+    uint32_t question; /* questions seen, walking a SubmitJob */
+    char nul_why[160]; /* a text field holding a NUL byte */
 };
+
+/* A string field whose bytes hold a NUL: protobuf-c would cut it there
+ * and the rest would silently vanish. */
+static void check_nul(struct census *c, const char *what, const uint8_t *data, size_t len)
+{
+    const uint8_t *z = memchr(data, 0, len);
+    if (z && !c->nul_why[0])
+        snprintf(c->nul_why, sizeof(c->nul_why), "%s contains a NUL byte at column %zu", what,
+                 (size_t)(z - data) + 1);
+}
+
+static int question_cb(void *ctx, uint32_t field, const uint8_t *data, size_t len)
+{
+    struct census *c = ctx;
+    char what[48];
+    if (field == 3) { /* Question.text */
+        snprintf(what, sizeof(what), "question %u: its text", c->question);
+        check_nul(c, what, data, len);
+    }
+    return 0;
+}
 
 static int count_cb(void *ctx, uint32_t field, const uint8_t *data, size_t len)
 {
     struct census *c = ctx;
-    (void)data;
-    (void)len;
     if (field < 32)
         c->counts[field]++;
+    if (c->body != IAMP__ENVELOPE__BODY_SUBMIT)
+        return 0;
+    if (field == 2)
+        check_nul(c, "the task", data, len);
+    else if (field == 6)
+        check_nul(c, "the client key", data, len);
+    else if (field == 4) {
+        c->question++;
+        wire_walk(data, data + len, question_cb, c);
+    }
     return 0;
 }
 
@@ -572,45 +604,112 @@ static int body_cb(void *ctx, uint32_t field, const uint8_t *data, size_t len)
         c->body = field;
         c->data = data;
         c->len = len;
+    } else if (field > 23 && !c->unknown) {
+        c->unknown = field;
+    } else if (field == 2) {
+        check_nul(c, "the token", data, len);
     }
     return 0;
 }
 
-static int prescan(const uint8_t *buf, size_t len, const struct iamp_msg_limits *lim, char *why,
-                   size_t whylen)
+/* What the wire format says before unpacking: -1 when the bytes are not
+ * protobuf at all, else 0 or a refusal (over a limit, a NUL in text). */
+static int prescan(const uint8_t *buf, size_t len, const struct iamp_msg_limits *lim,
+                   struct census *c, char *why, size_t whylen)
 {
-    struct census c;
-    memset(&c, 0, sizeof(c));
-    if (wire_walk(buf, buf + len, body_cb, &c) || !c.data)
-        return 0; /* unpack will say what is wrong */
-    if (wire_walk(c.data, c.data + c.len, count_cb, &c))
+    memset(c, 0, sizeof(*c));
+    if (wire_walk(buf, buf + len, body_cb, c))
+        return -1;
+    if (!c->data)
         return 0;
+    if (wire_walk(c->data, c->data + c->len, count_cb, c))
+        return -1;
     uint32_t most = 0, at = 0;
     for (uint32_t f = 0; f < 32; f++)
-        if (c.counts[f] > most) {
-            most = c.counts[f];
+        if (c->counts[f] > most) {
+            most = c->counts[f];
             at = f;
         }
-    int submit = c.body == IAMP__ENVELOPE__BODY_SUBMIT;
+    int submit = c->body == IAMP__ENVELOPE__BODY_SUBMIT;
     uint32_t allowed = submit ? lim->max_questions : lim->max_items;
     if (most > allowed && submit && at == 4)
         return fail(IAMP_ELIMIT, why, whylen, "%u questions, the limit is %u", most, allowed);
     if (most > allowed)
         return fail(IAMP_ELIMIT, why, whylen, "%u entries in field %u of the body; the limit is %u",
                     most, at, allowed);
+    if (c->nul_why[0])
+        return fail(IAMP_EINVAL, why, whylen, "%s", c->nul_why);
     return 0;
+}
+
+/* Varint field `field` of the message at [p, end): 1 and *out when it is
+ * there (the request_id and version of a frame protobuf-c refuses). */
+static int wire_varint_field(const uint8_t *p, const uint8_t *end, uint32_t field, uint64_t *out)
+{
+    while (p < end) {
+        uint64_t key, v;
+        if (wire_varint(&p, end, &key))
+            return 0;
+        int type = (int)(key & 7);
+        if (type == 0) {
+            if (wire_varint(&p, end, &v))
+                return 0;
+            if ((key >> 3) == field) {
+                *out = v;
+                return 1;
+            }
+        } else if (type == 2) {
+            if (wire_varint(&p, end, &v) || v > (uint64_t)(end - p))
+                return 0;
+            p += v;
+        } else if (type == 1 || type == 5) {
+            size_t n = type == 1 ? 8 : 4;
+            if ((size_t)(end - p) < n)
+                return 0;
+            p += n;
+        } else {
+            return 0;
+        }
+    }
+    return 0;
+}
+
+static uint64_t wire_request_id(const uint8_t *buf, size_t len)
+{
+    uint64_t id = 0;
+    return wire_varint_field(buf, buf + len, 3, &id) ? id : 0;
 }
 
 int iamp_msg_decode(const uint8_t *buf, size_t len, const struct iamp_msg_limits *lim,
                     struct iamp_msg *m, char *why, size_t whylen)
 {
     memset(m, 0, sizeof(*m));
-    int pre = prescan(buf, len, lim, why, whylen);
-    if (pre)
+    struct census c;
+    int pre = prescan(buf, len, lim, &c, why, whylen);
+    if (pre > 0 || pre < -1) {
+        m->request_id = wire_request_id(buf, len);
         return pre;
-    Iamp__Envelope *pb = iamp__envelope__unpack(NULL, len, buf);
+    }
+    Iamp__Envelope *pb = pre ? NULL : iamp__envelope__unpack(NULL, len, buf);
+    uint64_t version = 0;
+    if (!pb && pre == 0 && wire_varint_field(buf, buf + len, 1, &version)) {
+        /* Well-formed protobuf that protobuf-c refuses: a required field
+         * is missing or a field has the wrong type. The frame itself was
+         * fine, so this is a bad request, answered on an open connection. */
+        m->request_id = wire_request_id(buf, len);
+        return fail(IAMP_EINVAL, why, whylen,
+                    "a required field is missing or a field has the wrong type");
+    }
     if (!pb)
         return fail(IAMP_ECORRUPT, why, whylen, "frame of %zu bytes is not an Envelope", len);
+    if (!pb->body_case && c.unknown && pb->version == IAMP_PROTOCOL_VERSION) {
+        m->request_id = pb->has_request_id ? pb->request_id : 0;
+        m->version = pb->version;
+        iamp__envelope__free_unpacked(pb, NULL);
+        return fail(IAMP_EINVAL, why, whylen,
+                    "body field %u is not a request this server knows (protocol version %d)",
+                    c.unknown, IAMP_PROTOCOL_VERSION);
+    }
     int rc = msg_from_pb(pb, lim, m, why, whylen);
     iamp__envelope__free_unpacked(pb, NULL);
     if (rc) {

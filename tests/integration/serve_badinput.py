@@ -94,6 +94,34 @@ def request_cases(port):
                  "unknown job")
     expect_error(port, w.frame(w.envelope(w.JOB_LIST, b"")), "BAD_REQUEST", False,
                  "a reply sent as a request")
+    # A missing required field is a bad request, not a bad frame: the
+    # connection stays open and the reply carries the request's id.
+    c = w.Conn(port)
+    c.send(w.frame(w.envelope(w.GET_STATUS, b"", request_id=77)))
+    r = c.recv()
+    got = r and (r.error(), r.request_id)
+    check(r is not None and r.error() and r.error()[0] == "BAD_REQUEST" and r.request_id == 77
+          and "required field" in r.error()[1], "missing job_id: %s" % (got,))
+    c.request(w.INFO, request_id=78)
+    r = c.recv()
+    check(r is not None and r.body == w.INFO_REPLY, "connection open after a missing field")
+    c.close()
+    # A body this server does not know (a future request): said so.
+    expect_error(port, w.frame(w.envelope(30, b"\x08\x01", request_id=9)), "BAD_REQUEST", False,
+                 "unknown body")
+    c = w.Conn(port)
+    c.send(w.frame(w.envelope(30, b"", request_id=9)))
+    r = c.recv()
+    check(r is not None and "not a request this server knows" in r.error()[1],
+          "unknown body reason: %s" % (r and r.error(),))
+    c.close()
+    # A NUL inside question text: refused, not cut at the NUL.
+    c = w.Conn(port)
+    c.send(submit([b"pow x=1 k=1\x00garbage"]))
+    r = c.recv()
+    c.close()
+    check(r is not None and r.error() and r.error()[0] == "BAD_REQUEST" and
+          "NUL byte at column 12" in r.error()[1], "NUL in text: %s" % (r and r.error(),))
     # Text that is not text (issue 15): refused, and the reason — which
     # names the offending byte — is itself valid UTF-8 without controls.
     for q, what in ((b"pow x=\xff k=1", "not valid UTF-8"), (b"pow x=\x1b[31m k=1", "control"),
