@@ -63,7 +63,14 @@ static const struct iamp_opt serve_rows[] = {
     IAMP_OPT_NUM("slice-ms", IAMP_OPT_DOUBLE, o.exec.slice_ms, 0.1, 10000, "X",
                  "executor time per answer slice"),
     IAMP_OPT_NUM("journal-compact-bytes", IAMP_OPT_SIZE, o.journal_compact_bytes, 0,
-                 1099511627776.0, "N", "compact the journal at start when it is larger"),
+                 1099511627776.0, "N",
+                 "compact the journal at start when it is larger (and\n"
+                 "while serving when it is twice as large)"),
+    IAMP_OPT_NUM("retain-jobs", IAMP_OPT_LONG, o.retain_jobs, 0, 1L << 40, "N",
+                 "keep the newest N finished jobs (results, files, journal\n"
+                 "records); older ones answer NOT_FOUND \"expired\"; 0: all"),
+    IAMP_OPT_NUM("retain-hours", IAMP_OPT_DOUBLE, o.retain_hours, 0, 1e9, "H",
+                 "keep finished jobs for H hours; 0: forever"),
     IAMP_OPT_SWITCH("quiet", o.quiet, 1, "no status lines on stderr"),
     IAMP_OPT_SWITCH("check-journal", check_journal, 1,
                     "report what DIR/journal holds and what is damaged,\n"

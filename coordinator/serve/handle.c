@@ -318,7 +318,12 @@ static void on_submit(struct conn *c, const struct iamp_msg *m, struct iamp_job_
 static struct iamp_job *find_or_refuse(struct conn *c, const struct iamp_msg *m)
 {
     struct iamp_job *j = iamp_jobs_get(&c->srv->jobs, m->job_id);
-    if (!j)
+    if (!j && iamp_jobs_expired(&c->srv->jobs, m->job_id))
+        iamp__srv_reply_error(c, m->request_id, IAMP_WERR_NOT_FOUND,
+                              "job %" PRIu64 " has expired (finished jobs are kept for "
+                              "--retain-jobs / --retain-hours)",
+                              m->job_id);
+    else if (!j)
         iamp__srv_reply_error(c, m->request_id, IAMP_WERR_NOT_FOUND, "no job %" PRIu64, m->job_id);
     return j;
 }

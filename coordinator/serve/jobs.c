@@ -194,20 +194,37 @@ static void remove_leftovers(const char *dir)
 
 static const uint8_t ids_magic[8] = {'i', 'a', 'm', 'p', '-', 'i', 'd', 's'};
 
-static int save_ids(struct iamp_jobs *js, uint64_t reserved)
+static void put_le64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get_le64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+/* "iamp-ids", le64 reserve, le64 expired (ids up to it pruned), CRC-32C. */
+static int save_ids(struct iamp_jobs *js, uint64_t reserved, uint64_t expired)
 {
     char path[4200];
-    uint8_t b[20];
+    uint8_t b[28];
     memcpy(b, ids_magic, 8);
-    for (int i = 0; i < 8; i++)
-        b[8 + i] = (uint8_t)(reserved >> (8 * i));
-    uint32_t crc = iamp_crc32c(0, b, 16);
+    put_le64(b + 8, reserved);
+    put_le64(b + 16, expired);
+    uint32_t crc = iamp_crc32c(0, b, 24);
     for (int i = 0; i < 4; i++)
-        b[16 + i] = (uint8_t)(crc >> (8 * i));
+        b[24 + i] = (uint8_t)(crc >> (8 * i));
     snprintf(path, sizeof(path), "%s/ids", js->dir);
     int rc = iamp_file_write_atomic(path, b, sizeof(b));
-    if (!rc)
+    if (!rc) {
         js->ids_reserved = reserved;
+        js->expired_upto = expired;
+    }
     return rc;
 }
 
@@ -226,16 +243,15 @@ static int load_ids(struct iamp_jobs *js)
     }
     if (rc)
         return rc;
-    uint32_t crc = len == 20 ? (uint32_t)b[16] | (uint32_t)b[17] << 8 | (uint32_t)b[18] << 16 |
-                                   (uint32_t)b[19] << 24
+    uint32_t crc = len == 28 ? (uint32_t)b[24] | (uint32_t)b[25] << 8 | (uint32_t)b[26] << 16 |
+                                   (uint32_t)b[27] << 24
                              : 0;
-    if (len != 20 || memcmp(b, ids_magic, 8) != 0 || crc != iamp_crc32c(0, b, 16)) {
+    if (len != 28 || memcmp(b, ids_magic, 8) != 0 || crc != iamp_crc32c(0, b, 24)) {
         js->ids_damaged = 1;
     } else {
-        uint64_t r = 0;
-        for (int i = 0; i < 8; i++)
-            r |= (uint64_t)b[8 + i] << (8 * i);
+        uint64_t r = get_le64(b + 8);
         js->ids_reserved = r;
+        js->expired_upto = get_le64(b + 16);
         if (r > js->n)
             rc = grow_to(js, r); /* ids up to r are holes: never handed out again */
     }
@@ -354,6 +370,86 @@ int iamp_jobs_compact(struct iamp_jobs *js)
     return rc;
 }
 
+/* ---------------------------------------------------------- retention */
+
+static void remove_job_files(const struct iamp_jobs *js, uint64_t id)
+{
+    static const char *const ext[] = {"result", "train", "metrics.jsonl"};
+    char path[4200];
+    for (size_t k = 0; k < sizeof(ext) / sizeof(ext[0]); k++)
+        if (!iamp_job_path(path, sizeof(path), js->dir, id, ext[k]))
+            unlink(path);
+}
+
+/* Whether final job j is past its retention: beyond the newest `keep`
+ * final jobs (kept counts those newer) or finished before `before_ms`. */
+static int past_retention(const struct iamp_job *j, long kept, long keep, uint64_t before_ms)
+{
+    if (keep > 0 && kept >= keep)
+        return 1;
+    return before_ms > 0 && j->st.finished_ms > 0 && j->st.finished_ms < before_ms;
+}
+
+int iamp_jobs_prune(struct iamp_jobs *js, uint64_t now_ms, long retain_jobs, double retain_hours,
+                    long *pruned)
+{
+    uint64_t before = retain_hours > 0.0 ? now_ms - (uint64_t)(retain_hours * 3600e3) : 0;
+    uint64_t upto = js->expired_upto;
+    long kept = 0, n = 0;
+    *pruned = 0;
+    /* Newest first: the first retain_jobs final jobs stay. */
+    for (size_t i = js->n; i-- > 0;) {
+        struct iamp_job *j = js->v[i];
+        if (!j || !j->committed || !iamp_job_state_final(j->st.state))
+            continue;
+        if (past_retention(j, kept, retain_jobs, before)) {
+            upto = upto > j->st.job_id ? upto : j->st.job_id;
+            n++;
+        } else {
+            kept++;
+        }
+    }
+    if (n == 0)
+        return 0;
+    /* Durable order: the mark first (a crash after it only hides jobs the
+     * next prune removes anyway), then the journal without them, then
+     * their files. */
+    int rc = save_ids(js, js->ids_reserved, upto);
+    if (rc)
+        return rc;
+    kept = 0;
+    uint64_t *gone = malloc((size_t)n * sizeof(*gone));
+    if (!gone)
+        return IAMP_ENOMEM;
+    long g = 0;
+    for (size_t i = js->n; i-- > 0;) {
+        struct iamp_job *j = js->v[i];
+        if (!j || !j->committed || !iamp_job_state_final(j->st.state))
+            continue;
+        if (!past_retention(j, kept, retain_jobs, before)) {
+            kept++;
+            continue;
+        }
+        if (j->result)
+            drop_result(js, j);
+        gone[g++] = j->st.job_id;
+        free_job(js, j);
+        js->v[i] = NULL;
+    }
+    rc = iamp_jobs_compact(js);
+    for (long k = 0; !rc && k < g; k++)
+        remove_job_files(js, gone[k]);
+    free(gone);
+    *pruned = g;
+    return rc;
+}
+
+int iamp_jobs_expired(const struct iamp_jobs *js, uint64_t id)
+{
+    return id >= 1 && id <= js->expired_upto &&
+           (id > js->n || !js->v[id - 1] || !js->v[id - 1]->committed);
+}
+
 /* ---------------------------------------------------------- lookups */
 
 struct iamp_job *iamp_jobs_get(struct iamp_jobs *js, uint64_t id)
@@ -383,7 +479,7 @@ int iamp_jobs_add(struct iamp_jobs *js, struct iamp_job_spec *spec, uint64_t own
     struct iamp_job *j = calloc(1, sizeof(*j));
     int rc = j ? 0 : IAMP_ENOMEM;
     if (!rc && id > js->ids_reserved)
-        rc = save_ids(js, id + IAMP_JOB_ID_BLOCK - 1);
+        rc = save_ids(js, id + IAMP_JOB_ID_BLOCK - 1, js->expired_upto);
     if (!rc)
         rc = grow_to(js, id);
     if (rc) {

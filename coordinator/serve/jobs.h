@@ -53,6 +53,7 @@ struct iamp_jobs {
     long recovered;          /* unfinished jobs made final while opening */
     uint64_t compacted_from; /* journal bytes before compaction at open; 0: none */
     uint64_t ids_reserved;   /* <dir>/ids: ids up to this may have been handed out */
+    uint64_t expired_upto;   /* <dir>/ids: final jobs up to this id may have been pruned */
     int ids_damaged;         /* <dir>/ids was missing (with jobs) or unreadable */
 };
 
@@ -73,6 +74,15 @@ void iamp_jobs_close(struct iamp_jobs *js);
  * finished job's without its questions, which its result file keeps), a
  * pending CANCEL, and each END. Loop thread, no commit in flight. */
 IAMP_WUR int iamp_jobs_compact(struct iamp_jobs *js);
+
+/* Retention: prune final jobs beyond the newest retain_jobs (0: no count
+ * limit) or finished more than retain_hours ago (0: no age limit) — their
+ * table entries, cached results and files — and rewrite the journal
+ * without them. *pruned gets how many. Loop thread, no commit in flight. */
+IAMP_WUR int iamp_jobs_prune(struct iamp_jobs *js, uint64_t now_ms, long retain_jobs,
+                             double retain_hours, long *pruned);
+/* 1 when id names no job now but may have named a pruned one. */
+int iamp_jobs_expired(const struct iamp_jobs *js, uint64_t id);
 
 /* A committed job, or NULL. */
 struct iamp_job *iamp_jobs_get(struct iamp_jobs *js, uint64_t id);

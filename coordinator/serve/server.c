@@ -14,6 +14,7 @@
  */
 #include "coordinator/serve/server.h"
 
+#include "common/clock.h"
 #include "common/fileio.h"
 #include "coordinator/serve/server_int.h"
 
@@ -400,10 +401,40 @@ static void connection_cb(uv_stream_t *server, int status)
 }
 
 /* Close connections stuck in a partial frame or idle with nothing to do. */
+/* Retention and compaction while serving, between journal commits. */
+static void housekeeping(struct iamp_server *s)
+{
+    struct iamp_jobs *js = &s->jobs;
+    if (s->committing || s->pending.n > 0)
+        return;
+    long pruned = 0;
+    int rc = 0;
+    if (s->o->retain_jobs > 0 || s->o->retain_hours > 0.0)
+        rc = iamp_jobs_prune(js, iamp_unix_ms(), s->o->retain_jobs, s->o->retain_hours, &pruned);
+    /* Compact when the journal has doubled since it was last compact (or
+     * passed twice the threshold), so live records alone never make it
+     * compact every tick. */
+    size_t floor = s->compact_floor > s->o->journal_compact_bytes ? s->compact_floor
+                                                                   : s->o->journal_compact_bytes;
+    int compacted = pruned > 0; /* pruning rewrote it */
+    if (!rc && !compacted && js->journal.size > 2 * floor + 4096) {
+        rc = iamp_jobs_compact(js);
+        compacted = rc == 0;
+    }
+    if (!rc && (compacted || s->compact_floor == 0))
+        s->compact_floor = js->journal.size;
+    if (rc)
+        fprintf(stderr, "serve: journal housekeeping failed: %s\n", iamp_strerror(rc));
+    else if (pruned && !s->o->quiet)
+        fprintf(stderr, "serve: %ld finished job(s) expired; journal %" PRIu64 " bytes\n", pruned,
+                js->journal.size);
+}
+
 static void tick_cb(uv_timer_t *t)
 {
     struct iamp_server *s = t->data;
     uint64_t now = uv_now(&s->loop);
+    housekeeping(s);
     for (struct conn *c = s->conns; c; c = c->next) {
         if (c->closing || now - c->last_ms < s->lim.idle_timeout_ms)
             continue;

@@ -25,7 +25,10 @@ struct iamp_server_opts {
     struct iamp_limits lim;
     struct iamp_executor_opts exec; /* data_dir is filled in */
     size_t result_cache_bytes;
-    size_t journal_compact_bytes; /* compact the journal at start beyond this */
+    size_t journal_compact_bytes; /* compact the journal (at start, and while serving
+                                     once it doubles) beyond this */
+    long retain_jobs;             /* keep the newest N finished jobs; 0: all */
+    double retain_hours;          /* keep finished jobs this long; 0: forever */
     const char *port_file;        /* write the bound port here; may be NULL */
     int quiet;                    /* no status lines on stderr */
 };
