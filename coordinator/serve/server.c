@@ -415,7 +415,7 @@ static void housekeeping(struct iamp_server *s)
      * passed twice the threshold), so live records alone never make it
      * compact every tick. */
     size_t floor = s->compact_floor > s->o->journal_compact_bytes ? s->compact_floor
-                                                                   : s->o->journal_compact_bytes;
+                                                                  : s->o->journal_compact_bytes;
     int compacted = pruned > 0; /* pruning rewrote it */
     if (!rc && !compacted && js->journal.size > 2 * floor + 4096) {
         rc = iamp_jobs_compact(js);

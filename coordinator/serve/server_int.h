@@ -83,8 +83,8 @@ struct iamp_server {
     struct conn *conns;
     uint32_t n_conns;
     uint64_t next_conn;
-    size_t in_bytes;  /* frames being received, all connections (lim.max_input_bytes) */
-    size_t out_bytes; /* replies queued, all connections (lim.max_output_bytes) */
+    size_t in_bytes;      /* frames being received, all connections (lim.max_input_bytes) */
+    size_t out_bytes;     /* replies queued, all connections (lim.max_output_bytes) */
     size_t compact_floor; /* journal bytes after the last compaction while serving */
     struct batch pending, inflight;
     int committing, stopping;
