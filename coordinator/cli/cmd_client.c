@@ -9,6 +9,7 @@
  */
 #include "coordinator/cli/cli.h"
 #include "coordinator/serve/client.h"
+#include "coordinator/serve/request.h"
 #include "coordinator/train/metrics.h"
 
 #include <fcntl.h>
@@ -132,10 +133,13 @@ static const struct iamp_opt submit_rows[] = {
      .seen = IAMP_OPT_SEEN(struct client_cmd, sub.train.has_seed),
      .flags = IAMP_OPT_NO_DEFAULT,
      .help = "train: seed of a model never trained"},
-    IAMP_OPT_NUM("questions", IAMP_OPT_U32, sub.train.questions_per_round, 1, 1 << 20, "N",
-                 "train: questions per round"),
-    IAMP_OPT_NUM("eval-size", IAMP_OPT_U32, sub.eval_size, 1, 1 << 24, "N",
-                 "eval: held-out questions (default: the task's set)"),
+    IAMP_OPT_NUM("questions", IAMP_OPT_U32, sub.train.questions_per_round, 0,
+                 IAMP_QUESTIONS_PER_ROUND_MAX, "N",
+                 "train: questions per round (0: the model's, as the server\n"
+                 "reads an absent one)"),
+    IAMP_OPT_NUM("eval-size", IAMP_OPT_U32, sub.eval_size, 0, 1 << 24, "N",
+                 "eval: held-out questions (0: the task's set; the server's\n"
+                 "max_eval_size caps it)"),
     IAMP_OPT_NUM("key", IAMP_OPT_TEXT, sub.client_key, 1, IAMP_KEY_MAX, "K",
                  "idempotency key: resubmitting it gives the same job"),
     IAMP_OPT_SWITCH("wait", wait, 1,

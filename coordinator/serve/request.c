@@ -12,8 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define IAMP_QUESTIONS_PER_ROUND_MAX (1u << 16)
-
 void iamp_limits_default(struct iamp_limits *l)
 {
     l->max_frame_bytes = 16u << 20;

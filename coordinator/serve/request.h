@@ -16,6 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Questions a train job may sample per round (TrainParams). */
+#define IAMP_QUESTIONS_PER_ROUND_MAX (1u << 16)
+
 struct iamp_limits {
     uint32_t max_frame_bytes;         /* frame payload, refused before allocation */
     uint32_t max_questions;           /* per ANSWER job */

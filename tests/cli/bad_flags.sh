@@ -26,4 +26,6 @@ expect_error 2 "--warmup" -- "$IAMP" train --task tictactoe --algo reinforce --w
 expect_error 2 "--value-coef" -- "$IAMP" train --task tictactoe --algo reinforce --value-coef x
 "$IAMP" >/dev/null 2>&1
 [ $? -eq 2 ] || fail "iamp without a command should exit 2"
+# The server's limit on questions per round, refused before connecting.
+expect_error 2 "--questions" -- "$IAMP" submit --addr 127.0.0.1:9 --kind train --rounds 1 --questions 65537
 finish
