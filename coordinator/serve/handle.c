@@ -31,7 +31,8 @@ static void commit_push(struct iamp_server *s, uint8_t *bytes, size_t len, int a
 
 static struct iamp_job *job_any(struct iamp_server *s, uint64_t id)
 {
-    return id >= 1 && id <= s->jobs.n ? s->jobs.v[id - 1] : NULL;
+    const struct iamp_jobs *js = &s->jobs;
+    return id > js->base && id <= js->n ? js->v[id - 1 - js->base] : NULL;
 }
 
 /* A job became final (or never got durable): it no longer counts. */
@@ -466,7 +467,7 @@ static void on_list_jobs(struct conn *c, const struct iamp_msg *m)
         iamp__srv_reply_error(c, m->request_id, IAMP_WERR_BUSY, "out of memory");
         return;
     }
-    for (size_t i = s->jobs.n; i-- > 0 && (uint32_t)out.n_jobs < limit;) {
+    for (size_t i = s->jobs.len; i-- > 0 && (uint32_t)out.n_jobs < limit;) {
         struct iamp_job *j = s->jobs.v[i];
         if (j && j->committed)
             iamp__srv_job_status(j, &out.jobs[out.n_jobs++]);
@@ -563,7 +564,7 @@ void iamp__srv_handle_frame(struct conn *c, const uint8_t *buf, size_t len)
 void iamp__srv_resume_jobs(struct iamp_server *s)
 {
     char why[IAMP_REASON_MAX + 64];
-    for (size_t i = 0; i < s->jobs.n; i++) {
+    for (size_t i = 0; i < s->jobs.len; i++) {
         struct iamp_job *j = s->jobs.v[i];
         if (!j || !j->committed || iamp_job_state_final(j->st.state))
             continue;

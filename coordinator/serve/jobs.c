@@ -22,9 +22,12 @@ static int grow_to(struct iamp_jobs *js, uint64_t id)
 {
     if (id == 0 || id > (1ull << 40))
         return IAMP_ECORRUPT;
-    if (id > js->cap) {
+    if (id <= js->base)
+        return IAMP_ECORRUPT; /* below the table: pruned long ago */
+    size_t need = (size_t)(id - js->base);
+    if (need > js->cap) {
         size_t cap = js->cap ? js->cap : 64;
-        while (cap < id)
+        while (cap < need)
             cap *= 2;
         struct iamp_job **p = realloc(js->v, cap * sizeof(*p));
         if (!p)
@@ -35,7 +38,37 @@ static int grow_to(struct iamp_jobs *js, uint64_t id)
     }
     if (id > js->n)
         js->n = id;
+    js->len = (size_t)(js->n - js->base);
     return 0;
+}
+
+/* Slot of id in the table, or NULL when it is outside it. */
+static struct iamp_job **slot(struct iamp_jobs *js, uint64_t id)
+{
+    return id > js->base && id <= js->n ? &js->v[id - 1 - js->base] : NULL;
+}
+
+/* Drop the table's leading slots of pruned ids, so that the table holds
+ * what is kept, not every id ever handed out. */
+static void shift_table(struct iamp_jobs *js)
+{
+    size_t k = 0;
+    while (k < js->len && !js->v[k] && js->base + k + 1 <= js->expired_upto)
+        k++;
+    if (k == 0)
+        return;
+    memmove(js->v, js->v + k, (js->len - k) * sizeof(*js->v));
+    memset(js->v + js->len - k, 0, k * sizeof(*js->v));
+    js->base += k;
+    js->len -= k;
+    if (js->cap > 4 * js->len + 256) { /* give a table grown at replay back */
+        size_t cap = 2 * js->len + 64;
+        struct iamp_job **p = realloc(js->v, cap * sizeof(*p));
+        if (p) {
+            js->v = p;
+            js->cap = cap;
+        }
+    }
 }
 
 static void status_from_spec(struct iamp_job *j, uint64_t id, uint64_t created_ms)
@@ -77,7 +110,7 @@ static void free_job(struct iamp_jobs *js, struct iamp_job *j)
 
 static void replay_submit(struct iamp_jobs *js, struct iamp_job_record *r)
 {
-    if (grow_to(js, r->job_id) || js->v[r->job_id - 1]) {
+    if (grow_to(js, r->job_id) || *slot(js, r->job_id)) {
         js->bad_records++;
         return;
     }
@@ -91,7 +124,7 @@ static void replay_submit(struct iamp_jobs *js, struct iamp_job_record *r)
     status_from_spec(j, r->job_id, r->time_ms);
     j->st.state = IAMP_JOB_QUEUED;
     j->committed = 1;
-    js->v[r->job_id - 1] = j;
+    *slot(js, r->job_id) = j;
 }
 
 static void replay_cb(void *ctx, const uint8_t *payload, size_t len)
@@ -102,7 +135,7 @@ static void replay_cb(void *ctx, const uint8_t *payload, size_t len)
         js->bad_records++;
         return;
     }
-    struct iamp_job *j = r.job_id >= 1 && r.job_id <= js->n ? js->v[r.job_id - 1] : NULL;
+    struct iamp_job **sl = slot(js, r.job_id), *j = sl ? *sl : NULL;
     if (r.kind == IAMP_REC_SUBMIT) {
         replay_submit(js, &r);
     } else if (!j) {
@@ -144,7 +177,7 @@ static int recover_one(struct iamp_jobs *js, struct iamp_job *j)
 
 static int recover(struct iamp_jobs *js, uint64_t now_ms)
 {
-    for (size_t i = 0; i < js->n; i++) {
+    for (size_t i = 0; i < js->len; i++) {
         struct iamp_job *j = js->v[i];
         if (!j || iamp_job_state_final(j->st.state))
             continue;
@@ -286,6 +319,8 @@ int iamp_jobs_open(struct iamp_jobs *js, const char *dir, size_t result_budget,
     if (!rc)
         rc = load_ids(js);
     if (!rc)
+        shift_table(js);
+    if (!rc)
         rc = recover(js, iamp_unix_ms());
     /* Damaged ranges stay in the file until a rewrite: do it now, so the
      * next start does not meet them again. */
@@ -308,12 +343,13 @@ int iamp_jobs_open(struct iamp_jobs *js, const char *dir, size_t result_budget,
 
 void iamp_jobs_close(struct iamp_jobs *js)
 {
-    for (size_t i = 0; i < js->n; i++)
+    for (size_t i = 0; i < js->len; i++)
         free_job(js, js->v[i]);
     free(js->v);
     iamp_journal_close(&js->journal);
     js->v = NULL;
-    js->n = js->cap = 0;
+    js->n = js->cap = js->len = 0;
+    js->base = 0;
 }
 
 /* ---------------------------------------------------------- compaction */
@@ -357,9 +393,9 @@ static int compact_job(const struct iamp_job *j, struct iamp_journal_rec *recs, 
 
 int iamp_jobs_compact(struct iamp_jobs *js)
 {
-    struct iamp_journal_rec *recs = calloc(2 * js->n + 1, sizeof(*recs));
+    struct iamp_journal_rec *recs = calloc(2 * js->len + 1, sizeof(*recs));
     int n = 0, rc = recs ? 0 : IAMP_ENOMEM;
-    for (size_t i = 0; !rc && i < js->n; i++)
+    for (size_t i = 0; !rc && i < js->len; i++)
         if (js->v[i] && js->v[i]->committed)
             rc = compact_job(js->v[i], recs, &n);
     if (!rc)
@@ -398,7 +434,7 @@ int iamp_jobs_prune(struct iamp_jobs *js, uint64_t now_ms, long retain_jobs, dou
     long kept = 0, n = 0;
     *pruned = 0;
     /* Newest first: the first retain_jobs final jobs stay. */
-    for (size_t i = js->n; i-- > 0;) {
+    for (size_t i = js->len; i-- > 0;) {
         struct iamp_job *j = js->v[i];
         if (!j || !j->committed || !iamp_job_state_final(j->st.state))
             continue;
@@ -422,7 +458,7 @@ int iamp_jobs_prune(struct iamp_jobs *js, uint64_t now_ms, long retain_jobs, dou
     if (!gone)
         return IAMP_ENOMEM;
     long g = 0;
-    for (size_t i = js->n; i-- > 0;) {
+    for (size_t i = js->len; i-- > 0;) {
         struct iamp_job *j = js->v[i];
         if (!j || !j->committed || !iamp_job_state_final(j->st.state))
             continue;
@@ -436,6 +472,7 @@ int iamp_jobs_prune(struct iamp_jobs *js, uint64_t now_ms, long retain_jobs, dou
         free_job(js, j);
         js->v[i] = NULL;
     }
+    shift_table(js);
     rc = iamp_jobs_compact(js);
     for (long k = 0; !rc && k < g; k++)
         remove_job_files(js, gone[k]);
@@ -446,17 +483,22 @@ int iamp_jobs_prune(struct iamp_jobs *js, uint64_t now_ms, long retain_jobs, dou
 
 int iamp_jobs_expired(const struct iamp_jobs *js, uint64_t id)
 {
-    return id >= 1 && id <= js->expired_upto &&
-           (id > js->n || !js->v[id - 1] || !js->v[id - 1]->committed);
+    if (id < 1 || id > js->expired_upto)
+        return 0;
+    if (id <= js->base || id > js->n)
+        return 1;
+    const struct iamp_job *j = js->v[id - 1 - js->base];
+    return !j || !j->committed;
 }
 
 /* ---------------------------------------------------------- lookups */
 
 struct iamp_job *iamp_jobs_get(struct iamp_jobs *js, uint64_t id)
 {
-    if (id == 0 || id > js->n)
+    struct iamp_job **sl = slot(js, id);
+    if (!sl)
         return NULL;
-    struct iamp_job *j = js->v[id - 1];
+    struct iamp_job *j = *sl;
     return j && j->committed ? j : NULL;
 }
 
@@ -464,7 +506,7 @@ struct iamp_job *iamp_jobs_by_key(struct iamp_jobs *js, const char *key)
 {
     if (!key[0])
         return NULL;
-    for (size_t i = js->n; i-- > 0;) {
+    for (size_t i = js->len; i-- > 0;) {
         struct iamp_job *j = js->v[i];
         if (j && (j->committed || j->st.state == 0) && strcmp(j->client_key, key) == 0)
             return j; /* durable, or on its way: not one whose commit failed */
@@ -490,7 +532,7 @@ int iamp_jobs_add(struct iamp_jobs *js, struct iamp_job_spec *spec, uint64_t own
     memset(spec, 0, sizeof(*spec));
     status_from_spec(j, id, now_ms);
     j->owner = owner;
-    js->v[id - 1] = j;
+    *slot(js, id) = j;
     *out = j;
     return 0;
 }
@@ -522,7 +564,7 @@ static void make_room(struct iamp_jobs *js, size_t need, const struct iamp_job *
 {
     while (js->result_bytes + need > js->result_budget) {
         struct iamp_job *lru = NULL;
-        for (size_t i = 0; i < js->n; i++) {
+        for (size_t i = 0; i < js->len; i++) {
             struct iamp_job *j = js->v[i];
             if (j && j->result && j != keep && (!lru || j->used < lru->used))
                 lru = j;

@@ -43,9 +43,11 @@ struct iamp_job {
 struct iamp_jobs {
     char dir[4096];
     struct iamp_journal journal;
-    struct iamp_job **v; /* (n) v[id - 1], NULL for holes */
-    size_t n, cap;
-    size_t unfinished; /* committed jobs not yet final */
+    struct iamp_job **v; /* (len) v[id - 1 - base], NULL for holes */
+    size_t n, cap;       /* n: the highest id handed out */
+    size_t len;          /* n - base slots */
+    uint64_t base;       /* ids up to it are pruned and out of the table */
+    size_t unfinished;   /* committed jobs not yet final */
     size_t result_bytes, result_budget;
     uint64_t clock;
     struct iamp_journal_replay replay;

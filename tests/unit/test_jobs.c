@@ -184,3 +184,28 @@ Test(jobs, compaction_keeps_the_table_and_drops_finished_questions)
     cr_assert_eq(iamp_jobs_get(&js, 3)->st.state, IAMP_JOB_CANCELED);
     cr_assert_eq(js.unfinished, 1);
 }
+
+Test(jobs, pruning_keeps_the_table_the_size_of_what_is_kept, .timeout = 60)
+{
+    for (int i = 0; i < 3000; i++) {
+        struct iamp_job *j = add(1, "");
+        j->st.state = IAMP_JOB_DONE;
+        j->st.finished_ms = 10;
+        journal(j, IAMP_REC_END);
+        if (i % 500 == 499) {
+            long pruned = 0;
+            cr_assert_eq(iamp_jobs_prune(&js, 1000, 10, 0.0, &pruned), 0);
+            cr_assert_eq(pruned, i == 499 ? 490 : 500, "pruned %ld", pruned);
+        }
+    }
+    cr_assert_leq(js.len, 10 + 500, "table of %zu slots for 10 kept jobs", js.len);
+    cr_assert_leq(js.cap, 4 * (10 + 500) + 256);
+    cr_assert_not_null(iamp_jobs_get(&js, 3000));
+    cr_assert_null(iamp_jobs_get(&js, 1));
+    cr_assert(iamp_jobs_expired(&js, 1));
+    cr_assert_not(iamp_jobs_expired(&js, 3000));
+    reopen();
+    cr_assert_not_null(iamp_jobs_get(&js, 2995), "kept after a restart");
+    cr_assert(iamp_jobs_expired(&js, 2000));
+    cr_assert_leq(js.len, 10 + IAMP_JOB_ID_BLOCK + 1);
+}
