@@ -101,6 +101,20 @@ Test(crc32c, matches_known_vectors, .timeout = 10)
     cr_assert_eq(iamp_crc32c(0, "", 0), 0u);
     uint32_t part = iamp_crc32c(0, "12345", 5);
     cr_assert_eq(iamp_crc32c(part, "6789", 4), 0xe3069283u, "incremental");
+    /* RFC 3720 B.4: 32 bytes of zeros, of ones, ascending (eight-byte steps). */
+    uint8_t b[32];
+    memset(b, 0, sizeof(b));
+    cr_assert_eq(iamp_crc32c(0, b, 32), 0x8a9136aau);
+    memset(b, 0xff, sizeof(b));
+    cr_assert_eq(iamp_crc32c(0, b, 32), 0x62a8ab43u);
+    for (int i = 0; i < 32; i++)
+        b[i] = (uint8_t)i;
+    cr_assert_eq(iamp_crc32c(0, b, 32), 0x46dd794eu);
+    /* Any split of a buffer gives the whole's value. */
+    uint32_t whole = iamp_crc32c(0, b, 32);
+    for (int cut = 0; cut <= 32; cut++)
+        cr_assert_eq(iamp_crc32c(iamp_crc32c(0, b, (size_t)cut), b + cut, (size_t)(32 - cut)),
+                     whole, "cut %d", cut);
 }
 
 Test(fileio, atomic_write_replaces_and_leaves_no_temp, .timeout = 10)
