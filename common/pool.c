@@ -1,7 +1,7 @@
 /* pool.c — see pool.h. One job at a time, numbered by `generation`: the
  * caller publishes (fn, ctx, n), cuts [0, n) into one contiguous range per
- * thread, sets each range's counter `next[t]` to (generation << 32) | its
- * first task and wakes the workers. A thread claims tasks of its own range
+ * thread, sets each range's counter `next[t]` to (generation, its end, its
+ * first task) and wakes the workers. A thread claims tasks of its own range
  * first, then of the others' (compare-and-swap on a counter, which fails
  * once its range is used up or the job replaced by a new generation, so a
  * worker that wakes late claims nothing stale). Own ranges first keep a
@@ -35,6 +35,7 @@
 /* How long an idle thread spins before it sleeps, and how long the caller
  * spins for the last task before it sleeps. */
 #define IAMP_POOL_SPIN_S 200e-6
+#define IAMP_POOL_TASKS_MAX 65535 /* tasks of one job (16-bit counters) */
 
 struct iamp_pool {
     int threads;
@@ -62,19 +63,28 @@ static int range_lo(const struct iamp_pool *p, int n, int t)
     return (int)((long)n * t / p->threads);
 }
 
+/* A range counter: the generation, the range's end and its next task, in
+ * one word, so that a claim reads all three at once (a worker that woke
+ * late may hold fn, ctx and n of the next job already: it must not judge
+ * an old counter by a new end). */
+static uint_fast64_t counter(unsigned g, int end, int next)
+{
+    return (uint_fast64_t)g << 32 | (uint_fast64_t)(uint32_t)end << 16 | (uint32_t)next;
+}
+
 /* Claim and run the tasks of range r of job g until it has none left (or
  * the job is gone). */
 static void take_range(struct iamp_pool *p, unsigned g, int r, int thread, iamp_pool_task_cb fn,
                        void *ctx, int n)
 {
-    int end = range_lo(p, n, r + 1);
     for (;;) {
         uint_fast64_t v = atomic_load(&p->next[r]);
-        if ((unsigned)(v >> 32) != g || (int)(uint32_t)v >= end)
+        int end = (int)((v >> 16) & 0xffff), next = (int)(v & 0xffff);
+        if ((unsigned)(v >> 32) != g || next >= end)
             return;
         if (!atomic_compare_exchange_weak(&p->next[r], &v, v + 1))
             continue;
-        fn(ctx, (int)(uint32_t)v, thread);
+        fn(ctx, next, thread);
         if (atomic_fetch_add(&p->finished, 1) == n - 1) {
             pthread_mutex_lock(&p->lock);
             if (p->caller_sleeps)
@@ -219,7 +229,35 @@ static void wait_finished(struct iamp_pool *p, int n)
     pthread_mutex_unlock(&p->lock);
 }
 
+static void run_job(struct iamp_pool *p, int n, iamp_pool_task_cb fn, void *ctx);
+
+struct offset_job {
+    iamp_pool_task_cb fn;
+    void *ctx;
+    int first;
+};
+
+static void offset_cb(void *ctx, int task, int thread)
+{
+    struct offset_job *o = ctx;
+    o->fn(o->ctx, o->first + task, thread);
+}
+
 void iamp_pool_run(struct iamp_pool *p, int n, iamp_pool_task_cb fn, void *ctx)
+{
+    /* A counter holds 16-bit task indices: larger loops go in pieces. */
+    for (int first = 0; first < n; first += IAMP_POOL_TASKS_MAX) {
+        int k = n - first < IAMP_POOL_TASKS_MAX ? n - first : IAMP_POOL_TASKS_MAX;
+        if (first == 0 && k == n) {
+            run_job(p, n, fn, ctx);
+        } else {
+            struct offset_job o = {fn, ctx, first};
+            run_job(p, k, offset_cb, &o);
+        }
+    }
+}
+
+static void run_job(struct iamp_pool *p, int n, iamp_pool_task_cb fn, void *ctx)
 {
     int expected = 0;
     if (n <= 0)
@@ -235,7 +273,7 @@ void iamp_pool_run(struct iamp_pool *p, int n, iamp_pool_task_cb fn, void *ctx)
     atomic_store_explicit(&p->n, n, memory_order_relaxed);
     atomic_store(&p->finished, 0);
     for (int t = 0; t < p->threads; t++)
-        atomic_store(&p->next[t], (uint_fast64_t)g << 32 | (uint32_t)range_lo(p, n, t));
+        atomic_store(&p->next[t], counter(g, range_lo(p, n, t + 1), range_lo(p, n, t)));
     pthread_mutex_lock(&p->lock);
     atomic_store(&p->generation, g); /* under lock: a worker going to sleep sees it */
     pthread_cond_broadcast(&p->wake);
