@@ -135,6 +135,8 @@ static int format_of(const uint8_t *m, uint64_t size, struct iamp_journal_replay
 {
     uint8_t h[IAMP_JOURNAL_FILE_HEADER_BYTES];
     file_header(h);
+    if (size == 0)
+        return 0; /* m is NULL: nothing mapped */
     if (size < sizeof(h) && memcmp(m, h, (size_t)size) == 0)
         return 0;
     if (size >= sizeof(h) && memcmp(m, h, 8) == 0) {

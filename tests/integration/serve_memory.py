@@ -30,6 +30,10 @@ import iampwire as w  # noqa: E402
 
 IAMP = sys.argv[1]
 FAILS = []
+# Under AddressSanitizer freed memory sits in its quarantine and every call
+# is slower: the functional checks run, the RSS and latency bounds do not.
+with open(IAMP, "rb") as _f:
+    SANITIZED = b"__asan_init" in _f.read()
 TASK = "permpow:n=16,kmax=15"
 MIB = 1 << 20
 
@@ -99,7 +103,8 @@ def partial_frames(tmp):
                 pass
         print("80 partial frames of %d MiB: RSS %.0f MiB before, %.0f MiB held; %d refused BUSY"
               % (frame // MIB + 1, base, peak, busy))
-        check(peak - base < 32 + 48, "RSS grew by %.0f MiB (budget 32 MiB)" % (peak - base))
+        check(SANITIZED or peak - base < 32 + 48,
+              "RSS grew by %.0f MiB (budget 32 MiB)" % (peak - base))
         check(busy >= 60, "only %d of 80 over-budget frames refused" % busy)
         for s in conns:
             s.close()
@@ -123,7 +128,8 @@ def partial_frames(tmp):
         print("%d empty questions (%.1f MiB): %s; RSS %.0f -> %.0f MiB"
               % (n, len(data) / MIB, err, before, after))
         check(err is not None and err[0] == "LIMIT", "empty questions: %s" % (err,))
-        check(after - before < 40, "empty questions grew RSS by %.0f MiB" % (after - before))
+        check(SANITIZED or after - before < 40,
+              "empty questions grew RSS by %.0f MiB" % (after - before))
         c.close()
     finally:
         stop(p, "memory server")
@@ -212,15 +218,18 @@ def slow_readers(tmp):
         lat = time.time() - t0
         print("4 connections that never read, 20,000 GetResult each: RSS %.0f -> %.0f MiB; "
               "a normal client answered in %.3f s" % (base, held, lat))
-        check(ok and lat < 1.0, "a normal client waited %.1f s behind slow readers" % lat)
+        check(ok and (SANITIZED or lat < 1.0),
+              "a normal client waited %.1f s behind slow readers" % lat)
         # About max-pending-bytes each (4 x 4 MiB), plus the allocator's slack.
-        check(held - base < 4 * 4 + 16, "slow readers grew RSS by %.0f MiB" % (held - base))
+        check(SANITIZED or held - base < 4 * 4 + 16,
+              "slow readers grew RSS by %.0f MiB" % (held - base))
         for s in hogs:
             s.close()
         time.sleep(1.0)
         after = rss_mib(p.pid)
         print("after they closed: RSS %.0f MiB" % after)
-        check(after - base < 24, "memory not returned: %.0f MiB over the start" % (after - base))
+        check(SANITIZED or after - base < 24,
+              "memory not returned: %.0f MiB over the start" % (after - base))
     finally:
         stop(p, "slow-reader server")
 
