@@ -231,6 +231,8 @@ static void commit_after_cb(uv_work_t *req, int status)
     }
     b->n = 0;
     s->committing = 0;
+    if (s->housekeeping_due) /* its tick came during a commit: now, before the next */
+        iamp__srv_housekeeping(s);
     if (s->pending.n > 0)
         commit_start(s);
 }

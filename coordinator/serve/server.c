@@ -401,12 +401,19 @@ static void connection_cb(uv_stream_t *server, int status)
 }
 
 /* Close connections stuck in a partial frame or idle with nothing to do. */
-/* Retention and compaction while serving, between journal commits. */
-static void housekeeping(struct iamp_server *s)
+/* Retention and compaction while serving, between journal commits: a
+ * tick that finds a commit in flight leaves it to the commit's end
+ * (handle.c), so a server that is never idle still prunes. Records still
+ * pending are appended after the rewrite (an END or CANCEL already in the
+ * table is then in the journal twice, which replay takes as once). */
+void iamp__srv_housekeeping(struct iamp_server *s)
 {
     struct iamp_jobs *js = &s->jobs;
-    if (s->committing || s->pending.n > 0)
+    if (s->committing) {
+        s->housekeeping_due = 1;
         return;
+    }
+    s->housekeeping_due = 0;
     long pruned = 0;
     int rc = 0;
     if (s->o->retain_jobs > 0 || s->o->retain_hours > 0.0)
@@ -434,7 +441,7 @@ static void tick_cb(uv_timer_t *t)
 {
     struct iamp_server *s = t->data;
     uint64_t now = uv_now(&s->loop);
-    housekeeping(s);
+    iamp__srv_housekeeping(s);
     for (struct conn *c = s->conns; c; c = c->next) {
         if (c->closing || now - c->last_ms < s->lim.idle_timeout_ms)
             continue;

@@ -86,6 +86,7 @@ struct iamp_server {
     size_t in_bytes;      /* frames being received, all connections (lim.max_input_bytes) */
     size_t out_bytes;     /* replies queued, all connections (lim.max_output_bytes) */
     size_t compact_floor; /* journal bytes after the last compaction while serving */
+    int housekeeping_due; /* a tick found a commit in flight */
     struct batch pending, inflight;
     int committing, stopping;
     uint64_t served_round;
@@ -104,6 +105,9 @@ void iamp__srv_job_status(const struct iamp_job *j, struct iamp_job_status *st);
 void iamp__srv_reply_status(struct conn *c, uint64_t request_id, int kind,
                             const struct iamp_job *j);
 void iamp__srv_reply_accepted(struct conn *c, uint64_t request_id, uint64_t job);
+
+/* server.c: retention and compaction; loop thread, no commit in flight */
+void iamp__srv_housekeeping(struct iamp_server *s);
 
 /* handle.c: requests, executor events and journal commits */
 void iamp__srv_handle_frame(struct conn *c, const uint8_t *buf, size_t len);
