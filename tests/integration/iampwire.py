@@ -191,3 +191,24 @@ def wait_port(path, timeout=30.0):
         except (OSError, ValueError):
             time.sleep(0.02)
     raise RuntimeError("server did not write its port")
+
+
+def terminate(proc, timeout=30.0):
+    """SIGTERM a server process; its exit status (-9 when it had to be killed)."""
+    import signal
+    import subprocess
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return -9
+
+
+def serves(port, token=None):
+    """True when the server answers an Info request on a new connection."""
+    c = Conn(port)
+    c.request(INFO, token=token, request_id=42)
+    r = c.recv()
+    c.close()
+    return r is not None and r.body == INFO_REPLY and r.request_id == 42

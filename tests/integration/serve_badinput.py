@@ -3,7 +3,6 @@
 a clean close where no reply can be framed), and after each one the server
 still answers the next client. Usage: serve_badinput.py path/to/iamp"""
 import os
-import signal
 import socket
 import struct
 import subprocess
@@ -36,14 +35,6 @@ def start(tmp, name, *extra):
     return p, w.wait_port(port_file)
 
 
-def still_serves(port, token=None):
-    c = w.Conn(port)
-    c.request(w.INFO, token=token, request_id=42)
-    r = c.recv()
-    c.close()
-    return r is not None and r.body == w.INFO_REPLY and r.request_id == 42
-
-
 def expect_error(port, data, code, close, what, shut=False):
     c = w.Conn(port)
     c.send(data)
@@ -55,7 +46,7 @@ def expect_error(port, data, code, close, what, shut=False):
     if close:
         check(c.closed(), "%s: connection not closed" % what)
     c.close()
-    check(still_serves(port), "%s: server does not answer the next client" % what)
+    check(w.serves(port), "%s: server does not answer the next client" % what)
     return c
 
 
@@ -186,7 +177,7 @@ def token_cases(tmp):
         expect_error_tok(w.frame(w.envelope(w.INFO)), "missing token")
         expect_error_tok(w.frame(w.envelope(w.INFO, token="correct-horse-battery-stapl")),
                          "wrong token")
-        check(still_serves(port, token="correct-horse-battery-staple"), "right token")
+        check(w.serves(port, token="correct-horse-battery-staple"), "right token")
     finally:
         stop(p, "token server")
     r = subprocess.run([IAMP, "serve", "--listen", "0.0.0.0:0", "--data-dir",
@@ -205,12 +196,7 @@ def expect_error_t(port, data, what):
 
 
 def stop(p, what):
-    p.send_signal(signal.SIGTERM)
-    try:
-        rc = p.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        rc = -9
+    rc = w.terminate(p)
     check(rc == 0, "%s exited %d after SIGTERM" % (what, rc))
 
 

@@ -17,7 +17,6 @@ as the server's resident set (/proc/PID/status VmRSS):
   served, and memory returns after they close.
 Usage: serve_memory.py path/to/iamp"""
 import os
-import signal
 import socket
 import struct
 import subprocess
@@ -62,12 +61,7 @@ def start(tmp, name, *extra):
 
 
 def stop(p, what):
-    p.send_signal(signal.SIGTERM)
-    try:
-        rc = p.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        rc = -9
+    rc = w.terminate(p)
     check(rc == 0, "%s exited %d after SIGTERM" % (what, rc))
 
 
@@ -214,7 +208,7 @@ def slow_readers(tmp):
         time.sleep(0.5)
         held = rss_mib(p.pid)
         t0 = time.time()
-        ok = still_serves(port)
+        ok = w.serves(port)
         lat = time.time() - t0
         print("4 connections that never read, 20,000 GetResult each: RSS %.0f -> %.0f MiB; "
               "a normal client answered in %.3f s" % (base, held, lat))
@@ -232,14 +226,6 @@ def slow_readers(tmp):
               "memory not returned: %.0f MiB over the start" % (after - base))
     finally:
         stop(p, "slow-reader server")
-
-
-def still_serves(port):
-    c = w.Conn(port)
-    c.request(w.INFO, request_id=42)
-    r = c.recv()
-    c.close()
-    return r is not None and r.body == w.INFO_REPLY
 
 
 def main():
