@@ -100,7 +100,7 @@ static void replay_v2(const uint8_t *m, uint64_t size, iamp_journal_record_cb cb
             continue;
         }
         if (cb)
-            cb(ctx, m + off + IAMP_JOURNAL_HEADER_BYTES, (size_t)len);
+            cb(ctx, m + off + IAMP_JOURNAL_HEADER_BYTES, (size_t)len, off);
         rep->records++;
         off += IAMP_JOURNAL_HEADER_BYTES + (uint64_t)len;
         *end = off;
@@ -120,7 +120,7 @@ static void replay_v1(const uint8_t *m, uint64_t size, iamp_journal_record_cb cb
             iamp_crc32c(0, m + off + 8, len) != crc)
             break;
         if (cb)
-            cb(ctx, m + off + 8, len);
+            cb(ctx, m + off + 8, len, 0);
         if (recs)
             recs[rep->records] = (struct iamp_journal_rec){m + off + 8, len};
         rep->records++;
@@ -227,8 +227,10 @@ static int write_at(int fd, uint64_t off, const uint8_t *buf, size_t len)
 
 /* All records of a batch in one buffer (after the file header when
  * with_header), so the batch is one write. */
+/* recs framed into one buffer; at (may be NULL) gets each record's offset
+ * in it. */
 static int pack_batch(const struct iamp_journal_rec *recs, int n, int with_header, uint8_t **out,
-                      size_t *len)
+                      size_t *len, uint64_t *at)
 {
     size_t total = with_header ? IAMP_JOURNAL_FILE_HEADER_BYTES : 0;
     for (int i = 0; i < n; i++) {
@@ -244,6 +246,8 @@ static int pack_batch(const struct iamp_journal_rec *recs, int n, int with_heade
         p += IAMP_JOURNAL_FILE_HEADER_BYTES;
     }
     for (int i = 0; i < n; i++) {
+        if (at)
+            at[i] = (uint64_t)(p - buf);
         record_header(p, recs[i].data, recs[i].len);
         if (recs[i].len)
             memcpy(p + IAMP_JOURNAL_HEADER_BYTES, recs[i].data, recs[i].len);
@@ -255,11 +259,12 @@ static int pack_batch(const struct iamp_journal_rec *recs, int n, int with_heade
 }
 
 /* Replace the file at j->path by recs (atomically) and reopen it. */
-static int rewrite_file(struct iamp_journal *j, const struct iamp_journal_rec *recs, int n)
+static int rewrite_file(struct iamp_journal *j, const struct iamp_journal_rec *recs, int n,
+                        uint64_t *at)
 {
     uint8_t *buf = NULL;
     size_t len = 0;
-    int rc = pack_batch(recs, n, 1, &buf, &len);
+    int rc = pack_batch(recs, n, 1, &buf, &len, at);
     if (!rc)
         rc = iamp_file_write_atomic(j->path, buf, len);
     free(buf);
@@ -289,7 +294,7 @@ static int convert_v1(struct iamp_journal *j, const uint8_t *m, uint64_t size,
     uint64_t end = 0;
     replay_v1(m, size, cb, ctx, rep, &end, recs);
     rep->torn_bytes = size - end;
-    int rc = rewrite_file(j, recs, (int)rep->records);
+    int rc = rewrite_file(j, recs, (int)rep->records, NULL);
     free(recs);
     return rc;
 }
@@ -312,7 +317,7 @@ static int replay_open(struct iamp_journal *j, iamp_journal_record_cb cb, void *
     else if (!rc && format == 1)
         rc = convert_v1(j, m, size, cb, ctx, rep);
     else if (!rc && format == 0)
-        rc = rewrite_file(j, NULL, 0); /* a new journal: its header */
+        rc = rewrite_file(j, NULL, 0, NULL); /* a new journal: its header */
     else if (!rc) {
         replay_v2(m, size, cb, ctx, rep, &end);
         if (end < size) {
@@ -352,13 +357,14 @@ void iamp_journal_close(struct iamp_journal *j)
     j->fd = -1;
 }
 
-int iamp_journal_append(struct iamp_journal *j, const struct iamp_journal_rec *recs, int n)
+int iamp_journal_append(struct iamp_journal *j, const struct iamp_journal_rec *recs, int n,
+                        uint64_t *at)
 {
     if (j->fd < 0 || j->broken)
         return IAMP_ESTATE;
     uint8_t *buf = NULL;
     size_t len = 0;
-    int rc = pack_batch(recs, n, 0, &buf, &len);
+    int rc = pack_batch(recs, n, 0, &buf, &len, at);
     if (rc)
         return rc;
     rc = write_at(j->fd, j->size, buf, len);
@@ -366,6 +372,8 @@ int iamp_journal_append(struct iamp_journal *j, const struct iamp_journal_rec *r
         rc = iamp_err_from_errno(errno);
     free(buf);
     if (!rc) {
+        for (int i = 0; at && i < n; i++)
+            at[i] += j->size;
         j->size += len;
         return 0;
     }
@@ -374,7 +382,35 @@ int iamp_journal_append(struct iamp_journal *j, const struct iamp_journal_rec *r
     return rc;
 }
 
-int iamp_journal_rewrite(struct iamp_journal *j, const struct iamp_journal_rec *recs, int n)
+int iamp_journal_rewrite(struct iamp_journal *j, const struct iamp_journal_rec *recs, int n,
+                         uint64_t *at)
 {
-    return rewrite_file(j, recs, n);
+    return rewrite_file(j, recs, n, at);
+}
+
+int iamp_journal_read(const struct iamp_journal *j, uint64_t at, uint8_t **payload, size_t *len)
+{
+    uint8_t h[IAMP_JOURNAL_HEADER_BYTES];
+    *payload = NULL;
+    *len = 0;
+    if (j->fd < 0 || at < IAMP_JOURNAL_FILE_HEADER_BYTES)
+        return IAMP_EINVAL;
+    ssize_t got = pread(j->fd, h, sizeof(h), (off_t)at);
+    if (got != (ssize_t)sizeof(h))
+        return got < 0 ? iamp_err_from_errno(errno) : IAMP_ECORRUPT;
+    uint32_t n = get_le32(h + 4);
+    if (get_le32(h) != IAMP_JOURNAL_MARK || iamp_crc32c(0, h, 12) != get_le32(h + 12) ||
+        n > IAMP_JOURNAL_RECORD_MAX)
+        return IAMP_ECORRUPT;
+    uint8_t *p = malloc(n ? n : 1);
+    if (!p)
+        return IAMP_ENOMEM;
+    got = n ? pread(j->fd, p, n, (off_t)(at + IAMP_JOURNAL_HEADER_BYTES)) : 0;
+    if (got != (ssize_t)n || iamp_crc32c(0, p, n) != get_le32(h + 8)) {
+        free(p);
+        return got < 0 ? iamp_err_from_errno(errno) : IAMP_ECORRUPT;
+    }
+    *payload = p;
+    *len = n;
+    return 0;
 }

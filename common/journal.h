@@ -54,8 +54,10 @@ struct iamp_journal_replay {
     char why[200];          /* IAMP_ECORRUPT: why the file is not a journal */
 };
 
-/* Called once per intact record, in order; payload is borrowed. */
-typedef void (*iamp_journal_record_cb)(void *ctx, const uint8_t *payload, size_t len);
+/* Called once per intact record, in order; payload is borrowed. at: the
+ * record's offset in the file, for iamp_journal_read (0 while a format-1
+ * file is replayed: its records move when it is rewritten). */
+typedef void (*iamp_journal_record_cb)(void *ctx, const uint8_t *payload, size_t len, uint64_t at);
 
 /* Open or create path, replay it through cb (may be NULL), cut a torn
  * tail (fsynced); a format-1 file is rewritten as format 2. */
@@ -73,13 +75,20 @@ struct iamp_journal_rec {
     size_t len;
 };
 
-/* Append n records and fsync. On failure the file is cut back to its size
- * before the call, so no partial record is left behind. */
-IAMP_WUR int iamp_journal_append(struct iamp_journal *j, const struct iamp_journal_rec *recs,
-                                 int n);
+/* Append n records and fsync; at (may be NULL) gets each record's offset.
+ * On failure the file is cut back to its size before the call, so no
+ * partial record is left behind. */
+IAMP_WUR int iamp_journal_append(struct iamp_journal *j, const struct iamp_journal_rec *recs, int n,
+                                 uint64_t *at);
 /* Replace the whole journal by recs, atomically (temp file, fsync, rename,
- * directory fsync): a crash leaves the old journal or the new one. */
+ * directory fsync): a crash leaves the old journal or the new one. at (may
+ * be NULL) gets each record's offset in the new file. */
 IAMP_WUR int iamp_journal_rewrite(struct iamp_journal *j, const struct iamp_journal_rec *recs,
-                                  int n);
+                                  int n, uint64_t *at);
+/* The payload of the record at offset at (as append, rewrite or replay
+ * gave it), checked against its CRCs, into *payload (malloc'd). Safe on
+ * one thread while another appends: it reads only what is written. */
+IAMP_WUR int iamp_journal_read(const struct iamp_journal *j, uint64_t at, uint8_t **payload,
+                               size_t *len);
 
 #endif

@@ -33,6 +33,7 @@ void iamp_job_record_release(struct iamp_job_record *r)
     if (!r)
         return;
     iamp_job_spec_release(&r->spec);
+    free(r->result);
     memset(r, 0, sizeof(*r));
 }
 
@@ -83,6 +84,9 @@ int iamp_job_record_encode(const struct iamp_job_record *r, uint8_t **buf, size_
     } else if (r->kind == IAMP_REC_END) {
         iamp__wire_status_to_pb(&r->status, &st);
         pb.status = &st;
+        pb.has_result = r->result != NULL;
+        pb.result.data = r->result;
+        pb.result.len = r->result_len;
     }
     if (!rc) {
         size_t n = iamp__journal_record__get_packed_size(&pb);
@@ -130,9 +134,16 @@ static int record_from_pb(const Iamp__JournalRecord *pb, struct iamp_job_record 
     case IAMP_REC_SUBMIT:
         return pb->submit ? spec_from_pb(pb->submit, &r->spec) : IAMP_ECORRUPT;
     case IAMP_REC_END:
-        return pb->status && !iamp__wire_status_from_pb(pb->status, &r->status, NULL, 0)
-                   ? 0
-                   : IAMP_ECORRUPT;
+        if (!pb->status || iamp__wire_status_from_pb(pb->status, &r->status, NULL, 0))
+            return IAMP_ECORRUPT;
+        if (pb->has_result) {
+            r->result = malloc(pb->result.len ? pb->result.len : 1);
+            if (!r->result)
+                return IAMP_ENOMEM;
+            memcpy(r->result, pb->result.data, pb->result.len);
+            r->result_len = pb->result.len;
+        }
+        return 0;
     case IAMP_REC_CANCEL:
         return 0;
     default:
@@ -205,27 +216,39 @@ out:
     return rc;
 }
 
-int iamp_result_save(const char *path, const struct iamp_result *r)
+int iamp_result_encode_file(const struct iamp_result *r, uint8_t **buf, size_t *len)
 {
     uint8_t *payload = NULL, *file = NULL;
-    size_t len = 0;
-    int rc = result_encode(r, &payload, &len);
+    size_t plen = 0;
+    *buf = NULL;
+    *len = 0;
+    int rc = result_encode(r, &payload, &plen);
     if (rc)
         return rc;
     Iamp__ResultFile pb = IAMP__RESULT_FILE__INIT;
     pb.magic = IAMP_RESULT_MAGIC;
     pb.payload.data = payload;
-    pb.payload.len = len;
-    pb.crc32c = iamp_crc32c(0, payload, len);
+    pb.payload.len = plen;
+    pb.crc32c = iamp_crc32c(0, payload, plen);
     size_t n = iamp__result_file__get_packed_size(&pb);
-    file = malloc(n);
+    file = malloc(n ? n : 1);
     if (!file) {
         rc = IAMP_ENOMEM;
     } else {
-        n = iamp__result_file__pack(&pb, file);
-        rc = iamp_file_write_atomic(path, file, n);
+        *len = iamp__result_file__pack(&pb, file);
+        *buf = file;
     }
     free(payload);
+    return rc;
+}
+
+int iamp_result_save(const char *path, const struct iamp_result *r)
+{
+    uint8_t *file = NULL;
+    size_t n = 0;
+    int rc = iamp_result_encode_file(r, &file, &n);
+    if (!rc)
+        rc = iamp_file_write_atomic(path, file, n);
     free(file);
     return rc;
 }
@@ -270,6 +293,15 @@ static int result_from_file(const uint8_t *buf, size_t len, struct iamp_result *
     return rc;
 }
 
+int iamp_result_decode_file(const uint8_t *buf, size_t len, struct iamp_result *r)
+{
+    memset(r, 0, sizeof(*r));
+    int rc = result_from_file(buf, len, r);
+    if (rc)
+        iamp_result_release(r);
+    return rc;
+}
+
 int iamp_result_load(const char *path, struct iamp_result *r)
 {
     uint8_t *buf = NULL;
@@ -279,9 +311,7 @@ int iamp_result_load(const char *path, struct iamp_result *r)
     if (rc == IAMP_ELIMIT)
         rc = IAMP_ECORRUPT;
     if (!rc)
-        rc = result_from_file(buf, len, r);
+        rc = iamp_result_decode_file(buf, len, r);
     free(buf);
-    if (rc)
-        iamp_result_release(r);
     return rc;
 }

@@ -211,6 +211,8 @@ struct iamp_job_record {
     uint64_t time_ms;
     struct iamp_job_spec spec;     /* REC_SUBMIT */
     struct iamp_job_status status; /* REC_END */
+    uint8_t *result;               /* REC_END: ResultFile bytes, owned; or NULL */
+    size_t result_len;
 };
 
 void iamp_job_record_release(struct iamp_job_record *r);
@@ -232,7 +234,11 @@ struct iamp_result {
 };
 
 void iamp_result_release(struct iamp_result *r);
-/* Atomic save (temp, fsync, rename, directory fsync) with a CRC-32C. */
+/* The bytes of a result file (a ResultFile with a CRC-32C), malloc'd. */
+IAMP_WUR int iamp_result_encode_file(const struct iamp_result *r, uint8_t **buf, size_t *len);
+/* Those bytes back; IAMP_ECORRUPT when they do not check out. */
+IAMP_WUR int iamp_result_decode_file(const uint8_t *buf, size_t len, struct iamp_result *r);
+/* Atomic save (temp, fsync, rename, directory fsync) of those bytes. */
 IAMP_WUR int iamp_result_save(const char *path, const struct iamp_result *r);
 /* IAMP_ENOENT when missing, IAMP_ECORRUPT when damaged. */
 IAMP_WUR int iamp_result_load(const char *path, struct iamp_result *r);

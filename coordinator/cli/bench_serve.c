@@ -32,13 +32,16 @@ static const char bench_serve_usage[] =
     "\n"
     "Answer-job latency (one client, one question per job) and throughput\n"
     "(--clients clients at once) against `iamp serve`; without --addr a server\n"
-    "is started on a free loopback port with a fresh data directory.\n";
+    "is started on a free loopback port with a fresh data directory. With\n"
+    "--batching, throughput of --clients clients sending 1-question jobs\n"
+    "against one client sending those questions together (jobs of --clients\n"
+    "questions), and their ratio: what many small jobs cost against one.\n";
 
 struct bench {
     const char *addr, *task_spec;
     long depth, requests, clients, questions;
     double seconds;
-    int json;
+    int json, batching;
     struct iamp_task task;
     char addr_buf[64], dir[256];
     pid_t child;
@@ -66,6 +69,9 @@ static const struct iamp_opt bench_serve_rows[] = {
     IAMP_OPT_NUM("questions", IAMP_OPT_LONG, questions, 1, 65536, "N",
                  "throughput: questions per job"),
     IAMP_OPT_NUM("seconds", IAMP_OPT_DOUBLE, seconds, 0.1, 3600, "X", "throughput: duration"),
+    IAMP_OPT_SWITCH("batching", batching, 1,
+                    "throughput: 1-question jobs of --clients clients against one client's "
+                    "jobs of --clients questions"),
     IAMP_OPT_SWITCH("json", json, 1, "one JSON object instead of text"),
     {0},
 };
@@ -227,13 +233,20 @@ static int one_job(struct worker *w, struct iamp_submit *s)
         if (!rc)
             iamp_msg_release(&r);
     }
-    memset(&req, 0, sizeof(req));
-    req.kind = IAMP_MSG_GET_RESULT;
-    req.job_id = job;
-    if (!rc && state == IAMP_JOB_DONE)
+    /* every page of the result */
+    for (uint64_t got = 0; !rc && state == IAMP_JOB_DONE && got < (uint64_t)s->n_questions;) {
+        memset(&req, 0, sizeof(req));
+        req.kind = IAMP_MSG_GET_RESULT;
+        req.job_id = job;
+        req.offset = got;
         rc = iamp_client_call(&cl, &req, &r, 30000, w->err, sizeof(w->err));
-    if (!rc && state == IAMP_JOB_DONE) {
-        rc = r.kind == IAMP_MSG_RESULT && r.page.n_items == s->n_questions ? 0 : IAMP_ECORRUPT;
+        if (rc)
+            break;
+        rc = r.kind == IAMP_MSG_RESULT && r.page.n_items > 0 ? 0 : IAMP_ECORRUPT;
+        if (rc)
+            snprintf(w->err, sizeof(w->err), "job %llu: no result page at %llu",
+                     (unsigned long long)job, (unsigned long long)got);
+        got += r.page.n_items;
         iamp_msg_release(&r);
     }
     iamp_client_close(&cl);
@@ -387,6 +400,31 @@ static void report(const struct bench *b, const struct figures *f)
            f->load_p50 * 1e3, f->load_p99 * 1e3, f->jobs, f->wall);
 }
 
+/* One client sending, as jobs of --clients questions, what --clients
+ * clients sent as 1-question jobs (f): the ratio of their throughputs. */
+static int batching_phase(struct bench *b, const struct figures *small)
+{
+    struct bench one = *b;
+    struct figures f;
+    memset(&f, 0, sizeof(f));
+    one.clients = 1;
+    one.questions = b->clients;
+    if (throughput_phase(&one, &f))
+        return IAMP_EXIT_FAIL;
+    double ratio = f.qps > 0 ? small->qps / f.qps : 0.0;
+    if (b->json)
+        printf("{\"batching\":{\"clients\":%ld,\"small_questions_per_s\":%.1f,"
+               "\"one_client_questions_per_s\":%.1f,\"ratio\":%.3f}}\n",
+               b->clients, small->qps, f.qps, ratio);
+    else
+        printf("throughput, 1 client, jobs of %ld questions: %.0f questions/s (per job p50 %.1f "
+               "ms)\nbatching: %ld clients' 1-question jobs / 1 client's %ld-question jobs = "
+               "%.0f / %.0f questions/s = %.2f\n",
+               b->clients, f.qps, f.load_p50 * 1e3, b->clients, b->clients, small->qps, f.qps,
+               ratio);
+    return f.failures ? IAMP_EXIT_FAIL : IAMP_EXIT_OK;
+}
+
 int iamp_bench_serve(int argc, char **argv)
 {
     struct bench b;
@@ -403,12 +441,16 @@ int iamp_bench_serve(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     code = IAMP_EXIT_FAIL;
+    if (b.batching)
+        b.questions = 1;
     if (b.addr || spawn_server(&b) == 0) {
         latency_phase(&b, &f);
         if (throughput_phase(&b, &f) == 0) {
             report(&b, &f);
             code = f.failures ? IAMP_EXIT_FAIL : IAMP_EXIT_OK;
         }
+        if (code == IAMP_EXIT_OK && b.batching)
+            code = batching_phase(&b, &f);
     }
     stop_server(&b);
     iamp_task_destroy(&b.task);

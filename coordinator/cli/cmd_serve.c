@@ -234,19 +234,22 @@ static int run_server(struct serve_cmd *c)
 
 struct journal_census {
     long kind[4]; /* by enum iamp_record_kind; [0]: undecodable */
+    long answers; /* END records holding a job's answers */
     uint64_t max_id;
 };
 
-static void census_cb(void *ctx, const uint8_t *payload, size_t len)
+static void census_cb(void *ctx, const uint8_t *payload, size_t len, uint64_t at)
 {
     struct journal_census *c = ctx;
     struct iamp_job_record r;
+    (void)at;
     if (iamp_job_record_decode(payload, len, &r)) {
         c->kind[0]++;
         return;
     }
     c->kind[r.kind >= 1 && r.kind <= 3 ? r.kind : 0]++;
     c->max_id = r.job_id > c->max_id ? r.job_id : c->max_id;
+    c->answers += r.result != NULL;
     iamp_job_record_release(&r);
 }
 
@@ -254,7 +257,7 @@ static void census_cb(void *ctx, const uint8_t *payload, size_t len)
 static int check_journal(const char *dir)
 {
     char path[4200];
-    struct journal_census c = {{0}, 0};
+    struct journal_census c = {{0}, 0, 0};
     struct iamp_journal_replay rep;
     snprintf(path, sizeof(path), "%s/journal", dir);
     int rc = iamp_journal_scan(path, census_cb, &c, &rep);
@@ -264,10 +267,10 @@ static int check_journal(const char *dir)
         return IAMP_EXIT_FAIL;
     }
     printf("journal %s: format %d, %llu bytes, %ld intact records (%ld submit, %ld cancel, "
-           "%ld end, %ld undecodable), highest job id %llu\n",
+           "%ld end of which %ld hold answers, %ld undecodable), highest job id %llu\n",
            path, rep.format, (unsigned long long)(rep.kept_bytes + rep.torn_bytes), rep.records,
-           c.kind[IAMP_REC_SUBMIT], c.kind[IAMP_REC_CANCEL], c.kind[IAMP_REC_END], c.kind[0],
-           (unsigned long long)c.max_id);
+           c.kind[IAMP_REC_SUBMIT], c.kind[IAMP_REC_CANCEL], c.kind[IAMP_REC_END], c.answers,
+           c.kind[0], (unsigned long long)c.max_id);
     if (rep.damaged)
         printf("damaged: %ld range(s), %llu bytes, the first at offset %llu (records there are "
                "lost; the rest replays)\n",

@@ -20,6 +20,7 @@
 #include <uv.h>
 
 #define SLICE_START_QUESTIONS 16
+#define BATCH_JOBS_MAX 256 /* answer jobs amplified together at most */
 
 struct xjob {
     struct iamp_sched_entry se; /* first: the scheduler hands back entries */
@@ -54,11 +55,19 @@ struct iamp_executor {
     int stop;
     uv_mutex_t ev_mu;
     struct event_node *ev_head, *ev_tail;
+    /* batches of answer jobs (executor thread) */
+    int batch_slice; /* root questions of the next batch at most */
+    struct xjob *batch[BATCH_JOBS_MAX];
+    struct iamp_question *bq;
+    struct iamp_answer *ba;
+    int bcap;
+    long batches, batched; /* under mu */
 };
 
 /* ---------------------------------------------------------- events */
 
-static void post(struct iamp_executor *x, struct xjob *j, struct iamp_result *result)
+static void post_result(struct iamp_executor *x, struct xjob *j, struct iamp_result *result,
+                        uint8_t *file, size_t file_len)
 {
     struct event_node *n = calloc(1, sizeof(*n));
     if (!n) { /* the job's next event, or the journal replay, repairs this */
@@ -66,10 +75,13 @@ static void post(struct iamp_executor *x, struct xjob *j, struct iamp_result *re
             iamp_result_release(result);
             free(result);
         }
+        free(file);
         return;
     }
     n->ev.st = j->st;
     n->ev.result = result;
+    n->ev.result_file = file;
+    n->ev.result_file_len = file_len;
     n->ev.served_round = x->b->round;
     uv_mutex_lock(&x->ev_mu);
     if (x->ev_tail)
@@ -79,6 +91,11 @@ static void post(struct iamp_executor *x, struct xjob *j, struct iamp_result *re
     x->ev_tail = n;
     uv_mutex_unlock(&x->ev_mu);
     x->notify(x->ctx);
+}
+
+static void post(struct iamp_executor *x, struct xjob *j)
+{
+    post_result(x, j, NULL, NULL, 0);
 }
 
 int iamp_executor_poll(struct iamp_executor *x, struct iamp_exec_event *ev)
@@ -118,7 +135,7 @@ static void finish(struct iamp_executor *x, struct xjob *j, int state, const cha
     j->st.state = state;
     j->st.finished_ms = iamp_unix_ms();
     snprintf(j->st.message, sizeof(j->st.message), "%.255s", why ? why : "");
-    post(x, j, NULL);
+    post(x, j);
 }
 
 /* ---------------------------------------------------------- ANSWER */
@@ -136,23 +153,27 @@ static int answer_start(struct iamp_executor *x, struct xjob *j)
     return 0;
 }
 
-/* Aim the next slice at slice_ms from this one's pace. */
-static void resize_slice(struct iamp_executor *x, struct xjob *j, int k, double seconds)
+/* Aim the next slice at slice_ms from this one's pace (k questions in
+ * `seconds`). */
+static void resize_slice(struct iamp_executor *x, int *slice, int k, double seconds)
 {
     double want = seconds > 1e-6 ? (double)k * x->o.slice_ms * 1e-3 / seconds : 4.0 * k;
-    if (want > 4.0 * j->slice)
-        want = 4.0 * j->slice;
-    j->slice = want < 1.0                        ? 1
-               : want > x->o.slice_max_questions ? x->o.slice_max_questions
-                                                 : (int)want;
+    if (want > 4.0 * *slice)
+        want = 4.0 * *slice;
+    *slice = want < 1.0                        ? 1
+             : want > x->o.slice_max_questions ? x->o.slice_max_questions
+                                               : (int)want;
 }
 
-/* Write the result file and post DONE with the answers. */
+/* Post DONE with the answers: their result-file bytes go with the event
+ * for the journal, or, when too large for a record, to the result file. */
 static void answer_done(struct iamp_executor *x, struct xjob *j)
 {
     char path[4200], why[300];
+    uint8_t *file = NULL;
+    size_t len = 0;
     struct iamp_result *r = calloc(1, sizeof(*r));
-    int rc = r ? iamp_job_path(path, sizeof(path), x->dir, j->se.id, "result") : IAMP_ENOMEM;
+    int rc = r ? 0 : IAMP_ENOMEM;
     if (!rc) {
         r->job_id = j->se.id;
         snprintf(r->task, sizeof(r->task), "%s", j->spec.task);
@@ -161,20 +182,29 @@ static void answer_done(struct iamp_executor *x, struct xjob *j)
         r->n = j->spec.n;
         r->qs = j->spec.qs;
         r->as = j->out;
-        rc = iamp_result_save(path, r);
         j->spec.qs = NULL;
         j->out = NULL;
+        rc = iamp_result_encode_file(r, &file, &len);
+    }
+    if (!rc && len > IAMP_RESULT_INLINE_MAX) {
+        rc = iamp_job_path(path, sizeof(path), x->dir, j->se.id, "result");
+        if (!rc)
+            rc = iamp_file_write_atomic(path, file, len);
+        free(file);
+        file = NULL;
     }
     if (rc) {
         snprintf(why, sizeof(why), "cannot write the result: %s", iamp_strerror(rc));
         iamp_result_release(r);
         free(r);
+        free(file);
         finish(x, j, IAMP_JOB_FAILED, why);
         return;
     }
     j->st.state = IAMP_JOB_DONE;
     j->st.finished_ms = iamp_unix_ms();
-    post(x, j, r);
+    j->st.done = (uint64_t)j->spec.n;
+    post_result(x, j, r, file, len);
 }
 
 static int answer_slice(struct iamp_executor *x, struct xjob *j)
@@ -203,11 +233,11 @@ static int answer_slice(struct iamp_executor *x, struct xjob *j)
         finish(x, j, IAMP_JOB_FAILED, why);
         return 1;
     }
-    resize_slice(x, j, k, iamp_now() - t0);
+    resize_slice(x, &j->slice, k, iamp_now() - t0);
     j->done += k;
     j->st.done = (uint64_t)j->done;
     if (j->done < j->spec.n) {
-        post(x, j, NULL);
+        post(x, j);
         return 0;
     }
     answer_done(x, j);
@@ -321,11 +351,132 @@ static int train_slice(struct iamp_executor *x, struct xjob *j)
     j->st.model_round = j->round;
     j->st.done = j->round > j->start_round ? j->round - j->start_round : 0;
     if (j->round < j->target_round) {
-        post(x, j, NULL);
+        post(x, j);
         return 0;
     }
     train_end(x, j, IAMP_JOB_DONE, NULL);
     return 1;
+}
+
+/* ---------------------------------------------------------- batches of ANSWER jobs */
+
+static int left_of(const struct xjob *j)
+{
+    return j->spec.n - j->done;
+}
+
+/* Jobs that can run with j (batch[0] = j) in one amplify call: answer
+ * jobs of its depth, not canceled, that finish within the batch's size;
+ * how many. Called with mu held. */
+static int gather(struct iamp_executor *x, struct xjob *j)
+{
+    int k = 0, room = x->batch_slice;
+    if (j->spec.kind != IAMP_JOB_ANSWER || left_of(j) > room)
+        return 1;
+    x->batch[k++] = j;
+    room -= left_of(j);
+    for (int i = 0; i < x->sched.n && k < BATCH_JOBS_MAX && room > 0; i++) {
+        struct xjob *m = (struct xjob *)x->sched.e[i];
+        if (m == j || m->spec.kind != IAMP_JOB_ANSWER || m->cancel ||
+            m->spec.depth != j->spec.depth || left_of(m) > room)
+            continue;
+        x->batch[k++] = m;
+        room -= left_of(m);
+    }
+    return k;
+}
+
+static int grow_batch_buffers(struct iamp_executor *x, int n)
+{
+    if (n <= x->bcap)
+        return 0;
+    struct iamp_question *q = realloc(x->bq, (size_t)n * sizeof(*q));
+    if (q)
+        x->bq = q;
+    struct iamp_answer *a = q ? realloc(x->ba, (size_t)n * sizeof(*a)) : NULL;
+    if (a)
+        x->ba = a;
+    if (!q || !a)
+        return IAMP_ENOMEM;
+    x->bcap = n;
+    return 0;
+}
+
+/* Start the batch's jobs and keep those on batch[0]'s model version:
+ * their count. ended[i] is set for jobs that failed to start, ran[i]
+ * for the kept ones. */
+static int start_batch(struct iamp_executor *x, int k, int *ended, int *ran)
+{
+    int kept = 0;
+    for (int i = 0; i < k; i++) {
+        struct xjob *m = x->batch[i];
+        if (!m->started) { /* from QUEUED to its end in this slice: no RUNNING event */
+            m->st.state = IAMP_JOB_RUNNING;
+            int rc = answer_start(x, m);
+            m->started = 1;
+            if (rc) {
+                finish(x, m, IAMP_JOB_FAILED, iamp_strerror(rc));
+                ended[i] = 1;
+                continue;
+            }
+        }
+        if (x->batch[0]->ref && m->ref == x->batch[0]->ref) {
+            ran[i] = 1;
+            kept++;
+        }
+    }
+    return kept;
+}
+
+/* Run batch[0..k) in one amplify call. ended[i]: job i ended (its final
+ * event posted); share[i]: its part of the executor time. */
+static void run_batch(struct iamp_executor *x, int k, int *ended, double *share)
+{
+    int ran[BATCH_JOBS_MAX] = {0};
+    double t0 = iamp_now();
+    int kept = start_batch(x, k, ended, ran), total = 0;
+    long budget = x->o.max_tree_nodes;
+    for (int i = 0; i < k; i++) {
+        if (!ran[i])
+            continue;
+        struct xjob *m = x->batch[i];
+        if (x->o.max_tree_nodes - m->nodes < budget)
+            budget = x->o.max_tree_nodes - m->nodes;
+        total += left_of(m);
+    }
+    int rc = kept ? grow_batch_buffers(x, total) : IAMP_EINVAL;
+    for (int i = 0, at = 0; !rc && i < k; i++) {
+        if (ran[i]) {
+            memcpy(x->bq + at, x->batch[i]->spec.qs + x->batch[i]->done,
+                   (size_t)left_of(x->batch[i]) * sizeof(*x->bq));
+            at += left_of(x->batch[i]);
+        }
+    }
+    long nodes = 0;
+    if (!rc)
+        rc = x->b->ops->amplify(x->b, x->batch[0]->ref, x->bq, total, (int)x->batch[0]->spec.depth,
+                                budget, x->ba, &nodes);
+    double spent = iamp_now() - t0;
+    if (!rc)
+        resize_slice(x, &x->batch_slice, total, spent);
+    for (int i = 0, at = 0; i < k; i++) {
+        struct xjob *m = x->batch[i];
+        if (!ran[i])
+            continue;
+        int left = left_of(m);
+        share[i] = total ? spent * left / total : 0.0;
+        if (rc) { /* one at a time: each meets its own limit or error */
+            double t1 = iamp_now();
+            ended[i] = answer_slice(x, m);
+            share[i] += iamp_now() - t1;
+            continue;
+        }
+        memcpy(m->out + m->done, x->ba + at, (size_t)left * sizeof(*m->out));
+        at += left;
+        m->done = m->spec.n;
+        answer_done(x, m);
+        ended[i] = 1;
+    }
 }
 
 /* ---------------------------------------------------------- the thread */
@@ -335,7 +486,7 @@ static int run_slice(struct iamp_executor *x, struct xjob *j)
 {
     if (!j->started && j->spec.kind != IAMP_JOB_TRAIN) {
         j->st.state = IAMP_JOB_RUNNING;
-        post(x, j, NULL);
+        post(x, j);
     }
     switch (j->spec.kind) {
     case IAMP_JOB_ANSWER:
@@ -388,14 +539,29 @@ static void thread_main(void *arg)
             uv_cond_wait(&x->cond, &x->mu);
             continue;
         }
+        int k = gather(x, j);
         uv_mutex_unlock(&x->mu);
-        double t0 = iamp_now();
-        int ended = run_slice(x, j);
+        int ended[BATCH_JOBS_MAX] = {0};
+        double share[BATCH_JOBS_MAX] = {0};
+        if (k > 1) {
+            run_batch(x, k, ended, share);
+        } else {
+            double t0 = iamp_now();
+            x->batch[0] = j;
+            ended[0] = run_slice(x, j);
+            share[0] = iamp_now() - t0;
+            k = 1;
+        }
         uv_mutex_lock(&x->mu);
-        iamp_sched_charge(&x->sched, &j->se, iamp_now() - t0);
-        if (ended) {
-            iamp_sched_remove(&x->sched, &j->se);
-            release_job(x, j);
+        x->batches += k > 1;
+        x->batched += k > 1 ? k : 0;
+        for (int i = 0; i < k; i++) {
+            struct xjob *m = x->batch[i];
+            iamp_sched_charge(&x->sched, &m->se, share[i]);
+            if (ended[i]) {
+                iamp_sched_remove(&x->sched, &m->se);
+                release_job(x, m);
+            }
         }
     }
     while (x->sched.n > 0) {
@@ -423,6 +589,7 @@ int iamp_executor_start(struct iamp_executor **out, struct iamp_backend *b,
     x->notify = notify;
     x->ctx = ctx;
     iamp_sched_init(&x->sched);
+    x->batch_slice = SLICE_START_QUESTIONS;
     if (uv_mutex_init(&x->mu) || uv_mutex_init(&x->ev_mu) || uv_cond_init(&x->cond)) {
         free(x);
         return IAMP_ENOMEM;
@@ -478,6 +645,14 @@ void iamp_executor_cancel(struct iamp_executor *x, uint64_t id)
     uv_mutex_unlock(&x->mu);
 }
 
+void iamp_executor_counts(struct iamp_executor *x, long *batches, long *batched)
+{
+    uv_mutex_lock(&x->mu);
+    *batches = x->batches;
+    *batched = x->batched;
+    uv_mutex_unlock(&x->mu);
+}
+
 void iamp_executor_stop(struct iamp_executor *x)
 {
     if (!x)
@@ -493,8 +668,11 @@ void iamp_executor_stop(struct iamp_executor *x)
             iamp_result_release(ev.result);
             free(ev.result);
         }
+        free(ev.result_file);
     }
     iamp_sched_release(&x->sched);
+    free(x->bq);
+    free(x->ba);
     uv_cond_destroy(&x->cond);
     uv_mutex_destroy(&x->mu);
     uv_mutex_destroy(&x->ev_mu);

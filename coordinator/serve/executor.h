@@ -10,8 +10,20 @@
  * The loop thread hands over committed jobs (submit), asks for cancels,
  * and drains events (poll) after the notify callback fired; notify is
  * called on the executor thread and must only wake the loop (uv_async).
- * Results of finished ANSWER jobs are written atomically to
- * <data_dir>/jobs/<id>.result before their DONE event is posted; a TRAIN
+ *
+ * Answer jobs that are ready together are amplified together: a slice of
+ * one that finishes it takes along other answer jobs of the same depth on
+ * the same model version that finish in it too, up to the slice's size,
+ * in one amplify call (each job is charged its share of the time); when
+ * the batch exceeds a job's tree-node limit, each runs alone. So many
+ * small jobs cost about what one large job does. (A job that starts and
+ * ends in one batch posts no RUNNING event: QUEUED, then its end.)
+ *
+ * A finished ANSWER job's DONE event carries its answers and, when they
+ * fit in IAMP_RESULT_INLINE_MAX bytes, their result-file bytes, which the
+ * server journals in the job's END record (one group-committed fsync for
+ * many jobs); larger results are written atomically to
+ * <data_dir>/jobs/<id>.result before the DONE event is posted. A TRAIN
  * job writes <id>.train (its first round) so that it resumes after a
  * restart with the same end, and appends a metrics row per round to
  * <id>.metrics.jsonl (as `iamp train --metrics` writes them; rounds that
@@ -24,6 +36,8 @@
 #include "proto/wire.h"
 
 struct iamp_executor;
+
+#define IAMP_RESULT_INLINE_MAX (256u << 10) /* result bytes journaled in an END record */
 
 struct iamp_executor_opts {
     const char *data_dir;    /* results go to <data_dir>/jobs/ */
@@ -40,7 +54,11 @@ struct iamp_exec_event {
     struct iamp_result *result; /* ANSWER and DONE: its answers, passed to the
                                    receiver (iamp_result_release + free);
                                    else NULL */
-    uint64_t served_round;      /* round of the newest published model */
+    uint8_t *result_file;       /* with result: its result-file bytes for the END
+                                   record (free), or NULL when the result file
+                                   holds them */
+    size_t result_file_len;
+    uint64_t served_round; /* round of the newest published model */
 };
 
 typedef void (*iamp_executor_notify_cb)(void *ctx);
@@ -55,6 +73,9 @@ IAMP_WUR int iamp_executor_submit(struct iamp_executor *x, uint64_t id, struct i
 void iamp_executor_cancel(struct iamp_executor *x, uint64_t id);
 /* Move the oldest pending event into *ev; 1 when there was one. */
 int iamp_executor_poll(struct iamp_executor *x, struct iamp_exec_event *ev);
+/* Batches run so far (amplify calls for two or more answer jobs), and
+ * the jobs they held. */
+void iamp_executor_counts(struct iamp_executor *x, long *batches, long *batched);
 /* Stop after the slice in progress, save an open training job, join the
  * thread, free everything. Unfinished jobs are dropped here; the journal
  * still holds them. */

@@ -4,7 +4,10 @@
  * Each frame server.c reads is decoded (proto/wire), checked (request.c),
  * acted on and answered. Job submits and cancels wait in `pending` until
  * the commit worker has appended and fsynced their records; only then are
- * they acknowledged and handed to the executor. Records arriving while an
+ * they acknowledged and handed to the executor. A job's final state from
+ * the executor waits the same way for its END record (which holds a small
+ * job's answers) and is shown only once that is durable, so a client never
+ * sees DONE for answers a crash could lose. Records arriving while an
  * append is in flight go into the next one (group commit). A commit item
  * that answers on a connection holds a ref on it.
  *
@@ -99,38 +102,101 @@ static void notify_watchers(struct iamp_server *s, const struct iamp_job *j)
     }
 }
 
-static void merge_event(struct iamp_job *j, const struct iamp_job_status *e)
+/* The executor's dynamic fields of e into the job's status st. */
+static void merge_status(struct iamp_job_status *st, const struct iamp_job_status *e)
 {
-    j->st.state = e->state;
-    j->st.done = e->done;
-    j->st.total = e->total;
-    snprintf(j->st.message, sizeof(j->st.message), "%s", e->message);
-    j->st.has_model_round = e->has_model_round;
-    j->st.model_round = e->model_round;
-    j->st.has_accuracy = e->has_accuracy;
-    j->st.accuracy = e->accuracy;
-    j->st.amplified_accuracy = e->amplified_accuracy;
-    j->st.finished_ms = e->finished_ms;
+    st->state = e->state;
+    st->done = e->done;
+    st->total = e->total;
+    snprintf(st->message, sizeof(st->message), "%s", e->message);
+    st->has_model_round = e->has_model_round;
+    st->model_round = e->model_round;
+    st->has_accuracy = e->has_accuracy;
+    st->accuracy = e->accuracy;
+    st->amplified_accuracy = e->amplified_accuracy;
+    st->finished_ms = e->finished_ms;
+}
+
+static void release_event(struct iamp_exec_event *ev)
+{
+    if (ev->result) {
+        iamp_result_release(ev->result);
+        free(ev->result);
+    }
+    free(ev->result_file);
+    ev->result = NULL;
+    ev->result_file = NULL;
+}
+
+/* Show job j's final state e (taken) now that its END record is durable,
+ * or, when it could not be written, a failure. */
+static void apply_end(struct iamp_server *s, struct iamp_job *j, struct iamp_job_end *e,
+                      uint64_t at, int rc)
+{
+    if (rc) {
+        e->st.state = IAMP_JOB_FAILED;
+        snprintf(e->st.message, sizeof(e->st.message), "cannot write the journal: %s",
+                 iamp_strerror(rc));
+    }
+    j->st = e->st;
+    if (e->result && !rc) {
+        iamp_jobs_keep_result(&s->jobs, j, e->result);
+        j->result_at = e->inline_result ? at : 0;
+    } else if (e->result) {
+        iamp_result_release(e->result);
+        free(e->result);
+    }
+    free(e);
+    job_ended(s, j);
+    notify_watchers(s, j);
+}
+
+/* A final state: journaled first (its END record, with a small result's
+ * bytes), applied when durable (end_committed). */
+static void on_final(struct iamp_server *s, struct iamp_job *j, struct iamp_exec_event *ev)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    struct iamp_job_status st = j->st;
+    merge_status(&st, &ev->st);
+    struct iamp_job_end *e = j->ending ? NULL : calloc(1, sizeof(*e));
+    int rc = e ? iamp_jobs_end_record(j, &st, ev->result_file, ev->result_file_len, &buf, &len)
+               : IAMP_ENOMEM;
+    if (rc) {
+        free(e);
+        release_event(ev);
+        struct iamp_job_end lost = {.st = st};
+        lost.st.state = IAMP_JOB_FAILED;
+        snprintf(lost.st.message, sizeof(lost.st.message), "cannot record the end: %s",
+                 iamp_strerror(rc));
+        j->st = lost.st;
+        job_ended(s, j);
+        notify_watchers(s, j);
+        return;
+    }
+    e->st = st;
+    e->result = ev->result;
+    e->inline_result = ev->result_file != NULL;
+    ev->result = NULL;
+    release_event(ev);
+    j->ending = e;
+    commit_push(s, buf, len, ACK_END, j->st.job_id, NULL, 0);
 }
 
 static void on_event(struct iamp_server *s, struct iamp_exec_event *ev)
 {
     s->served_round = ev->served_round;
     struct iamp_job *j = iamp_jobs_get(&s->jobs, ev->st.job_id);
-    if (!j || iamp_job_state_final(j->st.state)) {
-        if (ev->result) {
-            iamp_result_release(ev->result);
-            free(ev->result);
-        }
+    if (!j || iamp_job_state_final(j->st.state) || j->ending) {
+        release_event(ev);
         return;
     }
-    merge_event(j, &ev->st);
-    if (ev->result)
-        iamp_jobs_keep_result(&s->jobs, j, ev->result);
-    if (iamp_job_state_final(j->st.state)) {
-        job_ended(s, j);
-        journal_end(s, j);
+    if (iamp_job_state_final(ev->st.state)) {
+        on_final(s, j, ev);
+        return;
     }
+    release_event(ev);
+    merge_status(&j->st, &ev->st);
     notify_watchers(s, j);
 }
 
@@ -158,8 +224,11 @@ static void commit_work_cb(uv_work_t *req)
     struct iamp_server *s = req->data;
     struct batch *b = &s->inflight;
     struct iamp_journal_rec *recs = calloc((size_t)b->n, sizeof(*recs));
+    uint64_t *at = calloc((size_t)b->n, sizeof(*at));
     int n = 0;
-    if (!recs) {
+    if (!recs || !at) {
+        free(recs);
+        free(at);
         b->rc = IAMP_ENOMEM;
         return;
     }
@@ -169,8 +238,22 @@ static void commit_work_cb(uv_work_t *req)
             recs[n++].len = b->v[i].len;
         }
     }
-    b->rc = n ? iamp_journal_append(&s->jobs.journal, recs, n) : 0;
+    b->rc = n ? iamp_journal_append(&s->jobs.journal, recs, n, at) : 0;
+    for (int i = 0, k = 0; !b->rc && i < b->n; i++)
+        if (b->v[i].bytes)
+            b->v[i].at = at[k++];
     free(recs);
+    free(at);
+}
+
+static void end_committed(struct iamp_server *s, const struct citem *it, int rc)
+{
+    struct iamp_job *j = iamp_jobs_get(&s->jobs, it->job);
+    if (!j || !j->ending)
+        return;
+    struct iamp_job_end *e = j->ending;
+    j->ending = NULL;
+    apply_end(s, j, e, it->at, rc);
 }
 
 static void submit_committed(struct iamp_server *s, const struct citem *it, int rc)
@@ -221,6 +304,8 @@ static void commit_after_cb(uv_work_t *req, int status)
             submit_committed(s, it, rc);
         else if (it->ack == ACK_CANCEL)
             cancel_committed(s, it, rc);
+        else if (it->ack == ACK_END)
+            end_committed(s, it, rc);
         free(it->bytes);
         if (it->c && it->c->refs > 1) {
             iamp__srv_conn_unref(it->c);
@@ -271,7 +356,7 @@ static void commit_push(struct iamp_server *s, uint8_t *bytes, size_t len, int a
     }
     if (c)
         c->refs++;
-    b->v[b->n++] = (struct citem){bytes, len, ack, job, c, request_id};
+    b->v[b->n++] = (struct citem){bytes, len, ack, job, c, request_id, 0};
     if (!s->committing)
         commit_start(s);
 }

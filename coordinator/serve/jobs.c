@@ -102,6 +102,11 @@ static void free_job(struct iamp_jobs *js, struct iamp_job *j)
     if (!j)
         return;
     drop_result(js, j);
+    if (j->ending) {
+        iamp_result_release(j->ending->result);
+        free(j->ending->result);
+        free(j->ending);
+    }
     iamp_job_spec_release(&j->spec);
     free(j);
 }
@@ -127,7 +132,7 @@ static void replay_submit(struct iamp_jobs *js, struct iamp_job_record *r)
     *slot(js, r->job_id) = j;
 }
 
-static void replay_cb(void *ctx, const uint8_t *payload, size_t len)
+static void replay_cb(void *ctx, const uint8_t *payload, size_t len, uint64_t at)
 {
     struct iamp_jobs *js = ctx;
     struct iamp_job_record r;
@@ -146,6 +151,7 @@ static void replay_cb(void *ctx, const uint8_t *payload, size_t len)
         uint64_t created = j->st.created_ms;
         j->st = r.status;
         j->st.created_ms = created;
+        j->result_at = r.result ? at : 0;
         iamp_job_spec_release(&j->spec);
     }
     iamp_job_record_release(&r);
@@ -191,7 +197,7 @@ static int recover(struct iamp_jobs *js, uint64_t now_ms)
         int rc = iamp_jobs_record(j, IAMP_REC_END, now_ms, &buf, &len);
         struct iamp_journal_rec rec = {buf, len};
         if (!rc)
-            rc = iamp_journal_append(&js->journal, &rec, 1);
+            rc = iamp_journal_append(&js->journal, &rec, 1, NULL);
         free(buf);
         if (rc)
             return rc;
@@ -371,21 +377,29 @@ static int finished_submit(const struct iamp_job *j, uint8_t **buf, size_t *len)
     return iamp_job_record_encode(&r, buf, len);
 }
 
-/* Append job j's records to recs (bytes owned by recs). */
-static int compact_job(const struct iamp_job *j, struct iamp_journal_rec *recs, int *n)
+/* Append job j's records to recs (bytes owned by recs); *end_at gets the
+ * index of an END record that holds answers, else -1. */
+static int compact_job(const struct iamp_jobs *js, const struct iamp_job *j,
+                       struct iamp_journal_rec *recs, int *n, int *end_at)
 {
     uint8_t *buf = NULL;
     size_t len = 0;
     int final = iamp_job_state_final(j->st.state);
     int rc = final ? finished_submit(j, &buf, &len)
                    : iamp_jobs_record(j, IAMP_REC_SUBMIT, 0, &buf, &len);
+    *end_at = -1;
     if (rc)
         return rc;
     recs[(*n)++] = (struct iamp_journal_rec){buf, len};
     if (!final && !j->cancel_asked)
         return 0;
-    rc = iamp_jobs_record(j, final ? IAMP_REC_END : IAMP_REC_CANCEL,
-                          final ? j->st.finished_ms : iamp_unix_ms(), &buf, &len);
+    if (final && j->result_at) { /* the answers live in the record: copy it */
+        rc = iamp_journal_read(&js->journal, j->result_at, &buf, &len);
+        *end_at = rc ? -1 : *n;
+    } else {
+        rc = iamp_jobs_record(j, final ? IAMP_REC_END : IAMP_REC_CANCEL,
+                              final ? j->st.finished_ms : iamp_unix_ms(), &buf, &len);
+    }
     if (!rc)
         recs[(*n)++] = (struct iamp_journal_rec){buf, len};
     return rc;
@@ -393,16 +407,26 @@ static int compact_job(const struct iamp_job *j, struct iamp_journal_rec *recs, 
 
 int iamp_jobs_compact(struct iamp_jobs *js)
 {
-    struct iamp_journal_rec *recs = calloc(2 * js->len + 1, sizeof(*recs));
-    int n = 0, rc = recs ? 0 : IAMP_ENOMEM;
-    for (size_t i = 0; !rc && i < js->len; i++)
+    size_t most = 2 * js->len + 1;
+    struct iamp_journal_rec *recs = calloc(most, sizeof(*recs));
+    uint64_t *at = calloc(most, sizeof(*at));
+    int *end_of = calloc(js->len + 1, sizeof(*end_of));
+    int n = 0, rc = recs && at && end_of ? 0 : IAMP_ENOMEM;
+    for (size_t i = 0; !rc && i < js->len; i++) {
+        end_of[i] = -1;
         if (js->v[i] && js->v[i]->committed)
-            rc = compact_job(js->v[i], recs, &n);
+            rc = compact_job(js, js->v[i], recs, &n, &end_of[i]);
+    }
     if (!rc)
-        rc = iamp_journal_rewrite(&js->journal, recs, n);
+        rc = iamp_journal_rewrite(&js->journal, recs, n, at);
+    for (size_t i = 0; !rc && i < js->len; i++)
+        if (js->v[i] && end_of[i] >= 0)
+            js->v[i]->result_at = at[end_of[i]];
     for (int i = 0; i < n; i++)
         free((void *)recs[i].data);
     free(recs);
+    free(at);
+    free(end_of);
     return rc;
 }
 
@@ -552,7 +576,41 @@ int iamp_jobs_record(const struct iamp_job *j, int kind, uint64_t now_ms, uint8_
     return iamp_job_record_encode(&r, buf, len);
 }
 
+int iamp_jobs_end_record(const struct iamp_job *j, const struct iamp_job_status *st,
+                         const uint8_t *result, size_t result_len, uint8_t **buf, size_t *len)
+{
+    struct iamp_job_record r;
+    memset(&r, 0, sizeof(r));
+    r.kind = IAMP_REC_END;
+    r.job_id = j->st.job_id;
+    r.time_ms = st->finished_ms;
+    r.status = *st;
+    r.result = (uint8_t *)result; /* borrowed: not released here */
+    r.result_len = result_len;
+    return iamp_job_record_encode(&r, buf, len);
+}
+
 /* ---------------------------------------------------------- results */
+
+/* Answers from the END record at j->result_at. */
+static int result_from_journal(struct iamp_jobs *js, const struct iamp_job *j,
+                               struct iamp_result *r)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    struct iamp_job_record rec;
+    int rc = iamp_journal_read(&js->journal, j->result_at, &buf, &len);
+    if (!rc)
+        rc = iamp_job_record_decode(buf, len, &rec);
+    free(buf);
+    if (rc)
+        return rc;
+    rc = rec.kind == IAMP_REC_END && rec.job_id == j->st.job_id && rec.result
+             ? iamp_result_decode_file(rec.result, rec.result_len, r)
+             : IAMP_ECORRUPT;
+    iamp_job_record_release(&rec);
+    return rc;
+}
 
 static size_t result_size(const struct iamp_result *r)
 {
@@ -589,9 +647,12 @@ int iamp_jobs_result(struct iamp_jobs *js, struct iamp_job *j, const struct iamp
     if (!j->result) {
         char path[4200];
         struct iamp_result *r = calloc(1, sizeof(*r));
-        int rc =
-            r ? iamp_job_path(path, sizeof(path), js->dir, j->st.job_id, "result") : IAMP_ENOMEM;
-        if (!rc)
+        int rc = r ? 0 : IAMP_ENOMEM;
+        if (!rc && j->result_at)
+            rc = result_from_journal(js, j, r);
+        else if (!rc)
+            rc = iamp_job_path(path, sizeof(path), js->dir, j->st.job_id, "result");
+        if (!rc && !j->result_at)
             rc = iamp_result_load(path, r);
         if (rc) {
             free(r);

@@ -3,7 +3,8 @@
  *
  *   <dir>/journal          SUBMIT, CANCEL and END records (journal.h)
  *   <dir>/ids              the job-id high-water mark (jobs.c)
- *   <dir>/jobs/<id>.result a DONE ANSWER job's answers, written atomically
+ *   <dir>/jobs/<id>.result a DONE ANSWER job's answers when they are too
+ *                          large for its END record, written atomically
  *   <dir>/jobs/<id>.train  a TRAIN job's first round
  *
  * Opening replays the journal: a job with an END record is final; an
@@ -29,15 +30,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A final state on its way to the journal (the server shows it once the
+ * END record is durable). */
+struct iamp_job_end {
+    struct iamp_job_status st;
+    struct iamp_result *result; /* a DONE ANSWER job's answers (heap), or NULL */
+    int inline_result;          /* the END record holds them */
+};
+
 struct iamp_job {
     struct iamp_job_status st; /* st.state is 0 until the SUBMIT is durable */
     char client_key[IAMP_KEY_MAX];
-    int committed;              /* its SUBMIT is in the journal */
-    int cancel_asked;           /* a CANCEL was accepted */
-    uint64_t owner;             /* connection that submitted it; 0 after replay */
-    struct iamp_job_spec spec;  /* until handed to the executor */
-    struct iamp_result *result; /* cached answers, or NULL */
-    uint64_t used;              /* cache clock of the last use */
+    int committed;               /* its SUBMIT is in the journal */
+    int cancel_asked;            /* a CANCEL was accepted */
+    uint64_t owner;              /* connection that submitted it; 0 after replay */
+    struct iamp_job_spec spec;   /* until handed to the executor */
+    struct iamp_result *result;  /* cached answers, or NULL */
+    uint64_t used;               /* cache clock of the last use */
+    uint64_t result_at;          /* journal offset of the END record holding its
+                                    answers; 0: the result file holds them */
+    struct iamp_job_end *ending; /* final state not yet durable, or NULL */
 };
 
 struct iamp_jobs {
@@ -73,8 +85,9 @@ IAMP_WUR int iamp_jobs_open(struct iamp_jobs *js, const char *dir, size_t result
 void iamp_jobs_close(struct iamp_jobs *js);
 
 /* Rewrite the journal with what the table needs: each job's SUBMIT (a
- * finished job's without its questions, which its result file keeps), a
- * pending CANCEL, and each END. Loop thread, no commit in flight. */
+ * finished job's without its questions, which its result keeps), a
+ * pending CANCEL, and each END (one holding answers copied as it is).
+ * Loop thread, no commit in flight. */
 IAMP_WUR int iamp_jobs_compact(struct iamp_jobs *js);
 
 /* Retention: prune final jobs beyond the newest retain_jobs (0: no count
@@ -97,7 +110,13 @@ IAMP_WUR int iamp_jobs_add(struct iamp_jobs *js, struct iamp_job_spec *spec, uin
  * _END (from j->st). */
 IAMP_WUR int iamp_jobs_record(const struct iamp_job *j, int kind, uint64_t now_ms, uint8_t **buf,
                               size_t *len);
-/* A DONE ANSWER job's answers (cached or loaded); borrowed. */
+/* The END record of job j with final status st, holding the result file
+ * bytes result (may be NULL). */
+IAMP_WUR int iamp_jobs_end_record(const struct iamp_job *j, const struct iamp_job_status *st,
+                                  const uint8_t *result, size_t result_len, uint8_t **buf,
+                                  size_t *len);
+/* A DONE ANSWER job's answers (cached, or loaded from the journal or its
+ * result file); borrowed. */
 IAMP_WUR int iamp_jobs_result(struct iamp_jobs *js, struct iamp_job *j,
                               const struct iamp_result **r);
 /* Cache answers just computed; takes r (heap). */

@@ -48,15 +48,16 @@ struct wreq {
     size_t len;
 };
 
-enum { ACK_NONE, ACK_SUBMIT, ACK_CANCEL };
+enum { ACK_NONE, ACK_SUBMIT, ACK_CANCEL, ACK_END };
 
 struct citem {
     uint8_t *bytes; /* a journal record, or NULL (only an acknowledgement) */
     size_t len;
     int ack;
     uint64_t job;
-    struct conn *c; /* holds a ref; NULL for ACK_NONE */
+    struct conn *c; /* holds a ref; NULL for ACK_NONE and ACK_END */
     uint64_t request_id;
+    uint64_t at; /* the record's journal offset, once appended */
 };
 
 struct batch {

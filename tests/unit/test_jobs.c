@@ -47,7 +47,7 @@ static void journal(struct iamp_job *j, int kind)
     size_t len = 0;
     cr_assert_eq(iamp_jobs_record(j, kind, 1000, &buf, &len), 0);
     struct iamp_journal_rec rec = {buf, len};
-    cr_assert_eq(iamp_journal_append(&js.journal, &rec, 1), 0);
+    cr_assert_eq(iamp_journal_append(&js.journal, &rec, 1, NULL), 0);
     free(buf);
 }
 
@@ -208,4 +208,84 @@ Test(jobs, pruning_keeps_the_table_the_size_of_what_is_kept, .timeout = 60)
     cr_assert_not_null(iamp_jobs_get(&js, 2995), "kept after a restart");
     cr_assert(iamp_jobs_expired(&js, 2000));
     cr_assert_leq(js.len, 10 + IAMP_JOB_ID_BLOCK + 1);
+}
+
+/* Job j DONE with n answers, journaled as the server does: the END record
+ * holds the answers. */
+static void end_with_answers(struct iamp_job *j, int n)
+{
+    struct iamp_result r;
+    memset(&r, 0, sizeof(r));
+    r.job_id = j->st.job_id;
+    snprintf(r.task, sizeof(r.task), "%s", j->st.task);
+    r.n = n;
+    r.qs = calloc((size_t)n, sizeof(*r.qs));
+    r.as = calloc((size_t)n, sizeof(*r.as));
+    for (int i = 0; i < n; i++) {
+        r.qs[i].len = 1;
+        r.qs[i].tok[0] = (uint16_t)i;
+        r.as[i].len = 1;
+        r.as[i].tok[0] = (uint16_t)(100 + i + j->st.job_id);
+    }
+    uint8_t *file = NULL, *buf = NULL;
+    size_t flen = 0, len = 0;
+    cr_assert_eq(iamp_result_encode_file(&r, &file, &flen), 0);
+    struct iamp_job_status st = j->st;
+    st.state = IAMP_JOB_DONE;
+    st.done = (uint64_t)n;
+    st.finished_ms = 7;
+    cr_assert_eq(iamp_jobs_end_record(j, &st, file, flen, &buf, &len), 0);
+    struct iamp_journal_rec rec = {buf, len};
+    uint64_t at = 0;
+    cr_assert_eq(iamp_journal_append(&js.journal, &rec, 1, &at), 0);
+    j->st = st;
+    j->result_at = at;
+    iamp_result_release(&r);
+    free(file);
+    free(buf);
+}
+
+static void assert_answers(uint64_t id, int n)
+{
+    struct iamp_job *j = iamp_jobs_get(&js, id);
+    cr_assert_not_null(j, "job %llu", (unsigned long long)id);
+    cr_assert_eq(j->st.state, IAMP_JOB_DONE);
+    cr_assert_eq(j->st.kind, IAMP_JOB_ANSWER, "the END record keeps the whole status");
+    const struct iamp_result *r = NULL;
+    cr_assert_eq(iamp_jobs_result(&js, j, &r), 0);
+    cr_assert_eq(r->n, n);
+    for (int i = 0; i < n; i++)
+        cr_assert_eq(r->as[i].tok[0], 100 + i + id, "job %llu answer %d", (unsigned long long)id,
+                     i);
+}
+
+Test(jobs, answers_in_end_records_survive_reopen_compaction_and_pruning)
+{
+    for (int k = 0; k < 6; k++)
+        end_with_answers(add(3 + k, ""), 3 + k);
+    reopen();
+    char path[4200];
+    cr_assert_eq(iamp_job_path(path, sizeof(path), dir, 2, "result"), 0);
+    cr_assert_neq(access(path, F_OK), 0, "no result file: the journal holds the answers");
+    for (int k = 0; k < 6; k++)
+        assert_answers((uint64_t)(1 + k), 3 + k);
+    uint64_t before = iamp_jobs_get(&js, 6)->result_at;
+    cr_assert_eq(iamp_jobs_compact(&js), 0);
+    cr_assert_neq(iamp_jobs_get(&js, 6)->result_at, before, "compaction moved the record");
+    for (int k = 0; k < 6; k++) { /* drop the cache: read from the rewritten journal */
+        struct iamp_job *j = iamp_jobs_get(&js, (uint64_t)(1 + k));
+        iamp_result_release(j->result);
+        free(j->result);
+        j->result = NULL;
+        js.result_bytes = 0;
+    }
+    for (int k = 0; k < 6; k++)
+        assert_answers((uint64_t)(1 + k), 3 + k);
+    long pruned = 0;
+    cr_assert_eq(iamp_jobs_prune(&js, 1000, 2, 0.0, &pruned), 0);
+    cr_assert_eq(pruned, 4);
+    reopen();
+    assert_answers(5, 7);
+    assert_answers(6, 8);
+    cr_assert_null(iamp_jobs_get(&js, 4));
 }

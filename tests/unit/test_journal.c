@@ -32,11 +32,14 @@ static void teardown(void)
 struct seen {
     int n;
     char text[16][32];
+    uint64_t at[16];
 };
 
-static void collect_cb(void *ctx, const uint8_t *p, size_t len)
+static void collect_cb(void *ctx, const uint8_t *p, size_t len, uint64_t at)
 {
     struct seen *s = ctx;
+    if (s->n < 16)
+        s->at[s->n] = at;
     if (s->n < 16 && len < 32) {
         memcpy(s->text[s->n], p, len);
         s->text[s->n][len] = '\0';
@@ -52,7 +55,7 @@ static void append_texts(const char *const *texts, int n)
     cr_assert_eq(iamp_journal_open(&j, path, NULL, NULL, &rep), 0);
     for (int i = 0; i < n; i++)
         recs[i] = (struct iamp_journal_rec){(const uint8_t *)texts[i], strlen(texts[i])};
-    cr_assert_eq(iamp_journal_append(&j, recs, n), 0);
+    cr_assert_eq(iamp_journal_append(&j, recs, n, NULL), 0);
     iamp_journal_close(&j);
 }
 
@@ -236,4 +239,53 @@ Test(journal, empty_records_round_trip)
     replay(&s, &rep);
     cr_assert_eq(s.n, 3);
     cr_assert_str_eq(s.text[1], "x");
+}
+
+static void assert_read(const struct iamp_journal *j, uint64_t at, const char *want)
+{
+    uint8_t *p = NULL;
+    size_t len = 0;
+    cr_assert_eq(iamp_journal_read(j, at, &p, &len), 0);
+    cr_assert_eq(len, strlen(want));
+    cr_assert(memcmp(p, want, len) == 0);
+    free(p);
+}
+
+Test(journal, offsets_from_append_rewrite_and_replay_read_back)
+{
+    struct iamp_journal j;
+    struct iamp_journal_replay rep;
+    const char *a[] = {"first", "", "third record"};
+    struct iamp_journal_rec recs[3];
+    uint64_t at[3], again[3];
+    for (int i = 0; i < 3; i++)
+        recs[i] = (struct iamp_journal_rec){(const uint8_t *)a[i], strlen(a[i])};
+    cr_assert_eq(iamp_journal_open(&j, path, NULL, NULL, &rep), 0);
+    cr_assert_eq(iamp_journal_append(&j, recs, 1, at), 0);
+    cr_assert_eq(iamp_journal_append(&j, recs + 1, 2, at + 1), 0);
+    cr_assert_eq(at[0], 16u, "after the file header");
+    cr_assert_eq(at[2], 16u + 16 + 5 + 16);
+    for (int i = 0; i < 3; i++)
+        assert_read(&j, at[i], a[i]);
+    uint8_t *p = NULL;
+    size_t len = 0;
+    cr_assert_eq(iamp_journal_read(&j, at[0] + 1, &p, &len), IAMP_ECORRUPT, "not a record");
+    cr_assert_eq(iamp_journal_read(&j, 4, &p, &len), IAMP_EINVAL, "inside the file header");
+    cr_assert_null(p);
+    iamp_journal_close(&j);
+
+    struct seen s;
+    replay(&s, &rep);
+    cr_assert_eq(s.n, 3);
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(s.at[i], at[i], "replay names the offsets append gave");
+
+    cr_assert_eq(iamp_journal_open(&j, path, NULL, NULL, &rep), 0);
+    cr_assert_eq(iamp_journal_rewrite(&j, recs + 2, 1, again), 0);
+    cr_assert_eq(again[0], 16u);
+    assert_read(&j, again[0], a[2]);
+    poke((off_t)again[0] + 20, "Z"); /* damage inside the payload, under the open journal */
+    cr_assert_eq(iamp_journal_read(&j, again[0], &p, &len), IAMP_ECORRUPT);
+    cr_assert_null(p);
+    iamp_journal_close(&j);
 }
