@@ -18,12 +18,39 @@ int iamp_job_path(char *buf, size_t len, const char *dir, uint64_t id, const cha
     return n < 0 || (size_t)n >= len ? IAMP_EINVAL : 0;
 }
 
+/* Move the table's base down to id - 1. The table begins at the first id
+ * replayed, not at 1 (a server that has handed out millions of ids keeps
+ * only the retained ones); a record older than that one moves it down. */
+static int rebase_down(struct iamp_jobs *js, uint64_t id)
+{
+    size_t by = (size_t)(js->base - (id - 1));
+    if (js->len + by > js->cap) {
+        size_t cap = js->len + by + 64;
+        struct iamp_job **p = realloc(js->v, cap * sizeof(*p));
+        if (!p)
+            return IAMP_ENOMEM;
+        memset(p + js->cap, 0, (cap - js->cap) * sizeof(*p));
+        js->v = p;
+        js->cap = cap;
+    }
+    memmove(js->v + by, js->v, js->len * sizeof(*js->v));
+    memset(js->v, 0, by * sizeof(*js->v));
+    js->base = id - 1;
+    js->len += by;
+    return 0;
+}
+
 static int grow_to(struct iamp_jobs *js, uint64_t id)
 {
     if (id == 0 || id > (1ull << 40))
         return IAMP_ECORRUPT;
-    if (id <= js->base)
-        return IAMP_ECORRUPT; /* below the table: pruned long ago */
+    if (js->len == 0 && id - 1 > js->n) /* empty: start the table at id */
+        js->base = js->n = id - 1;
+    if (id <= js->base) { /* replay met an id older than the first: room below */
+        int rc = rebase_down(js, id);
+        if (rc)
+            return rc;
+    }
     size_t need = (size_t)(id - js->base);
     if (need > js->cap) {
         size_t cap = js->cap ? js->cap : 64;

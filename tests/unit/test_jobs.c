@@ -210,6 +210,32 @@ Test(jobs, pruning_keeps_the_table_the_size_of_what_is_kept, .timeout = 60)
     cr_assert_leq(js.len, 10 + IAMP_JOB_ID_BLOCK + 1);
 }
 
+/* The replayed table begins at the first id replayed, not at 1; a record
+ * older than it moves the table down. */
+Test(jobs, a_record_older_than_the_first_replayed_moves_the_table_down)
+{
+    struct iamp_job *a = add(1, "a"), *b = add(1, "b");
+    b->st.state = IAMP_JOB_DONE;
+    b->st.finished_ms = 10;
+    journal(b, IAMP_REC_END);
+    /* Journal order b, a (ids 2, 1): rewrite it so. */
+    uint8_t *rb = NULL, *ra = NULL, *re = NULL;
+    size_t lb = 0, la = 0, le = 0;
+    cr_assert_eq(iamp_jobs_record(b, IAMP_REC_SUBMIT, 0, &rb, &lb), 0);
+    cr_assert_eq(iamp_jobs_record(b, IAMP_REC_END, 10, &re, &le), 0);
+    cr_assert_eq(iamp_jobs_record(a, IAMP_REC_SUBMIT, 0, &ra, &la), 0);
+    struct iamp_journal_rec recs[3] = {{rb, lb}, {re, le}, {ra, la}};
+    cr_assert_eq(iamp_journal_rewrite(&js.journal, recs, 3, NULL), 0);
+    free(rb);
+    free(ra);
+    free(re);
+    reopen();
+    cr_assert_not_null(iamp_jobs_get(&js, 1));
+    cr_assert_eq(iamp_jobs_get(&js, 1)->st.state, IAMP_JOB_QUEUED);
+    cr_assert_eq(iamp_jobs_get(&js, 2)->st.state, IAMP_JOB_DONE);
+    cr_assert_eq(js.bad_records, 0);
+}
+
 /* Job j DONE with n answers, journaled as the server does: the END record
  * holds the answers. */
 static void end_with_answers(struct iamp_job *j, int n)
