@@ -41,7 +41,7 @@ struct bench {
     const char *addr, *task_spec;
     long depth, requests, clients, questions;
     double seconds;
-    int json, batching;
+    int json, batching, keep;
     struct iamp_task task;
     char addr_buf[64], dir[256];
     pid_t child;
@@ -50,6 +50,9 @@ struct bench {
 /* One client's tally. */
 struct worker {
     struct bench *b;
+    struct iamp_client cl; /* with --keep-connection: open while cl_open */
+    int cl_open;
+    int keep;
     uint64_t seed;
     long jobs, questions, failures;
     double *lat; /* seconds per job */
@@ -72,6 +75,9 @@ static const struct iamp_opt bench_serve_rows[] = {
     IAMP_OPT_SWITCH("batching", batching, 1,
                     "throughput: 1-question jobs of --clients clients against one client's "
                     "jobs of --clients questions"),
+    IAMP_OPT_SWITCH("keep-connection", keep, 1,
+                    "throughput: each client keeps one connection for all its jobs (a client "
+                    "library's way) instead of one per job (`iamp submit --wait`'s)"),
     IAMP_OPT_SWITCH("json", json, 1, "one JSON object instead of text"),
     {0},
 };
@@ -207,28 +213,32 @@ static int fill_questions(struct worker *w, struct iamp_submit *s, int n)
     return 0;
 }
 
-/* Submit, watch to the end, fetch the result: one job, its own connection. */
+/* Submit, watch to the end, fetch the result: one job, on its own
+ * connection or (keep) on the worker's. */
 static int one_job(struct worker *w, struct iamp_submit *s)
 {
-    struct iamp_client cl;
     struct iamp_msg req, r;
-    int rc = iamp_client_connect(&cl, w->b->addr, NULL, 30000, w->err, sizeof(w->err));
+    int rc = 0;
+    if (!w->cl_open)
+        rc = iamp_client_connect(&w->cl, w->b->addr, NULL, 30000, w->err, sizeof(w->err));
     if (rc)
         return rc;
+    w->cl_open = 1;
+    struct iamp_client *cl = &w->cl;
     memset(&req, 0, sizeof(req));
     req.kind = IAMP_MSG_SUBMIT;
     req.submit = *s;
-    rc = iamp_client_call(&cl, &req, &r, 30000, w->err, sizeof(w->err));
+    rc = iamp_client_call(cl, &req, &r, 30000, w->err, sizeof(w->err));
     uint64_t job = !rc && r.kind == IAMP_MSG_ACCEPTED ? r.job_id : 0;
     if (!rc)
         iamp_msg_release(&r);
     memset(&req, 0, sizeof(req));
     req.kind = IAMP_MSG_WATCH;
     req.job_id = job;
-    rc = rc ? rc : job ? iamp_client_send(&cl, &req, w->err, sizeof(w->err)) : IAMP_EINVAL;
+    rc = rc ? rc : job ? iamp_client_send(cl, &req, w->err, sizeof(w->err)) : IAMP_EINVAL;
     int state = 0;
     while (!rc && !iamp_job_state_final(state)) {
-        rc = iamp_client_recv(&cl, &r, 60000, w->err, sizeof(w->err));
+        rc = iamp_client_recv(cl, &r, 60000, w->err, sizeof(w->err));
         state = !rc && r.kind == IAMP_MSG_PROGRESS ? r.status.state : rc ? 0 : IAMP_JOB_FAILED;
         if (!rc)
             iamp_msg_release(&r);
@@ -239,7 +249,7 @@ static int one_job(struct worker *w, struct iamp_submit *s)
         req.kind = IAMP_MSG_GET_RESULT;
         req.job_id = job;
         req.offset = got;
-        rc = iamp_client_call(&cl, &req, &r, 30000, w->err, sizeof(w->err));
+        rc = iamp_client_call(cl, &req, &r, 30000, w->err, sizeof(w->err));
         if (rc)
             break;
         rc = r.kind == IAMP_MSG_RESULT && r.page.n_items > 0 ? 0 : IAMP_ECORRUPT;
@@ -249,7 +259,10 @@ static int one_job(struct worker *w, struct iamp_submit *s)
         got += r.page.n_items;
         iamp_msg_release(&r);
     }
-    iamp_client_close(&cl);
+    if (rc || !w->keep) {
+        iamp_client_close(cl);
+        w->cl_open = 0;
+    }
     return rc ? rc : state == IAMP_JOB_DONE ? 0 : IAMP_ECORRUPT;
 }
 
@@ -286,6 +299,9 @@ static void run_jobs(struct worker *w, int n, long count)
         w->jobs++;
         w->questions += n;
     }
+    if (w->cl_open)
+        iamp_client_close(&w->cl);
+    w->cl_open = 0;
     free(s.questions);
 }
 
@@ -346,6 +362,7 @@ static int throughput_phase(struct bench *b, struct figures *f)
     double t0 = iamp_now();
     for (long i = 0; i < n; i++) {
         w[i].b = b;
+        w[i].keep = b->keep;
         w[i].seed = 1000000u * (uint64_t)(i + 1);
         w[i].until = t0 + b->seconds;
         if (pthread_create(&th[i], NULL, thread_main, &w[i]))
@@ -384,20 +401,23 @@ static void report(const struct bench *b, const struct figures *f)
 {
     if (b->json) {
         printf("{\"task\":\"%s\",\"depth\":%ld,\"latency_p50_ms\":%.3f,\"latency_p99_ms\":%.3f,"
-               "\"clients\":%ld,\"questions_per_job\":%ld,\"questions_per_s\":%.1f,"
+               "\"clients\":%ld,\"keep_connection\":%s,\"questions_per_job\":%ld,\"questions_per_"
+               "s\":%.1f,"
                "\"jobs_per_s\":%.1f,\"load_p50_ms\":%.3f,\"load_p99_ms\":%.3f,\"failures\":%ld}\n",
-               b->task.spec, b->depth, f->lat_p50 * 1e3, f->lat_p99 * 1e3, b->clients, b->questions,
-               f->qps, f->jps, f->load_p50 * 1e3, f->load_p99 * 1e3, f->failures);
+               b->task.spec, b->depth, f->lat_p50 * 1e3, f->lat_p99 * 1e3, b->clients,
+               b->keep ? "true" : "false", b->questions, f->qps, f->jps, f->load_p50 * 1e3,
+               f->load_p99 * 1e3, f->failures);
         return;
     }
     printf("serve %s: task %s, depth %ld, loopback\n", b->child > 0 ? "(spawned)" : b->addr,
            b->task.spec, b->depth);
     printf("latency, 1 client, jobs of 1 question: p50 %.2f ms, p99 %.2f ms (%ld jobs)\n",
            f->lat_p50 * 1e3, f->lat_p99 * 1e3, b->requests);
-    printf("throughput, %ld clients, jobs of %ld question%s: %.0f questions/s, %.0f jobs/s "
+    printf("throughput, %ld clients%s, jobs of %ld question%s: %.0f questions/s, %.0f jobs/s "
            "(per job p50 %.1f ms, p99 %.1f ms; %ld jobs in %.1f s)\n",
-           b->clients, b->questions, b->questions == 1 ? "" : "s", f->qps, f->jps,
-           f->load_p50 * 1e3, f->load_p99 * 1e3, f->jobs, f->wall);
+           b->clients, b->keep ? " (kept connections)" : "", b->questions,
+           b->questions == 1 ? "" : "s", f->qps, f->jps, f->load_p50 * 1e3, f->load_p99 * 1e3,
+           f->jobs, f->wall);
 }
 
 /* One client sending, as jobs of --clients questions, what --clients

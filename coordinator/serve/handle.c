@@ -261,6 +261,7 @@ static void submit_committed(struct iamp_server *s, const struct citem *it, int 
     struct iamp_job *j = job_any(s, it->job);
     if (j && it->bytes && rc == 0) {
         j->committed = 1;
+        j->submit_at = it->at;
         j->st.state = IAMP_JOB_QUEUED;
         to_executor(s, j);
     } else if (j && it->bytes) {

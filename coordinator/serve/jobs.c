@@ -140,7 +140,7 @@ static void free_job(struct iamp_jobs *js, struct iamp_job *j)
 
 /* ---------------------------------------------------------- replay */
 
-static void replay_submit(struct iamp_jobs *js, struct iamp_job_record *r)
+static void replay_submit(struct iamp_jobs *js, struct iamp_job_record *r, uint64_t at)
 {
     if (grow_to(js, r->job_id) || *slot(js, r->job_id)) {
         js->bad_records++;
@@ -156,6 +156,7 @@ static void replay_submit(struct iamp_jobs *js, struct iamp_job_record *r)
     status_from_spec(j, r->job_id, r->time_ms);
     j->st.state = IAMP_JOB_QUEUED;
     j->committed = 1;
+    j->submit_at = at;
     *slot(js, r->job_id) = j;
 }
 
@@ -169,7 +170,7 @@ static void replay_cb(void *ctx, const uint8_t *payload, size_t len, uint64_t at
     }
     struct iamp_job **sl = slot(js, r.job_id), *j = sl ? *sl : NULL;
     if (r.kind == IAMP_REC_SUBMIT) {
-        replay_submit(js, &r);
+        replay_submit(js, &r, at);
     } else if (!j) {
         js->bad_records++;
     } else if (r.kind == IAMP_REC_CANCEL) {
@@ -357,7 +358,8 @@ int iamp_jobs_open(struct iamp_jobs *js, const char *dir, size_t result_budget,
         rc = recover(js, iamp_unix_ms());
     /* Damaged ranges stay in the file until a rewrite: do it now, so the
      * next start does not meet them again. */
-    if (!rc && (js->journal.size > compact_bytes || js->replay.damaged)) {
+    if (!rc && (js->journal.size > compact_bytes || js->replay.damaged ||
+                js->replay.format == 1)) { /* format 1: replay gave no offsets */
         js->compacted_from = js->journal.size;
         rc = iamp_jobs_compact(js);
     }
@@ -404,31 +406,60 @@ static int finished_submit(const struct iamp_job *j, uint8_t **buf, size_t *len)
     return iamp_job_record_encode(&r, buf, len);
 }
 
-/* Append job j's records to recs (bytes owned by recs); *end_at gets the
- * index of an END record that holds answers, else -1. */
-static int compact_job(const struct iamp_jobs *js, const struct iamp_job *j,
-                       struct iamp_journal_rec *recs, int *n, int *end_at)
+/* Record at `at` of the journal into recs, copied as it is. */
+static int copy_record(const struct iamp_jobs *js, uint64_t at, struct iamp_journal_rec *rec)
 {
     uint8_t *buf = NULL;
     size_t len = 0;
-    int final = iamp_job_state_final(j->st.state);
-    int rc = final ? finished_submit(j, &buf, &len)
-                   : iamp_jobs_record(j, IAMP_REC_SUBMIT, 0, &buf, &len);
-    *end_at = -1;
+    int rc = iamp_journal_read(&js->journal, at, &buf, &len);
+    if (!rc)
+        *rec = (struct iamp_journal_rec){buf, len};
+    return rc;
+}
+
+/* Where compaction put a job's records that it copied: -1 for none. */
+struct copied {
+    int submit, end;
+};
+
+/* Append job j's records to recs (bytes owned by recs). An unfinished
+ * job's SUBMIT is copied from the journal when it is there (the server
+ * handed its spec to the executor), and so is an END holding answers; *cp
+ * gets the indexes of the unfinished job's SUBMIT and of such an END. */
+static int compact_job(const struct iamp_jobs *js, const struct iamp_job *j,
+                       struct iamp_journal_rec *recs, int *n, struct copied *cp)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int final = iamp_job_state_final(j->st.state), rc;
+    cp->submit = cp->end = -1;
+    if (!final)
+        cp->submit = *n;
+    if (final) {
+        rc = finished_submit(j, &buf, &len);
+    } else if (j->submit_at) {
+        rc = copy_record(js, j->submit_at, &recs[*n]);
+        buf = (uint8_t *)recs[*n].data;
+        len = recs[*n].len;
+    } else {
+        rc = iamp_jobs_record(j, IAMP_REC_SUBMIT, 0, &buf, &len);
+    }
     if (rc)
         return rc;
     recs[(*n)++] = (struct iamp_journal_rec){buf, len};
     if (!final && !j->cancel_asked)
         return 0;
     if (final && j->result_at) { /* the answers live in the record: copy it */
-        rc = iamp_journal_read(&js->journal, j->result_at, &buf, &len);
-        *end_at = rc ? -1 : *n;
+        cp->end = *n;
+        rc = copy_record(js, j->result_at, &recs[*n]);
     } else {
         rc = iamp_jobs_record(j, final ? IAMP_REC_END : IAMP_REC_CANCEL,
                               final ? j->st.finished_ms : iamp_unix_ms(), &buf, &len);
+        if (!rc)
+            recs[*n] = (struct iamp_journal_rec){buf, len};
     }
     if (!rc)
-        recs[(*n)++] = (struct iamp_journal_rec){buf, len};
+        (*n)++;
     return rc;
 }
 
@@ -437,23 +468,27 @@ int iamp_jobs_compact(struct iamp_jobs *js)
     size_t most = 2 * js->len + 1;
     struct iamp_journal_rec *recs = calloc(most, sizeof(*recs));
     uint64_t *at = calloc(most, sizeof(*at));
-    int *end_of = calloc(js->len + 1, sizeof(*end_of));
-    int n = 0, rc = recs && at && end_of ? 0 : IAMP_ENOMEM;
+    struct copied *cp = calloc(js->len + 1, sizeof(*cp));
+    int n = 0, rc = recs && at && cp ? 0 : IAMP_ENOMEM;
     for (size_t i = 0; !rc && i < js->len; i++) {
-        end_of[i] = -1;
+        cp[i].submit = cp[i].end = -1;
         if (js->v[i] && js->v[i]->committed)
-            rc = compact_job(js, js->v[i], recs, &n, &end_of[i]);
+            rc = compact_job(js, js->v[i], recs, &n, &cp[i]);
     }
     if (!rc)
         rc = iamp_journal_rewrite(&js->journal, recs, n, at);
-    for (size_t i = 0; !rc && i < js->len; i++)
-        if (js->v[i] && end_of[i] >= 0)
-            js->v[i]->result_at = at[end_of[i]];
+    for (size_t i = 0; !rc && i < js->len; i++) {
+        struct iamp_job *j = js->v[i];
+        if (j && cp[i].end >= 0)
+            j->result_at = at[cp[i].end];
+        if (j && cp[i].submit >= 0)
+            j->submit_at = at[cp[i].submit];
+    }
     for (int i = 0; i < n; i++)
         free((void *)recs[i].data);
     free(recs);
     free(at);
-    free(end_of);
+    free(cp);
     return rc;
 }
 

@@ -47,6 +47,7 @@ struct iamp_job {
     struct iamp_job_spec spec;   /* until handed to the executor */
     struct iamp_result *result;  /* cached answers, or NULL */
     uint64_t used;               /* cache clock of the last use */
+    uint64_t submit_at;          /* journal offset of its SUBMIT record (0: unknown) */
     uint64_t result_at;          /* journal offset of the END record holding its
                                     answers; 0: the result file holds them */
     struct iamp_job_end *ending; /* final state not yet durable, or NULL */

@@ -2,7 +2,10 @@
 # finished jobs; older ones answer NOT_FOUND "expired" (never another
 # job's data), their result files are gone and the journal holds only what
 # is kept — also after a restart. A journal past twice
-# --journal-compact-bytes is compacted while serving.
+# --journal-compact-bytes is compacted while serving, and keeps an
+# unfinished job whole: after a SIGKILL it is still there and resumes (the
+# server had handed its spec to the executor; compaction once wrote an
+# empty SUBMIT for it and the job was lost at the next start).
 source "$(dirname "$0")/lib.sh.inc" "$@"
 TASK=permpow:n=16,kmax=15,seed=3
 start_server "$TMP/data" --task $TASK --retain-jobs 5 --journal-compact-bytes 2000
@@ -39,4 +42,22 @@ check_ids "after a restart"
 new=$("$IAMP" submit --addr "$ADDR" "$TMP/q1.txt") || fail "submit after restart"
 grep -qx "$new" "$TMP/ids" && fail "id $new handed out twice"
 stop_server
-echo "12 jobs, 5 kept, 7 expired (journal $size bytes); ok"
+
+start_server "$TMP/data" --task $TASK --retain-jobs 5 --journal-compact-bytes 2000
+train=$("$IAMP" submit --addr "$ADDR" --kind train --rounds 100000 --questions 8) ||
+    fail "submit train"
+for i in $(seq 1 10); do
+    id=$("$IAMP" submit --addr "$ADDR" "$TMP/q$i.txt") || fail "submit $i under training"
+    "$IAMP" watch --addr "$ADDR" "$id" >/dev/null || fail "job $id under training"
+done
+sleep 2.5 # housekeeping: prune and compact with the train job running
+grep -q "expired" "$TMP/serve.err" || fail "no pruning while the train job ran"
+kill -KILL "$SERVER"
+wait "$SERVER" 2>/dev/null
+SERVER=
+start_server "$TMP/data" --task $TASK --retain-jobs 5
+"$IAMP" status --addr "$ADDR" "$train" >"$TMP/train.txt" 2>&1 || fail "train job $train lost: $(cat "$TMP/train.txt")"
+grep -Eq "queued|running" "$TMP/train.txt" || fail "train job $train: $(cat "$TMP/train.txt")"
+"$IAMP" cancel --addr "$ADDR" "$train" >/dev/null || fail "cancel $train"
+stop_server
+echo "12 jobs, 5 kept, 7 expired (journal $size bytes); an unfinished job survived compaction and a SIGKILL; ok"

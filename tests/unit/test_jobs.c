@@ -315,3 +315,26 @@ Test(jobs, answers_in_end_records_survive_reopen_compaction_and_pruning)
     assert_answers(6, 8);
     cr_assert_null(iamp_jobs_get(&js, 4));
 }
+
+/* An unfinished job whose spec went to the executor (the server keeps no
+ * copy) is rewritten by compaction from its journaled SUBMIT. */
+Test(jobs, compaction_keeps_an_unfinished_job_whose_spec_was_handed_over)
+{
+    struct iamp_job *a = add(4, "a");
+    a->spec.qs[2].len = 1;
+    a->spec.qs[2].tok[0] = 7;
+    cr_assert_eq(iamp_jobs_compact(&js), 0); /* journal it with that token, from the spec */
+    reopen(); /* as at a start: the replayed job knows its SUBMIT's place */
+    a = iamp_jobs_get(&js, 1);
+    cr_assert_neq(a->submit_at, 0);
+    iamp_job_spec_release(&a->spec); /* handed to the executor */
+    cr_assert_eq(iamp_jobs_compact(&js), 0);
+    cr_assert_eq(iamp_jobs_compact(&js), 0, "and again, from the rewritten journal");
+    reopen();
+    a = iamp_jobs_get(&js, 1);
+    cr_assert_not_null(a);
+    cr_assert_eq(a->st.state, IAMP_JOB_QUEUED);
+    cr_assert_eq(a->spec.n, 4, "its questions came back");
+    cr_assert_eq(a->spec.qs[2].tok[0], 7);
+    cr_assert_str_eq(a->st.task, "permpow:n=16,seed=1,kmax=15");
+}
