@@ -365,15 +365,16 @@ static int left_of(const struct xjob *j)
     return j->spec.n - j->done;
 }
 
-/* Jobs that can run with j (batch[0] = j) in one amplify call: answer
- * jobs of its depth, not canceled, that finish within the batch's size;
- * how many. Called with mu held. */
+/* batch[0] = j, and after it the jobs that can run with j in one amplify
+ * call (when j is an answer job it finishes): answer jobs of its depth,
+ * not canceled, that finish within the batch's size; how many in all.
+ * Called with mu held. */
 static int gather(struct iamp_executor *x, struct xjob *j)
 {
     int k = 0, room = x->batch_slice;
-    if (j->spec.kind != IAMP_JOB_ANSWER || left_of(j) > room)
-        return 1;
     x->batch[k++] = j;
+    if (j->spec.kind != IAMP_JOB_ANSWER || left_of(j) > room)
+        return k;
     room -= left_of(j);
     for (int i = 0; i < x->sched.n && k < BATCH_JOBS_MAX && room > 0; i++) {
         struct xjob *m = (struct xjob *)x->sched.e[i];
@@ -547,10 +548,8 @@ static void thread_main(void *arg)
             run_batch(x, k, ended, share);
         } else {
             double t0 = iamp_now();
-            x->batch[0] = j;
             ended[0] = run_slice(x, j);
             share[0] = iamp_now() - t0;
-            k = 1;
         }
         uv_mutex_lock(&x->mu);
         x->batches += k > 1;

@@ -128,25 +128,25 @@ static void release_event(struct iamp_exec_event *ev)
     ev->result_file = NULL;
 }
 
-/* Show job j's final state e (taken) now that its END record is durable,
- * or, when it could not be written, a failure. */
-static void apply_end(struct iamp_server *s, struct iamp_job *j, struct iamp_job_end *e,
-                      uint64_t at, int rc)
+/* Show job j's final state st with its answers (taken; may be NULL) now
+ * that its END record is durable at `at` (inline: the record holds them),
+ * or, when the record could not be written (rc), a failure. */
+static void apply_end(struct iamp_server *s, struct iamp_job *j, const struct iamp_job_status *st,
+                      struct iamp_result *result, int inline_result, uint64_t at, int rc)
 {
+    j->st = *st;
     if (rc) {
-        e->st.state = IAMP_JOB_FAILED;
-        snprintf(e->st.message, sizeof(e->st.message), "cannot write the journal: %s",
+        j->st.state = IAMP_JOB_FAILED;
+        snprintf(j->st.message, sizeof(j->st.message), "cannot write the journal: %s",
                  iamp_strerror(rc));
     }
-    j->st = e->st;
-    if (e->result && !rc) {
-        iamp_jobs_keep_result(&s->jobs, j, e->result);
-        j->result_at = e->inline_result ? at : 0;
-    } else if (e->result) {
-        iamp_result_release(e->result);
-        free(e->result);
+    if (result && !rc) {
+        iamp_jobs_keep_result(&s->jobs, j, result);
+        j->result_at = inline_result ? at : 0;
+    } else if (result) {
+        iamp_result_release(result);
+        free(result);
     }
-    free(e);
     job_ended(s, j);
     notify_watchers(s, j);
 }
@@ -159,26 +159,19 @@ static void on_final(struct iamp_server *s, struct iamp_job *j, struct iamp_exec
     size_t len = 0;
     struct iamp_job_status st = j->st;
     merge_status(&st, &ev->st);
-    struct iamp_job_end *e = j->ending ? NULL : calloc(1, sizeof(*e));
+    struct iamp_job_end *e = calloc(1, sizeof(*e));
     int rc = e ? iamp_jobs_end_record(j, &st, ev->result_file, ev->result_file_len, &buf, &len)
                : IAMP_ENOMEM;
-    if (rc) {
-        free(e);
-        release_event(ev);
-        struct iamp_job_end lost = {.st = st};
-        lost.st.state = IAMP_JOB_FAILED;
-        snprintf(lost.st.message, sizeof(lost.st.message), "cannot record the end: %s",
-                 iamp_strerror(rc));
-        j->st = lost.st;
-        job_ended(s, j);
-        notify_watchers(s, j);
-        return;
-    }
-    e->st = st;
-    e->result = ev->result;
-    e->inline_result = ev->result_file != NULL;
+    struct iamp_result *result = ev->result;
+    int inline_result = ev->result_file != NULL;
     ev->result = NULL;
     release_event(ev);
+    if (rc) {
+        free(e);
+        apply_end(s, j, &st, result, 0, 0, rc);
+        return;
+    }
+    *e = (struct iamp_job_end){st, result, inline_result};
     j->ending = e;
     commit_push(s, buf, len, ACK_END, j->st.job_id, NULL, 0);
 }
@@ -253,7 +246,8 @@ static void end_committed(struct iamp_server *s, const struct citem *it, int rc)
         return;
     struct iamp_job_end *e = j->ending;
     j->ending = NULL;
-    apply_end(s, j, e, it->at, rc);
+    apply_end(s, j, &e->st, e->result, e->inline_result, it->at, rc);
+    free(e);
 }
 
 static void submit_committed(struct iamp_server *s, const struct citem *it, int rc)

@@ -18,21 +18,32 @@ int iamp_job_path(char *buf, size_t len, const char *dir, uint64_t id, const cha
     return n < 0 || (size_t)n >= len ? IAMP_EINVAL : 0;
 }
 
+/* Room for at least `need` slots (new ones NULL), growing by doubling. */
+static int reserve(struct iamp_jobs *js, size_t need)
+{
+    if (need <= js->cap)
+        return 0;
+    size_t cap = js->cap ? js->cap : 64;
+    while (cap < need)
+        cap *= 2;
+    struct iamp_job **p = realloc(js->v, cap * sizeof(*p));
+    if (!p)
+        return IAMP_ENOMEM;
+    memset(p + js->cap, 0, (cap - js->cap) * sizeof(*p));
+    js->v = p;
+    js->cap = cap;
+    return 0;
+}
+
 /* Move the table's base down to id - 1. The table begins at the first id
  * replayed, not at 1 (a server that has handed out millions of ids keeps
  * only the retained ones); a record older than that one moves it down. */
 static int rebase_down(struct iamp_jobs *js, uint64_t id)
 {
     size_t by = (size_t)(js->base - (id - 1));
-    if (js->len + by > js->cap) {
-        size_t cap = js->len + by + 64;
-        struct iamp_job **p = realloc(js->v, cap * sizeof(*p));
-        if (!p)
-            return IAMP_ENOMEM;
-        memset(p + js->cap, 0, (cap - js->cap) * sizeof(*p));
-        js->v = p;
-        js->cap = cap;
-    }
+    int rc = reserve(js, js->len + by);
+    if (rc)
+        return rc;
     memmove(js->v + by, js->v, js->len * sizeof(*js->v));
     memset(js->v, 0, by * sizeof(*js->v));
     js->base = id - 1;
@@ -46,23 +57,11 @@ static int grow_to(struct iamp_jobs *js, uint64_t id)
         return IAMP_ECORRUPT;
     if (js->len == 0 && id - 1 > js->n) /* empty: start the table at id */
         js->base = js->n = id - 1;
-    if (id <= js->base) { /* replay met an id older than the first: room below */
-        int rc = rebase_down(js, id);
-        if (rc)
-            return rc;
-    }
-    size_t need = (size_t)(id - js->base);
-    if (need > js->cap) {
-        size_t cap = js->cap ? js->cap : 64;
-        while (cap < need)
-            cap *= 2;
-        struct iamp_job **p = realloc(js->v, cap * sizeof(*p));
-        if (!p)
-            return IAMP_ENOMEM;
-        memset(p + js->cap, 0, (cap - js->cap) * sizeof(*p));
-        js->v = p;
-        js->cap = cap;
-    }
+    if (id <= js->base && rebase_down(js, id)) /* replay met an id older than the first */
+        return IAMP_ENOMEM;
+    int rc = reserve(js, (size_t)(id - js->base));
+    if (rc)
+        return rc;
     if (id > js->n)
         js->n = id;
     js->len = (size_t)(js->n - js->base);
@@ -406,17 +405,6 @@ static int finished_submit(const struct iamp_job *j, uint8_t **buf, size_t *len)
     return iamp_job_record_encode(&r, buf, len);
 }
 
-/* Record at `at` of the journal into recs, copied as it is. */
-static int copy_record(const struct iamp_jobs *js, uint64_t at, struct iamp_journal_rec *rec)
-{
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    int rc = iamp_journal_read(&js->journal, at, &buf, &len);
-    if (!rc)
-        *rec = (struct iamp_journal_rec){buf, len};
-    return rc;
-}
-
 /* Where compaction put a job's records that it copied: -1 for none. */
 struct copied {
     int submit, end;
@@ -432,18 +420,14 @@ static int compact_job(const struct iamp_jobs *js, const struct iamp_job *j,
     uint8_t *buf = NULL;
     size_t len = 0;
     int final = iamp_job_state_final(j->st.state), rc;
-    cp->submit = cp->end = -1;
-    if (!final)
-        cp->submit = *n;
-    if (final) {
+    cp->submit = final ? -1 : *n;
+    cp->end = -1;
+    if (final)
         rc = finished_submit(j, &buf, &len);
-    } else if (j->submit_at) {
-        rc = copy_record(js, j->submit_at, &recs[*n]);
-        buf = (uint8_t *)recs[*n].data;
-        len = recs[*n].len;
-    } else {
+    else if (j->submit_at) /* copied as it is */
+        rc = iamp_journal_read(&js->journal, j->submit_at, &buf, &len);
+    else
         rc = iamp_jobs_record(j, IAMP_REC_SUBMIT, 0, &buf, &len);
-    }
     if (rc)
         return rc;
     recs[(*n)++] = (struct iamp_journal_rec){buf, len};
@@ -451,15 +435,13 @@ static int compact_job(const struct iamp_jobs *js, const struct iamp_job *j,
         return 0;
     if (final && j->result_at) { /* the answers live in the record: copy it */
         cp->end = *n;
-        rc = copy_record(js, j->result_at, &recs[*n]);
+        rc = iamp_journal_read(&js->journal, j->result_at, &buf, &len);
     } else {
         rc = iamp_jobs_record(j, final ? IAMP_REC_END : IAMP_REC_CANCEL,
                               final ? j->st.finished_ms : iamp_unix_ms(), &buf, &len);
-        if (!rc)
-            recs[*n] = (struct iamp_journal_rec){buf, len};
     }
     if (!rc)
-        (*n)++;
+        recs[(*n)++] = (struct iamp_journal_rec){buf, len};
     return rc;
 }
 
