@@ -13,10 +13,26 @@
 #define IAMP_A_MAX 48     /* answer tokens at most, END included */
 #define IAMP_TEXT_MAX 256 /* one question or answer in text form */
 
+#define IAMP_FACTS_MAX 128 /* facts of one context at most */
+#define IAMP_FACT_LEN 4    /* tokens of one fact at most */
+
+/* A context: the facts of one instance of a task's world (a permutation's
+ * pairs (x, sigma(x)), a graph's edges), each a fixed-length token tuple.
+ * Every question of a tree refers to its root's context by pointer; the
+ * owner of the roots (a round, the evaluation set, a job, a decoded work
+ * unit) keeps the context alive while any question points at it. Facts
+ * are a set: their order means nothing to H or to the model. */
+struct iamp_context {
+    uint16_t n_facts;                            /* facts in use, <= IAMP_FACTS_MAX */
+    uint16_t fact_len;                           /* tokens per fact, 1..IAMP_FACT_LEN */
+    uint16_t tok[IAMP_FACTS_MAX][IAMP_FACT_LEN]; /* fact f's tokens; unused ones 0 */
+};
+
 struct iamp_question {
-    uint16_t type;            /* question type, index into the task's types */
-    uint16_t len;             /* tokens in use */
-    uint16_t tok[IAMP_Q_MAX]; /* token ids in [0, vocab) */
+    uint16_t type;                  /* question type, index into the task's types */
+    uint16_t len;                   /* tokens in use */
+    uint16_t tok[IAMP_Q_MAX];       /* token ids in [0, vocab) */
+    const struct iamp_context *ctx; /* the instance's facts; NULL for tasks without */
 };
 
 struct iamp_answer {

@@ -25,7 +25,7 @@
 struct iamp_model_shape {
     uint32_t vocab, n_types, q_len, a_len, embed, hidden, layers;
     uint32_t cont; /* 1: a continuous head; 0 (and absent in older checkpoints): none */
-    uint32_t pair; /* 1: a pair slot (worker/model.h); 0 (and absent): none */
+    uint32_t pair; /* 1: a pair slot (worker/model/model.h); 0 (and absent): none */
 };
 
 struct iamp_checkpoint {

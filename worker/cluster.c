@@ -405,7 +405,7 @@ static int cluster_pull(void *ctx, struct iamp_session *s)
     iamp_comm_msg_release(&m);
     if (rc)
         return rc;
-    if (ck.n_params != s->model.lay.total)
+    if (ck.n_params != s->model.n_params)
         rc = IAMP_EMISMATCH;
     if (!rc) {
         size_t bytes = ck.n_params * sizeof(float);

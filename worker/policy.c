@@ -6,7 +6,7 @@
 
 #include "common/pool.h"
 
-#include "worker/contdist.h"
+#include "worker/model/contdist.h"
 
 #include <float.h>
 #include <math.h>
@@ -64,7 +64,8 @@ static void cont_row(struct iamp_rows *rows, const struct iamp_model *m,
                      const struct iamp_question *q, const struct iamp_answer *a, int i)
 {
     int r = rows->n++;
-    iamp_model_row(m, q->type, q->tok, q->len, NULL, 0, rows->in + (size_t)r * (size_t)m->n_slots);
+    iamp_model_row(m, q->type, q->tok, q->len, NULL, 0, -1,
+                   rows->in + (size_t)r * (size_t)m->n_slots);
     rows->lo[r] = rows->hi[r] = 0;
     rows->target[r] = -1;
     rows->example[r] = i;
@@ -136,7 +137,7 @@ int iamp_rows_teacher(struct iamp_rows *rows, const struct iamp_model *m, const 
         t->ops->answer_space(t, &qs[i], &sp);
         for (int j = 0; j < as[i].len && j < m->cfg.a_len; j++) {
             int r = rows->n++;
-            iamp_model_row(m, qs[i].type, qs[i].tok, qs[i].len, as[i].tok, j,
+            iamp_model_row(m, qs[i].type, qs[i].tok, qs[i].len, as[i].tok, j, -1,
                            rows->in + (size_t)r * (size_t)m->n_slots);
             rows->lo[r] = sp.lo;
             rows->hi[r] = sp.hi;
@@ -226,7 +227,7 @@ static int decode_step(struct iamp_model *m, const struct iamp_question *qs, con
     int S = m->n_slots, V = m->cfg.vocab, lo = V, hi = 0;
     for (int k = 0; k < na; k++) {
         int i = act[k];
-        iamp_model_row(m, qs[i].type, qs[i].tok, qs[i].len, out[i].tok, step,
+        iamp_model_row(m, qs[i].type, qs[i].tok, qs[i].len, out[i].tok, step, -1,
                        in + (size_t)k * (size_t)S);
         if (sp[i].max_len > 0) {
             lo = sp[i].lo < lo ? sp[i].lo : lo;
@@ -397,7 +398,7 @@ int iamp_policy_values(struct iamp_model *m, const struct iamp_task *t,
     for (int i = 0; i < n && !rc; i += IAMP_POLICY_CHUNK_ROWS) {
         int c = n - i < IAMP_POLICY_CHUNK_ROWS ? n - i : IAMP_POLICY_CHUNK_ROWS;
         for (int k = 0; k < c; k++)
-            iamp_model_row(m, qs[i + k].type, qs[i + k].tok, qs[i + k].len, NULL, 0,
+            iamp_model_row(m, qs[i + k].type, qs[i + k].tok, qs[i + k].len, NULL, 0, -1,
                            in + (size_t)k * (size_t)S);
         rc = iamp_model_forward_cols(m, in, c, 0, 0); /* the value head alone */
         for (int k = 0; !rc && k < c; k++)

@@ -16,7 +16,7 @@
 #define IAMP_POLICY_H
 
 #include "tasks/task.h"
-#include "worker/model.h"
+#include "worker/model/model.h"
 
 /* Rows for the model, with their targets; grown on demand. */
 struct iamp_rows {

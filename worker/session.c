@@ -15,6 +15,7 @@
 static void config_for(const struct iamp_task *t, const struct iamp_model_opts *mo,
                        struct iamp_model_config *c)
 {
+    memset(c, 0, sizeof(*c));
     c->vocab = t->vocab;
     c->n_types = t->n_types;
     c->q_len = t->q_len;
@@ -31,7 +32,7 @@ static int build(struct iamp_session *s, const struct iamp_model_config *c, floa
 {
     int rc = iamp_model_init(&s->model, c);
     if (!rc)
-        rc = iamp_adam_init(&s->adam, s->model.lay.total, lr);
+        rc = iamp_adam_init(&s->adam, s->model.n_params, lr);
     if (rc) {
         snprintf(err, errlen, "cannot build the model: %s", iamp_strerror(rc));
         return rc;
@@ -73,9 +74,15 @@ static int adopt_checkpoint(struct iamp_session *s, const struct iamp_checkpoint
                             size_t errlen)
 {
     const struct iamp_model_shape *sh = &ck->shape;
-    struct iamp_model_config c = {(int)sh->vocab,  (int)sh->n_types, (int)sh->q_len,
-                                  (int)sh->a_len,  (int)sh->embed,   (int)sh->hidden,
-                                  (int)sh->layers, (int)sh->cont,    (int)sh->pair};
+    struct iamp_model_config c = {.vocab = (int)sh->vocab,
+                                  .n_types = (int)sh->n_types,
+                                  .q_len = (int)sh->q_len,
+                                  .a_len = (int)sh->a_len,
+                                  .embed = (int)sh->embed,
+                                  .hidden = (int)sh->hidden,
+                                  .layers = (int)sh->layers,
+                                  .cont = (int)sh->cont,
+                                  .pair = (int)sh->pair};
     if (c.vocab != s->task.vocab || c.n_types != s->task.n_types || c.q_len != s->task.q_len ||
         c.a_len != s->task.a_len || c.cont != (s->task.continuous != 0)) {
         snprintf(err, errlen, "model shape does not fit task %s", s->task.spec);
@@ -85,9 +92,9 @@ static int adopt_checkpoint(struct iamp_session *s, const struct iamp_checkpoint
     int rc = build(s, &c, lr, err, errlen);
     if (rc)
         return rc;
-    if (ck->n_params != s->model.lay.total) {
+    if (ck->n_params != s->model.n_params) {
         snprintf(err, errlen, "holds %zu parameters, its shape needs %zu", ck->n_params,
-                 s->model.lay.total);
+                 s->model.n_params);
         return IAMP_ECORRUPT;
     }
     memcpy(s->model.params, ck->params, ck->n_params * sizeof(float));
@@ -208,7 +215,7 @@ void iamp_session_checkpoint_view(const struct iamp_session *s, struct iamp_chec
         (struct iamp_model_shape){(uint32_t)c->vocab,  (uint32_t)c->n_types, (uint32_t)c->q_len,
                                   (uint32_t)c->a_len,  (uint32_t)c->embed,   (uint32_t)c->hidden,
                                   (uint32_t)c->layers, (uint32_t)c->cont,    (uint32_t)c->pair};
-    ck->n_params = s->model.lay.total;
+    ck->n_params = s->model.n_params;
     ck->params = s->model.params;
     ck->adam_m = s->adam.m;
     ck->adam_v = s->adam.v;
@@ -299,7 +306,7 @@ int iamp_session_target_enable(struct iamp_session *s, const float *init)
         s->has_target = 1;
         apply_pool(s);
     }
-    memcpy(s->target.params, init ? init : s->model.params, s->model.lay.total * sizeof(float));
+    memcpy(s->target.params, init ? init : s->model.params, s->model.n_params * sizeof(float));
     if (s->remote && !init)
         return s->remote->target_sync(s->remote_ctx, s); /* the workers' copies too */
     if (s->remote)
@@ -326,7 +333,7 @@ int iamp_session_ref_set(struct iamp_session *s, const float *init)
         s->has_ref = 1;
         apply_pool(s);
     }
-    memcpy(s->ref.params, init ? init : s->model.params, s->model.lay.total * sizeof(float));
+    memcpy(s->ref.params, init ? init : s->model.params, s->model.n_params * sizeof(float));
     if (s->remote && !init)
         return s->remote->ref_set(s->remote_ctx, s);
     if (s->remote)
@@ -443,7 +450,7 @@ static int fit_step(struct iamp_session *s, const struct iamp_fit_req *req, stru
     struct iamp_distill_opts o = {.value_coef = req->value_coef,
                                   .ref = s->has_ref ? &s->ref : NULL};
     double t0 = iamp_now();
-    int rc = red ? red->begin(red->ctx, s->model.grads, s->model.lay.total) : 0;
+    int rc = red ? red->begin(red->ctx, s->model.grads, s->model.n_params) : 0;
     if (!rc)
         rc = iamp_distill_grad(&s->model, &s->task, mb + lo, hi - lo, 1.0f / (float)nq, &o,
                                &s->work, st, red ? red->ready : NULL, red ? red->ctx : NULL);

@@ -15,7 +15,7 @@
  * what a local one does.
  *
  * Threads: a session with a pool (iamp_session_set_pool) runs its models'
- * forward blocks (worker/model.h) there, distils each minibatch as
+ * forward blocks (worker/model/model.h) there, distils each minibatch as
  * IAMP_FIT_SHARDS_FOR fixed shards of its examples side by side (one model
  * view each, their gradients summed in shard order) and runs Adam's chunks
  * (worker/adam.h) there. All are fixed by the shapes, so answers and
@@ -30,7 +30,7 @@
 #include "worker/adam.h"
 #include "worker/distill.h"
 #include "worker/engine.h"
-#include "worker/model.h"
+#include "worker/model/model.h"
 
 #define IAMP_SESSION_UNIT 64 /* roots per sampling unit (and per shipped unit) */
 
@@ -49,7 +49,7 @@ struct iamp_model_opts {
     int embed;  /* slot embedding width */
     int hidden; /* hidden layer width */
     int layers; /* hidden layers */
-    int pair;   /* 1: a pair slot (worker/model.h) */
+    int pair;   /* 1: a pair slot (worker/model/model.h) */
 };
 
 /* Default model size: embed 32, hidden 512, 2 hidden layers. On permpow a

@@ -56,7 +56,7 @@ static int put_version(struct worker *w, const struct iamp_comm_msg *m)
     struct version *v = NULL;
     for (int i = 0; i < IAMP_VERSIONS_MAX && !v; i++)
         v = w->versions[i].used ? NULL : &w->versions[i];
-    if (!v || m->len != w->s.model.lay.total * sizeof(float))
+    if (!v || m->len != w->s.model.n_params * sizeof(float))
         return reply_error(w, "cannot keep a model version: %s", v ? IAMP_ECORRUPT : IAMP_ELIMIT);
     int rc = iamp_model_init(&v->model, &w->s.model.cfg);
     if (rc)
@@ -138,7 +138,7 @@ static int do_run(struct worker *w, const struct iamp_comm_msg *m)
  * iamp bench train's hidden-share figure). */
 static double blocking_allreduce_s(struct worker *w)
 {
-    size_t n = w->s.model.lay.total;
+    size_t n = w->s.model.n_params;
     float *tmp = malloc(n * sizeof(float));
     if (!tmp)
         return 0.0;

@@ -210,14 +210,14 @@ static int bench_train_cluster(struct bench_cmd *c, struct iamp_session *s, stru
                "\"examples_per_s\":%.1f,\"step_ms\":%.3f,\"forward_backward_ms\":%.3f,"
                "\"allreduce_wait_ms\":%.3f,\"allreduce_blocking_ms\":%.3f,\"optimizer_ms\":%.3f,"
                "\"hidden_share\":%.3f}\n",
-               cl->workers + 1, s->model.lay.total, c->batch, (double)B * steps / wall, wall * k,
+               cl->workers + 1, s->model.n_params, c->batch, (double)B * steps / wall, wall * k,
                fwdbwd * k, wait * k, blocking * k, opt * k, hidden);
     else
         printf("bench train: %d ranks (%d workers), %zu params, batch %ld: %.0f examples/s, "
                "step %.2f ms: forward+backward %.2f, allreduce wait %.2f, optimizer %.2f; "
                "a blocking allreduce takes %.2f ms, so %.0f%% of it is hidden behind "
                "backward\n",
-               cl->workers + 1, cl->workers, s->model.lay.total, c->batch, (double)B * steps / wall,
+               cl->workers + 1, cl->workers, s->model.n_params, c->batch, (double)B * steps / wall,
                wall * k, fwdbwd * k, wait * k, opt * k, blocking * k, 100.0 * hidden);
     return IAMP_EXIT_OK;
 }
@@ -253,14 +253,14 @@ static int bench_train(struct bench_cmd *c, struct iamp_session *s)
         printf("{\"bench\":\"train\",\"params\":%zu,\"batch\":%ld,\"examples_per_s\":%.1f,"
                "\"step_ms\":%.3f,\"forward_ms\":%.3f,\"backward_ms\":%.3f,\"optimizer_ms\":%.3f,"
                "\"gflops\":%.2f,\"sgemm_gflops\":%.2f,\"ratio\":%.3f}\n",
-               s->model.lay.total, c->batch, ex_s, per * 1e3, tm.fwd / tm.steps * 1e3,
+               s->model.n_params, c->batch, ex_s, per * 1e3, tm.fwd / tm.steps * 1e3,
                tm.bwd / tm.steps * 1e3, tm.opt / tm.steps * 1e3, gf, peak, gf / peak);
     else
         printf("bench train (one thread): %zu params, batch %ld: %.0f examples/s, step %.2f ms "
                "(forward "
                "%.2f, backward %.2f, optimizer %.2f); %.1f GFLOP/s in forward+backward vs "
                "single-thread sgemm 512^3 %.1f GFLOP/s (%.0f%%; best of %d bursts each)\n",
-               s->model.lay.total, c->batch, ex_s, per * 1e3, tm.fwd / tm.steps * 1e3,
+               s->model.n_params, c->batch, ex_s, per * 1e3, tm.fwd / tm.steps * 1e3,
                tm.bwd / tm.steps * 1e3, tm.opt / tm.steps * 1e3, gf, peak, 100.0 * gf / peak,
                IAMP_BENCH_BURSTS);
     iamp_rows_release(&rows);

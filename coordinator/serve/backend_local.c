@@ -68,7 +68,7 @@ static int share_version(struct local *l, struct iamp_model_ref *v)
     if (v->id && iamp_cluster_drop_version(l->cl, v->id))
         return IAMP_EMPI;
     v->id = ++l->next_id;
-    return iamp_cluster_put_version(l->cl, v->id, v->model.params, v->model.lay.total);
+    return iamp_cluster_put_version(l->cl, v->id, v->model.params, v->model.n_params);
 }
 
 static int publish(struct local *l)

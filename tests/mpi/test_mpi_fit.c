@@ -86,7 +86,7 @@ int main(int argc, char **argv)
     if (iamp_session_fit_shard(&ref, &req, 0, 1, NULL, &st) ||
         sharded(&a, &req, rank, size, 4096) || sharded(&b, &req, rank, size, 4096))
         MPI_Abort(MPI_COMM_WORLD, 2);
-    size_t n = ref.model.lay.total;
+    size_t n = ref.model.n_params;
     double worst = 0.0, scale = 0.0;
     for (size_t i = 0; i < n; i++)
         scale = fmax(scale, fabs(ref.model.params[i]));

@@ -4,7 +4,7 @@
  * outputs, KL is zero against itself and positive otherwise, the median
  * is sigmoid(mu), samples fall on each side of it half of the time with
  * the logit's spread sigma, and the clamp keeps 0 and 1 finite. */
-#include "worker/contdist.h"
+#include "worker/model/contdist.h"
 
 #include <criterion/criterion.h>
 #include <math.h>

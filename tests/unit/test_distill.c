@@ -12,6 +12,7 @@
  * variance well below the question's baseline V(q) (measured: about 4x
  * on this bandit); shares sum with prefix examples too. */
 #include "worker/adam.h"
+#include "worker/model/mlp.h"
 #include "worker/distill.h"
 
 #include <criterion/criterion.h>
@@ -26,7 +27,15 @@ static void setup(void)
 {
     char err[128];
     cr_assert_eq(iamp_task_create(&task, "permpow:n=16,kmax=15", err, sizeof(err)), 0);
-    struct iamp_model_config c = {task.vocab, task.n_types, task.q_len, task.a_len, 8, 16, 2, 0, 0};
+    struct iamp_model_config c = {.vocab = task.vocab,
+                                  .n_types = task.n_types,
+                                  .q_len = task.q_len,
+                                  .a_len = task.a_len,
+                                  .embed = 8,
+                                  .hidden = 16,
+                                  .layers = 2,
+                                  .cont = 0,
+                                  .pair = 0};
     cr_assert_eq(iamp_model_init(&model, &c), 0);
     struct iamp_rng r;
     iamp_rng_seed(&r, 4, 0);
@@ -66,8 +75,8 @@ static float *grad_of(const struct iamp_example *ex, int n, float scale, double 
     iamp_distill_work_init(&w);
     cr_assert_eq(iamp_distill_grad(&model, &task, ex, n, scale, &o, &w, &st, NULL, NULL), 0);
     iamp_distill_work_release(&w);
-    float *g = malloc(model.lay.total * sizeof(float));
-    memcpy(g, model.grads, model.lay.total * sizeof(float));
+    float *g = malloc(model.n_params * sizeof(float));
+    memcpy(g, model.grads, model.n_params * sizeof(float));
     if (loss)
         *loss = st.loss;
     return g;
@@ -83,7 +92,7 @@ Test(distill, shares_of_a_batch_sum_to_the_batch_gradient)
     float *g2 = grad_of(ex + 13, 14, 1.0f / 40, &l2);
     float *g3 = grad_of(ex + 27, 13, 1.0f / 40, &l3);
     cr_assert_float_eq(l_all, l1 + l2 + l3, 1e-5);
-    for (size_t i = 0; i < model.lay.total; i++)
+    for (size_t i = 0; i < model.n_params; i++)
         cr_assert_float_eq(all[i], g1[i] + g2[i] + g3[i], 1e-5, "parameter %zu", i);
     free(all);
     free(g1);
@@ -110,14 +119,14 @@ Test(distill, shares_sum_to_the_batch_gradient_with_entropy_and_kl)
     float *g1 = grad_of(ex, 11, 1.0f / 30, &l1);
     float *g2 = grad_of(ex + 11, 19, 1.0f / 30, &l2);
     cr_assert_float_eq(l_all, l1 + l2, 1e-5);
-    for (size_t i = 0; i < model.lay.total; i++)
+    for (size_t i = 0; i < model.n_params; i++)
         cr_assert_float_eq(all[i], g1[i] + g2[i], 1e-5, "parameter %zu", i);
     /* The terms change the gradient: without them it differs. */
     for (int i = 0; i < 30; i++)
         ex[i].entropy_weight = ex[i].kl_weight = 0.0f;
     float *plain = grad_of(ex, 30, 1.0f / 30, NULL);
     double diff = 0.0;
-    for (size_t i = 0; i < model.lay.total; i++)
+    for (size_t i = 0; i < model.n_params; i++)
         diff += fabs(plain[i] - all[i]);
     cr_assert_gt(diff, 1e-3);
     ref_model = NULL;
@@ -151,7 +160,7 @@ Test(distill, negating_weights_negates_the_policy_gradient)
         ex[i].weight = -ex[i].weight;
     float *h = grad_of(ex, 10, 0.1f, NULL);
     int nonzero = 0;
-    for (size_t i = 0; i < model.lay.total; i++) {
+    for (size_t i = 0; i < model.n_params; i++) {
         cr_assert_float_eq(g[i], -h[i], 1e-6);
         nonzero += g[i] != 0.0f;
     }
@@ -169,13 +178,13 @@ Test(distill, value_term_only_when_a_target_is_given)
     double loss;
     float *g = grad_of(ex, 8, 1.0f, &loss);
     cr_assert_float_eq(loss, 0.0, 1e-12);
-    cr_assert_eq(g[model.lay.bv], 0.0f);
+    cr_assert_eq(g[IAMP_MLP(&model)->lay.bv], 0.0f);
     free(g);
     for (int i = 0; i < 8; i++)
         ex[i].value_target = 3.0f; /* far above the untrained head's output */
     g = grad_of(ex, 8, 1.0f, &loss);
     cr_assert_gt(loss, 1.0);
-    cr_assert_lt(g[model.lay.bv], 0.0f, "raising the bias lowers the error");
+    cr_assert_lt(g[IAMP_MLP(&model)->lay.bv], 0.0f, "raising the bias lowers the error");
     free(g);
 }
 
@@ -206,8 +215,8 @@ static float *exact_gradient(double *J)
         d[v] = (float)(-p[v] * (bandit_reward[v] - *J));
     iamp_model_backward(&model, d, NULL, NULL, NULL, NULL);
     iamp_rows_release(&rows);
-    float *g = malloc(model.lay.total * sizeof(float));
-    memcpy(g, model.grads, model.lay.total * sizeof(float));
+    float *g = malloc(model.n_params * sizeof(float));
+    memcpy(g, model.grads, model.n_params * sizeof(float));
     return g;
 }
 
@@ -237,15 +246,15 @@ static float *estimate(const struct iamp_example *ex, int n)
     cr_assert_eq(iamp_distill_grad(&model, &task, ex, n, 1.0f / (float)n, &o, &w, &st, NULL, NULL),
                  0);
     iamp_distill_work_release(&w);
-    float *g = malloc(model.lay.total * sizeof(float));
-    memcpy(g, model.grads, model.lay.total * sizeof(float));
+    float *g = malloc(model.n_params * sizeof(float));
+    memcpy(g, model.grads, model.n_params * sizeof(float));
     return g;
 }
 
 static double rel_error(const float *a, const float *b)
 {
     double num = 0.0, den = 0.0;
-    for (size_t i = 0; i < model.lay.total; i++) {
+    for (size_t i = 0; i < model.n_params; i++) {
         num += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
         den += (double)b[i] * b[i];
     }
@@ -255,7 +264,7 @@ static double rel_error(const float *a, const float *b)
 /* Total variance (sum over parameters) of single-sample estimates. */
 static double estimator_variance(float b, struct iamp_rng *r, int draws)
 {
-    size_t P = model.lay.total;
+    size_t P = model.n_params;
     double *sum = calloc(P, sizeof(double)), sq = 0.0;
     struct iamp_example ex;
     for (int k = 0; k < draws; k++) {
@@ -283,7 +292,7 @@ static void fit_baseline(struct iamp_rng *r)
     struct iamp_distill_stats st;
     struct iamp_distill_opts o = {.value_coef = 0.5f};
     struct iamp_example ex[32];
-    cr_assert_eq(iamp_adam_init(&adam, model.lay.total, 1e-2f), 0);
+    cr_assert_eq(iamp_adam_init(&adam, model.n_params, 1e-2f), 0);
     iamp_distill_work_init(&w);
     for (int step = 0; step < 300; step++) {
         bandit_examples(ex, 32, 0.0f, 0.0f, r);
@@ -370,13 +379,21 @@ static void cont_setup(struct cont_fixture *f)
     char err[128];
     struct iamp_rng r;
     cr_assert_eq(iamp_task_create(&f->t, "markov:s=4,kmax=4,succ=2", err, sizeof(err)), 0);
-    struct iamp_model_config c = {f->t.vocab, f->t.n_types, f->t.q_len, f->t.a_len, 3, 6, 2, 1, 0};
+    struct iamp_model_config c = {.vocab = f->t.vocab,
+                                  .n_types = f->t.n_types,
+                                  .q_len = f->t.q_len,
+                                  .a_len = f->t.a_len,
+                                  .embed = 3,
+                                  .hidden = 6,
+                                  .layers = 2,
+                                  .cont = 1,
+                                  .pair = 0};
     cr_assert_eq(iamp_model_init(&f->m, &c), 0);
     cr_assert_eq(iamp_model_init(&f->ref, &c), 0);
     iamp_rng_seed(&r, 11, 0);
     iamp_model_reset(&f->m, &r);
     iamp_model_reset(&f->ref, &r);
-    for (size_t i = 0; i < f->m.lay.total; i++) /* biases away from zero */
+    for (size_t i = 0; i < f->m.n_params; i++) /* biases away from zero */
         f->m.params[i] += 0.05f * (float)iamp_rng_normal(&r);
     for (int i = 0; i < 12; i++) {
         struct iamp_answer a = {.len = 0, .value = (float)iamp_rng_uniform(&r)};
@@ -413,12 +430,12 @@ Test(distill, continuous_log_density_gradient_matches_finite_differences, .timeo
     struct cont_fixture f;
     cont_setup(&f);
     cont_loss(&f, 12, 0.5f);
-    float *analytic = malloc(f.m.lay.total * sizeof(float));
-    memcpy(analytic, f.m.grads, f.m.lay.total * sizeof(float));
+    float *analytic = malloc(f.m.n_params * sizeof(float));
+    memcpy(analytic, f.m.grads, f.m.n_params * sizeof(float));
     const float eps = 1e-3f;
     size_t bad = 0;
     double worst = 0.0, gc = 0.0;
-    for (size_t i = 0; i < f.m.lay.total; i++) {
+    for (size_t i = 0; i < f.m.n_params; i++) {
         float keep = f.m.params[i];
         f.m.params[i] = keep + eps;
         double lp = cont_loss(&f, 12, 0.5f);
@@ -428,10 +445,10 @@ Test(distill, continuous_log_density_gradient_matches_finite_differences, .timeo
         double num = (lp - lm) / (2.0 * eps), err = fabs(num - analytic[i]);
         bad += err > 2e-3 + 2e-2 * fabs(num);
         worst = err > worst ? err : worst;
-        if (i < f.m.lay.wv)
+        if (i < IAMP_MLP(&f.m)->lay.wv)
             gc += fabs(analytic[i]);
     }
-    cr_assert_eq(bad, 0, "%zu of %zu gradients disagree (worst abs error %g)", bad, f.m.lay.total,
+    cr_assert_eq(bad, 0, "%zu of %zu gradients disagree (worst abs error %g)", bad, f.m.n_params,
                  worst);
     cr_assert_gt(gc, 1e-2, "the continuous head gets a gradient");
     free(analytic);
@@ -443,17 +460,17 @@ Test(distill, continuous_shares_sum_to_the_batch_gradient, .timeout = 30)
     struct cont_fixture f;
     cont_setup(&f);
     double l_all = cont_loss(&f, 12, 1.0f / 12), l1, l2;
-    float *all = malloc(f.m.lay.total * sizeof(float));
-    memcpy(all, f.m.grads, f.m.lay.total * sizeof(float));
+    float *all = malloc(f.m.n_params * sizeof(float));
+    memcpy(all, f.m.grads, f.m.n_params * sizeof(float));
     l1 = cont_loss(&f, 5, 1.0f / 12);
-    float *g1 = malloc(f.m.lay.total * sizeof(float));
-    memcpy(g1, f.m.grads, f.m.lay.total * sizeof(float));
+    float *g1 = malloc(f.m.n_params * sizeof(float));
+    memcpy(g1, f.m.grads, f.m.n_params * sizeof(float));
     struct iamp_example keep[12];
     memcpy(keep, f.ex, sizeof(keep));
     memmove(f.ex, f.ex + 5, 7 * sizeof(f.ex[0]));
     l2 = cont_loss(&f, 7, 1.0f / 12);
     cr_assert_float_eq(l_all, l1 + l2, 1e-5);
-    for (size_t i = 0; i < f.m.lay.total; i++)
+    for (size_t i = 0; i < f.m.n_params; i++)
         cr_assert_float_eq(all[i], g1[i] + f.m.grads[i], 1e-5, "parameter %zu", i);
     free(all);
     free(g1);
@@ -486,7 +503,15 @@ static void seq_setup(struct seq_fixture *f)
     struct iamp_rng r;
     memset(f, 0, sizeof(*f));
     cr_assert_eq(iamp_task_create(&f->t, "trajectory:n=3,lmax=2,seed=2", err, sizeof(err)), 0);
-    struct iamp_model_config c = {f->t.vocab, f->t.n_types, f->t.q_len, f->t.a_len, 8, 32, 2, 0, 0};
+    struct iamp_model_config c = {.vocab = f->t.vocab,
+                                  .n_types = f->t.n_types,
+                                  .q_len = f->t.q_len,
+                                  .a_len = f->t.a_len,
+                                  .embed = 8,
+                                  .hidden = 32,
+                                  .layers = 2,
+                                  .cont = 0,
+                                  .pair = 0};
     cr_assert_eq(iamp_model_init(&f->m, &c), 0);
     iamp_rng_seed(&r, 17, 0);
     iamp_model_reset(&f->m, &r);
@@ -518,8 +543,8 @@ static float *seq_grad(struct seq_fixture *f, const struct iamp_example *ex, int
     iamp_distill_work_init(&w);
     cr_assert_eq(iamp_distill_grad(&f->m, &f->t, ex, n, scale, &o, &w, &st, NULL, NULL), 0);
     iamp_distill_work_release(&w);
-    float *g = malloc(f->m.lay.total * sizeof(float));
-    memcpy(g, f->m.grads, f->m.lay.total * sizeof(float));
+    float *g = malloc(f->m.n_params * sizeof(float));
+    memcpy(g, f->m.grads, f->m.n_params * sizeof(float));
     return g;
 }
 
@@ -572,7 +597,7 @@ static void seq_fit_values(struct seq_fixture *f, struct iamp_rng *r)
     struct iamp_distill_stats st;
     struct iamp_distill_opts o = {.value_coef = 0.5f};
     struct iamp_example ex[64];
-    cr_assert_eq(iamp_adam_init(&adam, f->m.lay.total, 1e-2f), 0);
+    cr_assert_eq(iamp_adam_init(&adam, f->m.n_params, 1e-2f), 0);
     iamp_distill_work_init(&w);
     for (int step = 0; step < 400; step++) {
         seq_examples(f, SEQ_PREFIX, 0.0f, ex, 64, r);
@@ -588,7 +613,7 @@ static void seq_fit_values(struct seq_fixture *f, struct iamp_rng *r)
 
 static double seq_variance(struct seq_fixture *f, int kind, float vq, struct iamp_rng *r, int draws)
 {
-    size_t P = f->m.lay.total;
+    size_t P = f->m.n_params;
     double *sum = calloc(P, sizeof(double)), sq = 0.0, mean_sq = 0.0;
     struct iamp_example ex;
     for (int k = 0; k < draws; k++) {
@@ -630,7 +655,7 @@ Test(distill, per_prefix_baseline_is_unbiased_and_cuts_the_variance, .timeout = 
     struct iamp_example *ex = malloc(N * sizeof(*ex));
     seq_examples(&f, SEQ_PREFIX, 0.0f, ex, N, &r);
     float *est = seq_grad(&f, ex, N, 1.0f / N);
-    double err = seq_rel_error(est, exact, f.m.lay.total);
+    double err = seq_rel_error(est, exact, f.m.n_params);
     cr_log_info("per-prefix baseline: relative error of the mean estimate %.4f\n", err);
     cr_assert_lt(err, 0.08);
     free(est);
@@ -665,15 +690,15 @@ Test(distill, shares_sum_with_prefix_baselines, .timeout = 30)
     iamp_distill_work_init(&w);
     cr_assert_eq(iamp_distill_grad(&f.m, &f.t, ex, 30, 1.0f / 30, &o, &w, &st, NULL, NULL), 0);
     la = st.loss;
-    float *all = malloc(f.m.lay.total * sizeof(float)), *g1 = malloc(f.m.lay.total * sizeof(float));
-    memcpy(all, f.m.grads, f.m.lay.total * sizeof(float));
+    float *all = malloc(f.m.n_params * sizeof(float)), *g1 = malloc(f.m.n_params * sizeof(float));
+    memcpy(all, f.m.grads, f.m.n_params * sizeof(float));
     cr_assert_eq(iamp_distill_grad(&f.m, &f.t, ex, 13, 1.0f / 30, &o, &w, &st, NULL, NULL), 0);
     l1 = st.loss;
-    memcpy(g1, f.m.grads, f.m.lay.total * sizeof(float));
+    memcpy(g1, f.m.grads, f.m.n_params * sizeof(float));
     cr_assert_eq(iamp_distill_grad(&f.m, &f.t, ex + 13, 17, 1.0f / 30, &o, &w, &st, NULL, NULL), 0);
     l2 = st.loss;
     cr_assert_float_eq(la, l1 + l2, 1e-5);
-    for (size_t i = 0; i < f.m.lay.total; i++)
+    for (size_t i = 0; i < f.m.n_params; i++)
         cr_assert_float_eq(all[i], g1[i] + f.m.grads[i], 1e-5, "parameter %zu", i);
     iamp_distill_work_release(&w);
     free(all);

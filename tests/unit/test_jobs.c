@@ -130,7 +130,8 @@ Test(jobs, a_journaled_cancel_ends_the_job_at_replay)
 Test(jobs, a_result_written_before_a_crash_makes_the_job_done)
 {
     add(2, "");
-    struct iamp_question qs[2] = {{0, 2, {1, 2}}, {0, 2, {3, 4}}};
+    struct iamp_question qs[2] = {{.type = 0, .len = 2, .tok = {1, 2}},
+                                  {.type = 0, .len = 2, .tok = {3, 4}}};
     struct iamp_answer as[2] = {{1, {5}, 0.0f}, {1, {6}, 0.0f}};
     struct iamp_result r = {.job_id = 1, .depth = 1, .model_round = 7, .n = 2, .qs = qs, .as = as};
     char path[256];

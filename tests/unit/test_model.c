@@ -1,7 +1,7 @@
 /* test_model.c — M's gradients against central finite differences, batch
  * forward against per-row forwards, the backward progress contract, and
  * forward's blocks on a pool. */
-#include "worker/model.h"
+#include "worker/model/mlp.h"
 
 #include "common/pool.h"
 #include "worker/policy.h"
@@ -32,9 +32,9 @@ static void setup(struct fixture *f, const struct iamp_model_config *cfg)
     /* Every slot's embeddings drawn (a sequence model starts its answer
      * slots at zero), and non-zero biases, so every gradient is exercised
      * away from zero. */
-    for (size_t i = f->m.lay.emb; i < f->m.lay.total; i++)
+    for (size_t i = IAMP_MLP(&f->m)->lay.emb; i < f->m.n_params; i++)
         f->m.params[i] = (float)iamp_rng_normal(&r);
-    for (size_t i = 0; i < f->m.lay.total; i++)
+    for (size_t i = 0; i < f->m.n_params; i++)
         f->m.params[i] += 0.05f * (float)iamp_rng_normal(&r);
     iamp_rows_init(&f->rows);
     f->rows.n = 0;
@@ -49,7 +49,7 @@ static void setup(struct fixture *f, const struct iamp_model_config *cfg)
         uint16_t q[2] = {(uint16_t)iamp_rng_below(&r, 7), (uint16_t)iamp_rng_below(&r, 7)};
         uint16_t prefix[3] = {(uint16_t)iamp_rng_below(&r, 7), (uint16_t)iamp_rng_below(&r, 7), 0};
         int step = rr % cfg->a_len;
-        iamp_model_row(&f->m, rr % 2, q, 2, prefix, step, f->rows.in + rr * f->m.n_slots);
+        iamp_model_row(&f->m, rr % 2, q, 2, prefix, step, -1, f->rows.in + rr * f->m.n_slots);
         f->rows.lo[rr] = 1;
         f->rows.hi[rr] = 6;
         f->rows.target[rr] = 1 + (int)iamp_rng_below(&r, 5);
@@ -86,9 +86,9 @@ static double loss_of(struct fixture *f, int grad)
 /* Compare analytic and numeric gradients over params[off, off+n). */
 static void check_group(struct fixture *f, const char *name, size_t off, size_t n)
 {
-    float *analytic = malloc(f->m.lay.total * sizeof(float));
+    float *analytic = malloc(f->m.n_params * sizeof(float));
     loss_of(f, 1);
-    memcpy(analytic, f->m.grads, f->m.lay.total * sizeof(float));
+    memcpy(analytic, f->m.grads, f->m.n_params * sizeof(float));
     /* Small enough not to cross a ReLU kink of this fixture's units (1e-2
      * did once the a_len > 1 model got its last-token slot). */
     const float eps = 1e-3f;
@@ -116,7 +116,7 @@ Test(model, every_parameter_group_matches_finite_differences, .timeout = 30)
 {
     struct fixture f;
     setup(&f, &small);
-    const struct iamp_model_layout *L = &f.m.lay;
+    const struct iamp_mlp_layout *L = &IAMP_MLP(&f.m)->lay;
     size_t H = 5, V = 7;
     check_group(&f, "value head weights", L->wv, H);
     check_group(&f, "value head bias", L->bv, 1);
@@ -136,7 +136,7 @@ Test(model, one_hidden_layer_gradients_match_finite_differences, .timeout = 30)
     one.layers = 1;
     struct fixture f;
     setup(&f, &one);
-    check_group(&f, "all parameters", 0, f.m.lay.total);
+    check_group(&f, "all parameters", 0, f.m.n_params);
     teardown(&f);
 }
 
@@ -147,7 +147,7 @@ Test(model, one_hot_input_gradients_match_finite_differences, .timeout = 30)
     oh.embed = 0;
     struct fixture f;
     setup(&f, &oh);
-    const struct iamp_model_layout *L = &f.m.lay;
+    const struct iamp_mlp_layout *L = &IAMP_MLP(&f.m)->lay;
     cr_assert_eq(L->b[0] - L->w[0], 0, "no first-layer weight matrix");
     cr_assert_eq(L->total - L->emb, (size_t)5 * (2 + 8 + 8 + 8 + 8 + 8 + 3),
                  "type, two question tokens, two prefix tokens, the last token, step: H wide");
@@ -157,7 +157,7 @@ Test(model, one_hot_input_gradients_match_finite_differences, .timeout = 30)
     teardown(&f);
     oh.layers = 1;
     setup(&f, &oh);
-    check_group(&f, "all parameters, one layer", 0, f.m.lay.total);
+    check_group(&f, "all parameters, one layer", 0, f.m.n_params);
     teardown(&f);
 }
 
@@ -185,7 +185,7 @@ Test(model, forward_of_the_answer_columns_matches_the_full_forward, .timeout = 3
 {
     struct fixture f;
     setup(&f, &small);
-    size_t P = f.m.lay.total;
+    size_t P = f.m.n_params;
     float full_logits[ROWS * 7], dlogits[ROWS * 7];
     float *full_grads = malloc(P * sizeof(float));
     cr_assert_eq(iamp_model_forward(&f.m, f.rows.in, ROWS), 0);
@@ -233,11 +233,11 @@ Test(model, gradients_are_the_same_with_a_ready_callback, .timeout = 30)
     float dlogits[ROWS * 7];
     iamp_loss_xent(&f.m, &f.rows, NULL, 1.0f, dlogits);
     iamp_model_backward(&f.m, dlogits, NULL, NULL, NULL, NULL);
-    float *plain = malloc(f.m.lay.total * sizeof(float));
-    memcpy(plain, f.m.grads, f.m.lay.total * sizeof(float));
+    float *plain = malloc(f.m.n_params * sizeof(float));
+    memcpy(plain, f.m.grads, f.m.n_params * sizeof(float));
     struct progress p = {0, 0, 1};
     iamp_model_backward(&f.m, dlogits, NULL, NULL, ready_cb, &p);
-    for (size_t i = 0; i < f.m.lay.total; i++)
+    for (size_t i = 0; i < f.m.n_params; i++)
         cr_assert_float_eq(f.m.grads[i], plain[i], 1e-6, "parameter %zu", i);
     free(plain);
     teardown(&f);
@@ -254,7 +254,7 @@ Test(model, backward_reports_growing_prefix_ending_at_total, .timeout = 30)
     iamp_model_backward(&f.m, dlogits, NULL, NULL, ready_cb, &p);
     cr_assert(p.monotone, "progress must never shrink");
     cr_assert_gt(p.calls, small.layers + 2, "polled between GEMM pieces too");
-    cr_assert_eq(p.last, f.m.lay.total);
+    cr_assert_eq(p.last, f.m.n_params);
     teardown(&f);
 }
 
@@ -263,7 +263,7 @@ Test(model, checksum_changes_with_any_parameter, .timeout = 10)
     struct fixture f;
     setup(&f, &small);
     uint64_t a = iamp_model_checksum(&f.m);
-    f.m.params[f.m.lay.total - 1] += 1.0f;
+    f.m.params[f.m.n_params - 1] += 1.0f;
     cr_assert_neq(a, iamp_model_checksum(&f.m));
     teardown(&f);
 }
@@ -285,16 +285,16 @@ Test(model, a_model_without_the_continuous_head_keeps_its_layout, .timeout = 10)
     struct iamp_model a, b;
     c.a_len = 1;
     cr_assert_eq(iamp_model_init(&a, &c), 0);
-    cr_assert_eq(a.lay.wv, 0, "value head first, as before the head existed");
-    cr_assert_eq(a.lay.wc, 0);
-    cr_assert_eq(a.lay.bc, 0);
+    cr_assert_eq(IAMP_MLP(&a)->lay.wv, 0, "value head first, as before the head existed");
+    cr_assert_eq(IAMP_MLP(&a)->lay.wc, 0);
+    cr_assert_eq(IAMP_MLP(&a)->lay.bc, 0);
     cr_assert_eq(a.n_slots, 1 + 2 + 0 + 1, "no prefix or last-token slot for one-token answers");
     c.cont = 1;
     cr_assert_eq(iamp_model_init(&b, &c), 0);
-    cr_assert_eq(b.lay.wc, 0,
+    cr_assert_eq(IAMP_MLP(&b)->lay.wc, 0,
                  "the continuous head comes first: backward finishes it with the rest");
-    cr_assert_eq(b.lay.wv, (size_t)IAMP_CONT_OUTPUTS * 5 + IAMP_CONT_OUTPUTS);
-    cr_assert_eq(b.lay.total, a.lay.total + (size_t)IAMP_CONT_OUTPUTS * 6);
+    cr_assert_eq(IAMP_MLP(&b)->lay.wv, (size_t)IAMP_CONT_OUTPUTS * 5 + IAMP_CONT_OUTPUTS);
+    cr_assert_eq(b.n_params, a.n_params + (size_t)IAMP_CONT_OUTPUTS * 6);
     c.cont = 2;
     struct iamp_model bad;
     cr_assert_eq(iamp_model_init(&bad, &c), IAMP_EINVAL);
@@ -309,24 +309,25 @@ Test(model, sequence_models_read_the_last_token, .timeout = 10)
     cr_assert_eq(m.n_slots, 1 + 2 + 2 + 1 + 1);
     uint16_t q[2] = {1, 2}, prefix[2] = {4, 6};
     int32_t in[7];
-    iamp_model_row(&m, 1, q, 2, prefix, 0, in);
+    iamp_model_row(&m, 1, q, 2, prefix, 0, -1, in);
     cr_assert_eq(in[5], 7, "PAD before the first token");
     cr_assert_eq(in[6], 0);
-    iamp_model_row(&m, 1, q, 2, prefix, 2, in);
+    iamp_model_row(&m, 1, q, 2, prefix, 2, -1, in);
     cr_assert(in[3] == 4 && in[4] == 6 && in[5] == 6 && in[6] == 2);
     /* Answer-side slots (prefix, last token, step) start at zero; the
      * question's are drawn. */
     struct iamp_rng r;
     iamp_rng_seed(&r, 1, 0);
     iamp_model_reset(&m, &r);
-    size_t answer_side = m.lay.emb + (size_t)m.slot_base[3] * (size_t)small.embed;
+    size_t answer_side =
+        IAMP_MLP(&m)->lay.emb + (size_t)IAMP_MLP(&m)->slot_base[3] * (size_t)small.embed;
     int zeros = 0, drawn = 0;
-    for (size_t i = m.lay.emb; i < m.lay.total; i++) {
+    for (size_t i = IAMP_MLP(&m)->lay.emb; i < m.n_params; i++) {
         zeros += i >= answer_side && m.params[i] == 0.0f;
         drawn += i < answer_side && m.params[i] != 0.0f;
     }
-    cr_assert_eq((size_t)zeros, m.lay.total - answer_side);
-    cr_assert_eq((size_t)drawn, answer_side - m.lay.emb);
+    cr_assert_eq((size_t)zeros, m.n_params - answer_side);
+    cr_assert_eq((size_t)drawn, answer_side - IAMP_MLP(&m)->lay.emb);
     iamp_model_release(&m);
 }
 
@@ -357,12 +358,12 @@ Test(model, continuous_head_gradients_match_finite_differences, .timeout = 30)
     struct fixture f;
     c.cont = 1;
     setup(&f, &c);
-    float *analytic = malloc(f.m.lay.total * sizeof(float));
+    float *analytic = malloc(f.m.n_params * sizeof(float));
     cont_loss_of(&f, 1);
-    memcpy(analytic, f.m.grads, f.m.lay.total * sizeof(float));
+    memcpy(analytic, f.m.grads, f.m.n_params * sizeof(float));
     const float eps = 1e-3f;
     size_t bad = 0;
-    for (size_t i = 0; i < f.m.lay.total; i++) {
+    for (size_t i = 0; i < f.m.n_params; i++) {
         float keep = f.m.params[i];
         f.m.params[i] = keep + eps;
         double lp = cont_loss_of(&f, 0);
@@ -372,7 +373,7 @@ Test(model, continuous_head_gradients_match_finite_differences, .timeout = 30)
         double num = (lp - lm) / (2.0 * eps);
         bad += fabs(num - analytic[i]) > 2e-3 + 2e-2 * fabs(num);
     }
-    cr_assert_eq(bad, 0, "%zu of %zu gradients disagree", bad, f.m.lay.total);
+    cr_assert_eq(bad, 0, "%zu of %zu gradients disagree", bad, f.m.n_params);
     free(analytic);
     teardown(&f);
 }
@@ -384,8 +385,9 @@ Test(model, pair_slot_gradients_match_finite_differences, .timeout = 30)
     c.pair = 1;
     setup(&f, &c);
     cr_assert_eq(f.m.n_slots, 1 + 2 + 2 + 1 + 1 + 1);
-    cr_assert_eq(f.m.slot_rows[f.m.n_slots - 1], 8 * 8, "one row per pair of tokens and PAD");
-    check_group(&f, "all parameters", 0, f.m.lay.total);
+    cr_assert_eq(IAMP_MLP(&f.m)->slot_rows[f.m.n_slots - 1], 8 * 8,
+                 "one row per pair of tokens and PAD");
+    check_group(&f, "all parameters", 0, f.m.n_params);
     teardown(&f);
 }
 
@@ -401,9 +403,9 @@ Test(model, pair_slot_is_one_row_per_pair_and_starts_at_zero, .timeout = 10)
     cr_assert_eq(S, plain.n_slots + 1, "the pair slot comes last");
     uint16_t q1[2] = {3, 5}, q2[2] = {5, 3}, q3[2] = {3, 6};
     int32_t a[8], b[8], d[8];
-    iamp_model_row(&m, 0, q1, 2, NULL, 0, a);
-    iamp_model_row(&m, 0, q2, 2, NULL, 0, b);
-    iamp_model_row(&m, 0, q3, 2, NULL, 0, d);
+    iamp_model_row(&m, 0, q1, 2, NULL, 0, -1, a);
+    iamp_model_row(&m, 0, q2, 2, NULL, 0, -1, b);
+    iamp_model_row(&m, 0, q3, 2, NULL, 0, -1, d);
     cr_assert_eq(a[S - 1], 3 * 8 + 5);
     cr_assert(a[S - 1] != b[S - 1] && a[S - 1] != d[S - 1] && b[S - 1] != d[S - 1],
               "(3, 5), (5, 3) and (3, 6) have rows of their own");
@@ -412,9 +414,10 @@ Test(model, pair_slot_is_one_row_per_pair_and_starts_at_zero, .timeout = 10)
     struct iamp_rng r;
     iamp_rng_seed(&r, 5, 0);
     iamp_model_reset(&m, &r);
-    size_t E = (size_t)c.embed, lo = m.lay.emb + (size_t)m.slot_base[S - 1] * E;
-    cr_assert_eq(m.lay.total - lo, (size_t)64 * E);
-    for (size_t i = lo; i < m.lay.total; i++)
+    size_t E = (size_t)c.embed,
+           lo = IAMP_MLP(&m)->lay.emb + (size_t)IAMP_MLP(&m)->slot_base[S - 1] * E;
+    cr_assert_eq(m.n_params - lo, (size_t)64 * E);
+    for (size_t i = lo; i < m.n_params; i++)
         cr_assert_eq(m.params[i], 0.0f);
     size_t V = (size_t)c.vocab;
     float la[7], ld[7];
@@ -454,7 +457,7 @@ Test(model, forward_blocks_do_not_depend_on_threads, .timeout = 30)
     for (int i = 0; i < R; i++) {
         uint16_t q[2] = {(uint16_t)iamp_rng_below(&r, 7), (uint16_t)iamp_rng_below(&r, 7)};
         uint16_t prefix[3] = {(uint16_t)iamp_rng_below(&r, 7), 0, 0};
-        iamp_model_row(&m, i % 2, q, 2, prefix, i % 2, in + (size_t)i * (size_t)m.n_slots);
+        iamp_model_row(&m, i % 2, q, 2, prefix, i % 2, -1, in + (size_t)i * (size_t)m.n_slots);
     }
     cr_assert_eq(iamp_model_forward(&m, in, R), 0);
     memcpy(want, m.logits, (size_t)R * (size_t)cfg.vocab * sizeof(float));

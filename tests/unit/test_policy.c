@@ -3,9 +3,10 @@
  * multi-token answers add up, the cross-entropy gradient is softmax -
  * onehot inside the answer range and zero outside, and the entropy and KL
  * terms have exact values and finite-difference gradients. */
+#include "worker/model/mlp.h"
 #include "worker/policy.h"
 
-#include "worker/contdist.h"
+#include "worker/model/contdist.h"
 
 #include <criterion/criterion.h>
 #include <math.h>
@@ -51,7 +52,7 @@ static double chi_square_first_token(struct iamp_model *m, struct iamp_task *t, 
 {
     struct iamp_question q = {.type = 0, .len = 2, .tok = {1, 3}};
     int32_t in[16];
-    iamp_model_row(m, 0, q.tok, 2, NULL, 0, in);
+    iamp_model_row(m, 0, q.tok, 2, NULL, 0, -1, in);
     cr_assert_eq(iamp_model_forward(m, in, 1), 0);
     float logits[10], p[10];
     memcpy(logits, m->logits, sizeof(logits));
@@ -99,11 +100,11 @@ Test(policy, chi_square_detects_a_wrong_temperature, .timeout = 30)
     struct iamp_model m;
     struct iamp_task t;
     make_model(&m, &t, 2);
-    for (size_t i = m.lay.wo; i < m.lay.wo + 10 * 16; i++)
+    for (size_t i = IAMP_MLP(&m)->lay.wo; i < IAMP_MLP(&m)->lay.wo + 10 * 16; i++)
         m.params[i] *= 8.0f; /* sharpen the softmax so temperature matters */
     struct iamp_question q = {.type = 0, .len = 2, .tok = {1, 3}};
     int32_t in[16];
-    iamp_model_row(&m, 0, q.tok, 2, NULL, 0, in);
+    iamp_model_row(&m, 0, q.tok, 2, NULL, 0, -1, in);
     cr_assert_eq(iamp_model_forward(&m, in, 1), 0);
     float p1[10];
     iamp_softmax_range(m.logits, 2, 8, 1.0f, p1);
@@ -136,7 +137,7 @@ Test(policy, greedy_is_argmax_within_range, .timeout = 10)
     t.a_len = 1;
     cr_assert_eq(iamp_policy_answer(&m, &t, &q, 1, IAMP_DECODE_GREEDY, 1.0f, NULL, &a), 0);
     int32_t in[16];
-    iamp_model_row(&m, 0, q.tok, 2, NULL, 0, in);
+    iamp_model_row(&m, 0, q.tok, 2, NULL, 0, -1, in);
     cr_assert_eq(iamp_model_forward(&m, in, 1), 0);
     int best = 2;
     for (int v = 3; v < 8; v++)
@@ -159,7 +160,7 @@ Test(policy, logprob_of_two_tokens_is_sum_of_steps, .timeout = 10)
     for (int step = 0; step < 2; step++) {
         int32_t in[16];
         float p[10];
-        iamp_model_row(&m, 0, q.tok, 2, a.tok, step, in);
+        iamp_model_row(&m, 0, q.tok, 2, a.tok, step, -1, in);
         cr_assert_eq(iamp_model_forward(&m, in, 1), 0);
         iamp_softmax_range(m.logits, 2, 8, 1.0f, p);
         want += log(p[a.tok[step]]);
@@ -282,7 +283,15 @@ static void task_model(const char *spec, int cont, struct iamp_task *t, struct i
 {
     char err[128];
     cr_assert_eq(iamp_task_create(t, spec, err, sizeof(err)), 0, "%s", err);
-    struct iamp_model_config c = {t->vocab, t->n_types, t->q_len, t->a_len, 4, 16, 2, cont, 0};
+    struct iamp_model_config c = {.vocab = t->vocab,
+                                  .n_types = t->n_types,
+                                  .q_len = t->q_len,
+                                  .a_len = t->a_len,
+                                  .embed = 4,
+                                  .hidden = 16,
+                                  .layers = 2,
+                                  .cont = cont,
+                                  .pair = 0};
     struct iamp_rng r;
     iamp_rng_seed(&r, 7, 0);
     cr_assert_eq(iamp_model_init(m, &c), 0);
@@ -302,7 +311,7 @@ Test(policy, continuous_answers_are_the_median_or_draws_and_their_density, .time
     cr_assert_eq(greedy.len, 0);
     cr_assert(iamp_answer_valid(&t, &q, &greedy));
     int32_t in[16];
-    iamp_model_row(&m, 0, q.tok, 3, NULL, 0, in);
+    iamp_model_row(&m, 0, q.tok, 3, NULL, 0, -1, in);
     cr_assert_eq(iamp_model_forward(&m, in, 1), 0);
     struct iamp_cont d;
     iamp_cont_from_raw(m.cont, &d);

@@ -119,9 +119,9 @@ Test(request, refuses_tokens_out_of_range)
 {
     qs[0].has_text = 0;
     qs[0].has_tokens = 1;
-    qs[0].q = (struct iamp_question){0, 2, {999, 1}};
+    qs[0].q = (struct iamp_question){.type = 0, .len = 2, .tok = {999, 1}};
     cr_assert_eq(check(NULL), IAMP_WERR_BAD_REQUEST);
-    qs[0].q = (struct iamp_question){7, 2, {1, 1}};
+    qs[0].q = (struct iamp_question){.type = 7, .len = 2, .tok = {1, 1}};
     cr_assert_eq(check(NULL), IAMP_WERR_BAD_REQUEST);
 }
 

@@ -34,7 +34,7 @@ Test(wire, submit_round_trips)
     qs[0].has_text = 1;
     snprintf(qs[0].text, sizeof(qs[0].text), "pow x=5 k=37");
     qs[1].has_tokens = 1;
-    qs[1].q = (struct iamp_question){0, 2, {3, 40}};
+    qs[1].q = (struct iamp_question){.type = 0, .len = 2, .tok = {3, 40}};
     m.kind = IAMP_MSG_SUBMIT;
     m.request_id = 77;
     m.has_token = 1;
@@ -65,7 +65,7 @@ Test(wire, result_page_round_trips)
     struct iamp_result_item it;
     memset(&m, 0, sizeof(m));
     memset(&it, 0, sizeof(it));
-    it.q = (struct iamp_question){0, 2, {5, 37}};
+    it.q = (struct iamp_question){.type = 0, .len = 2, .tok = {5, 37}};
     it.a.len = 1;
     it.a.tok[0] = 58;
     snprintf(it.qtext, sizeof(it.qtext), "pow x=5 k=37");
@@ -134,7 +134,8 @@ Test(wire, refuses_an_envelope_without_a_body)
 Test(wire, journal_records_round_trip)
 {
     struct iamp_job_record r, out;
-    struct iamp_question qs[2] = {{0, 2, {1, 2}}, {0, 2, {3, 4}}};
+    struct iamp_question qs[2] = {{.type = 0, .len = 2, .tok = {1, 2}},
+                                  {.type = 0, .len = 2, .tok = {3, 4}}};
     uint8_t *buf = NULL;
     size_t len = 0;
     memset(&r, 0, sizeof(r));
@@ -171,7 +172,7 @@ Test(wire, result_files_round_trip_and_detect_damage)
     int fd = mkstemp(path);
     cr_assert_geq(fd, 0);
     close(fd);
-    struct iamp_question qs[1] = {{0, 2, {5, 37}}};
+    struct iamp_question qs[1] = {{.type = 0, .len = 2, .tok = {5, 37}}};
     struct iamp_answer as[1] = {{1, {58}, 0.0f}};
     struct iamp_result r = {.job_id = 3, .depth = 1, .model_round = 40, .n = 1, .qs = qs, .as = as};
     snprintf(r.task, sizeof(r.task), "permpow");

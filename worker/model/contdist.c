@@ -1,7 +1,7 @@
 /* contdist.c — the logistic-normal of M's continuous head; see contdist.h.
  * Derivatives are taken with respect to the raw outputs (mu, rho), with
  * sigma = SIGMA_MIN + softplus(rho) and d sigma / d rho = sigmoid(rho). */
-#include "worker/contdist.h"
+#include "worker/model/contdist.h"
 
 #include <math.h>
 
