@@ -105,6 +105,7 @@ int iamp_checkpoint_encode(const struct iamp_checkpoint *c, uint8_t **buf, size_
     shape.cont = c->shape.cont;
     shape.has_pair = c->shape.pair != 0;
     shape.pair = c->shape.pair;
+    shape.model = c->shape.model[0] ? (char *)c->shape.model : NULL;
     pb.shape = &shape;
     pb.params = floats_bytes(c->params, c->n_params);
     pb.has_adam_m = pb.has_adam_v = c->adam_m && c->adam_v;
@@ -170,6 +171,17 @@ static int shape_from_pb(const Iamp__ModelShape *pb, struct iamp_model_shape *s)
     s->layers = pb->layers;
     s->cont = pb->has_cont ? pb->cont : 0;
     s->pair = pb->has_pair ? pb->pair : 0;
+    s->model[0] = 0;
+    if (pb->model) {
+        if (strlen(pb->model) >= sizeof(s->model) || !pb->model[0])
+            return IAMP_ECORRUPT;
+        memcpy(s->model, pb->model, strlen(pb->model) + 1);
+        return s->vocab >= 2 && s->vocab <= 65535 && s->n_types >= 1 && s->n_types <= 64 &&
+                       s->q_len >= 1 && s->q_len <= IAMP_Q_MAX && s->a_len >= 1 &&
+                       s->a_len <= IAMP_A_MAX && s->cont <= 1
+                   ? 0
+                   : IAMP_ECORRUPT;
+    }
     int ok = s->vocab >= 2 && s->vocab <= 65535 && s->n_types >= 1 && s->n_types <= 64 &&
              s->q_len >= 1 && s->q_len <= IAMP_Q_MAX && s->a_len >= 1 && s->a_len <= IAMP_A_MAX &&
              s->embed <= 4096 && s->hidden >= 1 && s->hidden <= 65536 && s->layers >= 1 &&
@@ -304,6 +316,7 @@ void iamp_work_unit_release(struct iamp_work_unit *u)
         return;
     free(u->qs);
     free(u->depth);
+    free(u->ctx);
     memset(u, 0, sizeof(*u));
 }
 
@@ -315,15 +328,23 @@ int iamp_work_unit_encode(const struct iamp_work_unit *u, uint8_t **buf, size_t 
     Iamp__Question **qptr = calloc(n ? n : 1, sizeof(*qptr));
     uint32_t *toks = calloc(n * IAMP_Q_MAX + 1, sizeof(uint32_t));
     uint32_t *depth = calloc(n ? n : 1, sizeof(uint32_t));
+    struct iamp_pb_contexts cx;
     int rc = IAMP_ENOMEM;
+    iamp_pb_contexts_init(&cx);
     *buf = NULL;
     if (!qpb || !qptr || !toks || !depth)
         goto out;
     for (size_t i = 0; i < n; i++) {
         iamp_pb_question_to(&u->qs[i], NULL, &qpb[i], toks + i * IAMP_Q_MAX);
+        if (iamp_pb_contexts_add(&cx, u->qs[i].ctx, &qpb[i]))
+            goto out;
         qptr[i] = &qpb[i];
         depth[i] = (uint32_t)u->depth[i];
     }
+    if (iamp_pb_contexts_finish(&cx))
+        goto out;
+    pb.n_contexts = (size_t)cx.n;
+    pb.contexts = cx.ptr;
     pb.unit_id = u->unit_id;
     pb.n_questions = n;
     pb.questions = qptr;
@@ -348,6 +369,7 @@ out:
     free(qptr);
     free(toks);
     free(depth);
+    iamp_pb_contexts_release(&cx);
     return rc;
 }
 
@@ -362,8 +384,12 @@ static int work_unit_from_pb(const Iamp__WorkUnit *pb, int max_questions, struct
     u->depth = calloc(n ? n : 1, sizeof(int));
     if (!u->qs || !u->depth)
         return IAMP_ENOMEM;
+    if (iamp_pb_contexts_from(pb->contexts, pb->n_contexts, &u->ctx))
+        return IAMP_ECORRUPT;
+    u->n_ctx = (int)pb->n_contexts;
     for (size_t i = 0; i < n; i++) {
-        if (iamp_pb_question_from(pb->questions[i], &u->qs[i]) || pb->depth[i] > 64)
+        if (iamp_pb_question_from(pb->questions[i], &u->qs[i]) || pb->depth[i] > 64 ||
+            iamp_pb_question_context(pb->questions[i], u->ctx, pb->n_contexts, &u->qs[i]))
             return IAMP_ECORRUPT;
         u->depth[i] = (int)pb->depth[i];
     }
@@ -480,6 +506,7 @@ void iamp_train_batch_release(struct iamp_train_batch *b)
     free(b->first);
     free(b->count);
     free(b->order);
+    free(b->ctx);
     memset(b, 0, sizeof(*b));
 }
 
@@ -492,6 +519,8 @@ int iamp_train_batch_encode(const struct iamp_train_batch *b, uint8_t **buf, siz
     uint32_t *order = calloc((size_t)b->n_order + 1, sizeof(uint32_t));
     size_t ng = b->first ? (size_t)b->n_questions : 0;
     uint32_t *first = calloc(ng + 1, sizeof(uint32_t)), *count = calloc(ng + 1, sizeof(uint32_t));
+    struct iamp_pb_contexts cx;
+    iamp_pb_contexts_init(&cx);
     int rc = qa_pb_init(&qa, n);
     *buf = NULL;
     if (rc || !ex || !exp || !order || !first || !count) {
@@ -505,6 +534,10 @@ int iamp_train_batch_encode(const struct iamp_train_batch *b, uint8_t **buf, siz
     for (size_t i = 0; i < n; i++) {
         iamp__example__init(&ex[i]);
         qa_pb_set(&qa, i, &b->ex[i].q, &b->ex[i].a);
+        if (iamp_pb_contexts_add(&cx, b->ex[i].q.ctx, &qa.q[i])) {
+            rc = IAMP_ENOMEM;
+            goto out;
+        }
         ex[i].question = &qa.q[i];
         ex[i].answer = &qa.a[i];
         ex[i].has_weight = 1;
@@ -533,6 +566,12 @@ int iamp_train_batch_encode(const struct iamp_train_batch *b, uint8_t **buf, siz
     pb.n_first = pb.n_count = ng;
     pb.first = first;
     pb.count = count;
+    if (iamp_pb_contexts_finish(&cx)) {
+        rc = IAMP_ENOMEM;
+        goto out;
+    }
+    pb.n_contexts = (size_t)cx.n;
+    pb.contexts = cx.ptr;
     size_t sz = iamp__train_batch__get_packed_size(&pb);
     *buf = malloc(sz ? sz : 1);
     if (!*buf) {
@@ -542,6 +581,7 @@ int iamp_train_batch_encode(const struct iamp_train_batch *b, uint8_t **buf, siz
     *len = iamp__train_batch__pack(&pb, *buf);
 out:
     qa_pb_release(&qa);
+    iamp_pb_contexts_release(&cx);
     free(ex);
     free(exp);
     free(order);
@@ -590,9 +630,13 @@ static int train_batch_from_pb(const Iamp__TrainBatch *pb, int max_examples,
     b->order = calloc(pb->n_order ? pb->n_order : 1, sizeof(int));
     if (!b->ex || !b->order)
         return IAMP_ENOMEM;
+    if (iamp_pb_contexts_from(pb->contexts, pb->n_contexts, &b->ctx))
+        return IAMP_ECORRUPT;
+    b->n_ctx = (int)pb->n_contexts;
     for (size_t i = 0; i < pb->n_examples; i++) {
         const Iamp__Example *e = pb->examples[i];
         if (iamp_pb_question_from(e->question, &b->ex[i].q) ||
+            iamp_pb_question_context(e->question, b->ctx, pb->n_contexts, &b->ex[i].q) ||
             iamp_pb_answer_from(e->answer, &b->ex[i].a))
             return IAMP_ECORRUPT;
         b->ex[i].weight = e->has_weight ? e->weight : 1.0f;

@@ -24,8 +24,9 @@
 
 struct iamp_model_shape {
     uint32_t vocab, n_types, q_len, a_len, embed, hidden, layers;
-    uint32_t cont; /* 1: a continuous head; 0 (and absent in older checkpoints): none */
-    uint32_t pair; /* 1: a pair slot (worker/model/model.h); 0 (and absent): none */
+    uint32_t cont;   /* 1: a continuous head; 0 (and absent in older checkpoints): none */
+    uint32_t pair;   /* 1: a pair slot (worker/model/mlp.h); 0 (and absent): none */
+    char model[128]; /* another model's canonical spec; "": the MLP above */
 };
 
 struct iamp_checkpoint {
@@ -69,9 +70,11 @@ struct iamp_work_unit {
     uint32_t decode;
     float temperature;
     uint64_t rng_seed;
-    uint32_t pick;       /* 0: M, 1: M_target, 2: a published version */
-    uint64_t first_unit; /* sampling stream of the first root */
-    uint64_t version;    /* pick 2: the version's id */
+    uint32_t pick;            /* 0: M, 1: M_target, 2: a published version */
+    uint64_t first_unit;      /* sampling stream of the first root */
+    uint64_t version;         /* pick 2: the version's id */
+    struct iamp_context *ctx; /* (n_ctx) decode: the questions' contexts, owned */
+    int n_ctx;                /* (encode reads the questions' pointers, each sent once) */
 };
 
 void iamp_work_unit_release(struct iamp_work_unit *u);
@@ -94,6 +97,8 @@ struct iamp_train_batch {
     int *order;     /* (n_order) question indices, owned by decode */
     uint32_t batch; /* questions per minibatch */
     float lr, value_coef;
+    struct iamp_context *ctx; /* (n_ctx) decode: the examples' contexts, owned */
+    int n_ctx;
 };
 
 struct iamp_fit_report {

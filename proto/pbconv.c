@@ -3,6 +3,7 @@
 
 #include "common/error.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 void iamp_pb_question_to(const struct iamp_question *q, const char *text, Iamp__Question *pb,
@@ -60,5 +61,109 @@ int iamp_pb_answer_from(const Iamp__Answer *pb, struct iamp_answer *a)
         return IAMP_EINVAL;
     a->len = (uint16_t)pb->n_tokens;
     a->value = pb->has_value ? pb->value : 0.0f;
+    return 0;
+}
+
+void iamp_pb_contexts_init(struct iamp_pb_contexts *c)
+{
+    memset(c, 0, sizeof(*c));
+}
+
+void iamp_pb_contexts_release(struct iamp_pb_contexts *c)
+{
+    free(c->seen);
+    free(c->pb);
+    free(c->ptr);
+    free(c->toks);
+    iamp_pb_contexts_init(c);
+}
+
+int iamp_pb_contexts_add(struct iamp_pb_contexts *c, const struct iamp_context *ctx,
+                         Iamp__Question *pb)
+{
+    if (!ctx)
+        return 0;
+    int i = c->n - 1; /* a tree's questions come together: look back from the last */
+    while (i >= 0 && c->seen[i] != ctx)
+        i--;
+    if (i < 0) {
+        if (c->n == c->cap) {
+            int cap = c->cap ? 2 * c->cap : 16;
+            const struct iamp_context **s = realloc(c->seen, (size_t)cap * sizeof(*s));
+            if (!s)
+                return IAMP_ENOMEM;
+            c->seen = s;
+            c->cap = cap;
+        }
+        i = c->n;
+        c->seen[c->n++] = ctx;
+    }
+    pb->has_context = 1;
+    pb->context = (uint32_t)i;
+    return 0;
+}
+
+int iamp_pb_contexts_finish(struct iamp_pb_contexts *c)
+{
+    size_t n = (size_t)c->n, per = (size_t)IAMP_FACTS_MAX * IAMP_FACT_LEN;
+    c->pb = calloc(n ? n : 1, sizeof(*c->pb));
+    c->ptr = calloc(n ? n : 1, sizeof(*c->ptr));
+    c->toks = calloc(n * per + 1, sizeof(uint32_t));
+    if (!c->pb || !c->ptr || !c->toks)
+        return IAMP_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        const struct iamp_context *x = c->seen[i];
+        uint32_t *t = c->toks + i * per;
+        iamp__context__init(&c->pb[i]);
+        c->pb[i].has_fact_len = 1;
+        c->pb[i].fact_len = x->fact_len;
+        c->pb[i].n_tokens = (size_t)x->n_facts * x->fact_len;
+        c->pb[i].tokens = t;
+        for (int f = 0; f < x->n_facts; f++)
+            for (int j = 0; j < x->fact_len; j++)
+                *t++ = x->tok[f][j];
+        c->ptr[i] = &c->pb[i];
+    }
+    return 0;
+}
+
+int iamp_pb_contexts_from(Iamp__Context *const *pb, size_t n, struct iamp_context **out)
+{
+    *out = NULL;
+    if (n == 0)
+        return 0;
+    struct iamp_context *c = calloc(n, sizeof(*c));
+    if (!c)
+        return IAMP_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t len = pb[i]->fact_len;
+        size_t nt = pb[i]->n_tokens;
+        if (len < 1 || len > IAMP_FACT_LEN || nt % len || nt / len > IAMP_FACTS_MAX) {
+            free(c);
+            return IAMP_EINVAL;
+        }
+        c[i].fact_len = (uint16_t)len;
+        c[i].n_facts = (uint16_t)(nt / len);
+        for (size_t k = 0; k < nt; k++) {
+            if (pb[i]->tokens[k] > 0xffff) {
+                free(c);
+                return IAMP_EINVAL;
+            }
+            c[i].tok[k / len][k % len] = (uint16_t)pb[i]->tokens[k];
+        }
+    }
+    *out = c;
+    return 0;
+}
+
+int iamp_pb_question_context(const Iamp__Question *pb, const struct iamp_context *ctx, size_t n,
+                             struct iamp_question *q)
+{
+    q->ctx = NULL;
+    if (!pb->has_context)
+        return 0;
+    if (pb->context >= n)
+        return IAMP_EINVAL;
+    q->ctx = &ctx[pb->context];
     return 0;
 }

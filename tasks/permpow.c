@@ -15,6 +15,13 @@
  * leaves the model's shape — and so every result made before approval
  * existed — exactly as it was.
  *
+ * With context=1 (the paper's setting) there is no fixed sigma: every root
+ * question carries its own instance, a permutation of min(d + 8, n)
+ * elements drawn from 0..n-1 at difficulty d (the paper's curriculum on
+ * instance size), given as facts (x, sigma(x)). H answers K = 1 by reading
+ * x's fact, and applies sigma for odd K the same way; the ground truth
+ * follows the facts K times. Every K in [1, kmax] is asked at every size.
+ *
  * Tokens: element e is token e (0..n-1); the power K is token n + K - 1;
  * the approval answers no/yes are tokens n + kmax and n + kmax + 1.
  * Difficulty d covers K <= 2^d - 1: each level doubles the reach of the
@@ -28,18 +35,26 @@
 
 enum { TYPE_POW = 0, TYPE_APPROVE = 1 };
 
+/* Roots asked on each drawn instance (the paper's batches: 32 instances x
+ * 16 questions). */
+#define PERMPOW_QUESTIONS_PER_CONTEXT 16
+/* permpow:context=1 trains a transformer that reads the facts. */
+#define PERMPOW_CONTEXT_DEFAULTS "--model transformer --lr 0.001 --questions 512 --batch 128"
+
 struct permpow {
     int n;       /* elements */
     int kmax;    /* largest power asked */
     int approve; /* 1: the approve question type exists */
-    int *sigma;  /* (n) the permutation */
+    int context; /* 1: each root carries its own permutation as facts */
+    int *sigma;  /* (n) the permutation (context = 0) */
 };
 
 struct permpow_episode {
-    uint16_t type;  /* TYPE_POW or TYPE_APPROVE */
-    uint16_t x, k;  /* the question */
-    uint16_t a;     /* approve: the answer judged */
-    uint16_t phase; /* 0: ask y; 1: ask z; 2: finished */
+    uint16_t type;                  /* TYPE_POW or TYPE_APPROVE */
+    uint16_t x, k;                  /* the question */
+    uint16_t a;                     /* approve: the answer judged */
+    uint16_t phase;                 /* 0: ask y; 1: ask z; 2: finished */
+    const struct iamp_context *ctx; /* the facts (context = 1) */
 };
 
 static const struct permpow *state_of(const struct iamp_task *t)
@@ -81,6 +96,29 @@ static void make_answer(int e, struct iamp_answer *a)
     a->tok[0] = (uint16_t)e;
 }
 
+/* sigma(x): the fixed permutation, or x's fact in q's context (0 when x
+ * has none: H guards, callers validate). */
+static int sigma_at(const struct permpow *p, const struct iamp_context *c, int x)
+{
+    if (!p->context)
+        return x >= 0 && x < p->n ? p->sigma[x] : 0;
+    for (int f = 0; c && f < c->n_facts; f++)
+        if (c->tok[f][0] == x)
+            return c->tok[f][1];
+    return 0;
+}
+
+/* 1 when x is an element of q's instance. */
+static int has_element(const struct permpow *p, const struct iamp_question *q, int x)
+{
+    if (!p->context)
+        return x >= 0 && x < p->n;
+    for (int f = 0; q->ctx && f < q->ctx->n_facts; f++)
+        if (q->ctx->tok[f][0] == x)
+            return 1;
+    return 0;
+}
+
 static int levels_for(int kmax)
 {
     int d = 1;
@@ -92,11 +130,14 @@ static int levels_for(int kmax)
 static int permpow_create(struct iamp_task *t, const struct iamp_spec *spec, char *err,
                           size_t errlen)
 {
-    static const char *const keys[] = {"n", "seed", "kmax", "approve", NULL};
-    long n, seed, kmax, approve;
+    static const char *const keys[] = {"n", "seed", "kmax", "approve", "context", NULL};
+    long n, seed, kmax, approve, context;
     int rc = iamp_spec_check_keys(spec, keys, err, errlen);
     if (!rc)
-        rc = iamp_spec_int(spec, "n", 64, 2, 1024, &n, err, errlen);
+        rc = iamp_spec_int(spec, "context", 0, 0, 1, &context, err, errlen);
+    if (!rc)
+        rc = iamp_spec_int(spec, "n", context ? 16 : 64, 2, context ? IAMP_FACTS_MAX : 1024, &n,
+                           err, errlen);
     if (!rc)
         rc = iamp_spec_int(spec, "seed", 1, 0, 2147483647L, &seed, err, errlen);
     if (!rc)
@@ -121,13 +162,19 @@ static int permpow_create(struct iamp_task *t, const struct iamp_spec *spec, cha
     p->n = (int)n;
     p->kmax = (int)kmax;
     p->approve = (int)approve;
+    p->context = (int)context;
     p->sigma = sigma;
 
     t->state = p;
-    /* approve=0 is left out of the canonical spec so that specs and
-     * checkpoints from before the parameter existed stay valid. */
-    snprintf(t->spec, sizeof(t->spec), "permpow:n=%ld,seed=%ld,kmax=%ld%s", n, seed, kmax,
-             approve ? ",approve=1" : "");
+    /* approve=0 and context=0 are left out of the canonical spec so that
+     * specs and checkpoints from before the parameters existed stay valid;
+     * with contexts the seed means nothing and is left out too. */
+    if (context)
+        snprintf(t->spec, sizeof(t->spec), "permpow:n=%ld,kmax=%ld%s,context=1", n, kmax,
+                 approve ? ",approve=1" : "");
+    else
+        snprintf(t->spec, sizeof(t->spec), "permpow:n=%ld,seed=%ld,kmax=%ld%s", n, seed, kmax,
+                 approve ? ",approve=1" : "");
     t->vocab = (int)(n + kmax + (approve ? 2 : 0));
     t->q_len = approve ? 3 : 2;
     t->a_len = 1;
@@ -141,6 +188,14 @@ static int permpow_create(struct iamp_task *t, const struct iamp_spec *spec, cha
     t->approve_type = approve ? TYPE_APPROVE : -1;
     t->approvable = approve ? 1u << TYPE_POW : 0;
     t->eval_size = 1008;
+    if (context) {
+        t->facts_max = (int)n;
+        t->fact_len = 2;
+        t->questions_per_context = PERMPOW_QUESTIONS_PER_CONTEXT;
+        t->max_difficulty = n > 8 ? (int)n - 8 : 1; /* facts = min(d + 8, n) */
+        t->eval_size = 1024;                        /* 64 instances of 16 questions */
+        t->train_defaults = PERMPOW_CONTEXT_DEFAULTS;
+    }
     return 0;
 }
 
@@ -152,11 +207,60 @@ static void permpow_destroy(struct iamp_task *t)
     free(p);
 }
 
-static int apply_pow(const struct permpow *p, int x, int k)
+static int apply_pow(const struct permpow *p, const struct iamp_context *c, int x, int k)
 {
     for (int i = 0; i < k; i++)
-        x = p->sigma[x];
+        x = sigma_at(p, c, x);
     return x;
+}
+
+/* An instance at difficulty d: min(d + 8, n) elements of 0..n-1 and a
+ * random permutation of them, its facts in random order. */
+static void permpow_draw_context(const struct iamp_task *t, struct iamp_rng *r, int difficulty,
+                                 struct iamp_context *c)
+{
+    const struct permpow *p = state_of(t);
+    int size = difficulty + 8 < p->n ? difficulty + 8 : p->n, elems[IAMP_FACTS_MAX],
+        img[IAMP_FACTS_MAX];
+    for (int i = 0; i < p->n; i++)
+        elems[i] = i;
+    iamp_rng_shuffle(r, elems, p->n); /* the first `size` are the instance's */
+    for (int i = 0; i < size; i++)
+        img[i] = elems[i];
+    iamp_rng_shuffle(r, img, size);
+    memset(c, 0, sizeof(*c));
+    c->n_facts = (uint16_t)size;
+    c->fact_len = 2;
+    for (int i = 0; i < size; i++) {
+        c->tok[i][0] = (uint16_t)elems[i];
+        c->tok[i][1] = (uint16_t)img[i];
+    }
+}
+
+/* A client's facts must be a permutation: every element once on each side. */
+static int permpow_valid_context(const struct iamp_task *t, const struct iamp_context *c, char *err,
+                                 size_t errlen)
+{
+    const struct permpow *p = state_of(t);
+    unsigned char from[IAMP_FACTS_MAX] = {0}, to[IAMP_FACTS_MAX] = {0};
+    for (int f = 0; f < c->n_facts; f++) {
+        int x = c->tok[f][0], y = c->tok[f][1];
+        if (x >= p->n || y >= p->n) {
+            snprintf(err, errlen, "fact %d: elements are 0..%d", f + 1, p->n - 1);
+            return 0;
+        }
+        if (from[x]++) {
+            snprintf(err, errlen, "fact %d: element %d is mapped twice", f + 1, x);
+            return 0;
+        }
+        to[y]++;
+    }
+    for (int e = 0; e < p->n; e++)
+        if (from[e] != to[e]) {
+            snprintf(err, errlen, "the facts are not a permutation (element %d)", e);
+            return 0;
+        }
+    return 1;
 }
 
 static void permpow_sample(const struct iamp_task *t, struct iamp_rng *r, int difficulty,
@@ -167,6 +271,8 @@ static void permpow_sample(const struct iamp_task *t, struct iamp_rng *r, int di
         difficulty = 1;
     if (difficulty > t->max_difficulty)
         difficulty = t->max_difficulty;
+    if (p->context) /* difficulty is the instance's size: every power at each */
+        difficulty = levels_for(p->kmax);
     int hi = (1 << difficulty) - 1;
     if (hi > p->kmax)
         hi = p->kmax;
@@ -184,7 +290,13 @@ static void permpow_sample(const struct iamp_task *t, struct iamp_rng *r, int di
     } else {
         k = 1 + (int)iamp_rng_below(r, (uint32_t)hi);
     }
-    int x = (int)iamp_rng_below(r, (uint32_t)p->n);
+    int x;
+    if (p->context) {
+        const struct iamp_context *c = q->ctx;
+        x = c && c->n_facts ? c->tok[iamp_rng_below(r, c->n_facts)][0] : 0;
+    } else {
+        x = (int)iamp_rng_below(r, (uint32_t)p->n);
+    }
     make_question(p, x, k, q);
 }
 
@@ -271,7 +383,7 @@ static int permpow_valid(const struct iamp_task *t, const struct iamp_question *
 {
     const struct permpow *p = state_of(t);
     int k = k_of(p, q);
-    int base = q->tok[0] < p->n && k >= 1 && k <= p->kmax;
+    int base = q->tok[0] < p->n && k >= 1 && k <= p->kmax && has_element(p, q, q->tok[0]);
     if (q->type == TYPE_APPROVE)
         return p->approve && q->len == 3 && base && q->tok[2] < p->n;
     return q->type == TYPE_POW && q->len == 2 && base;
@@ -288,10 +400,11 @@ static int permpow_primitive(const struct iamp_task *t, const struct iamp_questi
     const struct permpow *p = state_of(t);
     if (k_of(p, q) != 1)
         return 0;
+    int y = sigma_at(p, q->ctx, q->tok[0]);
     if (q->type == TYPE_APPROVE)
-        make_verdict(p, p->sigma[q->tok[0]] == q->tok[2], a);
+        make_verdict(p, y == q->tok[2], a);
     else
-        make_answer(p->sigma[q->tok[0]], a);
+        make_answer(y, a);
     return 1;
 }
 
@@ -304,6 +417,7 @@ static void permpow_episode_start(const struct iamp_task *t, void *ep,
     e->k = (uint16_t)k_of(state_of(t), q);
     e->a = q->type == TYPE_APPROVE ? q->tok[2] : 0;
     e->phase = 0;
+    e->ctx = q->ctx;
 }
 
 /* An answer from M is always in range (the engine masks the head), but H
@@ -318,7 +432,7 @@ static int element_of(const struct permpow *p, const struct iamp_answer *a)
 static void episode_finish(const struct permpow *p, const struct permpow_episode *e, int z,
                            struct iamp_answer *out)
 {
-    int y = (e->k & 1) ? p->sigma[z] : z;
+    int y = (e->k & 1) ? sigma_at(p, e->ctx, z) : z;
     if (e->type == TYPE_APPROVE)
         make_verdict(p, y == e->a, out);
     else
@@ -354,7 +468,7 @@ static void permpow_truth(const struct iamp_task *t, const struct iamp_question 
                           struct iamp_answer *a)
 {
     const struct permpow *p = state_of(t);
-    int y = apply_pow(p, q->tok[0], k_of(p, q));
+    int y = apply_pow(p, q->ctx, q->tok[0], k_of(p, q));
     if (q->type == TYPE_APPROVE)
         make_verdict(p, y == q->tok[2], a);
     else
@@ -388,7 +502,9 @@ const struct iamp_task_ops iamp_permpow_ops = {
     .summary = "permutation powering: pow x=X k=K asks for sigma^K(X)",
     .params = "n=64 (2..1024) elements, seed=1 permutation seed, kmax=min(63,n-1) (1..1023), "
               "approve=0 (approve=1 adds the type 'approve x=X k=K a=A' that search, reinforce "
-              "and mixed need)",
+              "and mixed need), context=0 (context=1: every root its own permutation of "
+              "min(d+8, n) elements given as facts, n=16 (2..128) by default; trains "
+              "with " PERMPOW_CONTEXT_DEFAULTS ")",
     /* Chosen by measurement (issue 16, README "Speed"): one-hot inputs, a
      * 192-wide M and a higher rate reach 99% on every seed tried (3 task
      * seeds x 3 training seeds, and 5 training seeds) in about a tenth of
@@ -398,6 +514,8 @@ const struct iamp_task_ops iamp_permpow_ops = {
      * time with two threads. */
     .train_defaults = "--embed 0 --hidden 192 --lr 0.008 --batch 128",
     .create = permpow_create,
+    .draw_context = permpow_draw_context,
+    .valid_context = permpow_valid_context,
     .destroy = permpow_destroy,
     .sample = permpow_sample,
     .eval_set = permpow_eval_set,

@@ -315,6 +315,73 @@ double iamp_task_approval_compare(const struct iamp_task *t, const struct iamp_q
     return s > 0.0 ? (s < 1.0 ? s : 1.0) : 0.0; /* NAN scores 0 */
 }
 
+void iamp_task_sample(const struct iamp_task *t, struct iamp_rng *r, int difficulty,
+                      const struct iamp_context *ctx, struct iamp_question *q)
+{
+    q->ctx = ctx;
+    t->ops->sample(t, r, difficulty, q);
+    q->ctx = ctx;
+}
+
+int iamp_task_contexts_for(const struct iamp_task *t, int n)
+{
+    if (!iamp_task_has_contexts(t) || n <= 0)
+        return 0;
+    int per = t->questions_per_context > 0 ? t->questions_per_context : 1;
+    return (n + per - 1) / per;
+}
+
+void iamp_task_sample_roots(const struct iamp_task *t, struct iamp_rng *r, int difficulty, int n,
+                            struct iamp_context *ctxs, struct iamp_question *qs)
+{
+    if (!iamp_task_has_contexts(t)) {
+        for (int i = 0; i < n; i++)
+            iamp_task_sample(t, r, difficulty > 0 ? difficulty : t->max_difficulty, NULL, &qs[i]);
+        return;
+    }
+    int per = t->questions_per_context > 0 ? t->questions_per_context : 1;
+    for (int i = 0; i < n; i++) {
+        int k = i / per, d = difficulty > 0 ? difficulty : 1 + k % t->max_difficulty;
+        if (i % per == 0)
+            t->ops->draw_context(t, r, d, &ctxs[k]);
+        iamp_task_sample(t, r, d, &ctxs[k], &qs[i]);
+    }
+}
+
+int iamp_task_has_contexts(const struct iamp_task *t)
+{
+    return t->facts_max > 0;
+}
+
+int iamp_task_check_context(const struct iamp_task *t, const struct iamp_context *c, char *err,
+                            size_t errlen)
+{
+    if (!iamp_task_has_contexts(t)) {
+        snprintf(err, errlen, "task %s takes no facts", t->spec);
+        return IAMP_EINVAL;
+    }
+    if (c->n_facts < 1 || c->n_facts > t->facts_max || c->fact_len != t->fact_len) {
+        snprintf(err, errlen, "a context of task %s holds 1..%d facts of %d tokens (got %d of %d)",
+                 t->spec, t->facts_max, t->fact_len, c->n_facts, c->fact_len);
+        return IAMP_EINVAL;
+    }
+    for (int f = 0; f < c->n_facts; f++)
+        for (int j = 0; j < IAMP_FACT_LEN; j++)
+            if ((j < c->fact_len && c->tok[f][j] >= t->vocab) ||
+                (j >= c->fact_len && c->tok[f][j])) {
+                snprintf(err, errlen, "fact %d: token %d out of range", f + 1, c->tok[f][j]);
+                return IAMP_EINVAL;
+            }
+    if (t->ops->valid_context && !t->ops->valid_context(t, c, err, errlen))
+        return IAMP_EINVAL;
+    return 0;
+}
+
+const char *iamp_task_train_defaults(const struct iamp_task *t)
+{
+    return t->train_defaults ? t->train_defaults : t->ops->train_defaults;
+}
+
 int iamp_task_continuous(const struct iamp_task *t, const struct iamp_question *q)
 {
     return q->type < 32 && (t->continuous & (1u << q->type)) != 0;
@@ -333,6 +400,7 @@ int iamp_task_approval_question(const struct iamp_task *t, const struct iamp_que
         !iamp_answer_valid(t, q, a))
         return IAMP_EINVAL;
     t->ops->approval_question(t, q, a, aq);
+    aq->ctx = q->ctx; /* judged on the same instance */
     return 0;
 }
 

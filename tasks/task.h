@@ -36,6 +36,16 @@
  * only. Every call goes through iamp_task_truth(), which counts calls so a
  * test can prove an IA training path never consults it.
  *
+ * Contexts (the paper's setting): a task with facts_max > 0 draws an
+ * instance of its world per root, its facts a struct iamp_context
+ * (draw_context, at a difficulty), then questions on it: sample() is
+ * called with q->ctx already pointing at the instance and reads it (use
+ * iamp_task_sample, which keeps q->ctx whatever sample writes). H's
+ * primitives and episodes read the facts through q->ctx; so does the
+ * ground truth. The engine gives every subquestion its root's pointer.
+ * Such a task's evaluation set is instances drawn from an eval-only
+ * stream (coordinator/train/evaluate.c), not eval_set.
+ *
  * Nothing here knows about MPI, libuv or the model.
  */
 #ifndef IAMP_TASK_H
@@ -90,9 +100,16 @@ struct iamp_task_ops {
     int (*create)(struct iamp_task *t, const struct iamp_spec *spec, char *err, size_t errlen);
     void (*destroy)(struct iamp_task *t);
 
-    /* Draw a question at difficulty in [1, max_difficulty]. */
+    /* Draw a question at difficulty in [1, max_difficulty] (on q->ctx for
+     * a task with contexts). */
     void (*sample)(const struct iamp_task *t, struct iamp_rng *r, int difficulty,
                    struct iamp_question *q);
+    /* Tasks with contexts (NULL otherwise): draw an instance at difficulty,
+     * and judge one a client sent (0: malformed, with a reason in err). */
+    void (*draw_context)(const struct iamp_task *t, struct iamp_rng *r, int difficulty,
+                         struct iamp_context *c);
+    int (*valid_context)(const struct iamp_task *t, const struct iamp_context *c, char *err,
+                         size_t errlen);
     /* The fixed evaluation set: at most max questions, covering every
      * difficulty; drawn from r (an eval-only stream). Returns the count. */
     int (*eval_set)(const struct iamp_task *t, struct iamp_rng *r, struct iamp_question *qs,
@@ -172,7 +189,11 @@ struct iamp_task {
     unsigned continuous; /* bit ty set: answers to type ty are a value in [0, 1] */
     int n_metrics;       /* held-out metrics besides accuracy (ops->metrics) */
     const char *metric_names[IAMP_METRICS_MAX]; /* their JSON names, e.g. "mae" */
-    void *state;                                /* the task's own data */
+    int facts_max;              /* facts per context at most; 0: questions carry none */
+    int fact_len;               /* tokens per fact (1..IAMP_FACT_LEN) when facts_max > 0 */
+    int questions_per_context;  /* roots sampled on each drawn instance */
+    const char *train_defaults; /* this instance's, overriding ops->train_defaults (NULL: those) */
+    void *state;                /* the task's own data */
 };
 
 /* Parse "name" or "name:k=v,...". */
@@ -208,6 +229,28 @@ void iamp_task_destroy(struct iamp_task *t);
 /* The task table. */
 int iamp_task_count(void);
 const struct iamp_task_ops *iamp_task_ops_at(int i);
+
+/* A question at difficulty on ctx (NULL for tasks without contexts):
+ * ops->sample with q->ctx = ctx before and after. */
+void iamp_task_sample(const struct iamp_task *t, struct iamp_rng *r, int difficulty,
+                      const struct iamp_context *ctx, struct iamp_question *q);
+/* Contexts n roots need: ceil(n / questions_per_context), 0 without. */
+int iamp_task_contexts_for(const struct iamp_task *t, int n);
+/* n roots at difficulty: without contexts n samples; with, one instance
+ * drawn into ctxs[k] (iamp_task_contexts_for(t, n) of them) for each
+ * questions_per_context roots in a row, then those roots on it. A
+ * difficulty <= 0 gives instance k the difficulty 1 + k % max_difficulty
+ * (an evaluation set covering every size). */
+void iamp_task_sample_roots(const struct iamp_task *t, struct iamp_rng *r, int difficulty, int n,
+                            struct iamp_context *ctxs, struct iamp_question *qs);
+/* 1 when the task's questions carry contexts. */
+int iamp_task_has_contexts(const struct iamp_task *t);
+/* A client's context: its shape against the task's, then the task's own
+ * check. 0, or IAMP_EINVAL with a one-line reason. */
+IAMP_WUR int iamp_task_check_context(const struct iamp_task *t, const struct iamp_context *c,
+                                     char *err, size_t errlen);
+/* The train defaults of this task instance (t->train_defaults or its ops'). */
+const char *iamp_task_train_defaults(const struct iamp_task *t);
 
 /* Ground truth, counted (see above). */
 void iamp_task_truth(const struct iamp_task *t, const struct iamp_question *q,

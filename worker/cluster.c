@@ -148,7 +148,9 @@ static int send_unit(struct iamp_cluster *cl, struct dispatch *d, int rank)
                                 d->req->seed,
                                 (uint32_t)d->req->pick,
                                 d->sampled_units ? (uint64_t)k : 0,
-                                d->req->version};
+                                d->req->version,
+                                NULL,
+                                0};
     uint8_t *buf = NULL;
     size_t len = 0;
     int rc = iamp_work_unit_encode(&wu, &buf, &len);

@@ -63,7 +63,7 @@ static int build_rows(struct iamp_model *m, const struct iamp_task *t,
     enum { CHUNK = 256 };
     struct iamp_question q[CHUNK];
     struct iamp_answer a[CHUNK];
-    w->rows.n = 0;
+    iamp_rows_clear(&w->rows);
     for (int i = 0; i < n;) {
         int c = 0, first_row = w->rows.n;
         for (; c < CHUNK && i + c < n; c++) {
@@ -188,9 +188,9 @@ int iamp_distill_grad(struct iamp_model *m, const struct iamp_task *t,
     /* Every logit column: a GEMM over fewer columns may round differently,
      * and training stays bit-identical to what it was. */
     if (!rc && any_kl)
-        rc = iamp_model_forward(o->ref, w->rows.in, w->rows.n);
+        rc = iamp_rows_forward(o->ref, &w->rows, 0, o->ref->cfg.vocab);
     if (!rc)
-        rc = iamp_model_forward(m, w->rows.in, w->rows.n);
+        rc = iamp_rows_forward(m, &w->rows, 0, m->cfg.vocab);
     if (rc)
         return rc;
     prefix_weights(m, ex, w);

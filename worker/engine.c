@@ -137,6 +137,7 @@ static int step_episode(struct iamp_engine *e, struct work *w, long i)
         struct iamp_engine_node *ch = &e->nodes[first + c];
         memset(ch, 0, sizeof(*ch));
         ch->q = asks[c];
+        ch->q.ctx = n->q.ctx; /* every question of a tree shares its root's context */
         ch->parent = i;
         ch->first_child = -1;
         ch->depth_left = n->depth_left - 1;

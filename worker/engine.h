@@ -11,7 +11,9 @@
  * root that is primitive, and any primitive subquestion, itself. Other
  * nodes with depth left > leaf_depth become episodes; nodes at depth left
  * <= leaf_depth go to the leaf function with their depth left (leaf_depth
- * is 0 for a purely local engine). Deterministic: nodes are visited in
+ * is 0 for a purely local engine). A subquestion gets its parent's context
+ * pointer (whatever the task wrote), so a whole tree shares its root's
+ * facts and none are copied. Deterministic: nodes are visited in
  * creation order, so the same leaf answers give the same trees.
  */
 #ifndef IAMP_ENGINE_H

@@ -21,13 +21,96 @@ static int is_cont(const struct iamp_rows *rows, int r)
     return rows->cont && rows->cont[r];
 }
 
+void iamp_ctx_table_init(struct iamp_ctx_table *t)
+{
+    memset(t, 0, sizeof(*t));
+}
+
+void iamp_ctx_table_release(struct iamp_ctx_table *t)
+{
+    free(t->ctx);
+    free(t->hash);
+    iamp_ctx_table_init(t);
+}
+
+void iamp_ctx_table_clear(struct iamp_ctx_table *t)
+{
+    t->n = 0;
+    if (t->hash)
+        memset(t->hash, 0xff, 2 * (size_t)t->cap * sizeof(int));
+}
+
+static size_t ctx_hash(const struct iamp_context *c, int buckets)
+{
+    uint64_t h = (uint64_t)(uintptr_t)c * 0x9e3779b97f4a7c15ULL;
+    return (size_t)(h >> 32) % (size_t)buckets;
+}
+
+static int ctx_table_grow(struct iamp_ctx_table *t)
+{
+    int cap = t->cap ? 2 * t->cap : 64;
+    const struct iamp_context **c = realloc(t->ctx, (size_t)cap * sizeof(*c));
+    if (!c)
+        return IAMP_ENOMEM;
+    t->ctx = c;
+    int *h = malloc(2 * (size_t)cap * sizeof(int));
+    if (!h)
+        return IAMP_ENOMEM;
+    memset(h, 0xff, 2 * (size_t)cap * sizeof(int));
+    for (int i = 0; i < t->n; i++) {
+        size_t b = ctx_hash(t->ctx[i], 2 * cap);
+        while (h[b] >= 0)
+            b = (b + 1) % (size_t)(2 * cap);
+        h[b] = i;
+    }
+    free(t->hash);
+    t->hash = h;
+    t->cap = cap;
+    return 0;
+}
+
+int iamp_ctx_table_index(struct iamp_ctx_table *t, const struct iamp_context *c, int *index)
+{
+    *index = -1;
+    if (!c)
+        return 0;
+    if (t->n > 0 && t->ctx[t->n - 1] == c) { /* a tree's rows come together */
+        *index = t->n - 1;
+        return 0;
+    }
+    if (t->n >= t->cap) {
+        int rc = ctx_table_grow(t);
+        if (rc)
+            return rc;
+    }
+    size_t b = ctx_hash(c, 2 * t->cap);
+    while (t->hash[b] >= 0) {
+        if (t->ctx[t->hash[b]] == c) {
+            *index = t->hash[b];
+            return 0;
+        }
+        b = (b + 1) % (size_t)(2 * t->cap);
+    }
+    t->hash[b] = t->n;
+    t->ctx[t->n] = c;
+    *index = t->n++;
+    return 0;
+}
+
 void iamp_rows_init(struct iamp_rows *rows)
 {
     memset(rows, 0, sizeof(*rows));
 }
 
+void iamp_rows_clear(struct iamp_rows *rows)
+{
+    rows->n = 0;
+    iamp_ctx_table_clear(&rows->ctx);
+}
+
 void iamp_rows_release(struct iamp_rows *rows)
 {
+    iamp_ctx_table_release(&rows->ctx);
     free(rows->in);
     free(rows->lo);
     free(rows->hi);
@@ -61,10 +144,10 @@ static int rows_reserve(struct iamp_rows *rows, int n_slots, int need)
 
 /* The one row of a continuous question: the question alone, target y. */
 static void cont_row(struct iamp_rows *rows, const struct iamp_model *m,
-                     const struct iamp_question *q, const struct iamp_answer *a, int i)
+                     const struct iamp_question *q, const struct iamp_answer *a, int i, int ctx)
 {
     int r = rows->n++;
-    iamp_model_row(m, q->type, q->tok, q->len, NULL, 0, -1,
+    iamp_model_row(m, q->type, q->tok, q->len, NULL, 0, ctx,
                    rows->in + (size_t)r * (size_t)m->n_slots);
     rows->lo[r] = rows->hi[r] = 0;
     rows->target[r] = -1;
@@ -89,12 +172,18 @@ static void rows_range(const struct iamp_rows *rows, int *lo, int *hi)
     *hi = b;
 }
 
+int iamp_rows_forward(struct iamp_model *m, const struct iamp_rows *rows, int lo, int hi)
+{
+    struct iamp_model_batch b = {rows->in, rows->n, rows->ctx.ctx, rows->ctx.n, lo, hi};
+    return iamp_model_forward_batch(m, &b);
+}
+
 /* Forward over rows computing the logits their answer ranges need. */
 static int forward_rows(struct iamp_model *m, const struct iamp_rows *rows)
 {
     int lo, hi;
     rows_range(rows, &lo, &hi);
-    return iamp_model_forward_cols(m, rows->in, rows->n, lo, hi);
+    return iamp_rows_forward(m, rows, lo, hi);
 }
 
 struct pair_job {
@@ -129,15 +218,19 @@ int iamp_rows_teacher(struct iamp_rows *rows, const struct iamp_model *m, const 
     if (rc)
         return rc;
     for (int i = 0; i < n; i++) {
+        int ctx;
+        rc = iamp_ctx_table_index(&rows->ctx, qs[i].ctx, &ctx);
+        if (rc)
+            return rc;
         if (iamp_task_continuous(t, &qs[i])) {
-            cont_row(rows, m, &qs[i], &as[i], i);
+            cont_row(rows, m, &qs[i], &as[i], i, ctx);
             continue;
         }
         struct iamp_answer_space sp;
         t->ops->answer_space(t, &qs[i], &sp);
         for (int j = 0; j < as[i].len && j < m->cfg.a_len; j++) {
             int r = rows->n++;
-            iamp_model_row(m, qs[i].type, qs[i].tok, qs[i].len, as[i].tok, j, -1,
+            iamp_model_row(m, qs[i].type, qs[i].tok, qs[i].len, as[i].tok, j, ctx,
                            rows->in + (size_t)r * (size_t)m->n_slots);
             rows->lo[r] = sp.lo;
             rows->hi[r] = sp.hi;
@@ -220,21 +313,32 @@ static void decode_cont(const float *raw, int mode, float temperature, struct ia
 
 /* One decoding step for the examples listed in act[0..na); a continuous
  * question (max_len 0 in sp) is answered at its only step. */
+struct decode_buf {
+    int32_t *in;                /* (n, S) rows */
+    float *p;                   /* (V) sampling scratch */
+    int *ci;                    /* (n) each question's index in ctx */
+    struct iamp_ctx_table *ctx; /* the chunk's contexts */
+};
+
 static int decode_step(struct iamp_model *m, const struct iamp_question *qs, const int *act, int na,
                        int step, const struct iamp_answer_space *sp, int mode, float temperature,
-                       struct iamp_rng *r, struct iamp_answer *out, int32_t *in, float *p)
+                       struct iamp_rng *r, struct iamp_answer *out, const struct decode_buf *db)
 {
     int S = m->n_slots, V = m->cfg.vocab, lo = V, hi = 0;
+    int32_t *in = db->in;
+    float *p = db->p;
     for (int k = 0; k < na; k++) {
         int i = act[k];
-        iamp_model_row(m, qs[i].type, qs[i].tok, qs[i].len, out[i].tok, step, -1,
+        iamp_model_row(m, qs[i].type, qs[i].tok, qs[i].len, out[i].tok, step, db->ci[i],
                        in + (size_t)k * (size_t)S);
         if (sp[i].max_len > 0) {
             lo = sp[i].lo < lo ? sp[i].lo : lo;
             hi = sp[i].hi > hi ? sp[i].hi : hi;
         }
     }
-    int rc = iamp_model_forward_cols(m, in, na, lo < hi ? lo : 0, lo < hi ? hi : 0);
+    struct iamp_model_batch b = {
+        in, na, db->ctx->ctx, db->ctx->n, lo < hi ? lo : 0, lo < hi ? hi : 0};
+    int rc = iamp_model_forward_batch(m, &b);
     if (rc)
         return rc;
     for (int k = 0; k < na; k++) {
@@ -261,9 +365,16 @@ static int answer_chunk(struct iamp_model *m, const struct iamp_task *t,
     int *act = malloc((size_t)n * sizeof(int));
     int32_t *in = malloc((size_t)n * (size_t)S * sizeof(int32_t));
     float *p = malloc((size_t)m->cfg.vocab * sizeof(float));
-    if (!sp || !act || !in || !p)
+    int *ci = malloc((size_t)n * sizeof(int));
+    struct iamp_ctx_table ctx;
+    struct decode_buf db = {in, p, ci, &ctx};
+    iamp_ctx_table_init(&ctx);
+    if (!sp || !act || !in || !p || !ci)
         goto out;
     for (int i = 0; i < n; i++) {
+        rc = iamp_ctx_table_index(&ctx, qs[i].ctx, &ci[i]);
+        if (rc)
+            goto out;
         t->ops->answer_space(t, &qs[i], &sp[i]);
         if (iamp_task_continuous(t, &qs[i]))
             sp[i] = (struct iamp_answer_space){0, 0, 0, -1};
@@ -287,7 +398,7 @@ static int answer_chunk(struct iamp_model *m, const struct iamp_task *t,
         }
         if (na == 0)
             break;
-        rc = decode_step(m, qs, act, na, step, sp, mode, temperature, r, out, in, p);
+        rc = decode_step(m, qs, act, na, step, sp, mode, temperature, r, out, &db);
         if (rc)
             break;
     }
@@ -296,6 +407,8 @@ out:
     free(act);
     free(in);
     free(p);
+    free(ci);
+    iamp_ctx_table_release(&ctx);
     return rc;
 }
 
@@ -344,7 +457,7 @@ int iamp_policy_logprob(struct iamp_model *m, const struct iamp_task *t,
     int rc = 0;
     for (int i = 0; i < n && !rc; i += per) {
         int c = n - i < per ? n - i : per;
-        rows.n = 0;
+        iamp_rows_clear(&rows);
         rc = iamp_rows_teacher(&rows, m, t, qs + i, as + i, c);
         if (!rc)
             rc = forward_rows(m, &rows);
@@ -393,18 +506,27 @@ int iamp_policy_values(struct iamp_model *m, const struct iamp_task *t,
     (void)t;
     int S = m->n_slots, rc = 0;
     int32_t *in = malloc((size_t)IAMP_POLICY_CHUNK_ROWS * (size_t)S * sizeof(int32_t));
+    struct iamp_ctx_table ctx;
+    iamp_ctx_table_init(&ctx);
     if (!in)
         return IAMP_ENOMEM;
     for (int i = 0; i < n && !rc; i += IAMP_POLICY_CHUNK_ROWS) {
         int c = n - i < IAMP_POLICY_CHUNK_ROWS ? n - i : IAMP_POLICY_CHUNK_ROWS;
-        for (int k = 0; k < c; k++)
-            iamp_model_row(m, qs[i + k].type, qs[i + k].tok, qs[i + k].len, NULL, 0, -1,
+        iamp_ctx_table_clear(&ctx);
+        for (int k = 0; !rc && k < c; k++) {
+            int ci;
+            rc = iamp_ctx_table_index(&ctx, qs[i + k].ctx, &ci);
+            iamp_model_row(m, qs[i + k].type, qs[i + k].tok, qs[i + k].len, NULL, 0, ci,
                            in + (size_t)k * (size_t)S);
-        rc = iamp_model_forward_cols(m, in, c, 0, 0); /* the value head alone */
+        }
+        struct iamp_model_batch b = {in, c, ctx.ctx, ctx.n, 0, 0}; /* the value head alone */
+        if (!rc)
+            rc = iamp_model_forward_batch(m, &b);
         for (int k = 0; !rc && k < c; k++)
             v[i + k] = m->values[k];
     }
     free(in);
+    iamp_ctx_table_release(&ctx);
     return rc;
 }
 
@@ -599,7 +721,7 @@ int iamp_policy_divergence(struct iamp_model *m, struct iamp_model *ref, const s
     int rc = buf && h && k ? 0 : IAMP_ENOMEM;
     for (int i = 0; i < n && !rc; i += per) {
         int c = n - i < per ? n - i : per;
-        rows.n = 0;
+        iamp_rows_clear(&rows);
         rc = iamp_rows_teacher(&rows, m, t, qs + i, as + i, c);
         if (!rc)
             rc = forward_pair(m, ref, &rows);

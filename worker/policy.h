@@ -18,23 +18,45 @@
 #include "tasks/task.h"
 #include "worker/model/model.h"
 
+/* The distinct contexts of a batch of rows in first-seen order; a row's
+ * context slot holds its index here, so the model encodes each context
+ * once per batch. Grown on demand. */
+struct iamp_ctx_table {
+    const struct iamp_context **ctx; /* (n) */
+    int n, cap;
+    int *hash; /* (2 cap) open addressing over indices; -1: empty */
+};
+
+void iamp_ctx_table_init(struct iamp_ctx_table *t);
+void iamp_ctx_table_release(struct iamp_ctx_table *t);
+void iamp_ctx_table_clear(struct iamp_ctx_table *t);
+/* *index: c's index in t, added when new; -1 for NULL. */
+IAMP_WUR int iamp_ctx_table_index(struct iamp_ctx_table *t, const struct iamp_context *c,
+                                  int *index);
+
 /* Rows for the model, with their targets; grown on demand. */
 struct iamp_rows {
     int n, cap, n_slots;
-    int32_t *in;       /* (n, S) slot tokens */
-    uint16_t *lo, *hi; /* (n) answer token range of the row */
-    int32_t *target;   /* (n) token the row should emit; -1 on continuous rows */
-    int32_t *example;  /* (n) index of the example the row came from */
-    uint8_t *cont;     /* (n) 1: a continuous row, its target is y */
-    float *y;          /* (n) continuous rows: the target value */
+    struct iamp_ctx_table ctx; /* the contexts the rows' context slots index */
+    int32_t *in;               /* (n, S) slot tokens */
+    uint16_t *lo, *hi;         /* (n) answer token range of the row */
+    int32_t *target;           /* (n) token the row should emit; -1 on continuous rows */
+    int32_t *example;          /* (n) index of the example the row came from */
+    uint8_t *cont;             /* (n) 1: a continuous row, its target is y */
+    float *y;                  /* (n) continuous rows: the target value */
 };
 
 void iamp_rows_init(struct iamp_rows *rows);
 void iamp_rows_release(struct iamp_rows *rows);
+/* No rows (and no contexts), the buffers kept. */
+void iamp_rows_clear(struct iamp_rows *rows);
 /* Teacher-forced rows of examples (qs[i], as[i]), appended. */
 IAMP_WUR int iamp_rows_teacher(struct iamp_rows *rows, const struct iamp_model *m,
                                const struct iamp_task *t, const struct iamp_question *qs,
                                const struct iamp_answer *as, int n);
+
+/* Forward m over rows (and their contexts), logit columns [lo, hi). */
+IAMP_WUR int iamp_rows_forward(struct iamp_model *m, const struct iamp_rows *rows, int lo, int hi);
 
 enum iamp_decode_mode {
     IAMP_DECODE_GREEDY = 0, /* argmax at every token */

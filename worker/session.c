@@ -12,19 +12,39 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void config_for(const struct iamp_task *t, const struct iamp_model_opts *mo,
-                       struct iamp_model_config *c)
+/* The task's shape into c (a spec's sizes already there). */
+static void shape_of(const struct iamp_task *t, struct iamp_model_config *c)
 {
-    memset(c, 0, sizeof(*c));
     c->vocab = t->vocab;
     c->n_types = t->n_types;
     c->q_len = t->q_len;
     c->a_len = t->a_len;
-    c->embed = mo->embed;
-    c->hidden = mo->hidden;
-    c->layers = mo->layers;
     c->cont = t->continuous != 0;
-    c->pair = mo->pair;
+    c->facts_max = t->facts_max;
+    c->fact_len = t->facts_max > 0 ? t->fact_len : 0;
+}
+
+/* M's config: --model's spec over the mlp options (a spec's mlp sizes
+ * win where spelled), or with no spec an mlp from the options, or a
+ * transformer with its defaults for a task with contexts. */
+static int config_for(const struct iamp_task *t, const struct iamp_model_opts *mo,
+                      struct iamp_model_config *c, char *err, size_t errlen)
+{
+    struct iamp_model_spec sp;
+    const char *text = mo->model[0] ? mo->model : iamp_task_has_contexts(t) ? "transformer" : "mlp";
+    int rc = iamp_model_spec_parse(text, &sp, err, errlen);
+    if (rc)
+        return rc;
+    *c = sp.cfg;
+    if (c->kind == IAMP_MODEL_MLP) {
+        int *f[4] = {&c->embed, &c->hidden, &c->layers, &c->pair};
+        const int o[4] = {mo->embed, mo->hidden, mo->layers, mo->pair};
+        for (int i = 0; i < 4; i++) /* spec order: embed, hidden, layers, pair */
+            if (!(sp.given & (1u << i)))
+                *f[i] = o[i];
+    }
+    shape_of(t, c);
+    return 0;
 }
 
 static int build(struct iamp_session *s, const struct iamp_model_config *c, float lr, char *err,
@@ -52,12 +72,18 @@ int iamp_session_open(struct iamp_session *s, const char *task_spec,
     if (rc)
         return rc;
     struct iamp_model_config c;
-    config_for(&s->task, mo, &c);
-    if (c.pair && (c.q_len < 2 || iamp_model_pair_rows(&c) > IAMP_PAIR_ROWS_MAX)) {
+    memset(&c, 0, sizeof(c));
+    rc = config_for(&s->task, mo, &c, err, errlen);
+    if (!rc && c.pair && (c.q_len < 2 || iamp_model_pair_rows(&c) > IAMP_PAIR_ROWS_MAX)) {
         snprintf(err, errlen, "--pair-slot: task %s has %s", s->task.spec,
                  c.q_len < 2 ? "one question token, not two" : "too many token pairs (over 2^20)");
+        rc = IAMP_EINVAL;
+    }
+    if (!rc)
+        rc = iamp_model_check(&c, err, errlen);
+    if (rc) {
         iamp_session_close(s);
-        return IAMP_EINVAL;
+        return rc;
     }
     rc = build(s, &c, lr, err, errlen);
     if (rc) {
@@ -83,6 +109,19 @@ static int adopt_checkpoint(struct iamp_session *s, const struct iamp_checkpoint
                                   .layers = (int)sh->layers,
                                   .cont = (int)sh->cont,
                                   .pair = (int)sh->pair};
+    if (sh->model[0]) { /* another model: its spec, then the task's shape */
+        struct iamp_model_spec sp;
+        if (iamp_model_spec_parse(sh->model, &sp, err, errlen))
+            return IAMP_ECORRUPT;
+        c = sp.cfg;
+        c.vocab = (int)sh->vocab;
+        c.n_types = (int)sh->n_types;
+        c.q_len = (int)sh->q_len;
+        c.a_len = (int)sh->a_len;
+        c.cont = (int)sh->cont;
+    }
+    c.facts_max = s->task.facts_max;
+    c.fact_len = s->task.facts_max > 0 ? s->task.fact_len : 0;
     if (c.vocab != s->task.vocab || c.n_types != s->task.n_types || c.q_len != s->task.q_len ||
         c.a_len != s->task.a_len || c.cont != (s->task.continuous != 0)) {
         snprintf(err, errlen, "model shape does not fit task %s", s->task.spec);
@@ -211,10 +250,17 @@ void iamp_session_checkpoint_view(const struct iamp_session *s, struct iamp_chec
     const struct iamp_model_config *c = &s->model.cfg;
     memset(ck, 0, sizeof(*ck));
     snprintf(ck->task, sizeof(ck->task), "%s", s->task.spec);
-    ck->shape =
-        (struct iamp_model_shape){(uint32_t)c->vocab,  (uint32_t)c->n_types, (uint32_t)c->q_len,
-                                  (uint32_t)c->a_len,  (uint32_t)c->embed,   (uint32_t)c->hidden,
-                                  (uint32_t)c->layers, (uint32_t)c->cont,    (uint32_t)c->pair};
+    ck->shape = (struct iamp_model_shape){.vocab = (uint32_t)c->vocab,
+                                          .n_types = (uint32_t)c->n_types,
+                                          .q_len = (uint32_t)c->q_len,
+                                          .a_len = (uint32_t)c->a_len,
+                                          .embed = (uint32_t)c->embed,
+                                          .hidden = (uint32_t)c->hidden,
+                                          .layers = (uint32_t)c->layers,
+                                          .cont = (uint32_t)c->cont,
+                                          .pair = (uint32_t)c->pair};
+    if (c->kind != IAMP_MODEL_MLP)
+        iamp_model_spec_format(c, ck->shape.model, sizeof(ck->shape.model));
     ck->n_params = s->model.n_params;
     ck->params = s->model.params;
     ck->adam_m = s->adam.m;

@@ -46,17 +46,19 @@
                                                              : (ne) / IAMP_FIT_SHARD_EXAMPLES)
 
 struct iamp_model_opts {
-    int embed;  /* slot embedding width */
-    int hidden; /* hidden layer width */
-    int layers; /* hidden layers */
-    int pair;   /* 1: a pair slot (worker/model/model.h) */
+    int embed;       /* slot embedding width */
+    int hidden;      /* hidden layer width */
+    int layers;      /* hidden layers */
+    int pair;        /* 1: a pair slot (worker/model/mlp.h) */
+    char model[128]; /* a model spec (worker/model/model.h); "": an mlp from the
+                        four above, or a transformer for a task with contexts */
 };
 
 /* Default model size: embed 32, hidden 512, 2 hidden layers. On permpow a
  * 512-wide M reaches 99% in about 25% fewer examples than a 256-wide one. */
 #define IAMP_MODEL_OPTS_DEFAULT                                                                    \
     {                                                                                              \
-        32, 512, 2, 0                                                                              \
+        32, 512, 2, 0, ""                                                                          \
     }
 
 enum iamp_pick {

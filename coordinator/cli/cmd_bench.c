@@ -52,7 +52,7 @@ static void bench_defaults(struct bench_cmd *c)
 {
     memset(c, 0, sizeof(*c));
     c->task = "permpow";
-    c->mo = (struct iamp_model_opts){64, 1024, 2, 0};
+    c->mo = (struct iamp_model_opts){64, 1024, 2, 0, ""};
     c->batch = 512;
     c->depth = 2;
     c->seconds = 2.0;

@@ -21,13 +21,20 @@ int iamp_eval_set_init(struct iamp_eval_set *ev, const struct iamp_task *t, int 
     ev->qs = calloc((size_t)size, sizeof(*ev->qs));
     ev->buf = calloc((size_t)size, sizeof(*ev->buf));
     ev->head = calloc((size_t)size, sizeof(*ev->head));
-    if (!ev->qs || !ev->buf || !ev->head) {
+    int n_ctx = iamp_task_contexts_for(t, size);
+    ev->ctx = n_ctx ? calloc((size_t)n_ctx, sizeof(*ev->ctx)) : NULL;
+    if (!ev->qs || !ev->buf || !ev->head || (n_ctx && !ev->ctx)) {
         iamp_eval_set_release(ev);
         return IAMP_ENOMEM;
     }
     struct iamp_rng r;
     iamp_rng_seed(&r, eval_seed, 0x6576616c /* "eval" */);
-    ev->n = t->ops->eval_set(t, &r, ev->qs, size);
+    if (n_ctx) {
+        iamp_task_sample_roots(t, &r, 0, size, ev->ctx, ev->qs);
+        ev->n = size;
+    } else {
+        ev->n = t->ops->eval_set(t, &r, ev->qs, size);
+    }
     for (int i = 0; i < ev->n; i++)
         if (is_head(t, &ev->qs[i]))
             ev->head[ev->n_head++] = ev->qs[i];
@@ -39,6 +46,7 @@ void iamp_eval_set_release(struct iamp_eval_set *ev)
     free(ev->qs);
     free(ev->buf);
     free(ev->head);
+    free(ev->ctx);
     memset(ev, 0, sizeof(*ev));
 }
 

@@ -22,9 +22,12 @@ struct iamp_eval_set {
     struct iamp_answer *buf;  /* (n) scratch for answers */
     int n_head;
     struct iamp_question *head; /* (n_head) the headline type's questions */
+    struct iamp_context *ctx;   /* the set's instances (tasks with contexts), every size */
 };
 
-/* size <= 0: the task's full evaluation set (t->eval_size). */
+/* size <= 0: the task's full evaluation set (t->eval_size). A task with
+ * contexts gets instances of every size from the eval-only stream, which
+ * training never draws from: held-out accuracy is on unseen instances. */
 IAMP_WUR int iamp_eval_set_init(struct iamp_eval_set *ev, const struct iamp_task *t, int size,
                                 uint64_t eval_seed);
 void iamp_eval_set_release(struct iamp_eval_set *ev);

@@ -76,6 +76,17 @@ static const struct iamp_opt model_rows[] = {
                     "two question tokens, a memory for answers that are\n"
                     "an arbitrary function of the pair (graph's default)"),
     IAMP_OPT_SWITCH("no-pair-slot", pair, 0, "no pair slot"),
+    {.name = "model",
+     .kind = IAMP_OPT_TEXT,
+     .offset = offsetof(struct iamp_model_opts, model),
+     .hi = sizeof(((struct iamp_model_opts *)0)->model),
+     .arg = "SPEC",
+     .flags = IAMP_OPT_NO_DEFAULT,
+     .help = "the model: mlp:embed=E,hidden=H,layers=L,pair=P or\n"
+             "transformer:d=D,heads=A,enc=N,dec=N,ff=F,pointer=P\n"
+             "(parameters left out take the defaults; for mlp the\n"
+             "four options above). Default: an mlp, or a\n"
+             "transformer for a task whose questions carry facts"},
     {0},
 };
 #undef IAMP_OPT_STRUCT
@@ -111,15 +122,18 @@ void iamp_train_plan_groups(size_t base, struct iamp_opt_group out[IAMP_PLAN_GRO
 
 /* ---------------------------------------------------------- a task's */
 
-static const struct iamp_task_ops *task_named(const char *spec)
+/* The train defaults of the task a spec makes (its instance's: a
+ * parameter may change them, as context=1 does); NULL when none or when
+ * the spec does not make a task (opening the session reports why). */
+static const char *task_defaults(const char *spec)
 {
-    size_t len = strcspn(spec, ":");
-    for (int i = 0; i < iamp_task_count(); i++) {
-        const struct iamp_task_ops *ops = iamp_task_ops_at(i);
-        if (strlen(ops->name) == len && strncmp(ops->name, spec, len) == 0)
-            return ops;
-    }
-    return NULL;
+    struct iamp_task t;
+    char why[256];
+    if (!spec || iamp_task_create(&t, spec, why, sizeof(why)))
+        return NULL;
+    const char *d = iamp_task_train_defaults(&t); /* static strings */
+    iamp_task_destroy(&t);
+    return d;
 }
 
 int iamp_train_plan_for_task(struct iamp_train_plan *p, const char *spec, const char **applied,
@@ -127,21 +141,20 @@ int iamp_train_plan_for_task(struct iamp_train_plan *p, const char *spec, const 
 {
     struct iamp_opt_group g[IAMP_PLAN_GROUPS];
     char words[512], why[256];
-    const struct iamp_task_ops *ops = spec ? task_named(spec) : NULL;
+    const char *defaults = task_defaults(spec);
     iamp_train_plan_default(p);
     if (applied)
         *applied = NULL;
-    if (!ops || !ops->train_defaults)
+    if (!defaults)
         return 0;
     iamp_train_plan_groups(0, g);
-    if (iamp_opts_parse_text(g, IAMP_PLAN_GROUPS, p, ops->train_defaults, words, sizeof(words), why,
+    if (iamp_opts_parse_text(g, IAMP_PLAN_GROUPS, p, defaults, words, sizeof(words), why,
                              sizeof(why)) < 0) {
-        snprintf(err, errlen, "task %s: bad train_defaults '%s': %s", ops->name,
-                 ops->train_defaults, why);
+        snprintf(err, errlen, "task %s: bad train_defaults '%s': %s", spec, defaults, why);
         return IAMP_EINVAL;
     }
     p->algo_given = 0; /* the command line must still name the modes */
     if (applied)
-        *applied = ops->train_defaults;
+        *applied = defaults;
     return 0;
 }

@@ -37,7 +37,9 @@ static int alloc_buffers(struct iamp_trainer *tr)
     int rc = iamp_round_data_init(&tr->rd, tr->s, c, &tr->algo, &tr->rng);
     tr->order = calloc(q * (c->epochs ? c->epochs : 1), sizeof(int));
     tr->first = calloc(q, sizeof(int));
-    return !rc && tr->order && tr->first ? 0 : IAMP_ENOMEM;
+    int n_ctx = iamp_task_contexts_for(&tr->s->task, (int)q);
+    tr->ctx = n_ctx ? calloc((size_t)n_ctx, sizeof(*tr->ctx)) : NULL;
+    return !rc && tr->order && tr->first && (tr->ctx || !n_ctx) ? 0 : IAMP_ENOMEM;
 }
 
 static void restore(struct iamp_trainer *tr, const struct iamp_checkpoint *ck)
@@ -102,6 +104,7 @@ void iamp_trainer_release(struct iamp_trainer *tr)
     iamp_round_data_release(&tr->rd);
     free(tr->order);
     free(tr->first);
+    free(tr->ctx);
     iamp_eval_set_release(&tr->eval);
     memset(tr, 0, sizeof(*tr));
 }
@@ -219,8 +222,7 @@ int iamp_trainer_step(struct iamp_trainer *tr, struct iamp_round_stats *st)
     if (rc)
         return rc;
     double tp = iamp_now();
-    for (int i = 0; i < n; i++)
-        s->task.ops->sample(&s->task, &tr->rng, tr->cur.level, &tr->rd.qs[i]);
+    iamp_task_sample_roots(&s->task, &tr->rng, tr->cur.level, n, tr->ctx, tr->rd.qs);
     phase_end(tr, IAMP_PHASE_SAMPLE, &tp);
     rc = iamp_session_answer(s, tr->rd.qs, n, tr->rd.mine);
     phase_end(tr, IAMP_PHASE_ANSWER, &tp);

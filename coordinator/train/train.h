@@ -95,6 +95,7 @@ struct iamp_trainer {
     long reached_round;
     double reached_examples, reached_seconds;
     struct iamp_round_data rd;        /* the round's questions, answers and examples */
+    struct iamp_context *ctx;         /* the round's instances (tasks with contexts) */
     int *order;                       /* (epochs * q) question order of the round's minibatches */
     int *first;                       /* (q) question i's examples start at rd.ex[first[i]] */
     double phase_s[IAMP_PHASE_COUNT]; /* wall seconds per phase, this process's run */

@@ -22,7 +22,7 @@
 
 static int open_session(struct iamp_session *s)
 {
-    struct iamp_model_opts mo = {16, 64, 2, 0};
+    struct iamp_model_opts mo = {16, 64, 2, 0, ""};
     char err[256];
     int rc = iamp_session_open(s, "permpow:n=32,kmax=31", &mo, 1e-2f, 3, err, sizeof(err));
     if (rc)

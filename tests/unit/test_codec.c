@@ -40,7 +40,7 @@ static void fill_checkpoint(struct iamp_checkpoint *c, size_t n)
 {
     memset(c, 0, sizeof(*c));
     snprintf(c->task, sizeof(c->task), "permpow:n=64,seed=7,kmax=63");
-    c->shape = (struct iamp_model_shape){127, 1, 2, 1, 32, 256, 2, 0, 0};
+    c->shape = (struct iamp_model_shape){127, 1, 2, 1, 32, 256, 2, 0, 0, ""};
     c->n_params = n;
     c->params = malloc(n * sizeof(float));
     c->adam_m = malloc(n * sizeof(float));
@@ -328,7 +328,7 @@ Test(codec, train_batch_round_trips_every_example_field, .timeout = 10)
     ex[2].a = (struct iamp_answer){.len = 1, .tok = {2}};
     ex[0].prefix_baseline = 1;
     int order[4] = {2, 0, 1, 0};
-    struct iamp_train_batch b = {3, ex, 3, NULL, NULL, 4, order, 2, 1e-3f, 0.5f}, back;
+    struct iamp_train_batch b = {3, ex, 3, NULL, NULL, 4, order, 2, 1e-3f, 0.5f, NULL, 0}, back;
     uint8_t *buf;
     size_t len;
     cr_assert_eq(iamp_train_batch_encode(&b, &buf, &len), 0);

@@ -20,7 +20,7 @@ enum { N = 64, C = 5 }; /* questions per round; candidates: greedy + 4 samples *
 static void one_step_on(const char *spec, struct iamp_session *s, struct iamp_trainer *tr,
                         const char *algo, int warmup)
 {
-    struct iamp_model_opts mo = {8, 32, 2, 0};
+    struct iamp_model_opts mo = {8, 32, 2, 0, ""};
     struct iamp_train_opts o;
     struct iamp_round_stats st;
     char err[256];

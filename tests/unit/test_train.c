@@ -26,7 +26,7 @@ static void small_opts(struct iamp_train_opts *o, const char *algo)
 
 static void open_task(struct iamp_session *s, const char *spec)
 {
-    struct iamp_model_opts mo = {8, 32, 2, 0};
+    struct iamp_model_opts mo = {8, 32, 2, 0, ""};
     char err[256];
     cr_assert_eq(iamp_session_open(s, spec, &mo, 1e-3f, 5, err, sizeof(err)), 0, "%s", err);
 }
