@@ -112,19 +112,22 @@ int iamp_pb_contexts_finish(struct iamp_pb_contexts *c)
     if (!c->pb || !c->ptr || !c->toks)
         return IAMP_ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        const struct iamp_context *x = c->seen[i];
-        uint32_t *t = c->toks + i * per;
-        iamp__context__init(&c->pb[i]);
-        c->pb[i].has_fact_len = 1;
-        c->pb[i].fact_len = x->fact_len;
-        c->pb[i].n_tokens = (size_t)x->n_facts * x->fact_len;
-        c->pb[i].tokens = t;
-        for (int f = 0; f < x->n_facts; f++)
-            for (int j = 0; j < x->fact_len; j++)
-                *t++ = x->tok[f][j];
+        iamp_pb_context_to(c->seen[i], &c->pb[i], c->toks + i * per);
         c->ptr[i] = &c->pb[i];
     }
     return 0;
+}
+
+void iamp_pb_context_to(const struct iamp_context *c, Iamp__Context *pb, uint32_t *toks)
+{
+    iamp__context__init(pb);
+    pb->has_fact_len = 1;
+    pb->fact_len = c->fact_len;
+    pb->n_tokens = (size_t)c->n_facts * c->fact_len;
+    pb->tokens = toks;
+    for (int f = 0; f < c->n_facts; f++)
+        for (int j = 0; j < c->fact_len; j++)
+            *toks++ = c->tok[f][j];
 }
 
 int iamp_pb_contexts_from(Iamp__Context *const *pb, size_t n, struct iamp_context **out)

@@ -14,6 +14,9 @@ void iamp_pb_answer_to(const struct iamp_answer *a, const char *text, Iamp__Answ
                        uint32_t *toks);
 int iamp_pb_question_from(const Iamp__Question *pb, struct iamp_question *q);
 
+/* One context into pb; toks holds IAMP_FACTS_MAX * IAMP_FACT_LEN entries. */
+void iamp_pb_context_to(const struct iamp_context *c, Iamp__Context *pb, uint32_t *toks);
+
 /* The contexts a message's questions point at, each once: add() each
  * question's pointer (it sets the question's context index), then finish()
  * gives the message's list. Release after packing. */

@@ -25,6 +25,7 @@ void iamp_job_spec_release(struct iamp_job_spec *s)
     if (!s)
         return;
     free(s->qs);
+    free(s->ctx);
     memset(s, 0, sizeof(*s));
 }
 
@@ -44,9 +45,12 @@ static int spec_to_pb(const struct iamp_job_spec *s, Iamp__SubmitJob *pb, Iamp__
     Iamp__Question *q = iamp__wire_scratch_alloc(sc, n, sizeof(*q));
     Iamp__Question **qp = iamp__wire_scratch_alloc(sc, n, sizeof(*qp));
     uint32_t *toks = iamp__wire_scratch_alloc(sc, n * IAMP_Q_MAX + 1, sizeof(uint32_t));
-    if (!q || !qp || !toks)
+    Iamp__Context **cx = NULL;
+    if (!q || !qp || !toks || iamp__wire_contexts_to_pb(s->ctx, (size_t)s->n_ctx, &cx, sc))
         return IAMP_ENOMEM;
     iamp__submit_job__init(pb);
+    pb->n_contexts = (size_t)s->n_ctx;
+    pb->contexts = cx;
     pb->kind = (Iamp__JobKind)s->kind;
     pb->task = (char *)s->task;
     pb->has_depth = 1;
@@ -56,6 +60,8 @@ static int spec_to_pb(const struct iamp_job_spec *s, Iamp__SubmitJob *pb, Iamp__
     pb->eval_size = s->eval_size;
     for (size_t i = 0; i < n; i++) {
         iamp_pb_question_to(&s->qs[i], NULL, &q[i], toks + i * IAMP_Q_MAX);
+        q[i].has_context = s->qs[i].ctx != NULL; /* the spec's own array */
+        q[i].context = s->qs[i].ctx ? (uint32_t)(s->qs[i].ctx - s->ctx) : 0;
         qp[i] = &q[i];
     }
     pb->n_questions = n;
@@ -119,8 +125,12 @@ static int spec_from_pb(const Iamp__SubmitJob *pb, struct iamp_job_spec *s)
     if (!s->qs)
         return IAMP_ENOMEM;
     s->n = (int)pb->n_questions;
+    if (iamp_pb_contexts_from(pb->contexts, pb->n_contexts, &s->ctx))
+        return IAMP_ECORRUPT;
+    s->n_ctx = (int)pb->n_contexts;
     for (size_t i = 0; i < pb->n_questions; i++)
-        if (iamp_pb_question_from(pb->questions[i], &s->qs[i]))
+        if (iamp_pb_question_from(pb->questions[i], &s->qs[i]) ||
+            iamp_pb_question_context(pb->questions[i], s->ctx, pb->n_contexts, &s->qs[i]))
             return IAMP_ECORRUPT;
     return 0;
 }
@@ -172,6 +182,7 @@ void iamp_result_release(struct iamp_result *r)
         return;
     free(r->qs);
     free(r->as);
+    free(r->ctx);
     memset(r, 0, sizeof(*r));
 }
 
@@ -187,9 +198,13 @@ static int result_encode(const struct iamp_result *r, uint8_t **buf, size_t *len
     uint32_t *toks =
         iamp__wire_scratch_alloc(&sc, n * (IAMP_Q_MAX + IAMP_A_MAX) + 1, sizeof(uint32_t));
     int rc = IAMP_ENOMEM;
+    Iamp__Context **cx = NULL;
     *buf = NULL;
-    if (!q || !qp || !a || !ap || !toks)
+    if (!q || !qp || !a || !ap || !toks ||
+        iamp__wire_contexts_to_pb(r->ctx, (size_t)r->n_ctx, &cx, &sc))
         goto out;
+    pb.n_contexts = (size_t)r->n_ctx;
+    pb.contexts = cx;
     pb.job_id = r->job_id;
     pb.task = (char *)r->task;
     pb.has_depth = pb.has_model_round = 1;
@@ -198,6 +213,8 @@ static int result_encode(const struct iamp_result *r, uint8_t **buf, size_t *len
     for (size_t i = 0; i < n; i++) {
         uint32_t *t = toks + i * (IAMP_Q_MAX + IAMP_A_MAX);
         iamp_pb_question_to(&r->qs[i], NULL, &q[i], t);
+        q[i].has_context = r->qs[i].ctx != NULL; /* r's own array */
+        q[i].context = r->qs[i].ctx ? (uint32_t)(r->qs[i].ctx - r->ctx) : 0;
         iamp_pb_answer_to(&r->as[i], NULL, &a[i], t + IAMP_Q_MAX);
         qp[i] = &q[i];
         ap[i] = &a[i];
@@ -268,8 +285,12 @@ static int result_from_pb(const Iamp__ResultData *pb, struct iamp_result *r)
     if (!r->qs || !r->as)
         return IAMP_ENOMEM;
     r->n = (int)n;
+    if (iamp_pb_contexts_from(pb->contexts, pb->n_contexts, &r->ctx))
+        return IAMP_ECORRUPT;
+    r->n_ctx = (int)pb->n_contexts;
     for (size_t i = 0; i < n; i++)
         if (iamp_pb_question_from(pb->questions[i], &r->qs[i]) ||
+            iamp_pb_question_context(pb->questions[i], r->ctx, pb->n_contexts, &r->qs[i]) ||
             iamp_pb_answer_from(pb->answers[i], &r->as[i]))
             return IAMP_ECORRUPT;
     return 0;

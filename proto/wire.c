@@ -75,6 +75,23 @@ static int copy_str(char *dst, size_t cap, const char *src, const char *what, ch
 
 /* ---------------------------------------------------------- scratch */
 
+int iamp__wire_contexts_to_pb(const struct iamp_context *c, size_t n, Iamp__Context ***out,
+                              struct scratch *sc)
+{
+    size_t per = (size_t)IAMP_FACTS_MAX * IAMP_FACT_LEN;
+    Iamp__Context *pb = iamp__wire_scratch_alloc(sc, n, sizeof(*pb));
+    Iamp__Context **pp = iamp__wire_scratch_alloc(sc, n, sizeof(*pp));
+    uint32_t *toks = iamp__wire_scratch_alloc(sc, n * per + 1, sizeof(uint32_t));
+    *out = pp;
+    if (!pb || !pp || !toks)
+        return IAMP_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        iamp_pb_context_to(&c[i], &pb[i], toks + i * per);
+        pp[i] = &pb[i];
+    }
+    return 0;
+}
+
 void *iamp__wire_scratch_alloc(struct scratch *s, size_t count, size_t size)
 {
     if (s->n == SCRATCH_MAX)
@@ -112,6 +129,7 @@ static int wire_question_from_pb(const Iamp__Question *pb, size_t i, struct iamp
     }
     if (!w->has_text && !w->has_tokens)
         return fail(IAMP_EINVAL, why, whylen, "question %zu: neither text nor tokens", i + 1);
+    w->context = pb->has_context ? (int)(pb->context < INT32_MAX ? pb->context : INT32_MAX) : -1;
     return 0;
 }
 
@@ -220,6 +238,21 @@ static int submit_from_pb(const Iamp__SubmitJob *pb, const struct iamp_msg_limit
     s->n_questions = (int)pb->n_questions;
     for (size_t i = 0; i < pb->n_questions && !rc; i++)
         rc = wire_question_from_pb(pb->questions[i], i, &s->questions[i], why, whylen);
+    if (!rc && pb->n_contexts > lim->max_contexts)
+        return fail(IAMP_ELIMIT, why, whylen, "%zu contexts, the limit is %u", pb->n_contexts,
+                    lim->max_contexts);
+    for (size_t i = 0; !rc && i < pb->n_contexts; i++) {
+        struct iamp_context *one;
+        if (iamp_pb_contexts_from(&pb->contexts[i], 1, &one))
+            return fail(IAMP_EINVAL, why, whylen,
+                        "context %zu: not 1..%d facts of 1..%d tokens each (fact_len, then the "
+                        "facts' tokens)",
+                        i + 1, IAMP_FACTS_MAX, IAMP_FACT_LEN);
+        free(one);
+    }
+    if (!rc && iamp_pb_contexts_from(pb->contexts, pb->n_contexts, &s->contexts))
+        return fail(IAMP_ENOMEM, why, whylen, "out of memory");
+    s->n_contexts = (int)pb->n_contexts;
     return rc;
 }
 
@@ -227,13 +260,16 @@ static int submit_from_pb(const Iamp__SubmitJob *pb, const struct iamp_msg_limit
 static int submit_to_pb(const struct iamp_submit *s, Iamp__SubmitJob *pb, Iamp__TrainParams *tp,
                         struct scratch *sc)
 {
-    size_t n = (size_t)s->n_questions;
+    size_t n = (size_t)s->n_questions, nc = (size_t)s->n_contexts;
     Iamp__Question *q = iamp__wire_scratch_alloc(sc, n, sizeof(*q));
     Iamp__Question **qp = iamp__wire_scratch_alloc(sc, n, sizeof(*qp));
     uint32_t *toks = iamp__wire_scratch_alloc(sc, n * IAMP_Q_MAX + 1, sizeof(uint32_t));
-    if (!q || !qp || !toks)
+    if (!q || !qp || !toks || iamp__wire_contexts_to_pb(s->contexts, nc, &pb->contexts, sc))
         return IAMP_ENOMEM;
+    Iamp__Context **cx = pb->contexts;
     iamp__submit_job__init(pb);
+    pb->n_contexts = nc;
+    pb->contexts = cx;
     pb->kind = (Iamp__JobKind)s->kind;
     pb->task = s->task[0] ? (char *)s->task : NULL;
     pb->has_depth = s->has_depth;
@@ -247,6 +283,8 @@ static int submit_to_pb(const struct iamp_submit *s, Iamp__SubmitJob *pb, Iamp__
         if (w->has_tokens)
             iamp_pb_question_to(&w->q, NULL, &q[i], toks + i * IAMP_Q_MAX);
         q[i].text = w->has_text ? (char *)w->text : NULL;
+        q[i].has_context = w->context >= 0;
+        q[i].context = w->context >= 0 ? (uint32_t)w->context : 0;
         qp[i] = &q[i];
     }
     pb->n_questions = n;
@@ -416,6 +454,7 @@ void iamp_msg_release(struct iamp_msg *m)
     if (!m)
         return;
     free(m->submit.questions);
+    free(m->submit.contexts);
     free(m->page.items);
     free(m->jobs);
     memset(m, 0, sizeof(*m));

@@ -88,7 +88,8 @@ struct iamp_wire_question {
     int has_text;
     char text[IAMP_TEXT_MAX];
     int has_tokens;
-    struct iamp_question q;
+    struct iamp_question q; /* q.ctx unset: see context */
+    int context;            /* its index in the submit's contexts; -1: none */
 };
 
 struct iamp_train_params {
@@ -106,6 +107,8 @@ struct iamp_submit {
     uint32_t depth;
     int n_questions;
     struct iamp_wire_question *questions; /* (n_questions), owned */
+    int n_contexts;
+    struct iamp_context *contexts; /* (n_contexts), owned: the facts the questions name */
     struct iamp_train_params train;
     uint32_t eval_size; /* 0 = default */
     char client_key[IAMP_KEY_MAX];
@@ -177,6 +180,7 @@ struct iamp_msg {
 /* Bounds a decoder enforces before it allocates. */
 struct iamp_msg_limits {
     uint32_t max_questions; /* per SubmitJob */
+    uint32_t max_contexts;  /* per SubmitJob */
     uint32_t max_items;     /* per ResultPage and JobList */
 };
 
@@ -197,7 +201,9 @@ struct iamp_job_spec {
     char task[IAMP_SPEC_MAX]; /* canonical spec */
     uint32_t depth;
     int n;                    /* ANSWER: questions */
-    struct iamp_question *qs; /* (n), owned */
+    struct iamp_question *qs; /* (n), owned; their ctx point into ctx */
+    int n_ctx;
+    struct iamp_context *ctx; /* (n_ctx), owned */
     struct iamp_train_params train;
     uint32_t eval_size;
     char client_key[IAMP_KEY_MAX];
@@ -229,8 +235,10 @@ struct iamp_result {
     uint32_t depth;
     uint64_t model_round;
     int n;
-    struct iamp_question *qs; /* (n), owned */
+    struct iamp_question *qs; /* (n), owned; their ctx point into ctx */
     struct iamp_answer *as;   /* (n), owned */
+    int n_ctx;
+    struct iamp_context *ctx; /* (n_ctx), owned */
 };
 
 void iamp_result_release(struct iamp_result *r);

@@ -25,6 +25,12 @@ struct scratch {
 void *iamp__wire_scratch_alloc(struct scratch *s, size_t count, size_t size);
 void iamp__wire_scratch_free(struct scratch *s);
 
+struct Iamp__Context;
+struct iamp_context;
+/* Contexts c[0..n) as a message's list (*out), storage from sc. */
+int iamp__wire_contexts_to_pb(const struct iamp_context *c, size_t n, struct Iamp__Context ***out,
+                              struct scratch *sc);
+
 void iamp__wire_status_to_pb(const struct iamp_job_status *s, struct Iamp__JobStatus *pb);
 int iamp__wire_status_from_pb(const struct Iamp__JobStatus *pb, struct iamp_job_status *s,
                               char *why, size_t whylen);

@@ -377,6 +377,73 @@ int iamp_task_check_context(const struct iamp_task *t, const struct iamp_context
     return 0;
 }
 
+int iamp_context_line(const char *text)
+{
+    while (*text == ' ' || *text == '\t')
+        text++;
+    return strncmp(text, "facts:", 6) == 0;
+}
+
+int iamp_context_parse(const struct iamp_task *t, const char *text, struct iamp_context *c,
+                       char *err, size_t errlen)
+{
+    memset(c, 0, sizeof(*c));
+    while (*text == ' ' || *text == '\t')
+        text++;
+    if (strncmp(text, "facts:", 6) != 0) {
+        snprintf(err, errlen, "a facts line begins with 'facts:'");
+        return IAMP_EPARSE;
+    }
+    const char *p = text + 6;
+    int f = 0, j = 0, len = -1;
+    for (;;) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p == ',' || *p == 0 || *p == '\r' || *p == '\n') {
+            if (j == 0) {
+                snprintf(err, errlen, "fact %d is empty (facts are separated by commas)", f + 1);
+                return IAMP_EPARSE;
+            }
+            if (len >= 0 && j != len) {
+                snprintf(err, errlen, "fact %d has %d tokens, fact 1 has %d", f + 1, j, len);
+                return IAMP_EPARSE;
+            }
+            len = j;
+            f++;
+            j = 0;
+            if (*p != ',')
+                break;
+            p++;
+            continue;
+        }
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || v < 0 || v > 65535 || (*end && !strchr(" \t,\r\n", *end))) {
+            snprintf(err, errlen, "fact %d: '%.20s' is not a token (a decimal number)", f + 1, p);
+            return IAMP_EPARSE;
+        }
+        if (f >= IAMP_FACTS_MAX || j >= IAMP_FACT_LEN) {
+            snprintf(err, errlen, "more than %d facts or more than %d tokens in a fact",
+                     IAMP_FACTS_MAX, IAMP_FACT_LEN);
+            return IAMP_ELIMIT;
+        }
+        c->tok[f][j++] = (uint16_t)v;
+        p = end;
+    }
+    c->n_facts = (uint16_t)f;
+    c->fact_len = (uint16_t)len;
+    return t ? iamp_task_check_context(t, c, err, errlen) : 0;
+}
+
+void iamp_context_format(const struct iamp_context *c, char *buf, size_t len)
+{
+    size_t at = (size_t)snprintf(buf, len, "facts:");
+    for (int f = 0; f < c->n_facts && at < len; f++)
+        for (int j = 0; j < c->fact_len && at < len; j++)
+            at += (size_t)snprintf(buf + at, len - at, "%s%u", j ? " " : (f ? ", " : " "),
+                                   (unsigned)c->tok[f][j]);
+}
+
 const char *iamp_task_train_defaults(const struct iamp_task *t)
 {
     return t->train_defaults ? t->train_defaults : t->ops->train_defaults;

@@ -249,6 +249,21 @@ int iamp_task_has_contexts(const struct iamp_task *t);
  * check. 0, or IAMP_EINVAL with a one-line reason. */
 IAMP_WUR int iamp_task_check_context(const struct iamp_task *t, const struct iamp_context *c,
                                      char *err, size_t errlen);
+/* Text form of a context, for `iamp answer` and `iamp submit` input and
+ * for answer JSONL: "facts: 0 3, 3 1, 1 0" — the word `facts:`, then the
+ * facts separated by commas, each its fact_len tokens as decimals
+ * separated by blanks. A line of it opens a block: the questions after it
+ * are asked on those facts. */
+#define IAMP_FACTS_TEXT_MAX 4096
+/* 1 when a line is a facts line (it begins with "facts:"). */
+int iamp_context_line(const char *text);
+/* Parse a facts line into c and check it against the task (t NULL: the
+ * form alone, as a client that leaves the task to the server). 0, or
+ * IAMP_EPARSE / IAMP_EINVAL with a one-line reason. */
+IAMP_WUR int iamp_context_parse(const struct iamp_task *t, const char *text,
+                                struct iamp_context *c, char *err, size_t errlen);
+void iamp_context_format(const struct iamp_context *c, char *buf, size_t len);
+
 /* The train defaults of this task instance (t->train_defaults or its ops'). */
 const char *iamp_task_train_defaults(const struct iamp_task *t);
 

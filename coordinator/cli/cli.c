@@ -2,6 +2,7 @@
 #include "coordinator/cli/cli.h"
 
 #include "common/text.h"
+#include "tasks/task.h"
 
 #include "worker/cluster.h"
 
@@ -86,8 +87,10 @@ static long next_line(FILE *in, char *line)
     long len = 0;
     int ch = EOF;
     while ((ch = getc(in)) != EOF && ch != '\n') {
-        if (len == IAMP_TEXT_MAX - 1)
+        if (len == IAMP_FACTS_TEXT_MAX - 1) {
+            line[len] = '\0';
             return -2;
+        }
         line[len++] = (char)ch;
     }
     if (ch == EOF && len == 0)
@@ -101,18 +104,21 @@ static long next_line(FILE *in, char *line)
 int iamp_cli_each_line(FILE *in, const char *cmd, const char *name,
                        int (*fn)(void *ctx, const char *line, size_t len, long lineno), void *ctx)
 {
-    char line[IAMP_TEXT_MAX + 1], why[160];
+    static char line[IAMP_FACTS_TEXT_MAX + 1]; /* one thread reads input */
+    char why[160];
     long lineno = 0, len;
     int code = -1;
     while (code == -1 && (len = next_line(in, line)) != -1) {
         lineno++;
-        if (len == -2 && !iamp_text_check(line, IAMP_TEXT_MAX - 1, why, sizeof(why))) {
-            iamp_cli_error("%s: %s line %ld: longer than %d bytes", cmd, name, lineno,
-                           IAMP_TEXT_MAX - 1);
+        /* Questions are one short line; a facts line may be longer. */
+        int facts = iamp_context_line(line);
+        long most = facts ? IAMP_FACTS_TEXT_MAX - 1 : IAMP_TEXT_MAX - 1;
+        if ((len == -2 || len > most) && !iamp_text_check(line, (size_t)most, why, sizeof(why))) {
+            iamp_cli_error("%s: %s line %ld: longer than %ld bytes", cmd, name, lineno, most);
             return IAMP_EXIT_FAIL;
         }
-        if (len == -2)
-            len = IAMP_TEXT_MAX - 1; /* its first bytes are not text: say so */
+        if (len == -2 || len > most)
+            len = most; /* its first bytes are not text: say so */
         if (iamp_text_check(line, (size_t)len, why, sizeof(why))) {
             iamp_cli_error("%s: %s line %ld: %s", cmd, name, lineno, why);
             return IAMP_EXIT_FAIL;

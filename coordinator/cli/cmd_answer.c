@@ -20,7 +20,11 @@ static const char answer_usage[] =
     "\n"
     "Reads one question per line (the task's text form, e.g. 'pow x=5 k=37';\n"
     "blank lines and lines starting with '#' are skipped) and writes one JSON\n"
-    "object per question: {\"question\": ..., \"answer\": ..., \"depth\": D}.\n";
+    "object per question: {\"question\": ..., \"answer\": ..., \"depth\": D}.\n"
+    "For a task whose questions carry facts (e.g. permpow:context=1), a line\n"
+    "'facts: 0 3, 3 1, 1 0' (facts separated by commas, each its tokens) opens\n"
+    "a block: the questions below it are asked on those facts, and their\n"
+    "objects add \"context\" (the block's number, from 1) and \"facts\".\n";
 
 static const char eval_usage[] =
     "usage: iamp eval --checkpoint FILE [--task SPEC] [--depth D] [--eval-size N]\n"
@@ -107,7 +111,37 @@ struct reading {
     const struct iamp_task *t;
     struct iamp_question *qs;
     int n, cap;
+    struct iamp_context *ctx; /* the facts blocks read so far */
+    int n_ctx, cap_ctx;
+    int *qctx; /* (cap) each question's block, -1: none */
 };
+
+/* A facts line: a new block. -1 to go on, else an exit code. */
+static int take_facts(struct reading *r, const char *line, long lineno)
+{
+    char err[512];
+    if (!iamp_task_has_contexts(r->t)) {
+        iamp_cli_error("%s: %s line %ld: task %s takes no facts", r->c->cmd, r->c->input, lineno,
+                       r->t->spec);
+        return IAMP_EXIT_FAIL;
+    }
+    if (r->n_ctx == r->cap_ctx) {
+        int cap = r->cap_ctx ? r->cap_ctx * 2 : 64;
+        struct iamp_context *p = realloc(r->ctx, (size_t)cap * sizeof(*p));
+        if (!p) {
+            iamp_cli_error("%s: out of memory", r->c->cmd);
+            return IAMP_EXIT_FAIL;
+        }
+        r->ctx = p;
+        r->cap_ctx = cap;
+    }
+    if (iamp_context_parse(r->t, line, &r->ctx[r->n_ctx], err, sizeof(err))) {
+        iamp_cli_error("%s: %s line %ld: %s", r->c->cmd, r->c->input, lineno, err);
+        return IAMP_EXIT_FAIL;
+    }
+    r->n_ctx++;
+    return -1;
+}
 
 /* One question line; -1 to go on, else an exit code. */
 static int take_question(void *ctx, const char *line, size_t len, long lineno)
@@ -115,6 +149,14 @@ static int take_question(void *ctx, const char *line, size_t len, long lineno)
     struct reading *r = ctx;
     char err[512];
     (void)len;
+    if (iamp_context_line(line))
+        return take_facts(r, line, lineno);
+    if (iamp_task_has_contexts(r->t) && r->n_ctx == 0) {
+        iamp_cli_error("%s: %s line %ld: task %s asks every question on facts: put a line "
+                       "'facts: ...' before the questions",
+                       r->c->cmd, r->c->input, lineno, r->t->spec);
+        return IAMP_EXIT_FAIL;
+    }
     if (r->n == IAMP_ANSWER_MAX_QUESTIONS) {
         iamp_cli_error("%s: more than %d questions", r->c->cmd, IAMP_ANSWER_MAX_QUESTIONS);
         return IAMP_EXIT_FAIL;
@@ -122,15 +164,26 @@ static int take_question(void *ctx, const char *line, size_t len, long lineno)
     if (r->n == r->cap) {
         int cap = r->cap ? r->cap * 2 : 1024;
         struct iamp_question *p = realloc(r->qs, (size_t)cap * sizeof(*p));
-        if (!p) {
+        int *pc = p ? realloc(r->qctx, (size_t)cap * sizeof(*pc)) : NULL;
+        if (p)
+            r->qs = p;
+        if (!pc) {
             iamp_cli_error("%s: out of memory", r->c->cmd);
             return IAMP_EXIT_FAIL;
         }
-        r->qs = p;
+        r->qctx = pc;
         r->cap = cap;
     }
-    if (r->t->ops->parse_question(r->t, line, &r->qs[r->n], err, sizeof(err))) {
+    struct iamp_question *q = &r->qs[r->n];
+    if (r->t->ops->parse_question(r->t, line, q, err, sizeof(err))) {
         iamp_cli_error("%s: %s line %ld: %s", r->c->cmd, r->c->input, lineno, err);
+        return IAMP_EXIT_FAIL;
+    }
+    r->qctx[r->n] = r->n_ctx - 1;
+    q->ctx = r->n_ctx ? &r->ctx[r->n_ctx - 1] : NULL; /* for the check; fixed after reading */
+    if (q->ctx && !r->t->ops->valid_question(r->t, q)) {
+        iamp_cli_error("%s: %s line %ld: '%s' is not a question on the facts above it", r->c->cmd,
+                       r->c->input, lineno, line);
         return IAMP_EXIT_FAIL;
     }
     r->n++;
@@ -139,24 +192,34 @@ static int take_question(void *ctx, const char *line, size_t len, long lineno)
 
 /* Read and parse every question; returns an exit code or -1 on success. */
 static int read_questions(struct answer_cmd *c, const struct iamp_task *t, FILE *in,
-                          struct iamp_question **qs, int *n)
+                          struct iamp_question **qs, int *n, struct iamp_context **ctx)
 {
-    struct reading r = {c, t, NULL, 0, 0};
+    struct reading r = {c, t, NULL, 0, 0, NULL, 0, 0, NULL};
     int code = iamp_cli_each_line(in, c->cmd, c->input, take_question, &r);
+    for (int i = 0; i < r.n; i++) /* the blocks are read: point at them */
+        r.qs[i].ctx = r.qctx[i] >= 0 ? &r.ctx[r.qctx[i]] : NULL;
+    free(r.qctx);
     *qs = r.qs;
     *n = r.n;
+    *ctx = r.ctx;
     return code;
 }
 
 static void write_jsonl(const struct iamp_task *t, const struct iamp_question *qs,
-                        const struct iamp_answer *as, int n, int depth)
+                        const struct iamp_answer *as, int n, int depth,
+                        const struct iamp_context *ctx)
 {
-    char qt[IAMP_TEXT_MAX], at[IAMP_TEXT_MAX];
+    char qt[IAMP_TEXT_MAX], at[IAMP_TEXT_MAX], ft[IAMP_FACTS_TEXT_MAX];
     for (int i = 0; i < n; i++) {
         t->ops->format_question(t, &qs[i], qt, sizeof(qt));
         t->ops->format_answer(t, &qs[i], &as[i], at, sizeof(at));
         fputs("{\"question\":", stdout);
         iamp_json_string(stdout, qt);
+        if (qs[i].ctx) {
+            iamp_context_format(qs[i].ctx, ft, sizeof(ft));
+            printf(",\"context\":%d,\"facts\":", (int)(qs[i].ctx - ctx) + 1);
+            iamp_json_string(stdout, ft + strlen("facts: "));
+        }
         fputs(",\"answer\":", stdout);
         iamp_json_string(stdout, at);
         printf(",\"depth\":%d}\n", depth);
@@ -184,11 +247,12 @@ int iamp_cmd_answer(int argc, char **argv)
     struct iamp_session s;
     struct iamp_question *qs = NULL;
     struct iamp_answer *as = NULL;
+    struct iamp_context *ctx = NULL;
     int n = 0;
     code = open_session(&c, &s);
     if (code)
         goto out_file;
-    code = read_questions(&c, &s.task, in, &qs, &n);
+    code = read_questions(&c, &s.task, in, &qs, &n, &ctx);
     if (code >= 0)
         goto out;
     if (!c.ckpt)
@@ -200,11 +264,12 @@ int iamp_cmd_answer(int argc, char **argv)
         code = IAMP_EXIT_FAIL;
         goto out;
     }
-    write_jsonl(&s.task, qs, as, n, (int)c.depth);
+    write_jsonl(&s.task, qs, as, n, (int)c.depth, ctx);
     code = IAMP_EXIT_OK;
 out:
     free(qs);
     free(as);
+    free(ctx);
     iamp_session_close(&s);
 out_file:
     if (in != stdin)

@@ -519,14 +519,40 @@ int iamp_cmd_result(int argc, char **argv)
 struct reading {
     struct iamp_submit *sub;
     const char *name;
-    int cap;
+    int cap, cap_ctx;
 };
+
+/* A facts line: the questions below it name this context (the server
+ * checks it against the task). -1 to go on. */
+static int take_facts(struct reading *r, const char *line, long lineno)
+{
+    struct iamp_submit *s = r->sub;
+    char err[256];
+    if (s->n_contexts == r->cap_ctx) {
+        int nc = r->cap_ctx ? r->cap_ctx * 2 : 64;
+        struct iamp_context *p = realloc(s->contexts, (size_t)nc * sizeof(*p));
+        if (!p) {
+            iamp_cli_error("submit: out of memory");
+            return IAMP_EXIT_FAIL;
+        }
+        s->contexts = p;
+        r->cap_ctx = nc;
+    }
+    if (iamp_context_parse(NULL, line, &s->contexts[s->n_contexts], err, sizeof(err))) {
+        iamp_cli_error("submit: %s line %ld: %s", r->name, lineno, err);
+        return IAMP_EXIT_FAIL;
+    }
+    s->n_contexts++;
+    return -1;
+}
 
 /* One question line, kept as text for the server to parse; -1 to go on. */
 static int take_line(void *ctx, const char *line, size_t len, long lineno)
 {
     struct reading *r = ctx;
     struct iamp_submit *s = r->sub;
+    if (iamp_context_line(line))
+        return take_facts(r, line, lineno);
     if (len >= IAMP_TEXT_MAX) {
         iamp_cli_error("submit: %s line %ld: longer than %d bytes", r->name, lineno,
                        IAMP_TEXT_MAX - 1);
@@ -545,6 +571,7 @@ static int take_line(void *ctx, const char *line, size_t len, long lineno)
     struct iamp_wire_question *q = &s->questions[s->n_questions++];
     memset(q, 0, sizeof(*q));
     q->has_text = 1;
+    q->context = s->n_contexts - 1; /* the block above it; -1: none */
     snprintf(q->text, sizeof(q->text), "%s", line);
     return -1;
 }
@@ -558,7 +585,7 @@ static int read_questions(struct client_cmd *c)
         iamp_cli_error("submit: cannot open %s", name);
         return IAMP_EXIT_FAIL;
     }
-    struct reading r = {&c->sub, name, 0};
+    struct reading r = {&c->sub, name, 0, 0};
     int code = iamp_cli_each_line(in, "submit", name, take_line, &r);
     if (in != stdin)
         fclose(in);
@@ -683,6 +710,7 @@ int iamp_cmd_submit(int argc, char **argv)
 out:
     free(a.it.v);
     free(c.sub.questions);
+    free(c.sub.contexts);
     return code;
 }
 

@@ -84,6 +84,8 @@ static const struct iamp_opt limit_rows[] = {
                  "largest request frame"),
     IAMP_OPT_NUM("max-questions", IAMP_OPT_U32, o.lim.max_questions, 1, 1 << 22, "N",
                  "per answer job"),
+    IAMP_OPT_NUM("max-contexts", IAMP_OPT_U32, o.lim.max_contexts, 1, 1 << 20, "N",
+                 "instances (sets of facts, 1 KiB each in memory) per answer job"),
     IAMP_OPT_NUM("max-depth", IAMP_OPT_U32, o.lim.max_depth, 0, 16, "D", "per job"),
     IAMP_OPT_NUM("max-tree-nodes", IAMP_OPT_LONG, o.lim.max_tree_nodes, 1, 1 << 30, "N",
                  "question tree nodes per job"),

@@ -145,6 +145,7 @@ int iamp_client_connect(struct iamp_client *c, const char *addr, const char *tok
     }
     iamp_frame_reader_init(&c->rd, IAMP_CLIENT_MAX_FRAME_BYTES);
     c->lim.max_questions = 1u << 22;
+    c->lim.max_contexts = 1u << 22;
     c->lim.max_items = 1u << 22;
     if (token) {
         snprintf(c->token, sizeof(c->token), "%s", token);

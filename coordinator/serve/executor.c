@@ -182,7 +182,10 @@ static void answer_done(struct iamp_executor *x, struct xjob *j)
         r->n = j->spec.n;
         r->qs = j->spec.qs;
         r->as = j->out;
+        r->ctx = j->spec.ctx; /* the questions point into it */
+        r->n_ctx = j->spec.n_ctx;
         j->spec.qs = NULL;
+        j->spec.ctx = NULL;
         j->out = NULL;
         rc = iamp_result_encode_file(r, &file, &len);
     }

@@ -112,12 +112,18 @@ static void status_from_spec(struct iamp_job *j, uint64_t id, uint64_t created_m
     snprintf(j->client_key, sizeof(j->client_key), "%s", s->client_key);
 }
 
+/* Bytes a cached result holds (the budget of --result-cache). */
+static size_t result_size(const struct iamp_result *r)
+{
+    return (size_t)r->n * (sizeof(struct iamp_question) + sizeof(struct iamp_answer)) +
+           (size_t)r->n_ctx * sizeof(struct iamp_context);
+}
+
 static void drop_result(struct iamp_jobs *js, struct iamp_job *j)
 {
     if (!j->result)
         return;
-    js->result_bytes -=
-        (size_t)j->result->n * (sizeof(struct iamp_question) + sizeof(struct iamp_answer));
+    js->result_bytes -= result_size(j->result);
     iamp_result_release(j->result);
     free(j->result);
     j->result = NULL;
@@ -656,10 +662,6 @@ static int result_from_journal(struct iamp_jobs *js, const struct iamp_job *j,
     return rc;
 }
 
-static size_t result_size(const struct iamp_result *r)
-{
-    return (size_t)r->n * (sizeof(struct iamp_question) + sizeof(struct iamp_answer));
-}
 
 /* Evict least recently used results until `need` more bytes fit. */
 static void make_room(struct iamp_jobs *js, size_t need, const struct iamp_job *keep)

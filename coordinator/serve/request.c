@@ -16,6 +16,7 @@ void iamp_limits_default(struct iamp_limits *l)
 {
     l->max_frame_bytes = 16u << 20;
     l->max_questions = 65536;
+    l->max_contexts = 4096;
     l->max_depth = 6;
     l->max_tree_nodes = 1L << 23;
     l->max_rounds = 100000;
@@ -35,6 +36,7 @@ void iamp_limits_default(struct iamp_limits *l)
 void iamp_limits_msg(const struct iamp_limits *l, struct iamp_msg_limits *m)
 {
     m->max_questions = l->max_questions;
+    m->max_contexts = l->max_contexts;
     m->max_items = l->max_page_items;
 }
 
@@ -122,22 +124,63 @@ static int check_task(const struct iamp_request_ctx *c, const char *spec_text,
     return 0;
 }
 
+/* Question i of the job: its text or tokens, on its context (an index
+ * into spec->ctx, which must exist exactly when the task has facts). */
 static int check_question(const struct iamp_request_ctx *c, const struct iamp_wire_question *w,
-                          int i, struct iamp_question *q, struct iamp_refusal *r)
+                          int i, const struct iamp_job_spec *spec, struct iamp_question *q,
+                          struct iamp_refusal *r)
 {
     const struct iamp_task *t = c->task;
     char err[256];
+    const struct iamp_context *ctx = NULL;
+    if (iamp_task_has_contexts(t) && (w->context < 0 || w->context >= spec->n_ctx))
+        return refuse(r, IAMP_WERR_BAD_REQUEST,
+                      w->context < 0 ? "question %d names no context; task %s asks every "
+                                       "question on the facts of an instance"
+                                     : "question %d names a context the job does not have (%s)",
+                      i + 1, t->spec);
+    if (iamp_task_has_contexts(t))
+        ctx = &spec->ctx[w->context];
     if (w->has_text) {
         if (iamp_text_check(w->text, strlen(w->text), err, sizeof(err)))
             return refuse(r, IAMP_WERR_BAD_REQUEST, "question %d: its text %s", i + 1, err);
         if (t->ops->parse_question(t, w->text, q, err, sizeof(err)))
             return refuse(r, IAMP_WERR_BAD_REQUEST, "question %d: %s", i + 1, err);
+        q->ctx = ctx;
+        if (ctx && !t->ops->valid_question(t, q))
+            return refuse(r, IAMP_WERR_BAD_REQUEST, "question %d: '%s' is not a question on "
+                          "context %d's facts", i + 1, w->text, w->context + 1);
         return 0;
     }
     *q = w->q;
+    q->ctx = ctx;
     if (q->type >= t->n_types || q->len > t->q_len || !t->ops->valid_question(t, q))
         return refuse(r, IAMP_WERR_BAD_REQUEST, "question %d: tokens are not a question of %s",
                       i + 1, t->ops->name);
+    return 0;
+}
+
+/* The job's contexts, each checked against the task, into spec->ctx. */
+static int check_contexts(const struct iamp_request_ctx *c, const struct iamp_submit *s,
+                          struct iamp_job_spec *spec, struct iamp_refusal *r)
+{
+    char err[256];
+    if (s->n_contexts == 0)
+        return 0;
+    if (!iamp_task_has_contexts(c->task))
+        return refuse(r, IAMP_WERR_BAD_REQUEST, "task %s takes no facts (the job has %d contexts)",
+                      c->task->spec, s->n_contexts);
+    if (s->n_contexts > s->n_questions)
+        return refuse(r, IAMP_WERR_BAD_REQUEST, "%d contexts for %d questions", s->n_contexts,
+                      s->n_questions);
+    for (int k = 0; k < s->n_contexts; k++)
+        if (iamp_task_check_context(c->task, &s->contexts[k], err, sizeof(err)))
+            return refuse(r, IAMP_WERR_BAD_REQUEST, "context %d: %s", k + 1, err);
+    spec->ctx = malloc((size_t)s->n_contexts * sizeof(*spec->ctx));
+    if (!spec->ctx)
+        return refuse(r, IAMP_WERR_BUSY, "out of memory");
+    memcpy(spec->ctx, s->contexts, (size_t)s->n_contexts * sizeof(*spec->ctx));
+    spec->n_ctx = s->n_contexts;
     return 0;
 }
 
@@ -156,12 +199,14 @@ static int check_answer_job(const struct iamp_request_ctx *c, const struct iamp_
                       "%d questions at depth %u may grow %ld tree nodes each; the limit is %ld "
                       "for a job",
                       s->n_questions, spec->depth, per_tree, lim->max_tree_nodes);
+    if (check_contexts(c, s, spec, r))
+        return -1;
     spec->qs = calloc((size_t)s->n_questions, sizeof(*spec->qs));
     if (!spec->qs)
         return refuse(r, IAMP_WERR_BUSY, "out of memory");
     spec->n = s->n_questions;
     for (int i = 0; i < s->n_questions; i++)
-        if (check_question(c, &s->questions[i], i, &spec->qs[i], r))
+        if (check_question(c, &s->questions[i], i, spec, &spec->qs[i], r))
             return -1;
     return 0;
 }
@@ -171,8 +216,8 @@ static int check_train_job(const struct iamp_request_ctx *c, const struct iamp_s
 {
     const struct iamp_train_params *p = &s->train;
     char err[256];
-    if (s->n_questions)
-        return refuse(r, IAMP_WERR_BAD_REQUEST, "a train job takes no questions");
+    if (s->n_questions || s->n_contexts)
+        return refuse(r, IAMP_WERR_BAD_REQUEST, "a train job takes no questions or contexts");
     if (p->rounds < 1)
         return refuse(r, IAMP_WERR_BAD_REQUEST, "a train job needs train.rounds >= 1");
     if (p->rounds > c->lim->max_rounds)
@@ -204,8 +249,8 @@ static int check_submit(const struct iamp_request_ctx *c, const struct iamp_subm
         return check_answer_job(c, s, spec, r);
     if (s->kind == IAMP_JOB_TRAIN)
         return check_train_job(c, s, spec, r);
-    if (s->n_questions)
-        return refuse(r, IAMP_WERR_BAD_REQUEST, "an eval job takes no questions");
+    if (s->n_questions || s->n_contexts)
+        return refuse(r, IAMP_WERR_BAD_REQUEST, "an eval job takes no questions or contexts");
     spec->eval_size =
         s->eval_size ? s->eval_size : (uint32_t)c->task->eval_size; /* the task's set */
     if (spec->eval_size > c->lim->max_eval_size)

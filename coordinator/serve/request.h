@@ -22,6 +22,7 @@
 struct iamp_limits {
     uint32_t max_frame_bytes;         /* frame payload, refused before allocation */
     uint32_t max_questions;           /* per ANSWER job */
+    uint32_t max_contexts;            /* per ANSWER job: instances, at most its questions */
     uint32_t max_depth;               /* per ANSWER and EVAL job */
     long max_tree_nodes;              /* per job, all its question trees together */
     uint32_t max_rounds;              /* per TRAIN job */

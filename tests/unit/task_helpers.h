@@ -42,6 +42,7 @@ static inline void run_with_oracle(const struct iamp_task *t, const struct iamp_
         asked += n_asks;
         cr_assert_leq(asked, t->max_asks, "more asks than max_asks");
         for (int i = 0; i < n_asks; i++) {
+            asks[i].ctx = q->ctx; /* as the engine does: the tree shares its root's facts */
             cr_assert(t->ops->valid_question(t, &asks[i]), "H asked an invalid question");
             if (oracle)
                 oracle(t, &asks[i], &answers[i]);

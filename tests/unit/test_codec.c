@@ -349,3 +349,82 @@ Test(codec, train_batch_round_trips_every_example_field, .timeout = 10)
     free(buf);
     iamp_train_batch_release(&back);
 }
+
+/* Contexts travel once per message: questions that share one instance
+ * come back sharing one decoded copy, equal fact by fact. */
+static void check_contexts(const struct iamp_question *in, const struct iamp_question *out, int n,
+                           int want_ctx, int got_ctx)
+{
+    cr_assert_eq(got_ctx, want_ctx, "each distinct context sent once");
+    for (int i = 0; i < n; i++) {
+        cr_assert_eq(in[i].ctx == NULL, out[i].ctx == NULL);
+        if (!in[i].ctx)
+            continue;
+        cr_assert_eq(out[i].ctx->n_facts, in[i].ctx->n_facts);
+        cr_assert_eq(out[i].ctx->fact_len, in[i].ctx->fact_len);
+        cr_assert_eq(memcmp(out[i].ctx->tok, in[i].ctx->tok, sizeof(in[i].ctx->tok)), 0);
+        for (int j = 0; j < n; j++)
+            cr_assert_eq(in[i].ctx == in[j].ctx, out[i].ctx == out[j].ctx);
+    }
+}
+
+Test(codec, work_units_and_train_batches_send_each_context_once, .timeout = 10)
+{
+    static struct iamp_context c[2] = {
+        {.n_facts = 3, .fact_len = 2, .tok = {{0, 1}, {1, 2}, {2, 0}}},
+        {.n_facts = 2, .fact_len = 2, .tok = {{4, 5}, {5, 4}}},
+    };
+    struct iamp_question qs[5];
+    const struct iamp_context *which[5] = {&c[0], &c[0], NULL, &c[1], &c[0]};
+    for (int i = 0; i < 5; i++)
+        qs[i] = (struct iamp_question){.type = 0, .len = 2, .tok = {(uint16_t)i, 7}, .ctx = which[i]};
+    int depth[5] = {1, 1, 1, 1, 1};
+    struct iamp_work_unit u = {.unit_id = 1, .n = 5, .qs = qs, .depth = depth}, v;
+    uint8_t *buf;
+    size_t len;
+    cr_assert_eq(iamp_work_unit_encode(&u, &buf, &len), 0);
+    cr_assert_eq(iamp_work_unit_decode(buf, len, 16, &v), 0);
+    check_contexts(qs, v.qs, 5, 2, v.n_ctx);
+    iamp_work_unit_release(&v);
+    free(buf);
+
+    struct iamp_example ex[5];
+    memset(ex, 0, sizeof(ex));
+    int order[5] = {0, 1, 2, 3, 4};
+    for (int i = 0; i < 5; i++) {
+        ex[i].q = qs[i];
+        ex[i].a = (struct iamp_answer){.len = 1, .tok = {3}};
+        ex[i].weight = 1.0f;
+        ex[i].value_target = NAN;
+    }
+    struct iamp_train_batch b = {.n = 5, .ex = ex, .n_questions = 5, .n_order = 5,
+                                 .order = order, .batch = 2, .lr = 1e-3f}, back;
+    cr_assert_eq(iamp_train_batch_encode(&b, &buf, &len), 0);
+    cr_assert_eq(iamp_train_batch_decode(buf, len, 10, &back), 0);
+    struct iamp_question got[5];
+    for (int i = 0; i < 5; i++)
+        got[i] = back.ex[i].q;
+    check_contexts(qs, got, 5, 2, back.n_ctx);
+    iamp_train_batch_release(&back);
+    free(buf);
+}
+
+Test(codec, a_question_naming_a_missing_context_is_refused, .timeout = 10)
+{
+    static struct iamp_context c = {.n_facts = 1, .fact_len = 2, .tok = {{0, 0}}};
+    struct iamp_question q = {.type = 0, .len = 2, .tok = {0, 7}, .ctx = &c};
+    int depth = 1;
+    struct iamp_work_unit u = {.unit_id = 1, .n = 1, .qs = &q, .depth = &depth}, v;
+    uint8_t *buf;
+    size_t len;
+    cr_assert_eq(iamp_work_unit_encode(&u, &buf, &len), 0);
+    /* The unit ends with its contexts (field 10): drop them, the question's
+     * index then names nothing. */
+    size_t cut = len;
+    for (size_t i = 0; i + 1 < len; i++)
+        if (buf[i] == (10 << 3 | 2) && i + 2 + buf[i + 1] == len)
+            cut = i;
+    cr_assert_lt(cut, len, "found the contexts field");
+    cr_assert_eq(iamp_work_unit_decode(buf, cut, 16, &v), IAMP_ECORRUPT);
+    free(buf);
+}

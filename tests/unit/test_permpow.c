@@ -269,3 +269,128 @@ Test(permpow, approval_by_overseer_with_oracle_equals_truth, .timeout = 30)
     cr_assert_eq(yes, 8 * 7, "exactly one approved answer per question");
     iamp_task_destroy(&t);
 }
+
+/* ---- permpow:context=1: every root its own permutation, as facts ---- */
+
+/* sigma(x) read from the facts by the test itself. */
+static int fact_of(const struct iamp_context *c, int x)
+{
+    for (int f = 0; f < c->n_facts; f++)
+        if (c->tok[f][0] == x)
+            return c->tok[f][1];
+    cr_assert_fail("element %d has no fact", x);
+    return -1;
+}
+
+static void check_instances(const char *spec, int n, int kmax)
+{
+    struct iamp_task t = make(spec);
+    struct iamp_rng r;
+    iamp_rng_seed(&r, 5, 0);
+    cr_assert_eq(t.facts_max, n);
+    cr_assert_eq(t.max_difficulty, n > 8 ? n - 8 : 1);
+    for (int d = 1; d <= t.max_difficulty; d += 3) {
+        struct iamp_context c;
+        t.ops->draw_context(&t, &r, d, &c);
+        char err[256];
+        cr_assert_eq(iamp_task_check_context(&t, &c, err, sizeof(err)), 0, "%s", err);
+        cr_assert_eq(c.n_facts, d + 8 < n ? d + 8 : n, "facts = min(d + 8, n)");
+        for (int f = 0; f < c.n_facts; f++) {
+            int x = c.tok[f][0];
+            for (int k = 1; k <= kmax; k++) {
+                char text[64];
+                struct iamp_question q;
+                snprintf(text, sizeof(text), "pow x=%d k=%d", x, k);
+                cr_assert_eq(t.ops->parse_question(&t, text, &q, err, sizeof(err)), 0, "%s", err);
+                q.ctx = &c;
+                cr_assert(t.ops->valid_question(&t, &q));
+                struct iamp_answer got, want;
+                run_with_oracle(&t, &q, NULL, &got);
+                iamp_task_truth(&t, &q, &want);
+                cr_assert(iamp_answer_equal(&got, &want), "H wrong on %s (d %d)", text, d);
+                int y = x;
+                for (int i = 0; i < k; i++)
+                    y = fact_of(&c, y);
+                cr_assert_eq(want.tok[0], y, "truth is the facts applied %d times", k);
+            }
+        }
+    }
+    iamp_task_destroy(&t);
+}
+
+Test(permpow_context, overseer_with_perfect_oracle_equals_truth_on_random_instances, .timeout = 60)
+{
+    check_instances("permpow:context=1", 16, 15);
+    check_instances("permpow:n=64,context=1", 64, 63);
+    check_instances("permpow:n=5,kmax=4,context=1", 5, 4);
+}
+
+Test(permpow_context, instances_differ_and_questions_stay_on_their_instance, .timeout = 10)
+{
+    struct iamp_task t = make("permpow:n=32,context=1");
+    struct iamp_rng r;
+    iamp_rng_seed(&r, 9, 0);
+    struct iamp_context ctx[8];
+    struct iamp_question qs[8 * 16];
+    cr_assert_eq(iamp_task_contexts_for(&t, 8 * 16), 8);
+    iamp_task_sample_roots(&t, &r, t.max_difficulty, 8 * 16, ctx, qs);
+    int kseen[32] = {0};
+    for (int i = 0; i < 8 * 16; i++) {
+        cr_assert_eq(qs[i].ctx, &ctx[i / 16], "16 roots per instance, in order");
+        cr_assert(t.ops->valid_question(&t, &qs[i]), "a root asks about its instance");
+        kseen[qs[i].tok[1] - 32 + 1]++;
+    }
+    int ks = 0;
+    for (int k = 1; k <= 31; k++)
+        ks += kseen[k] > 0;
+    cr_assert_gt(ks, 20, "powers across [1, kmax] at every size (%d seen)", ks);
+    cr_assert(memcmp(ctx[0].tok, ctx[1].tok, sizeof(ctx[0].tok)) != 0, "fresh instances");
+    iamp_task_destroy(&t);
+}
+
+Test(permpow_context, malformed_facts_and_foreign_elements_are_refused, .timeout = 10)
+{
+    struct iamp_task t = make("permpow:context=1");
+    struct iamp_context c = {.n_facts = 3, .fact_len = 2, .tok = {{0, 1}, {1, 2}, {2, 0}}};
+    char err[256] = "";
+    cr_assert_eq(iamp_task_check_context(&t, &c, err, sizeof(err)), 0, "%s", err);
+    struct iamp_question q;
+    cr_assert_eq(t.ops->parse_question(&t, "pow x=5 k=2", &q, err, sizeof(err)), 0);
+    q.ctx = &c;
+    cr_assert_not(t.ops->valid_question(&t, &q), "5 is not an element of the instance");
+    struct iamp_context bad = c;
+    bad.tok[2][1] = 1; /* 1 is hit twice, 0 never */
+    cr_assert_neq(iamp_task_check_context(&t, &bad, err, sizeof(err)), 0);
+    cr_assert(strstr(err, "permutation"), "%s", err);
+    bad = c;
+    bad.tok[1][0] = 0; /* 0 mapped twice */
+    cr_assert_neq(iamp_task_check_context(&t, &bad, err, sizeof(err)), 0);
+    cr_assert(strstr(err, "twice"), "%s", err);
+    bad = c;
+    bad.fact_len = 3;
+    cr_assert_neq(iamp_task_check_context(&t, &bad, err, sizeof(err)), 0);
+    bad = c;
+    bad.tok[0][1] = 40; /* beyond the vocabulary's elements */
+    cr_assert_neq(iamp_task_check_context(&t, &bad, err, sizeof(err)), 0);
+    bad = c;
+    bad.n_facts = 17;
+    cr_assert_neq(iamp_task_check_context(&t, &bad, err, sizeof(err)), 0);
+    struct iamp_task plain = make("permpow");
+    cr_assert_neq(iamp_task_check_context(&plain, &c, err, sizeof(err)), 0);
+    cr_assert(strstr(err, "no facts"), "%s", err);
+    iamp_task_destroy(&plain);
+    iamp_task_destroy(&t);
+}
+
+Test(permpow_context, spec_is_canonical_and_keeps_the_old_one, .timeout = 10)
+{
+    struct iamp_task a = make("permpow:context=1"), b = make("permpow");
+    cr_assert_str_eq(a.spec, "permpow:n=16,kmax=15,context=1");
+    cr_assert_str_eq(b.spec, "permpow:n=64,seed=1,kmax=63", "context=0 leaves the spec as it was");
+    cr_assert_eq(b.facts_max, 0);
+    cr_assert_not_null(iamp_task_train_defaults(&a));
+    cr_assert(strstr(iamp_task_train_defaults(&a), "transformer"));
+    cr_assert(strstr(iamp_task_train_defaults(&b), "--hidden 192"));
+    iamp_task_destroy(&a);
+    iamp_task_destroy(&b);
+}

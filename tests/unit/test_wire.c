@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static const struct iamp_msg_limits lim = {1000, 1000};
+static const struct iamp_msg_limits lim = {1000, 1000, 1000};
 
 /* Frame m, strip the length, decode into out. */
 static int round_trip(const struct iamp_msg *m, struct iamp_msg *out)
