@@ -123,7 +123,7 @@ static int train_steps(struct iamp_session *s, const struct iamp_rows *rows, dou
     int rc = 0;
     while (!rc && (iamp_now() - start < seconds || tm->steps < 2)) {
         double t0 = iamp_now();
-        rc = iamp_model_forward(m, rows->in, rows->n);
+        rc = iamp_rows_forward(m, rows, 0, m->cfg.vocab);
         iamp_loss_xent(m, rows, NULL, 1.0f / (float)rows->n, dlogits);
         double t1 = iamp_now();
         iamp_model_backward(m, dlogits, NULL, NULL, NULL, NULL);
@@ -139,16 +139,29 @@ static int train_steps(struct iamp_session *s, const struct iamp_rows *rows, dou
     return rc;
 }
 
-static int make_rows(struct iamp_session *s, int n, struct iamp_rows *rows)
+/* n roots at the top difficulty; for a task with contexts their
+ * instances in *ctx (the caller frees it after the questions). */
+static int bench_questions(const struct iamp_task *t, int n, struct iamp_question *qs,
+                           struct iamp_context **ctx)
+{
+    struct iamp_rng r;
+    int n_ctx = iamp_task_contexts_for(t, n);
+    *ctx = n_ctx ? calloc((size_t)n_ctx, sizeof(**ctx)) : NULL;
+    if (n_ctx && !*ctx)
+        return IAMP_ENOMEM;
+    iamp_rng_seed(&r, 7, 0x62656e6368 /* "bench" */);
+    iamp_task_sample_roots(t, &r, t->max_difficulty, n, *ctx, qs);
+    return 0;
+}
+
+static int make_rows(struct iamp_session *s, int n, struct iamp_rows *rows,
+                     struct iamp_context **ctx)
 {
     struct iamp_question *qs = malloc((size_t)n * sizeof(*qs));
     struct iamp_answer *as = malloc((size_t)n * sizeof(*as));
-    struct iamp_rng r;
     int rc = IAMP_ENOMEM;
-    iamp_rng_seed(&r, 7, 0x62656e6368 /* "bench" */);
-    if (qs && as) {
-        for (int i = 0; i < n; i++)
-            s->task.ops->sample(&s->task, &r, s->task.max_difficulty, &qs[i]);
+    *ctx = NULL;
+    if (qs && as && !bench_questions(&s->task, n, qs, ctx)) {
         /* Targets: M's own greedy answers (any valid answers do for timing). */
         rc = iamp_session_answer(s, qs, n, as);
         if (!rc)
@@ -169,13 +182,9 @@ static int bench_train_cluster(struct bench_cmd *c, struct iamp_session *s, stru
     struct iamp_question *qs = calloc((size_t)B, sizeof(*qs));
     struct iamp_answer *as = calloc((size_t)B, sizeof(*as));
     int *order = calloc((size_t)B * STEPS, sizeof(int));
-    struct iamp_rng r;
-    iamp_rng_seed(&r, 7, 0x62656e6368);
-    if (ex && qs && as && order) {
-        for (int i = 0; i < B; i++)
-            s->task.ops->sample(&s->task, &r, s->task.max_difficulty, &qs[i]);
+    struct iamp_context *ctx = NULL;
+    if (ex && qs && as && order && !bench_questions(&s->task, B, qs, &ctx))
         rc = iamp_session_answer(s, qs, B, as);
-    }
     for (int i = 0; !rc && i < B; i++)
         iamp_example_imitate(&ex[i], &qs[i], &as[i], 1.0f);
     for (int i = 0; !rc && i < B * STEPS; i++)
@@ -199,6 +208,7 @@ static int bench_train_cluster(struct bench_cmd *c, struct iamp_session *s, stru
     free(qs);
     free(as);
     free(order);
+    free(ctx);
     if (rc) {
         iamp_cli_error("bench: train: %s", iamp_strerror(rc));
         return IAMP_EXIT_FAIL;
@@ -229,8 +239,9 @@ static int bench_train(struct bench_cmd *c, struct iamp_session *s)
     iamp_session_set_pool(s, NULL); /* the kernels against one thread's sgemm */
     struct iamp_rows rows;
     struct step_times tm, best = {0};
+    struct iamp_context *ctx = NULL;
     iamp_rows_init(&rows);
-    int rc = make_rows(s, (int)c->batch, &rows);
+    int rc = make_rows(s, (int)c->batch, &rows, &ctx);
     /* Five bursts of each, interleaved, best of each kept: on a shared
      * machine the best burst is the one least disturbed by others. */
     double peak = 0.0, best_rate = 0.0;
@@ -246,24 +257,38 @@ static int bench_train(struct bench_cmd *c, struct iamp_session *s)
     }
     tm = best;
     double total = tm.fwd + tm.bwd + tm.opt, per = total / (double)tm.steps;
-    double flops = 3.0 * iamp_model_flops_per_row(&s->model.cfg) * rows.n;
+    /* The model's own FLOP formula, each context encoded once for its rows. */
+    double facts = 0.0;
+    for (int k = 0; k < rows.ctx.n; k++)
+        facts += rows.ctx.ctx[k]->n_facts;
+    int per_ctx = rows.ctx.n ? (rows.n + rows.ctx.n - 1) / rows.ctx.n : 1;
+    double flops = 3.0 * rows.n *
+                   iamp_model_flops_per_row_ctx(&s->model.cfg,
+                                                rows.ctx.n ? (int)(facts / rows.ctx.n + 0.5) : 0,
+                                                per_ctx);
     double gf = flops / (tm.fwd + tm.bwd) * (double)tm.steps / 1e9;
     double ex_s = (double)c->batch * (double)tm.steps / total;
+    char spec[160];
+    iamp_model_spec_format(&s->model.cfg, spec, sizeof(spec));
     if (c->json)
-        printf("{\"bench\":\"train\",\"params\":%zu,\"batch\":%ld,\"examples_per_s\":%.1f,"
+        printf("{\"bench\":\"train\",\"model\":\"%s\",\"params\":%zu,\"batch\":%ld,"
+               "\"contexts\":%d,\"examples_per_s\":%.1f,"
                "\"step_ms\":%.3f,\"forward_ms\":%.3f,\"backward_ms\":%.3f,\"optimizer_ms\":%.3f,"
                "\"gflops\":%.2f,\"sgemm_gflops\":%.2f,\"ratio\":%.3f}\n",
-               s->model.n_params, c->batch, ex_s, per * 1e3, tm.fwd / tm.steps * 1e3,
-               tm.bwd / tm.steps * 1e3, tm.opt / tm.steps * 1e3, gf, peak, gf / peak);
+               spec, s->model.n_params, c->batch, rows.ctx.n, ex_s, per * 1e3,
+               tm.fwd / tm.steps * 1e3, tm.bwd / tm.steps * 1e3, tm.opt / tm.steps * 1e3, gf, peak,
+               gf / peak);
     else
-        printf("bench train (one thread): %zu params, batch %ld: %.0f examples/s, step %.2f ms "
-               "(forward "
+        printf("bench train (one thread): %s, %zu params, batch %ld (%d contexts): %.0f "
+               "examples/s, step %.2f ms (forward "
                "%.2f, backward %.2f, optimizer %.2f); %.1f GFLOP/s in forward+backward vs "
                "single-thread sgemm 512^3 %.1f GFLOP/s (%.0f%%; best of %d bursts each)\n",
-               s->model.n_params, c->batch, ex_s, per * 1e3, tm.fwd / tm.steps * 1e3,
+               spec, s->model.n_params, c->batch, rows.ctx.n, ex_s, per * 1e3,
+               tm.fwd / tm.steps * 1e3,
                tm.bwd / tm.steps * 1e3, tm.opt / tm.steps * 1e3, gf, peak, 100.0 * gf / peak,
                IAMP_BENCH_BURSTS);
     iamp_rows_release(&rows);
+    free(ctx);
     return IAMP_EXIT_OK;
 }
 
@@ -272,11 +297,8 @@ static int bench_amplify(struct bench_cmd *c, struct iamp_session *s)
     int n = (int)c->batch;
     struct iamp_question *qs = malloc((size_t)n * sizeof(*qs));
     struct iamp_answer *as = malloc((size_t)n * sizeof(*as));
-    struct iamp_rng r;
-    int rc = qs && as ? 0 : IAMP_ENOMEM;
-    iamp_rng_seed(&r, 7, 0x62656e6368);
-    for (int i = 0; !rc && i < n; i++)
-        s->task.ops->sample(&s->task, &r, s->task.max_difficulty, &qs[i]);
+    struct iamp_context *ctx = NULL;
+    int rc = qs && as ? bench_questions(&s->task, n, qs, &ctx) : IAMP_ENOMEM;
     struct iamp_cluster *cl = iamp_cli_cluster();
     long roots = 0, leaves0 = cl ? cl->leaf_calls : s->engine.stats.leaf_calls;
     double t0 = iamp_now(), t = 0.0;
@@ -289,6 +311,7 @@ static int bench_amplify(struct bench_cmd *c, struct iamp_session *s)
     int ranks = cl ? cl->workers + 1 : 1;
     free(qs);
     free(as);
+    free(ctx);
     if (rc) {
         iamp_cli_error("bench: amplify: %s", iamp_strerror(rc));
         return IAMP_EXIT_FAIL;
