@@ -317,6 +317,15 @@ static int page_from_pb(const Iamp__ResultPage *pb, const struct iamp_msg_limits
         if (!it->question || !it->answer || iamp_pb_question_from(it->question, &o->q) ||
             iamp_pb_answer_from(it->answer, &o->a))
             return fail(IAMP_EINVAL, why, whylen, "result item %zu is malformed", i);
+        o->context = it->question->has_context && it->question->context < INT32_MAX
+                         ? (int)it->question->context
+                         : -1;
+        struct iamp_context *one = NULL;
+        if (o->context >= 0 && (!it->facts || iamp_pb_contexts_from(&it->facts, 1, &one)))
+            return fail(IAMP_EINVAL, why, whylen, "result item %zu: malformed facts", i);
+        if (one)
+            o->facts = *one;
+        free(one);
         int rc = copy_str(o->qtext, sizeof(o->qtext), it->question->text, "text", why, whylen);
         if (!rc)
             rc = copy_str(o->atext, sizeof(o->atext), it->answer->text, "text", why, whylen);
@@ -337,7 +346,12 @@ static int page_to_pb(const struct iamp_result_page *p, Iamp__ResultPage *pb, Ia
     Iamp__Answer *a = iamp__wire_scratch_alloc(sc, n, sizeof(*a));
     uint32_t *toks =
         iamp__wire_scratch_alloc(sc, n * (IAMP_Q_MAX + IAMP_A_MAX) + 1, sizeof(uint32_t));
-    if (!it || !itp || !q || !a || !toks)
+    size_t with = 0, per = (size_t)IAMP_FACTS_MAX * IAMP_FACT_LEN;
+    for (size_t i = 0; i < n; i++)
+        with += p->items[i].context >= 0;
+    Iamp__Context *cx = iamp__wire_scratch_alloc(sc, with, sizeof(*cx));
+    uint32_t *ctoks = iamp__wire_scratch_alloc(sc, with * per + 1, sizeof(uint32_t));
+    if (!it || !itp || !q || !a || !toks || !cx || !ctoks)
         return IAMP_ENOMEM;
     iamp__result_page__init(pb);
     pb->job_id = p->job_id;
@@ -354,6 +368,13 @@ static int page_to_pb(const struct iamp_result_page *p, Iamp__ResultPage *pb, Ia
         it[i].answer = &a[i];
         it[i].has_depth = 1;
         it[i].depth = o->depth;
+        if (o->context >= 0) {
+            q[i].has_context = 1;
+            q[i].context = (uint32_t)o->context;
+            iamp_pb_context_to(&o->facts, cx, ctoks);
+            it[i].facts = cx++;
+            ctoks += per;
+        }
         itp[i] = &it[i];
     }
     pb->n_items = n;

@@ -130,11 +130,13 @@ struct iamp_job_status {
 
 /* One answered question of a result page, texts included. */
 struct iamp_result_item {
-    struct iamp_question q;
+    struct iamp_question q; /* q.ctx unset: see context, facts */
     struct iamp_answer a;
     char qtext[IAMP_TEXT_MAX];
     char atext[IAMP_TEXT_MAX];
     uint32_t depth;
+    int context;               /* the question's context in the job's; -1: none */
+    struct iamp_context facts; /* that context (context >= 0) */
 };
 
 struct iamp_result_page {

@@ -260,8 +260,8 @@ int iamp_context_line(const char *text);
 /* Parse a facts line into c and check it against the task (t NULL: the
  * form alone, as a client that leaves the task to the server). 0, or
  * IAMP_EPARSE / IAMP_EINVAL with a one-line reason. */
-IAMP_WUR int iamp_context_parse(const struct iamp_task *t, const char *text,
-                                struct iamp_context *c, char *err, size_t errlen);
+IAMP_WUR int iamp_context_parse(const struct iamp_task *t, const char *text, struct iamp_context *c,
+                                char *err, size_t errlen);
 void iamp_context_format(const struct iamp_context *c, char *buf, size_t len);
 
 /* The train defaults of this task instance (t->train_defaults or its ops'). */

@@ -263,9 +263,8 @@ static int bench_train(struct bench_cmd *c, struct iamp_session *s)
         facts += rows.ctx.ctx[k]->n_facts;
     int per_ctx = rows.ctx.n ? (rows.n + rows.ctx.n - 1) / rows.ctx.n : 1;
     double flops = 3.0 * rows.n *
-                   iamp_model_flops_per_row_ctx(&s->model.cfg,
-                                                rows.ctx.n ? (int)(facts / rows.ctx.n + 0.5) : 0,
-                                                per_ctx);
+                   iamp_model_flops_per_row_ctx(
+                       &s->model.cfg, rows.ctx.n ? (int)(facts / rows.ctx.n + 0.5) : 0, per_ctx);
     double gf = flops / (tm.fwd + tm.bwd) * (double)tm.steps / 1e9;
     double ex_s = (double)c->batch * (double)tm.steps / total;
     char spec[160];
@@ -284,9 +283,8 @@ static int bench_train(struct bench_cmd *c, struct iamp_session *s)
                "%.2f, backward %.2f, optimizer %.2f); %.1f GFLOP/s in forward+backward vs "
                "single-thread sgemm 512^3 %.1f GFLOP/s (%.0f%%; best of %d bursts each)\n",
                spec, s->model.n_params, c->batch, rows.ctx.n, ex_s, per * 1e3,
-               tm.fwd / tm.steps * 1e3,
-               tm.bwd / tm.steps * 1e3, tm.opt / tm.steps * 1e3, gf, peak, 100.0 * gf / peak,
-               IAMP_BENCH_BURSTS);
+               tm.fwd / tm.steps * 1e3, tm.bwd / tm.steps * 1e3, tm.opt / tm.steps * 1e3, gf, peak,
+               100.0 * gf / peak, IAMP_BENCH_BURSTS);
     iamp_rows_release(&rows);
     free(ctx);
     return IAMP_EXIT_OK;

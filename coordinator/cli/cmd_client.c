@@ -249,11 +249,18 @@ static void print_status_json(FILE *f, const struct iamp_job_status *st)
     fputs("}\n", f);
 }
 
+/* One JSON object per item, as `iamp answer` writes them. */
 static void print_items(const struct iamp_result_item *items, size_t n)
 {
+    char ft[IAMP_FACTS_TEXT_MAX];
     for (size_t i = 0; i < n; i++) {
         fputs("{\"question\":", stdout);
         iamp_json_string(stdout, items[i].qtext);
+        if (items[i].context >= 0) {
+            iamp_context_format(&items[i].facts, ft, sizeof(ft));
+            printf(",\"context\":%d,\"facts\":", items[i].context + 1);
+            iamp_json_string(stdout, ft + strlen("facts: "));
+        }
         fputs(",\"answer\":", stdout);
         iamp_json_string(stdout, items[i].atext);
         printf(",\"depth\":%u}\n", items[i].depth);

@@ -471,6 +471,9 @@ static int fill_page(struct iamp_server *s, const struct iamp_result *r, uint64_
         it->q = r->qs[offset + (uint64_t)i];
         it->a = r->as[offset + (uint64_t)i];
         it->depth = r->depth;
+        it->context = it->q.ctx ? (int)(it->q.ctx - r->ctx) : -1; /* the job's own order */
+        if (it->q.ctx)
+            it->facts = *it->q.ctx;
         t->ops->format_question(t, &it->q, it->qtext, sizeof(it->qtext));
         t->ops->format_answer(t, &it->q, &it->a, it->atext, sizeof(it->atext));
     }

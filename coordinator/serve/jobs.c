@@ -662,7 +662,6 @@ static int result_from_journal(struct iamp_jobs *js, const struct iamp_job *j,
     return rc;
 }
 
-
 /* Evict least recently used results until `need` more bytes fit. */
 static void make_room(struct iamp_jobs *js, size_t need, const struct iamp_job *keep)
 {

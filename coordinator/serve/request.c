@@ -148,8 +148,10 @@ static int check_question(const struct iamp_request_ctx *c, const struct iamp_wi
             return refuse(r, IAMP_WERR_BAD_REQUEST, "question %d: %s", i + 1, err);
         q->ctx = ctx;
         if (ctx && !t->ops->valid_question(t, q))
-            return refuse(r, IAMP_WERR_BAD_REQUEST, "question %d: '%s' is not a question on "
-                          "context %d's facts", i + 1, w->text, w->context + 1);
+            return refuse(r, IAMP_WERR_BAD_REQUEST,
+                          "question %d: '%s' is not a question on "
+                          "context %d's facts",
+                          i + 1, w->text, w->context + 1);
         return 0;
     }
     *q = w->q;

@@ -377,7 +377,8 @@ Test(codec, work_units_and_train_batches_send_each_context_once, .timeout = 10)
     struct iamp_question qs[5];
     const struct iamp_context *which[5] = {&c[0], &c[0], NULL, &c[1], &c[0]};
     for (int i = 0; i < 5; i++)
-        qs[i] = (struct iamp_question){.type = 0, .len = 2, .tok = {(uint16_t)i, 7}, .ctx = which[i]};
+        qs[i] =
+            (struct iamp_question){.type = 0, .len = 2, .tok = {(uint16_t)i, 7}, .ctx = which[i]};
     int depth[5] = {1, 1, 1, 1, 1};
     struct iamp_work_unit u = {.unit_id = 1, .n = 5, .qs = qs, .depth = depth}, v;
     uint8_t *buf;
@@ -397,8 +398,14 @@ Test(codec, work_units_and_train_batches_send_each_context_once, .timeout = 10)
         ex[i].weight = 1.0f;
         ex[i].value_target = NAN;
     }
-    struct iamp_train_batch b = {.n = 5, .ex = ex, .n_questions = 5, .n_order = 5,
-                                 .order = order, .batch = 2, .lr = 1e-3f}, back;
+    struct iamp_train_batch b = {.n = 5,
+                                 .ex = ex,
+                                 .n_questions = 5,
+                                 .n_order = 5,
+                                 .order = order,
+                                 .batch = 2,
+                                 .lr = 1e-3f},
+                            back;
     cr_assert_eq(iamp_train_batch_encode(&b, &buf, &len), 0);
     cr_assert_eq(iamp_train_batch_decode(buf, len, 10, &back), 0);
     struct iamp_question got[5];

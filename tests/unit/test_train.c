@@ -26,7 +26,11 @@ static void small_opts(struct iamp_train_opts *o, const char *algo)
 
 static void open_task(struct iamp_session *s, const char *spec)
 {
+    /* A task with contexts gets a small transformer (the default is an mlp
+     * for the others). */
     struct iamp_model_opts mo = {8, 32, 2, 0, ""};
+    if (strstr(spec, "context=1"))
+        snprintf(mo.model, sizeof(mo.model), "transformer:d=16,heads=2,enc=1,dec=1");
     char err[256];
     cr_assert_eq(iamp_session_open(s, spec, &mo, 1e-3f, 5, err, sizeof(err)), 0, "%s", err);
 }
@@ -87,6 +91,13 @@ Test(train, answer_domain_rounds_never_consult_ground_truth, .timeout = 120)
         never_consults_truth("markov:s=4,kmax=8", algos[i], i ? 2 : 0);
     }
     never_consults_truth("graph:v=32", "imitate", 0);
+}
+
+Test(train, rounds_on_instances_with_facts_never_consult_ground_truth, .timeout = 120)
+{
+    static const char *const algos[] = {"imitate", "search", "reinforce", "mixed"};
+    for (int i = 0; i < 4; i++)
+        never_consults_truth("permpow:n=12,context=1,approve=1", algos[i], i ? 2 : 0);
 }
 
 Test(train, supervised_rounds_use_ground_truth, .timeout = 60)
@@ -175,6 +186,14 @@ Test(train, resume_is_exact_in_rl_modes, .timeout = 60)
      * KL between logistic-normals). */
     resume_is_exact("trajectory:n=16,lmax=8", "reinforce", 3);
     resume_is_exact("markov:s=4,kmax=8", "mixed", 2);
+}
+
+Test(train, resume_is_exact_on_instances_with_a_transformer, .timeout = 120)
+{
+    /* The round's instances come from the training stream the checkpoint
+     * keeps; the transformer's spec comes back from the checkpoint. */
+    resume_is_exact("permpow:n=12,context=1", "imitate", 0);
+    resume_is_exact("permpow:n=12,context=1,approve=1", "mixed", 3);
 }
 
 Test(train, same_seed_same_parameters_other_seed_differs, .timeout = 60)

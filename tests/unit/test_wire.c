@@ -71,6 +71,7 @@ Test(wire, result_page_round_trips)
     snprintf(it.qtext, sizeof(it.qtext), "pow x=5 k=37");
     snprintf(it.atext, sizeof(it.atext), "58");
     it.depth = 1;
+    it.context = -1;
     m.kind = IAMP_MSG_RESULT;
     m.page = (struct iamp_result_page){
         .job_id = 9, .offset = 3, .total = 4, .n_items = 1, .items = &it, .has_status = 1};
@@ -82,6 +83,54 @@ Test(wire, result_page_round_trips)
     cr_assert_str_eq(out.page.items[0].atext, "58");
     cr_assert_eq(out.page.items[0].a.tok[0], 58);
     cr_assert_eq(out.page.status.state, IAMP_JOB_DONE);
+    cr_assert_eq(out.page.items[0].context, -1, "no facts: no context");
+    iamp_msg_release(&out);
+}
+
+Test(wire, result_items_and_submits_carry_their_facts)
+{
+    struct iamp_msg m, out;
+    struct iamp_result_item it[2];
+    memset(&m, 0, sizeof(m));
+    memset(it, 0, sizeof(it));
+    struct iamp_context c = {.n_facts = 3, .fact_len = 2, .tok = {{0, 1}, {1, 2}, {2, 0}}};
+    for (int i = 0; i < 2; i++) {
+        it[i].q = (struct iamp_question){.type = 0, .len = 2, .tok = {(uint16_t)i, 16}};
+        it[i].context = i ? 1 : -1;
+        it[i].facts = c;
+        snprintf(it[i].qtext, sizeof(it[i].qtext), "pow x=%d k=1", i);
+    }
+    m.kind = IAMP_MSG_RESULT;
+    m.page = (struct iamp_result_page){.job_id = 9, .total = 2, .n_items = 2, .items = it};
+    cr_assert_eq(round_trip(&m, &out), 0);
+    cr_assert_eq(out.page.items[0].context, -1);
+    cr_assert_eq(out.page.items[1].context, 1);
+    cr_assert_eq(memcmp(&out.page.items[1].facts, &c, sizeof(c)), 0);
+    iamp_msg_release(&out);
+
+    struct iamp_wire_question wq[2];
+    struct iamp_context cs[2] = {c, c};
+    cs[1].tok[0][1] = 2;
+    cs[1].tok[1][1] = 0;
+    cs[1].tok[2][1] = 1;
+    memset(&m, 0, sizeof(m));
+    memset(wq, 0, sizeof(wq));
+    for (int i = 0; i < 2; i++) {
+        wq[i].has_text = 1;
+        snprintf(wq[i].text, sizeof(wq[i].text), "pow x=0 k=1");
+        wq[i].context = 1 - i;
+    }
+    m.kind = IAMP_MSG_SUBMIT;
+    m.submit = (struct iamp_submit){.kind = IAMP_JOB_ANSWER,
+                                    .n_questions = 2,
+                                    .questions = wq,
+                                    .n_contexts = 2,
+                                    .contexts = cs};
+    cr_assert_eq(round_trip(&m, &out), 0);
+    cr_assert_eq(out.submit.n_contexts, 2);
+    cr_assert_eq(out.submit.questions[0].context, 1);
+    cr_assert_eq(out.submit.questions[1].context, 0);
+    cr_assert_eq(memcmp(out.submit.contexts, cs, sizeof(cs)), 0, "in the order sent");
     iamp_msg_release(&out);
 }
 
