@@ -21,4 +21,26 @@ for spec in many:0 many:2 few:1 few:3; do
     }
 done
 [ "$(wc -l <"$TMP/1.jsonl")" -eq 2 ] || fail "few: want 2 answers"
+# Questions on facts: each unit ships its instances once; the answers are
+# the single process's, for many roots and for a few split on rank 0.
+C=permpow:n=10,context=1
+"$IAMP" train --task $C --model transformer:d=16,heads=2,enc=1,dec=1 --algo imitate --rounds 3 \
+    --questions 64 --eval-size 32 --quiet --checkpoint-dir "$TMP/ctx" >/dev/null || fail "training on facts"
+{
+    for b in 0 1 2 3 4 5; do
+        printf 'facts: %d %d' 0 $(((b + 1) % 10))
+        for x in 1 2 3 4 5 6 7 8 9; do printf ', %d %d' $x $(((x + b + 1) % 10)); done
+        echo
+        for k in $(seq 1 9); do echo "pow x=$((k % 10)) k=$k"; done
+    done
+} >"$TMP/facts.txt"
+head -3 "$TMP/facts.txt" | tail -1 | grep -q "pow x=2 k=2" || fail "facts input: $(head -3 "$TMP/facts.txt")"
+for depth in 0 2; do
+    run_np 1 answer --checkpoint "$TMP/ctx/checkpoint.pb" --depth $depth "$TMP/facts.txt" \
+        >"$TMP/f1.jsonl" || fail "facts N=1 depth $depth"
+    run_np 3 answer --checkpoint "$TMP/ctx/checkpoint.pb" --depth $depth "$TMP/facts.txt" \
+        >"$TMP/f3.jsonl" || fail "facts N=3 depth $depth"
+    cmp -s "$TMP/f1.jsonl" "$TMP/f3.jsonl" || fail "facts: N=3 depth $depth answers differ"
+done
+[ "$(wc -l <"$TMP/f1.jsonl")" -eq 54 ] || fail "facts: want 54 answers"
 finish

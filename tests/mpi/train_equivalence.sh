@@ -44,4 +44,16 @@ for run in "trajectory:n=16,lmax=8 reinforce" "markov:s=4,kmax=8 mixed" \
         fail "$1 $2: N=3 ($three) differs from N=1 ($one)"
     echo "$1 $2: $three"
 done
+# Questions that carry facts, read by a transformer: work units and train
+# batches ship each instance once; imitation and mixed (approval questions
+# on the same instance, samples, p_ref) give N = 1's run.
+for algo in imitate mixed; do
+    rl="train --task permpow:n=12,context=1,approve=1 --model transformer:d=16,heads=2,enc=1,dec=1"
+    rl="$rl --algo $algo --rounds 5 --warmup 2 --questions 64 --batch 32 --eval-size 64 --quiet"
+    one=$(run_np 1 $rl) || fail "permpow context $algo N=1"
+    three=$(run_np 3 $rl --check-params) || fail "permpow context $algo N=3"
+    [ "${one%%, [0-9.]*s;*}" = "${three%%, [0-9.]*s;*}" ] ||
+        fail "permpow context $algo: N=3 ($three) differs from N=1 ($one)"
+    echo "permpow context $algo: $three"
+done
 finish
