@@ -48,7 +48,7 @@ static int spec_parse_pair(struct iamp_spec *spec, const char *p, size_t n, char
 {
     const char *eq = memchr(p, '=', n);
     if (!eq) {
-        snprintf(err, errlen, "task parameter '%.*s' is not key=value", (int)n, p);
+        snprintf(err, errlen, "parameter '%.*s' is not key=value", (int)n, p);
         return IAMP_EPARSE;
     }
     if (spec->n_params == IAMP_PARAMS_MAX) {
@@ -334,14 +334,15 @@ int iamp_task_contexts_for(const struct iamp_task *t, int n)
 void iamp_task_sample_roots(const struct iamp_task *t, struct iamp_rng *r, int difficulty, int n,
                             struct iamp_context *ctxs, struct iamp_question *qs)
 {
+    int d = difficulty > 0 ? difficulty : t->max_difficulty;
     if (!iamp_task_has_contexts(t)) {
         for (int i = 0; i < n; i++)
-            iamp_task_sample(t, r, difficulty > 0 ? difficulty : t->max_difficulty, NULL, &qs[i]);
+            iamp_task_sample(t, r, d, NULL, &qs[i]);
         return;
     }
     int per = t->questions_per_context > 0 ? t->questions_per_context : 1;
     for (int i = 0; i < n; i++) {
-        int k = i / per, d = difficulty > 0 ? difficulty : 1 + k % t->max_difficulty;
+        int k = i / per;
         if (i % per == 0)
             t->ops->draw_context(t, r, d, &ctxs[k]);
         iamp_task_sample(t, r, d, &ctxs[k], &qs[i]);

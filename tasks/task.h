@@ -239,8 +239,7 @@ int iamp_task_contexts_for(const struct iamp_task *t, int n);
 /* n roots at difficulty: without contexts n samples; with, one instance
  * drawn into ctxs[k] (iamp_task_contexts_for(t, n) of them) for each
  * questions_per_context roots in a row, then those roots on it. A
- * difficulty <= 0 gives instance k the difficulty 1 + k % max_difficulty
- * (an evaluation set covering every size). */
+ * difficulty <= 0 means max_difficulty (an evaluation set). */
 void iamp_task_sample_roots(const struct iamp_task *t, struct iamp_rng *r, int difficulty, int n,
                             struct iamp_context *ctxs, struct iamp_question *qs);
 /* 1 when the task's questions carry contexts. */

@@ -258,24 +258,31 @@ int iamp_model_spec_parse(const char *text, struct iamp_model_spec *spec, char *
         return IAMP_EINVAL;
     }
     const struct spec_param *ps = kinds[k].params;
-    const char *keys[16];
-    int n = 0;
-    for (; ps[n].key; n++)
-        keys[n] = ps[n].key;
-    keys[n] = NULL;
-    if (iamp_spec_check_keys(&s, keys, why, sizeof(why))) {
-        snprintf(err, errlen, "--model %s: %s", text, why);
-        return IAMP_EINVAL;
+    for (int j = 0; j < s.n_params; j++) {
+        int i = 0;
+        while (ps[i].key && strcmp(ps[i].key, s.key[j]) != 0)
+            i++;
+        if (!ps[i].key) {
+            size_t at = (size_t)snprintf(why, sizeof(why), "%s", ps[0].key);
+            for (i = 1; ps[i].key && at < sizeof(why); i++)
+                at += (size_t)snprintf(why + at, sizeof(why) - at, ", %s", ps[i].key);
+            snprintf(err, errlen, "--model %s: model %s has no parameter '%s' (it has %s)", text,
+                     s.name, s.key[j], why);
+            return IAMP_EINVAL;
+        }
     }
     spec->cfg.kind = kinds[k].kind;
     for (int i = 0; ps[i].key; i++) {
-        long v;
-        if (iamp_spec_int(&s, ps[i].key, ps[i].def, ps[i].lo, ps[i].hi, &v, why, sizeof(why))) {
-            snprintf(err, errlen, "--model %s: %s", text, why);
+        const char *v = iamp_spec_get(&s, ps[i].key);
+        char *end = NULL;
+        long x = v ? strtol(v, &end, 10) : ps[i].def;
+        if (v && (end == v || *end || x < ps[i].lo || x > ps[i].hi)) {
+            snprintf(err, errlen, "--model %s: %s=%s is not a whole number in [%ld, %ld]", text,
+                     ps[i].key, v, ps[i].lo, ps[i].hi);
             return IAMP_EINVAL;
         }
-        *field(&spec->cfg, &ps[i]) = (int)v;
-        if (iamp_spec_get(&s, ps[i].key))
+        *field(&spec->cfg, &ps[i]) = (int)x;
+        if (v)
             spec->given |= 1u << i;
     }
     if (spec->cfg.kind == IAMP_MODEL_TRANSFORMER && spec->cfg.d % spec->cfg.heads != 0) {
