@@ -1,7 +1,7 @@
-/* cmd_train.c — `iamp train`: options, the round loop, progress, metrics,
- * checkpoints, and the final summary line. Runs on rank 0's main thread.
- * SIGINT/SIGTERM end the loop after the current round, with a checkpoint
- * when a checkpoint directory is set.
+/* cmd_train.c — `iamp train`: options, the round loop, progress, metrics
+ * (JSONL and TensorBoard events), checkpoints, and the final summary line.
+ * Runs on rank 0's main thread. SIGINT/SIGTERM end the loop after the
+ * current round, with a checkpoint when a checkpoint directory is set.
  */
 #include "coordinator/cli/cli.h"
 #include "coordinator/train/metrics.h"
@@ -35,7 +35,7 @@ static const char train_usage[] =
 
 struct train_cmd {
     struct iamp_train_plan plan;
-    const char *task, *metrics, *ckdir;
+    const char *task, *metrics, *ckdir, *tensorboard;
     int resume, quiet, profile;
     long log_every;
     double stop_at;
@@ -48,6 +48,9 @@ static const struct iamp_opt cmd_rows[] = {
     IAMP_OPT_STRING("task", task, "SPEC",
                     "task, e.g. permpow or permpow:n=64,seed=7 (tasks below)"),
     IAMP_OPT_STRING("metrics", metrics, "FILE", "append one JSON object per round"),
+    IAMP_OPT_STRING("tensorboard", tensorboard, "DIR",
+                    "also write each round's row as TensorBoard scalars, to\n"
+                    "a new event file in DIR (created when missing)"),
     IAMP_OPT_STRING("checkpoint-dir", ckdir, "DIR", "save DIR/checkpoint.pb atomically"),
     IAMP_OPT_SWITCH("resume", resume, 1, "continue DIR/checkpoint.pb"),
     {.name = "stop-at",
@@ -179,6 +182,7 @@ struct train_run {
     struct iamp_session s;
     struct iamp_trainer tr;
     FILE *metrics;
+    struct iamp_tensorboard *tb;
     char ckpath[1024];
 };
 
@@ -268,8 +272,8 @@ static void print_profile(const struct iamp_trainer *tr)
 static int run_rounds(struct train_run *r)
 {
     struct train_cmd *c = r->c;
-    struct iamp_run run = {&r->tr, c->plan.cadence, c->plan.rounds, c->ckdir ? r->ckpath : NULL,
-                           r->metrics};
+    struct iamp_run run = {
+        &r->tr, c->plan.cadence, c->plan.rounds, c->ckdir ? r->ckpath : NULL, r->metrics, r->tb};
     struct iamp_round_stats st = {0};
     char err[1200];
     while (r->tr.round < c->plan.rounds && !stop_requested) {
@@ -328,6 +332,11 @@ int iamp_cmd_train(int argc, char **argv)
         code = IAMP_EXIT_FAIL;
         goto out;
     }
+    if (c.tensorboard && iamp_tensorboard_new(c.tensorboard, &r.tb, err, sizeof(err))) {
+        iamp_cli_error("train: --tensorboard: %s", err);
+        code = IAMP_EXIT_FAIL;
+        goto out;
+    }
     if (!c.quiet && c.task_defaults)
         printf("task %s trains with (unless given): %s\n", r.s.task.ops->name, c.task_defaults);
     signal(SIGINT, on_stop_signal);
@@ -336,6 +345,7 @@ int iamp_cmd_train(int argc, char **argv)
 out:
     if (r.metrics)
         fclose(r.metrics);
+    iamp_tensorboard_free(r.tb);
     iamp_trainer_release(&r.tr);
     iamp_session_close(&r.s);
     return code;

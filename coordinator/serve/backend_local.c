@@ -269,7 +269,7 @@ static int local_train_open(struct iamp_backend *b, const struct iamp_train_para
         iamp_trainer_release(&l->tr);
     if (rc)
         return rc;
-    l->run = (struct iamp_run){&l->tr, l->o.cadence, 0, l->ckpath, l->run.metrics};
+    l->run = (struct iamp_run){&l->tr, l->o.cadence, 0, l->ckpath, l->run.metrics, NULL};
     l->training = 1;
     l->m_round = (uint64_t)l->tr.round;
     *round = l->m_round;

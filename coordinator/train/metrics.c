@@ -1,6 +1,8 @@
 /* metrics.c — see metrics.h. */
 #include "coordinator/train/metrics.h"
 
+#include "common/clock.h"
+
 #include <errno.h>
 #include <math.h>
 #include <string.h>
@@ -34,36 +36,66 @@ void iamp_json_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
-static void field(FILE *f, const char *name, double v)
+static void add(struct iamp_metrics_field *out, int *n, const char *name, double v, int integer)
 {
-    fprintf(f, ",\"%s\":", name);
-    iamp_json_number(f, v);
+    struct iamp_metrics_field *f = &out[(*n)++];
+    snprintf(f->name, sizeof(f->name), "%s", name);
+    f->value = v;
+    f->is_integer = integer;
+}
+
+int iamp_metrics_fields(const struct iamp_task *t, const struct iamp_round_stats *st,
+                        struct iamp_metrics_field out[IAMP_METRICS_FIELDS_MAX])
+{
+    int n = 0;
+    add(out, &n, "round", (double)st->round, 1);
+    add(out, &n, "examples", (double)st->examples, 1);
+    add(out, &n, "difficulty", st->difficulty, 1);
+    add(out, &n, "agreement", st->agreement, 0);
+    add(out, &n, "loss", st->loss, 0);
+    add(out, &n, "accuracy", st->accuracy, 0);
+    add(out, &n, "amplified_accuracy", st->amplified_accuracy, 0);
+    for (int ty = 0; ty < t->n_types && ty < IAMP_TYPES_MAX; ty++) {
+        char name[64];
+        snprintf(name, sizeof(name), "accuracy_%s", t->type_names[ty]);
+        add(out, &n, name, st->per_type[ty], 0);
+    }
+    for (int k = 0; k < t->n_metrics && k < IAMP_METRICS_MAX; k++)
+        add(out, &n, t->metric_names[k], st->metric[k], 0);
+    add(out, &n, "approval", st->approval, 0);
+    add(out, &n, "reward", st->reward, 0);
+    add(out, &n, "entropy", st->entropy, 0);
+    add(out, &n, "kl", st->kl, 0);
+    add(out, &n, "value_error", st->value_error, 0);
+    add(out, &n, "seconds", st->seconds, 0);
+    add(out, &n, "round_seconds", st->round_seconds, 0);
+    return n;
 }
 
 void iamp_metrics_write(FILE *f, const struct iamp_task *t, const struct iamp_round_stats *st)
 {
-    fprintf(f, "{\"round\":%ld,\"examples\":%ld,\"difficulty\":%d", st->round, st->examples,
-            st->difficulty);
-    field(f, "agreement", st->agreement);
-    field(f, "loss", st->loss);
-    field(f, "accuracy", st->accuracy);
-    field(f, "amplified_accuracy", st->amplified_accuracy);
-    for (int ty = 0; ty < t->n_types; ty++) {
-        char name[64];
-        snprintf(name, sizeof(name), "accuracy_%s", t->type_names[ty]);
-        field(f, name, st->per_type[ty]);
+    struct iamp_metrics_field v[IAMP_METRICS_FIELDS_MAX];
+    int n = iamp_metrics_fields(t, st, v);
+    for (int i = 0; i < n; i++) {
+        fprintf(f, "%s\"%s\":", i ? "," : "{", v[i].name);
+        if (v[i].is_integer)
+            fprintf(f, "%lld", (long long)v[i].value);
+        else
+            iamp_json_number(f, v[i].value);
     }
-    for (int k = 0; k < t->n_metrics; k++)
-        field(f, t->metric_names[k], st->metric[k]);
-    field(f, "approval", st->approval);
-    field(f, "reward", st->reward);
-    field(f, "entropy", st->entropy);
-    field(f, "kl", st->kl);
-    field(f, "value_error", st->value_error);
-    field(f, "seconds", st->seconds);
-    field(f, "round_seconds", st->round_seconds);
     fputs("}\n", f);
     fflush(f);
+}
+
+int iamp_metrics_tensorboard(struct iamp_tensorboard *tb, const struct iamp_task *t,
+                             const struct iamp_round_stats *st)
+{
+    struct iamp_metrics_field v[IAMP_METRICS_FIELDS_MAX];
+    struct iamp_tb_scalar s[IAMP_METRICS_FIELDS_MAX];
+    int n = iamp_metrics_fields(t, st, v), k = 0;
+    for (int i = 1; i < n; i++) /* v[0], the round, is the step */
+        s[k++] = (struct iamp_tb_scalar){v[i].name, v[i].value};
+    return iamp_tensorboard_scalars(tb, st->round, (double)iamp_unix_ms() / 1000.0, s, k);
 }
 
 void iamp_metrics_print_line(FILE *out, const struct iamp_round_stats *st)

@@ -9,16 +9,39 @@
  * value_error (mean squared error of the value baseline against the
  * reward), seconds, round_seconds; null where a figure does not apply.
  * Each line is flushed as written.
+ *
+ * The same row as TensorBoard scalars (--tensorboard DIR): one Event per
+ * round, step = round, a scalar per other field, tagged with its JSON key,
+ * the null ones left out (common/tensorboard.h). Both writers expand one
+ * list, iamp_metrics_fields.
  */
 #ifndef IAMP_METRICS_H
 #define IAMP_METRICS_H
 
+#include "common/tensorboard.h"
 #include "coordinator/train/train.h"
 
 #include <stdio.h>
 
+/* A row's fields: round, examples, difficulty, agreement, loss, accuracy,
+ * amplified_accuracy, accuracy_<type>..., the task's metrics...,
+ * approval, reward, entropy, kl, value_error, seconds, round_seconds. */
+#define IAMP_METRICS_FIELDS_MAX (16 + IAMP_TYPES_MAX + IAMP_METRICS_MAX)
+struct iamp_metrics_field {
+    char name[64];
+    double value;   /* NAN: null */
+    int is_integer; /* written as an integer (round, examples, difficulty) */
+};
+
+/* The fields of st's row, in the row's order; their count. */
+int iamp_metrics_fields(const struct iamp_task *t, const struct iamp_round_stats *st,
+                        struct iamp_metrics_field out[IAMP_METRICS_FIELDS_MAX]);
+
 IAMP_WUR int iamp_metrics_open(const char *path, int append, FILE **f);
 void iamp_metrics_write(FILE *f, const struct iamp_task *t, const struct iamp_round_stats *st);
+/* st's row as one TensorBoard event at step st->round, wall time now. */
+IAMP_WUR int iamp_metrics_tensorboard(struct iamp_tensorboard *tb, const struct iamp_task *t,
+                                      const struct iamp_round_stats *st);
 void iamp_metrics_print_line(FILE *out, const struct iamp_round_stats *st);
 /* A JSON number, or null when not finite. */
 void iamp_json_number(FILE *f, double v);

@@ -329,6 +329,22 @@ static int eval_due(const struct iamp_run *r, long round)
     return r->tr->phase_s[IAMP_PHASE_EVALUATE] <= r->cadence.eval_budget * all;
 }
 
+/* The round's TensorBoard event (st NULL: none), then with sync an fsync
+ * of the file. */
+static int write_events(struct iamp_run *r, const struct iamp_round_stats *st, int sync, char *err,
+                        size_t errlen)
+{
+    if (!r->tensorboard)
+        return 0;
+    int rc = st ? iamp_metrics_tensorboard(r->tensorboard, &r->tr->s->task, st) : 0;
+    if (!rc && sync)
+        rc = iamp_tensorboard_sync(r->tensorboard);
+    if (rc)
+        snprintf(err, errlen, "cannot write TensorBoard events %s: %s",
+                 iamp_tensorboard_path(r->tensorboard), iamp_strerror(rc));
+    return rc;
+}
+
 int iamp_run_round(struct iamp_run *r, struct iamp_round_stats *st, char *err, size_t errlen)
 {
     struct iamp_trainer *tr = r->tr;
@@ -348,11 +364,14 @@ int iamp_run_round(struct iamp_run *r, struct iamp_round_stats *st, char *err, s
     double t0 = iamp_now();
     if (r->metrics)
         iamp_metrics_write(r->metrics, &tr->s->task, st);
-    if (r->checkpoint && due(st->round, r->cadence.checkpoint_every))
+    rc = write_events(r, st, due(st->round, r->cadence.checkpoint_every), err, errlen);
+    if (!rc && r->checkpoint && due(st->round, r->cadence.checkpoint_every)) {
         rc = iamp_trainer_save(tr, r->checkpoint);
+        if (rc)
+            snprintf(err, errlen, "cannot write checkpoint %s: %s", r->checkpoint,
+                     iamp_strerror(rc));
+    }
     phase_end(tr, IAMP_PHASE_SAVE, &t0);
-    if (rc)
-        snprintf(err, errlen, "cannot write checkpoint %s: %s", r->checkpoint, iamp_strerror(rc));
     return rc;
 }
 
@@ -368,10 +387,13 @@ int iamp_run_finish(struct iamp_run *r, int measure, struct iamp_round_stats *st
         }
     }
     double t0 = iamp_now();
-    if (r->checkpoint)
+    rc = write_events(r, NULL, 1, err, errlen);
+    if (!rc && r->checkpoint) {
         rc = iamp_trainer_save(r->tr, r->checkpoint);
+        if (rc)
+            snprintf(err, errlen, "cannot write checkpoint %s: %s", r->checkpoint,
+                     iamp_strerror(rc));
+    }
     phase_end(r->tr, IAMP_PHASE_SAVE, &t0);
-    if (rc)
-        snprintf(err, errlen, "cannot write checkpoint %s: %s", r->checkpoint, iamp_strerror(rc));
     return rc;
 }

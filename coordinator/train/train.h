@@ -121,16 +121,21 @@ struct iamp_run {
     long last_round;        /* the run's last round (evaluated) */
     const char *checkpoint; /* saved here by the cadence and at the end; NULL: never */
     FILE *metrics;          /* one JSON row per round (metrics.h); NULL: none */
+    struct iamp_tensorboard *tensorboard; /* the same rows as events, synced with each
+                                             checkpoint and at the end; NULL: none */
 };
 
 /* One round: the step; the evaluation when the cadence asks for it or the
  * round is the run's last, else every held-out figure NAN (null in JSON);
- * the metrics row; the checkpoint when the cadence asks for it. err gets
- * one line ("round 7 failed: ...", "cannot write checkpoint ..."). */
+ * the metrics row and its TensorBoard event; the checkpoint when the
+ * cadence asks for it (and the event file's fsync, with or without a
+ * checkpoint path). err gets one line ("round 7 failed: ...", "cannot
+ * write checkpoint ..."). */
 IAMP_WUR int iamp_run_round(struct iamp_run *r, struct iamp_round_stats *st, char *err,
                             size_t errlen);
 /* The run's end (done, or stopped between rounds): with measure, evaluate
- * when the last round was not (or none ran: st->round 0); then save. */
+ * when the last round was not (or none ran: st->round 0); then save, and
+ * fsync the event file. */
 IAMP_WUR int iamp_run_finish(struct iamp_run *r, int measure, struct iamp_round_stats *st,
                              char *err, size_t errlen);
 

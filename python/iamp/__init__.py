@@ -1,0 +1,22 @@
+"""iamp — a Python client of iamp's job server, `iamp serve`.
+
+    import iamp
+    with iamp.Client("127.0.0.1:7433") as c:
+        job = c.submit(questions=["pow x=5 k=37", "pow x=3 k=2"], depth=1)
+        c.wait(job)
+        for item in c.result(job):
+            print(item.question, "->", item.answer)
+
+The protobuf bindings are generated from proto/iamp.proto by the build
+into iamp/_generated/ (see iamp._proto); the wire format is the README's
+"Serving jobs" protocol.
+"""
+from ._proto import pb
+from .client import (DEFAULT_ADDR, FINAL_STATES, PROTOCOL_VERSION, Client, ConnectionError,
+                     Error, Info, Item, Page, ServerError, Status, TimeoutError,
+                     read_token_file)
+
+__all__ = ["Client", "Error", "ServerError", "ConnectionError", "TimeoutError", "Status",
+           "Item", "Page", "Info", "read_token_file", "pb", "DEFAULT_ADDR", "FINAL_STATES",
+           "PROTOCOL_VERSION"]
+__version__ = "0.1.0"
