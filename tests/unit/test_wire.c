@@ -215,6 +215,49 @@ Test(wire, journal_records_round_trip)
     free(buf);
 }
 
+/* A job on facts: its SUBMIT record and its result keep the contexts in
+ * the job's order, each question pointing at its own. */
+Test(wire, journal_records_and_results_keep_the_facts)
+{
+    struct iamp_context c[2] = {{.n_facts = 2, .fact_len = 2, .tok = {{0, 1}, {1, 0}}},
+                                {.n_facts = 3, .fact_len = 2, .tok = {{4, 5}, {5, 6}, {6, 4}}}};
+    struct iamp_question qs[3] = {{.type = 0, .len = 2, .tok = {4, 16}, .ctx = &c[1]},
+                                  {.type = 0, .len = 2, .tok = {0, 17}, .ctx = &c[0]},
+                                  {.type = 0, .len = 2, .tok = {5, 16}, .ctx = &c[1]}};
+    struct iamp_job_record r, out;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    memset(&r, 0, sizeof(r));
+    r.kind = IAMP_REC_SUBMIT;
+    r.job_id = 3;
+    r.spec = (struct iamp_job_spec){
+        .kind = IAMP_JOB_ANSWER, .depth = 1, .n = 3, .qs = qs, .n_ctx = 2, .ctx = c};
+    snprintf(r.spec.task, sizeof(r.spec.task), "permpow:n=16,kmax=15,context=1");
+    cr_assert_eq(iamp_job_record_encode(&r, &buf, &len), 0);
+    cr_assert_eq(iamp_job_record_decode(buf, len, &out), 0);
+    cr_assert_eq(out.spec.n_ctx, 2);
+    cr_assert_eq(memcmp(out.spec.ctx, c, sizeof(c)), 0, "in the job's order");
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(out.spec.qs[i].ctx - out.spec.ctx, qs[i].ctx - c, "question %d", i);
+    iamp_job_record_release(&out);
+    free(buf);
+
+    struct iamp_answer as[3] = {
+        {.len = 1, .tok = {5}}, {.len = 1, .tok = {1}}, {.len = 1, .tok = {6}}};
+    struct iamp_result
+        res = {.job_id = 3, .depth = 1, .n = 3, .qs = qs, .as = as, .n_ctx = 2, .ctx = c},
+        back;
+    snprintf(res.task, sizeof(res.task), "permpow:n=16,kmax=15,context=1");
+    cr_assert_eq(iamp_result_encode_file(&res, &buf, &len), 0);
+    cr_assert_eq(iamp_result_decode_file(buf, len, &back), 0);
+    cr_assert_eq(back.n_ctx, 2);
+    cr_assert_eq(memcmp(back.ctx, c, sizeof(c)), 0);
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(back.qs[i].ctx - back.ctx, qs[i].ctx - c, "result question %d", i);
+    iamp_result_release(&back);
+    free(buf);
+}
+
 Test(wire, result_files_round_trip_and_detect_damage)
 {
     char path[] = "/tmp/iamp-result-XXXXXX";
