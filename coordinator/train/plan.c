@@ -82,10 +82,11 @@ static const struct iamp_opt model_rows[] = {
      .hi = sizeof(((struct iamp_model_opts *)0)->model),
      .arg = "SPEC",
      .flags = IAMP_OPT_NO_DEFAULT,
-     .help = "the model: mlp:embed=E,hidden=H,layers=L,pair=P or\n"
-             "transformer:d=D,heads=A,enc=N,dec=N,ff=F,pointer=P\n"
-             "(parameters left out take the defaults; for mlp the\n"
-             "four options above). Default: an mlp, or a\n"
+     .help = "the model: mlp:embed=E,hidden=H,layers=L,pair=P (left\n"
+             "out: the four options above) or transformer:d=64,\n"
+             "heads=4,enc=3,dec=3,ff=0 (4 d),pointer=1 (those are its\n"
+             "defaults: width, heads, fact layers, question layers,\n"
+             "feed-forward width, copy head). Default: an mlp, or a\n"
              "transformer for a task whose questions carry facts"},
     {0},
 };
