@@ -5,6 +5,11 @@
  * indices holds nodes that can make progress without M; when it drains,
  * every pending leaf goes to the leaf function in one call. Runs on the
  * thread that owns the engine; the engine keeps no global state.
+ *
+ * Tracing keeps three arrays parallel to the nodes (who answered, the
+ * step that asked, the steps asked so far) and, at the end of a run that
+ * succeeded, copies the nodes out for trace_cb. Every touch of them sits
+ * behind a test of trace_cb, so an untraced run does what it always did.
  */
 #include "worker/engine.h"
 
@@ -26,6 +31,13 @@ struct iamp_engine_node {
     int state;
 };
 
+struct iamp_engine_tracing {
+    unsigned char *by; /* (cap) enum iamp_answered_by */
+    int *step;         /* (cap) the step of its parent's episode that asked it */
+    int *steps;        /* (cap) steps its own episode has asked so far */
+    long cap;
+};
+
 struct work {
     long *queue;
     long head, tail, cap;
@@ -40,8 +52,35 @@ void iamp_engine_init(struct iamp_engine *e, const struct iamp_task *t)
     e->max_nodes = IAMP_ENGINE_MAX_NODES_DEFAULT;
 }
 
+const char *iamp_answered_by_name(int by)
+{
+    switch (by) {
+    case IAMP_BY_MODEL:
+        return "model";
+    case IAMP_BY_PRIMITIVE:
+        return "primitive";
+    case IAMP_BY_OVERSEER:
+        return "overseer";
+    case IAMP_BY_SUBTREE:
+        return "subtree";
+    default:
+        return "?";
+    }
+}
+
+static void tracing_free(struct iamp_engine_tracing *tr)
+{
+    if (!tr)
+        return;
+    free(tr->by);
+    free(tr->step);
+    free(tr->steps);
+    free(tr);
+}
+
 void iamp_engine_release(struct iamp_engine *e)
 {
+    tracing_free(e->tr);
     free(e->nodes);
     free(e->episodes);
     memset(e, 0, sizeof(*e));
@@ -59,6 +98,69 @@ static int push(long **arr, long *n, long *cap, long v)
     }
     (*arr)[(*n)++] = v;
     return 0;
+}
+
+/* Grow realloc'd *p to cap elements of size each; 0 or IAMP_ENOMEM. */
+static int grow(void **p, long cap, size_t each)
+{
+    void *q = realloc(*p, (size_t)cap * each);
+    if (!q)
+        return IAMP_ENOMEM;
+    *p = q;
+    return 0;
+}
+
+/* Trace notes for nodes [first, first + count), the arrays as large as
+ * the node array. */
+static int trace_reserve(struct iamp_engine *e, long first, long count)
+{
+    if (!e->tr) {
+        e->tr = calloc(1, sizeof(*e->tr));
+        if (!e->tr)
+            return IAMP_ENOMEM;
+    }
+    struct iamp_engine_tracing *tr = e->tr;
+    if (tr->cap < e->cap_nodes) {
+        if (grow((void **)&tr->by, e->cap_nodes, sizeof(*tr->by)) ||
+            grow((void **)&tr->step, e->cap_nodes, sizeof(*tr->step)) ||
+            grow((void **)&tr->steps, e->cap_nodes, sizeof(*tr->steps)))
+            return IAMP_ENOMEM;
+        tr->cap = e->cap_nodes;
+    }
+    memset(tr->by + first, 0, (size_t)count * sizeof(*tr->by));
+    memset(tr->step + first, 0, (size_t)count * sizeof(*tr->step));
+    memset(tr->steps + first, 0, (size_t)count * sizeof(*tr->steps));
+    return 0;
+}
+
+static void trace_by(struct iamp_engine *e, long i, int by)
+{
+    if (e->trace_cb)
+        e->tr->by[i] = (unsigned char)by;
+}
+
+/* Node i's episode asked children [first, first + n) in its next step. */
+static void trace_asked(struct iamp_engine *e, long i, long first, int n)
+{
+    int step = ++e->tr->steps[i];
+    for (int c = 0; c < n; c++)
+        e->tr->step[first + c] = step;
+}
+
+/* The run's nodes, copied out for trace_cb. */
+static int trace_emit(struct iamp_engine *e, int n_roots)
+{
+    struct iamp_trace_node *tn = malloc((size_t)(e->n_nodes ? e->n_nodes : 1) * sizeof(*tn));
+    if (!tn)
+        return IAMP_ENOMEM;
+    for (long i = 0; i < e->n_nodes; i++) {
+        const struct iamp_engine_node *n = &e->nodes[i];
+        tn[i] = (struct iamp_trace_node){n->q,          n->a,           n->parent,
+                                         n->depth_left, e->tr->step[i], e->tr->by[i]};
+    }
+    int rc = e->trace_cb(e->trace_ctx, tn, e->n_nodes, n_roots);
+    free(tn);
+    return rc;
 }
 
 static int new_nodes(struct iamp_engine *e, long count, long *first)
@@ -80,6 +182,11 @@ static int new_nodes(struct iamp_engine *e, long count, long *first)
             return IAMP_ENOMEM;
         e->episodes = ep;
         e->cap_nodes = cap;
+    }
+    if (e->trace_cb) {
+        int rc = trace_reserve(e, e->n_nodes, count);
+        if (rc)
+            return rc;
     }
     *first = e->n_nodes;
     e->n_nodes = need;
@@ -133,6 +240,8 @@ static int step_episode(struct iamp_engine *e, struct work *w, long i)
     n->n_children = n_asks;
     n->pending = n_asks;
     n->state = NODE_WAITING;
+    if (e->trace_cb)
+        trace_asked(e, i, first, n_asks);
     for (int c = 0; c < n_asks; c++) {
         struct iamp_engine_node *ch = &e->nodes[first + c];
         memset(ch, 0, sizeof(*ch));
@@ -155,17 +264,21 @@ static int activate(struct iamp_engine *e, struct work *w, long i)
     struct iamp_engine_node *n = &e->nodes[i];
     int is_root = n->parent < 0;
     if (is_root && n->depth_left == 0) {
+        trace_by(e, i, IAMP_BY_MODEL);
         n->state = NODE_LEAF;
         return push(&w->leaves, &w->n_leaves, &w->cap_leaves, i);
     }
     if (t->ops->primitive(t, &n->q, &n->a)) {
+        trace_by(e, i, IAMP_BY_PRIMITIVE);
         e->stats.h_answers++;
         return finish(e, w, i);
     }
     if (n->depth_left <= e->leaf_depth) {
+        trace_by(e, i, n->depth_left > 0 ? IAMP_BY_SUBTREE : IAMP_BY_MODEL);
         n->state = NODE_LEAF;
         return push(&w->leaves, &w->n_leaves, &w->cap_leaves, i);
     }
+    trace_by(e, i, IAMP_BY_OVERSEER);
     e->stats.episodes++;
     t->ops->episode_start(t, episode_of(e, i), &n->q);
     return step_episode(e, w, i);
@@ -255,6 +368,8 @@ int iamp_engine_run_depths(struct iamp_engine *e, const struct iamp_question *ro
         else
             out[i] = e->nodes[i].a;
     }
+    if (!rc && e->trace_cb)
+        rc = trace_emit(e, n);
     free(w.queue);
     free(w.leaves);
     return rc;
