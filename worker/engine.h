@@ -16,11 +16,11 @@
  * facts and none are copied. Deterministic: nodes are visited in
  * creation order, so the same leaf answers give the same trees.
  *
- * Traces (iamp answer --trace): with trace_cb set, a run also notes who
- * answered each node and which step of its parent's episode asked it,
- * and before returning hands every node of the run to trace_cb. With
- * trace_cb NULL (the default) nothing is recorded: the only cost is a
- * test of the pointer where a node is routed or an episode asks.
+ * Traces (iamp answer --trace): with trace_cb set, a run also notes
+ * which step of its parent's episode asked each node, and before
+ * returning hands every node of the run to trace_cb with who answered
+ * it. With trace_cb NULL (the default) nothing is recorded: the only
+ * cost is a test of the pointer each time an episode asks.
  */
 #ifndef IAMP_ENGINE_H
 #define IAMP_ENGINE_H
