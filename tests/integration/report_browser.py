@@ -10,6 +10,7 @@ out, each a JSON message ended by a NUL byte; standard library only):
 - no request other than the page itself (it is self-contained);
 - the charts are drawn: every chart with values has an SVG path per
   series with at least two points, and the accuracy chart is among them;
+  the pointer over a chart shows a readout of that round's values;
 - the tree: the first traced question is listed; a real mouse click on
   its toggle shows exactly its subquestions (their texts as in TRACE),
   a click on a subquestion with children opens it too, and a second click
@@ -192,6 +193,16 @@ def check_charts(b, s):
             fail(f"chart {c['title']!r} is {c['width']} px wide")
     if not any(c["title"] == "Held-out accuracy" for c in drawn):
         fail(f"no accuracy chart among {[c['title'] for c in drawn]}")
+    # The pointer over the first chart: a readout of its round and series.
+    box = evaluate(b, s, """(function () {
+        var r = document.querySelector('.chart svg rect').getBoundingClientRect();
+        return {x: r.left + r.width / 2, y: r.top + r.height / 2};
+    })()""")
+    b.send("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": box["x"], "y": box["y"]}, s)
+    tip = evaluate(b, s, "(function (t) { return t.style.display === 'block' ? t.textContent : ''; })"
+                         "(document.getElementById('tip'))")
+    if not tip.startswith("round ") or "accuracy: " not in tip:
+        fail(f"no readout under the pointer: {tip!r}")
     return len(drawn)
 
 
