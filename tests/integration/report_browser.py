@@ -184,6 +184,8 @@ def check_charts(b, s):
     drawn = [c for c in charts if not c["empty"]]
     if len(drawn) < 4:
         fail(f"only {len(drawn)} charts drawn: {charts}")
+    if not drawn:
+        return 0
     for c in drawn:
         if not c["paths"] or len(c["paths"]) != c["legend"]:
             fail(f"chart {c['title']!r}: {len(c['paths'])} paths for {c['legend']} series")
