@@ -5,6 +5,14 @@
  * indices holds nodes that can make progress without M; when it drains,
  * every pending leaf goes to the leaf function in one call. Runs on the
  * thread that owns the engine; the engine keeps no global state.
+ *
+ * Tracing notes one thing during a run, for each node an episode asks:
+ * the first node asked in the same step (an out-of-line cold call behind
+ * a test of trace_cb, once per episode step; nothing else in the loop
+ * changes). At the end of a run that succeeded it copies the nodes out
+ * for trace_cb, numbering each parent's steps from those notes and asking
+ * route() — the one function activate() routes every node by — who
+ * answered each node.
  */
 #include "worker/engine.h"
 
@@ -26,6 +34,12 @@ struct iamp_engine_node {
     int state;
 };
 
+struct iamp_engine_tracing {
+    long *asked; /* (cap) the first node its parent's episode asked in the same step */
+    long cap;
+    int rc; /* the traced run's first error (out of memory), or 0 */
+};
+
 struct work {
     long *queue;
     long head, tail, cap;
@@ -40,8 +54,33 @@ void iamp_engine_init(struct iamp_engine *e, const struct iamp_task *t)
     e->max_nodes = IAMP_ENGINE_MAX_NODES_DEFAULT;
 }
 
+const char *iamp_answered_by_name(int by)
+{
+    switch (by) {
+    case IAMP_BY_MODEL:
+        return "model";
+    case IAMP_BY_PRIMITIVE:
+        return "primitive";
+    case IAMP_BY_OVERSEER:
+        return "overseer";
+    case IAMP_BY_SUBTREE:
+        return "subtree";
+    default:
+        return "?";
+    }
+}
+
+static void tracing_free(struct iamp_engine_tracing *tr)
+{
+    if (!tr)
+        return;
+    free(tr->asked);
+    free(tr);
+}
+
 void iamp_engine_release(struct iamp_engine *e)
 {
+    tracing_free(e->tr);
     free(e->nodes);
     free(e->episodes);
     memset(e, 0, sizeof(*e));
@@ -60,6 +99,79 @@ static int push(long **arr, long *n, long *cap, long v)
     (*arr)[(*n)++] = v;
     return 0;
 }
+
+/* ------------------------------------------------------------ tracing
+ * Out of line and cold: an untraced run only tests trace_cb. The notes
+ * grow with the node array when first written; a failure to grow is kept
+ * in tr->rc and fails the run at trace_emit. */
+#define IAMP_COLD __attribute__((cold, noinline))
+
+/* A traced run starts: the notes exist and carry no error. */
+static IAMP_COLD int trace_begin(struct iamp_engine *e)
+{
+    if (!e->tr) {
+        e->tr = calloc(1, sizeof(*e->tr));
+        if (!e->tr)
+            return IAMP_ENOMEM;
+    }
+    e->tr->rc = 0;
+    return 0;
+}
+
+/* An episode asked nodes [first, first + n) in one step. */
+static IAMP_COLD void trace_asked(struct iamp_engine *e, long first, int n)
+{
+    struct iamp_engine_tracing *tr = e->tr;
+    if (!tr->rc && tr->cap < e->cap_nodes) {
+        long *p = realloc(tr->asked, (size_t)e->cap_nodes * sizeof(*p));
+        if (p) {
+            tr->asked = p;
+            tr->cap = e->cap_nodes;
+        } else {
+            tr->rc = IAMP_ENOMEM;
+        }
+    }
+    for (int c = 0; !tr->rc && c < n; c++)
+        tr->asked[first + c] = first;
+}
+
+static int route(const struct iamp_engine *e, const struct iamp_engine_node *n,
+                 struct iamp_answer *a);
+/* The run's nodes, copied out for trace_cb. A parent's children come in
+ * index order, so its next step starts where their `asked` changes. */
+static IAMP_COLD int trace_emit(struct iamp_engine *e, int n_roots)
+{
+    long n = e->n_nodes;
+    size_t rows = (size_t)(n ? n : 1);
+    struct iamp_trace_node *tn = malloc(rows * sizeof(*tn));
+    long *last = malloc(rows * sizeof(*last));  /* (n) its last step's first ask */
+    int *steps = malloc(rows * sizeof(*steps)); /* (n) its steps seen so far */
+    int rc = e->tr->rc ? e->tr->rc : (!tn || !last || !steps) ? IAMP_ENOMEM : 0;
+    for (long i = 0; !rc && i < n; i++) {
+        const struct iamp_engine_node *nd = &e->nodes[i];
+        struct iamp_answer scratch;
+        tn[i] = (struct iamp_trace_node){nd->q,          nd->a, nd->parent,
+                                         nd->depth_left, 0,     route(e, nd, &scratch)};
+        last[i] = -1;
+        steps[i] = 0;
+        long p = nd->parent;
+        if (p < 0)
+            continue;
+        if (last[p] != e->tr->asked[i]) {
+            last[p] = e->tr->asked[i];
+            steps[p]++;
+        }
+        tn[i].step = steps[p];
+    }
+    if (!rc)
+        rc = e->trace_cb(e->trace_ctx, tn, n, n_roots);
+    free(tn);
+    free(last);
+    free(steps);
+    return rc;
+}
+
+/* ------------------------------------------------------------ the run */
 
 static int new_nodes(struct iamp_engine *e, long count, long *first)
 {
@@ -133,6 +245,8 @@ static int step_episode(struct iamp_engine *e, struct work *w, long i)
     n->n_children = n_asks;
     n->pending = n_asks;
     n->state = NODE_WAITING;
+    if (e->trace_cb)
+        trace_asked(e, first, n_asks);
     for (int c = 0; c < n_asks; c++) {
         struct iamp_engine_node *ch = &e->nodes[first + c];
         memset(ch, 0, sizeof(*ch));
@@ -149,26 +263,38 @@ static int step_episode(struct iamp_engine *e, struct work *w, long i)
     return 0;
 }
 
+/* Who answers node n: M or a shipped subtree at a leaf, H itself (then
+ * its answer is in *a), or H's episode. The one routing rule, for the run
+ * and for its trace. */
+static int route(const struct iamp_engine *e, const struct iamp_engine_node *n,
+                 struct iamp_answer *a)
+{
+    const struct iamp_task *t = e->task;
+    if (n->parent < 0 && n->depth_left == 0)
+        return IAMP_BY_MODEL;
+    if (t->ops->primitive(t, &n->q, a))
+        return IAMP_BY_PRIMITIVE;
+    if (n->depth_left <= e->leaf_depth)
+        return n->depth_left > 0 ? IAMP_BY_SUBTREE : IAMP_BY_MODEL;
+    return IAMP_BY_OVERSEER;
+}
+
 static int activate(struct iamp_engine *e, struct work *w, long i)
 {
     const struct iamp_task *t = e->task;
     struct iamp_engine_node *n = &e->nodes[i];
-    int is_root = n->parent < 0;
-    if (is_root && n->depth_left == 0) {
-        n->state = NODE_LEAF;
-        return push(&w->leaves, &w->n_leaves, &w->cap_leaves, i);
-    }
-    if (t->ops->primitive(t, &n->q, &n->a)) {
+    switch (route(e, n, &n->a)) {
+    case IAMP_BY_PRIMITIVE:
         e->stats.h_answers++;
         return finish(e, w, i);
-    }
-    if (n->depth_left <= e->leaf_depth) {
+    case IAMP_BY_OVERSEER:
+        e->stats.episodes++;
+        t->ops->episode_start(t, episode_of(e, i), &n->q);
+        return step_episode(e, w, i);
+    default: /* M, or a subtree shipped by the leaf function */
         n->state = NODE_LEAF;
         return push(&w->leaves, &w->n_leaves, &w->cap_leaves, i);
     }
-    e->stats.episodes++;
-    t->ops->episode_start(t, episode_of(e, i), &n->q);
-    return step_episode(e, w, i);
 }
 
 static int drain_queue(struct iamp_engine *e, struct work *w)
@@ -232,7 +358,9 @@ int iamp_engine_run_depths(struct iamp_engine *e, const struct iamp_question *ro
     struct work w = {0};
     long first;
     e->n_nodes = 0;
-    int rc = new_nodes(e, n, &first);
+    int rc = e->trace_cb ? trace_begin(e) : 0;
+    if (!rc)
+        rc = new_nodes(e, n, &first);
     for (int i = 0; i < n && !rc; i++) {
         struct iamp_engine_node *nd = &e->nodes[i];
         memset(nd, 0, sizeof(*nd));
@@ -255,6 +383,8 @@ int iamp_engine_run_depths(struct iamp_engine *e, const struct iamp_question *ro
         else
             out[i] = e->nodes[i].a;
     }
+    if (!rc && e->trace_cb)
+        rc = trace_emit(e, n);
     free(w.queue);
     free(w.leaves);
     return rc;

@@ -15,6 +15,12 @@
  * pointer (whatever the task wrote), so a whole tree shares its root's
  * facts and none are copied. Deterministic: nodes are visited in
  * creation order, so the same leaf answers give the same trees.
+ *
+ * Traces (iamp answer --trace): with trace_cb set, a run also notes
+ * which step of its parent's episode asked each node, and before
+ * returning hands every node of the run to trace_cb with who answered
+ * it. With trace_cb NULL (the default) nothing is recorded: the only
+ * cost is a test of the pointer each time an episode asks.
  */
 #ifndef IAMP_ENGINE_H
 #define IAMP_ENGINE_H
@@ -33,7 +39,36 @@ struct iamp_engine_stats {
     long episodes;     /* episodes run */
 };
 
-struct iamp_engine_node; /* engine.c */
+/* Who gave a traced node its answer. */
+enum iamp_answered_by {
+    IAMP_BY_MODEL = 1,     /* M, at a leaf (or a root at depth 0) */
+    IAMP_BY_PRIMITIVE = 2, /* H itself: a primitive question, no subquestions */
+    IAMP_BY_OVERSEER = 3,  /* H, combining the subanswers its episode asked for */
+    IAMP_BY_SUBTREE = 4,   /* the leaf function with depth left > 0: a subtree
+                              amplified elsewhere (a worker rank), its nodes not here */
+};
+/* "model", "primitive", "overseer", "subtree" ("?" for anything else). */
+const char *iamp_answered_by_name(int by);
+
+/* One node of a traced run. nodes[0, n_roots) are the roots in the order
+ * given; every other node comes after its parent, and the children of a
+ * node in the order its episode asked them. */
+struct iamp_trace_node {
+    struct iamp_question q; /* q.ctx: the root's context */
+    struct iamp_answer a;
+    long parent;    /* index of the parent in the run's nodes; -1: a root */
+    int depth_left; /* levels H may still decompose below this node */
+    int step;       /* the parent's episode step that asked it (1, 2, ...); 0: a root */
+    int by;         /* enum iamp_answered_by */
+};
+
+/* Gets every node of a run that succeeded; the nodes are valid during the
+ * call only. A nonzero return fails the run with that code. */
+typedef int (*iamp_engine_trace_cb)(void *ctx, const struct iamp_trace_node *nodes, long n,
+                                    int n_roots);
+
+struct iamp_engine_node;    /* engine.c */
+struct iamp_engine_tracing; /* engine.c: a traced run's notes */
 
 struct iamp_engine {
     const struct iamp_task *task;
@@ -44,6 +79,11 @@ struct iamp_engine {
     unsigned char *episodes; /* (cap, episode_size) */
     long n_nodes, cap_nodes;
     struct iamp_engine_stats stats; /* totals since init */
+    /* Decomposition traces: set trace_cb (and trace_ctx) to trace the
+     * runs that follow; NULL: none (the default). */
+    iamp_engine_trace_cb trace_cb;
+    void *trace_ctx;
+    struct iamp_engine_tracing *tr; /* owned; allocated by the first traced run */
 };
 
 void iamp_engine_init(struct iamp_engine *e, const struct iamp_task *t);

@@ -88,6 +88,7 @@ int iamp_cmd_result(int argc, char **argv);
 int iamp_cmd_cancel(int argc, char **argv);
 int iamp_cmd_jobs(int argc, char **argv);
 int iamp_cmd_info(int argc, char **argv);
+int iamp_cmd_report(int argc, char **argv);
 /* `iamp bench serve`; argv[0] is "bench", argv[1] "serve". */
 int iamp_bench_serve(int argc, char **argv);
 

@@ -6,8 +6,10 @@
 #include "coordinator/train/evaluate.h"
 #include "coordinator/train/metrics.h"
 #include "coordinator/train/plan.h"
+#include "coordinator/train/traces.h"
 #include "worker/session.h"
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +18,7 @@
 #define IAMP_ANSWER_MAX_QUESTIONS (1 << 22)
 
 static const char answer_usage[] =
-    "usage: iamp answer [--task SPEC] [--checkpoint FILE] [--depth D] [FILE|-]\n"
+    "usage: iamp answer [--task SPEC] [--checkpoint FILE] [--depth D] [--trace FILE] [FILE|-]\n"
     "\n"
     "Reads one question per line (the task's text form, e.g. 'pow x=5 k=37';\n"
     "blank lines and lines starting with '#' are skipped) and writes one JSON\n"
@@ -24,7 +26,12 @@ static const char answer_usage[] =
     "For a task whose questions carry facts (e.g. permpow:context=1), a line\n"
     "'facts: 0 3, 3 1, 1 0' (facts separated by commas, each its tokens) opens\n"
     "a block: the questions below it are asked on those facts, and their\n"
-    "objects add \"context\" (the block's number, from 1) and \"facts\".\n";
+    "objects add \"context\" (the block's number, from 1) and \"facts\".\n"
+    "--trace FILE also writes each question's decomposition tree, one JSON\n"
+    "object per question: its answer line's fields, \"nodes\" and \"tree\" (every\n"
+    "node's question, answer, who answered it: model, primitive or overseer,\n"
+    "level, depth left and children; see README). One process only: under\n"
+    "mpirun --trace is refused.\n";
 
 static const char eval_usage[] =
     "usage: iamp eval --checkpoint FILE [--task SPEC] [--depth D] [--eval-size N]\n"
@@ -32,7 +39,7 @@ static const char eval_usage[] =
     "Held-out accuracy of M alone and of Amp^D(H, M) against ground truth.\n";
 
 struct answer_cmd {
-    const char *cmd, *task, *ckpt, *input;
+    const char *cmd, *task, *ckpt, *input, *trace;
     long depth, eval_size;
     uint64_t seed;
     int json;
@@ -46,6 +53,9 @@ static const struct iamp_opt answer_rows[] = {
                     "shape, --seed)"),
     IAMP_OPT_NUM("depth", IAMP_OPT_LONG, depth, 0, 8, "D", "amplification depth; 0 = M alone"),
     IAMP_OPT_NUM("seed", IAMP_OPT_U64, seed, 0, 0, "S", "seed of the untrained model"),
+    IAMP_OPT_STRING("trace", trace, "FILE",
+                    "also write each question's decomposition tree to FILE\n"
+                    "(JSONL, one object per question)"),
     {0},
 };
 
@@ -226,6 +236,65 @@ static void write_jsonl(const struct iamp_task *t, const struct iamp_question *q
     }
 }
 
+/* --trace: the engine hands the run's nodes here, and they are written
+ * as they come (after the run, before any answer line). */
+struct trace_sink {
+    FILE *f;
+    const struct iamp_task *t;
+    const struct iamp_context *ctx_base;
+};
+
+static int trace_cb(void *ctx, const struct iamp_trace_node *nodes, long n, int n_roots)
+{
+    struct trace_sink *k = ctx;
+    return iamp_traces_write(k->f, k->t, nodes, n, n_roots, k->ctx_base);
+}
+
+/* Amplify with the engine tracing into c->trace (opened here; removed
+ * again when anything fails). An exit code, or -1 on success. */
+static int amplify_traced(struct answer_cmd *c, struct iamp_session *s,
+                          const struct iamp_question *qs, int n, const struct iamp_context *ctx,
+                          struct iamp_answer *as)
+{
+    struct trace_sink k = {fopen(c->trace, "w"), &s->task, ctx};
+    if (!k.f) {
+        iamp_cli_error("answer: cannot write trace %s: %s", c->trace,
+                       iamp_strerror(iamp_err_from_errno(errno)));
+        return IAMP_EXIT_FAIL;
+    }
+    s->engine.trace_cb = trace_cb;
+    s->engine.trace_ctx = &k;
+    int rc = iamp_session_amplify(s, qs, n, (int)c->depth, as);
+    s->engine.trace_cb = NULL;
+    s->engine.trace_ctx = NULL;
+    int werr = ferror(k.f);
+    if (fclose(k.f) || werr) {
+        if (!rc) {
+            iamp_cli_error("answer: cannot write trace %s: %s", c->trace,
+                           iamp_strerror(iamp_err_from_errno(errno ? errno : EIO)));
+            rc = IAMP_EIO;
+        }
+    } else if (rc) {
+        iamp_cli_error("answer: amplification failed: %s", iamp_strerror(rc));
+    }
+    if (rc)
+        remove(c->trace);
+    return rc ? IAMP_EXIT_FAIL : -1;
+}
+
+/* --trace needs the whole tree in this process: refused under mpirun. */
+static int trace_usable(const struct answer_cmd *c)
+{
+    if (!c->trace)
+        return -1;
+    if (iamp_cli_cluster())
+        return iamp_cli_usage("answer", "--trace needs one process: under mpirun the workers' "
+                                        "subtrees are not traced (run iamp answer without mpirun)");
+    if (strcmp(c->trace, "-") == 0)
+        return iamp_cli_usage("answer", "--trace takes a file (stdout carries the answers)");
+    return -1;
+}
+
 int iamp_cmd_answer(int argc, char **argv)
 {
     struct answer_cmd c = {.cmd = "answer", .input = "-"};
@@ -239,6 +308,9 @@ int iamp_cmd_answer(int argc, char **argv)
         c.input = argv[1];
     if (!c.task && !c.ckpt)
         return iamp_cli_usage("answer", "--task or --checkpoint is required");
+    code = trace_usable(&c);
+    if (code >= 0)
+        return code;
     FILE *in = strcmp(c.input, "-") == 0 ? stdin : fopen(c.input, "r");
     if (!in) {
         iamp_cli_error("answer: cannot open %s", c.input);
@@ -258,11 +330,17 @@ int iamp_cmd_answer(int argc, char **argv)
     if (!c.ckpt)
         fprintf(stderr, "iamp: answer: no --checkpoint: answering with an untrained model\n");
     as = malloc((size_t)(n ? n : 1) * sizeof(*as));
-    int rc = as ? iamp_session_amplify(&s, qs, n, (int)c.depth, as) : IAMP_ENOMEM;
-    if (rc) {
-        iamp_cli_error("answer: amplification failed: %s", iamp_strerror(rc));
-        code = IAMP_EXIT_FAIL;
-        goto out;
+    if (as && c.trace) {
+        code = amplify_traced(&c, &s, qs, n, ctx, as);
+        if (code >= 0)
+            goto out;
+    } else {
+        int rc = as ? iamp_session_amplify(&s, qs, n, (int)c.depth, as) : IAMP_ENOMEM;
+        if (rc) {
+            iamp_cli_error("answer: amplification failed: %s", iamp_strerror(rc));
+            code = IAMP_EXIT_FAIL;
+            goto out;
+        }
     }
     write_jsonl(&s.task, qs, as, n, (int)c.depth, ctx);
     code = IAMP_EXIT_OK;

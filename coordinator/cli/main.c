@@ -36,6 +36,7 @@ static const char main_help[] =
     "  cancel   end an unfinished job\n"
     "  jobs     list a server's jobs\n"
     "  info     a server's version, model and limits\n"
+    "  report   one HTML page of a run: training curves, traced question trees\n"
     "  version  print the version\n"
     "\n"
     "Under mpirun -np N rank 0 runs the command and ranks 1..N-1 hold model\n"
@@ -51,6 +52,7 @@ static const struct command commands[] = {
     {"bench", iamp_cmd_bench},   {"serve", iamp_cmd_serve},   {"submit", iamp_cmd_submit},
     {"status", iamp_cmd_status}, {"watch", iamp_cmd_watch},   {"result", iamp_cmd_result},
     {"cancel", iamp_cmd_cancel}, {"jobs", iamp_cmd_jobs},     {"info", iamp_cmd_info},
+    {"report", iamp_cmd_report},
 };
 
 struct global_opts {

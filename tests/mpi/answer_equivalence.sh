@@ -1,5 +1,6 @@
 # `iamp answer` under mpirun gives exactly the single-process answers, for
-# many roots (shipped whole) and for few (H expands the top level on rank 0).
+# many roots (shipped whole) and for few (H expands the top level on rank 0);
+# --trace is refused there.
 source "$(dirname "$0")/lib.sh.inc"
 T=permpow:n=16,kmax=15
 "$IAMP" train --task $T --algo imitate --rounds 20 --questions 64 --quiet \
@@ -43,4 +44,13 @@ for depth in 0 2; do
     cmp -s "$TMP/f1.jsonl" "$TMP/f3.jsonl" || fail "facts: N=3 depth $depth answers differ"
 done
 [ "$(wc -l <"$TMP/f1.jsonl")" -eq 54 ] || fail "facts: want 54 answers"
+# --trace is refused under mpirun (a worker's subtree would be missing
+# from the tree): exit 2, the reason on rank 0's one line, no trace file.
+run_np 2 answer --checkpoint "$CK" --depth 2 --trace "$TMP/t.jsonl" "$TMP/few.txt" \
+    >"$TMP/t.out" 2>"$TMP/t.err"
+rc=$?
+[ $rc -eq 2 ] || fail "--trace under mpirun: exit $rc, want 2"
+[ "$(grep -c '^iamp: ' "$TMP/t.err")" -eq 1 ] && grep -q -- "--trace needs one process" "$TMP/t.err" ||
+    fail "--trace under mpirun: $(cat "$TMP/t.err")"
+[ ! -e "$TMP/t.jsonl" ] && [ ! -s "$TMP/t.out" ] || fail "--trace under mpirun wrote output"
 finish
