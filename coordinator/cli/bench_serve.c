@@ -459,6 +459,13 @@ int iamp_bench_serve(int argc, char **argv)
         iamp_cli_error("bench: %s", err);
         return IAMP_EXIT_USAGE;
     }
+    if (iamp_task_has_contexts(&b.task)) { /* its jobs would need facts blocks */
+        iamp_cli_error("bench: serve: task %s asks its questions on facts; bench serve sends "
+                       "questions without them (use a task without facts)",
+                       b.task.spec);
+        iamp_task_destroy(&b.task);
+        return IAMP_EXIT_USAGE;
+    }
     signal(SIGPIPE, SIG_IGN);
     code = IAMP_EXIT_FAIL;
     if (b.batching)
