@@ -15,10 +15,14 @@
  * not: H with exact subanswers gives the clipped truth. Every pattern is a
  * question about its instance (most match strings it lacks: they count 0).
  *
- * Tokens (S = 2^len): string s is token s, its bits read with the first
- * pattern position as the most significant (100101 is 37); the values -1
- * and +1 are tokens S and S + 1; the pattern symbols 0, 1, * are S + 2,
- * S + 3, S + 4; the answer s in [-C, C] is token S + 5 + C + s.
+ * Tokens: a fact is the string's ceil(len/3) octal digits, most
+ * significant first (100101 is octal 45: tokens 4 5; the bits of a
+ * string whose len is not a multiple of 3 are padded with 0 on the left),
+ * then its value, token 8 for -1 and 9 for +1. So the model learns 8
+ * digit embeddings, each in its slot of the fact, rather than one per
+ * string (the paper's facts had a token per bit; IAMP_FACT_LEN is 4).
+ * The pattern symbols 0, 1, * are tokens 10, 11, 12, one per position;
+ * the answer s in [-C, C] is token 13 + C + s.
  *
  * Instances: between min(9, facts) and `facts` strings drawn uniformly
  * without replacement from the 2^len, values uniform; questions (the
@@ -35,12 +39,15 @@
  * Growing the stars' reach makes every level's targets exact once the
  * level below is learned.
  *
- * Defaults, for a 2-core machine: len=6 (the paper's), facts=16
- * (instances of 9..16 of the 64 strings: permpow:context=1's size, which
- * trains in hours there; answers -16..16, never clipped). About a third
- * of the answers are 0 at this size (two thirds at one star, one in eight
- * at six), against 0.2 at facts=64. The paper's size is
- * wildcard:facts=64.
+ * Defaults, for a 2-core machine: len=6 (the issue's and the paper's),
+ * facts=16 (instances of 9..16 of the 64 strings: permpow:context=1's
+ * size, whose training takes hours there; answers -16..16, never
+ * clipped). About a third of the answers are 0 at this size (two thirds
+ * at one star, one in eight at six), against 0.2 at facts=64. Measured
+ * (imitate, the transformer defaults): len=6 stays at level 1 for the
+ * first 60-77k examples (facts=16 or 64, this encoding or one token per
+ * string), answering 0; len=4 leaves level 1 after about 80k. The paper's
+ * size is wildcard:facts=64.
  */
 #include "tasks/task.h"
 
@@ -48,24 +55,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WILDCARD_LEN_MAX 10
+#define WILDCARD_LEN_MAX 9 /* 3 octal digits and the value: IAMP_FACT_LEN tokens */
 /* Roots asked on each drawn instance (the paper's batches, as permpow's). */
 #define WILDCARD_QUESTIONS_PER_CONTEXT 16
 /* The smallest instance (the paper's: 8 + the first level). */
 #define WILDCARD_SIZE_MIN 9
-#define WILDCARD_FACT_LEN 2
 /* A task with facts trains a transformer (permpow:context=1's settings). */
 #define WILDCARD_DEFAULTS                                                                          \
     "--model transformer:enc=4,dec=4 --lr 0.001 --lr-schedule constant --questions 512 --batch "   \
     "128"
 
-enum { SYM_0 = 2, SYM_1 = 3, SYM_STAR = 4, SUM_BASE = 5 }; /* offsets from S */
+/* Tokens: octal digits 0..7 are tokens 0..7, then these. */
+enum { TOK_MINUS = 8, TOK_PLUS = 9, TOK_SYM0 = 10, TOK_SYM1 = 11, TOK_STAR = 12, TOK_SUM = 13 };
 
 struct wildcard {
-    int len;   /* pattern and string length */
-    int S;     /* strings: 2^len */
-    int facts; /* strings of an instance at most */
-    int clip;  /* C: answers lie in [-C, C] */
+    int len;    /* pattern and string length */
+    int S;      /* strings: 2^len */
+    int digits; /* octal digits of a string: ceil(len / 3) */
+    int facts;  /* strings of an instance at most */
+    int clip;   /* C: answers lie in [-C, C] */
 };
 
 struct wildcard_episode {
@@ -80,7 +88,7 @@ static const struct wildcard *state_of(const struct iamp_task *t)
 
 static int sum_tok(const struct wildcard *w, int s)
 {
-    return w->S + SUM_BASE + w->clip + s;
+    return TOK_SUM + w->clip + s;
 }
 
 static int clip(const struct wildcard *w, int s)
@@ -107,8 +115,8 @@ static int sum_of(const struct wildcard *w, const struct iamp_answer *a)
 static int matches(const struct wildcard *w, const struct iamp_question *q, int s)
 {
     for (int i = 0; i < w->len; i++) {
-        int bit = (s >> (w->len - 1 - i)) & 1, sym = q->tok[i] - w->S;
-        if (sym != SYM_STAR && sym != (bit ? SYM_1 : SYM_0))
+        int bit = (s >> (w->len - 1 - i)) & 1, sym = q->tok[i];
+        if (sym != TOK_STAR && sym != (bit ? TOK_SYM1 : TOK_SYM0))
             return 0;
     }
     return 1;
@@ -118,19 +126,33 @@ static int matches(const struct wildcard *w, const struct iamp_question *q, int 
 static int first_star(const struct wildcard *w, const struct iamp_question *q)
 {
     for (int i = 0; i < w->len; i++)
-        if (q->tok[i] == w->S + SYM_STAR)
+        if (q->tok[i] == TOK_STAR)
             return i;
     return -1;
+}
+
+/* The string a fact's octal digits spell; -1 when they spell none. */
+static int string_of(const struct wildcard *w, const uint16_t *fact)
+{
+    int s = 0;
+    for (int j = 0; j < w->digits; j++) {
+        if (fact[j] > 7)
+            return -1;
+        s = s * 8 + fact[j];
+    }
+    return s < w->S ? s : -1;
 }
 
 /* The sum of the values of the facts q matches, unclipped. */
 static int match_sum(const struct wildcard *w, const struct iamp_question *q)
 {
-    int s = 0;
-    for (int f = 0; q->ctx && f < q->ctx->n_facts; f++)
-        if (q->ctx->tok[f][0] < w->S && matches(w, q, q->ctx->tok[f][0]))
-            s += q->ctx->tok[f][1] == w->S + 1 ? 1 : -1;
-    return s;
+    int sum = 0;
+    for (int f = 0; q->ctx && f < q->ctx->n_facts; f++) {
+        int s = string_of(w, q->ctx->tok[f]);
+        if (s >= 0 && matches(w, q, s))
+            sum += q->ctx->tok[f][w->digits] == TOK_PLUS ? 1 : -1;
+    }
+    return sum;
 }
 
 static int wildcard_create(struct iamp_task *t, const struct iamp_spec *spec, char *err,
@@ -154,6 +176,7 @@ static int wildcard_create(struct iamp_task *t, const struct iamp_spec *spec, ch
     }
     w->len = (int)len;
     w->S = 1 << w->len;
+    w->digits = (w->len + 2) / 3;
     w->facts = (int)facts;
     w->clip = w->facts < w->S / 2 ? w->facts : w->S / 2; /* >= 1 */
     t->state = w;
@@ -168,7 +191,7 @@ static int wildcard_create(struct iamp_task *t, const struct iamp_spec *spec, ch
     t->max_asks = 2; /* the pattern with its first * as 0 and as 1 */
     t->headline_type = 0;
     t->facts_max = w->facts;
-    t->fact_len = WILDCARD_FACT_LEN;
+    t->fact_len = w->digits + 1;
     t->questions_per_context = WILDCARD_QUESTIONS_PER_CONTEXT;
     t->eval_size = 1024; /* 64 instances of 16 questions */
     return 0;
@@ -192,10 +215,11 @@ static void wildcard_draw_context(const struct iamp_task *t, struct iamp_rng *r,
     iamp_rng_shuffle(r, strings, w->S); /* the first `size` are the instance's */
     memset(c, 0, sizeof(*c));
     c->n_facts = (uint16_t)size;
-    c->fact_len = WILDCARD_FACT_LEN;
+    c->fact_len = (uint16_t)(w->digits + 1);
     for (int f = 0; f < size; f++) {
-        c->tok[f][0] = (uint16_t)strings[f];
-        c->tok[f][1] = (uint16_t)(w->S + (int)iamp_rng_below(r, 2));
+        for (int j = 0; j < w->digits; j++)
+            c->tok[f][j] = (uint16_t)((strings[f] >> (3 * (w->digits - 1 - j))) & 7);
+        c->tok[f][w->digits] = (uint16_t)(TOK_MINUS + (int)iamp_rng_below(r, 2));
     }
 }
 
@@ -206,16 +230,17 @@ static int wildcard_valid_context(const struct iamp_task *t, const struct iamp_c
     const struct wildcard *w = state_of(t);
     unsigned char seen[1 << WILDCARD_LEN_MAX] = {0};
     for (int f = 0; f < c->n_facts; f++) {
-        int s = c->tok[f][0], v = c->tok[f][1];
-        if (s >= w->S || (v != w->S && v != w->S + 1)) {
+        int s = string_of(w, c->tok[f]), v = c->tok[f][w->digits];
+        if (s < 0 || (v != TOK_MINUS && v != TOK_PLUS)) {
             snprintf(err, errlen,
-                     "fact %d: a fact is 'S V', S a string 0..%d (its bits), V %d (-1) or %d "
-                     "(+1)",
-                     f + 1, w->S - 1, w->S, w->S + 1);
+                     "fact %d: a fact is a %d-bit string as %d octal digit%s (0..%o), then "
+                     "%d (-1) or %d (+1)",
+                     f + 1, w->len, w->digits, w->digits > 1 ? "s" : "", w->S - 1, TOK_MINUS,
+                     TOK_PLUS);
             return 0;
         }
         if (seen[s]++) {
-            snprintf(err, errlen, "fact %d: string %d is given twice", f + 1, s);
+            snprintf(err, errlen, "fact %d: string %o (octal) is given twice", f + 1, s);
             return 0;
         }
     }
@@ -234,8 +259,7 @@ static void wildcard_sample(const struct iamp_task *t, struct iamp_rng *r, int d
     memset(q, 0, sizeof(*q));
     q->len = (uint16_t)w->len;
     for (int i = 0; i < w->len; i++)
-        q->tok[pos[i]] =
-            (uint16_t)(w->S + (i < stars ? SYM_STAR : SYM_0 + (int)iamp_rng_below(r, 2)));
+        q->tok[pos[i]] = (uint16_t)(i < stars ? TOK_STAR : TOK_SYM0 + (int)iamp_rng_below(r, 2));
 }
 
 static int wildcard_parse(const struct iamp_task *t, const char *text, struct iamp_question *q,
@@ -254,7 +278,7 @@ static int wildcard_parse(const struct iamp_task *t, const char *text, struct ia
     for (int i = 0; i < w->len; i++, p++) {
         if (*p != '0' && *p != '1' && *p != '*')
             goto syntax;
-        out.tok[i] = (uint16_t)(w->S + (*p == '*' ? SYM_STAR : *p == '1' ? SYM_1 : SYM_0));
+        out.tok[i] = (uint16_t)(*p == '*' ? TOK_STAR : *p == '1' ? TOK_SYM1 : TOK_SYM0);
     }
     while (*p == ' ' || *p == '\t')
         p++;
@@ -278,8 +302,8 @@ static void wildcard_format_question(const struct iamp_task *t, const struct iam
     int n = q->len < w->len ? q->len : w->len;
     n = n < WILDCARD_LEN_MAX ? n : WILDCARD_LEN_MAX;
     for (int i = 0; i < n; i++) {
-        int sym = q->tok[i] - w->S;
-        pat[i] = sym == SYM_STAR ? '*' : sym == SYM_1 ? '1' : sym == SYM_0 ? '0' : '?';
+        int sym = q->tok[i];
+        pat[i] = sym == TOK_STAR ? '*' : sym == TOK_SYM1 ? '1' : sym == TOK_SYM0 ? '0' : '?';
     }
     pat[n] = '\0';
     snprintf(buf, len, "sum %s", pat);
@@ -315,7 +339,7 @@ static int wildcard_valid(const struct iamp_task *t, const struct iamp_question 
     if (q->type != 0 || q->len != w->len)
         return 0;
     for (int i = 0; i < w->len; i++)
-        if (q->tok[i] < w->S + SYM_0 || q->tok[i] > w->S + SYM_STAR)
+        if (q->tok[i] < TOK_SYM0 || q->tok[i] > TOK_STAR)
             return 0;
     return 1;
 }
@@ -355,7 +379,7 @@ static int wildcard_episode_step(const struct iamp_task *t, void *ep,
     if (e->phase == 0) {
         for (int b = 0; b < 2; b++) {
             asks[b] = e->q;
-            asks[b].tok[star] = (uint16_t)(w->S + SYM_0 + b);
+            asks[b].tok[star] = (uint16_t)(TOK_SYM0 + b);
         }
         *n_asks = 2;
         e->phase = 1;
@@ -384,7 +408,7 @@ const struct iamp_task_ops iamp_wildcard_ops = {
     .name = "wildcard",
     .summary = "wildcard search: sum P asks the sum of the values (+1/-1) of its instance's "
                "strings that the pattern P of 0, 1 and * matches",
-    .params = "len=6 (1..10) string length, levels 1..len stars; facts=16 (1..min(128,2^len)) "
+    .params = "len=6 (1..9) string length, levels 1..len stars; facts=16 (1..min(128,2^len)) "
               "strings of an instance at most, min(9,facts)..facts; answers clipped to "
               "+-min(facts,2^(len-1))",
     .train_defaults = WILDCARD_DEFAULTS,

@@ -23,22 +23,35 @@ static void pattern_text(int p, int len, char *text, size_t n)
     snprintf(text, n, "sum %s", pat);
 }
 
+/* A fact for string s of len bits: its octal digits, then the value
+ * token (8: -1, 9: +1). */
+static void set_fact(struct iamp_context *c, int f, int len, int s, int plus)
+{
+    int digits = (len + 2) / 3;
+    for (int j = 0; j < digits; j++)
+        c->tok[f][j] = (uint16_t)((s >> (3 * (digits - 1 - j))) & 7);
+    c->tok[f][digits] = (uint16_t)(plus ? 9 : 8);
+    c->fact_len = (uint16_t)(digits + 1);
+}
+
 /* The test's own answer: the values of the facts whose string the
  * pattern text matches, summed and clipped to [-clip, clip]. */
 static int brute_sum(const struct iamp_context *c, const char *text, int len, int clip)
 {
     const char *pat = text + 4;
-    int s = 0;
+    int digits = (len + 2) / 3, sum = 0;
     for (int f = 0; f < c->n_facts; f++) {
-        int ok = 1;
+        int s = 0, ok = 1;
+        for (int j = 0; j < digits; j++)
+            s = s * 8 + c->tok[f][j];
         for (int i = 0; i < len; i++) {
-            int bit = (c->tok[f][0] >> (len - 1 - i)) & 1;
+            int bit = (s >> (len - 1 - i)) & 1;
             ok &= pat[i] == '*' || pat[i] - '0' == bit;
         }
         if (ok)
-            s += c->tok[f][1] == (1 << len) + 1 ? 1 : -1;
+            sum += c->tok[f][digits] == 9 ? 1 : -1;
     }
-    return s < -clip ? -clip : s > clip ? clip : s;
+    return sum < -clip ? -clip : sum > clip ? clip : sum;
 }
 
 static int answer_sum(const struct iamp_task *t, const struct iamp_question *q,
@@ -97,12 +110,12 @@ static void check_instances(const char *spec, int len, int facts, int clip)
         cr_assert(c.n_facts >= lo && c.n_facts <= facts, "%s: %d facts", spec, c.n_facts);
         check_patterns(&t, &c, len, clip);
     }
-    struct iamp_context all = {.n_facts = (uint16_t)facts, .fact_len = 2};
+    struct iamp_context all = {.n_facts = (uint16_t)facts};
     for (int sign = 0; sign < 2; sign++) {
-        for (int f = 0; f < facts; f++) {
-            all.tok[f][0] = (uint16_t)f;
-            all.tok[f][1] = (uint16_t)((1 << len) + sign);
-        }
+        for (int f = 0; f < facts; f++)
+            set_fact(&all, f, len, f, sign);
+        char err[256];
+        cr_assert_eq(iamp_task_check_context(&t, &all, err, sizeof(err)), 0, "%s", err);
         check_patterns(&t, &all, len, clip);
     }
     iamp_task_destroy(&t);
@@ -115,16 +128,16 @@ Test(wildcard, overseer_with_perfect_oracle_equals_truth_on_random_instances, .t
     check_instances("wildcard:len=4,facts=16", 4, 16, 8);
     check_instances("wildcard:len=3,facts=5", 3, 5, 4);
     check_instances("wildcard:len=1", 1, 2, 1);
+    check_instances("wildcard:len=5,facts=32", 5, 32, 16); /* a leading digit of 2 bits */
+    check_instances("wildcard:len=9,facts=20", 9, 20, 20); /* three digits */
 }
 
 Test(wildcard, clipping_cuts_only_the_all_star_pattern, .timeout = 10)
 {
     struct iamp_task t = make("wildcard:facts=64");
-    struct iamp_context c = {.n_facts = 64, .fact_len = 2};
-    for (int f = 0; f < 64; f++) {
-        c.tok[f][0] = (uint16_t)f;
-        c.tok[f][1] = 65; /* +1 */
-    }
+    struct iamp_context c = {.n_facts = 64};
+    for (int f = 0; f < 64; f++)
+        set_fact(&c, f, 6, f, 1);
     struct iamp_question q;
     struct iamp_answer a;
     char err[256];
@@ -151,8 +164,8 @@ static void garbage(const struct iamp_task *t, const struct iamp_question *q, st
 Test(wildcard, overseer_splits_the_first_star_and_looks_up_strings, .timeout = 10)
 {
     struct iamp_task t = make("wildcard:len=4,facts=16");
-    /* 1011 = 11 is +1, 0011 = 3 is -1, 1111 = 15 is +1 */
-    struct iamp_context c = {.n_facts = 3, .fact_len = 2, .tok = {{11, 17}, {3, 16}, {15, 17}}};
+    /* 1011 (octal 13) is +1, 0011 (octal 03) is -1, 1111 (octal 17) is +1 */
+    struct iamp_context c = {.n_facts = 3, .fact_len = 3, .tok = {{1, 3, 9}, {0, 3, 8}, {1, 7, 9}}};
     char err[256];
     cr_assert_eq(iamp_task_check_context(&t, &c, err, sizeof(err)), 0, "%s", err);
     struct iamp_question q, asks[IAMP_ASK_MAX];
@@ -280,14 +293,14 @@ Test(wildcard, rejects_malformed_text_with_a_reason, .timeout = 10)
 
 Test(wildcard, malformed_facts_and_questions_are_refused, .timeout = 10)
 {
-    /* len=3: strings 0..7, -1 is 8, +1 is 9 */
+    /* len=3: a string is one octal digit, -1 is 8, +1 is 9 */
     static const struct {
         struct iamp_context c;
         const char *needle;
     } cases[] = {
         {{2, 2, {{1, 9}, {1, 8}}}, "given twice"},
-        {{2, 2, {{1, 9}, {2, 7}}}, "V 8 (-1) or 9 (+1)"},
-        {{1, 2, {{9, 9}}}, "a string 0..7"},
+        {{2, 2, {{1, 9}, {2, 7}}}, "then 8 (-1) or 9 (+1)"},
+        {{1, 2, {{9, 9}}}, "a 3-bit string as 1 octal digit (0..7)"},
         {{1, 2, {{1, 30}}}, "out of range"},
         {{1, 3, {{1, 9, 9}}}, "of 2 tokens"},
         {{9, 2, {{0, 8}, {1, 8}, {2, 8}, {3, 8}, {4, 8}, {5, 8}, {6, 8}, {7, 8}, {0, 9}}},
@@ -334,11 +347,12 @@ Test(wildcard, spec_is_canonical_and_unknown_parameters_are_refused, .timeout = 
     cr_assert_str_eq(u.spec, "wildcard:len=6,facts=64");
     cr_assert_str_eq(v.spec, "wildcard:len=3,facts=8", "facts default to at most 2^len");
     cr_assert(iamp_task_has_contexts(&t));
-    cr_assert_eq(t.fact_len, 2);
+    cr_assert_eq(t.fact_len, 3, "two octal digits and the value");
+    cr_assert_eq(v.fact_len, 2);
     cr_assert_eq(t.q_len, 6);
     cr_assert_eq(t.max_asks, 2);
-    cr_assert_eq(t.vocab, 64 + 5 + 33);
-    cr_assert_eq(u.vocab, 64 + 5 + 65);
+    cr_assert_eq(t.vocab, 13 + 33);
+    cr_assert_eq(u.vocab, 13 + 65);
     cr_assert(strstr(iamp_task_train_defaults(&t), "transformer"));
     iamp_task_destroy(&t);
     iamp_task_destroy(&u);
@@ -347,7 +361,7 @@ Test(wildcard, spec_is_canonical_and_unknown_parameters_are_refused, .timeout = 
         const char *spec, *needle;
     } cases[] = {
         {"wildcard:bogus=1", "bogus"},        {"wildcard:len=0", "len=0"},
-        {"wildcard:len=11", "len=11"},        {"wildcard:facts=0", "facts=0"},
+        {"wildcard:len=10", "len=10"},        {"wildcard:facts=0", "facts=0"},
         {"wildcard:facts=65", "facts=65"},    {"wildcard:len=8,facts=129", "facts=129"},
         {"wildcard:len=3,facts=9", "[1, 8]"}, {"wildcard:n=3", "no parameter 'n'"},
     };
