@@ -29,8 +29,8 @@
  * Difficulty: level d asks about variables of depth <= d - 1, so
  * max_difficulty is depth + 1, and the instances are drawn alike at every
  * level. The paper's curriculum grew the instance (min(d + 8, 64)
- * variables) and asked about every variable of it; but already 9
- * variables reach depth 4 (10 of them in 20 instances), and a target for
+ * variables) and asked about every variable of it; but already a quarter
+ * of the 9-variable programs reach depth 4 or more, and a target for
  * depth k is built from M's answers at depth k - 1: with every depth
  * asked from the start the deep targets are noise until the shallow ones
  * are learned, which is what stalled permpow's context mode with the
@@ -40,11 +40,14 @@
  * the instance has one), half a variable uniformly among those in reach.
  *
  * Defaults, for a 2-core machine: vars=16 (instances of 9..16 variables,
- * 3..4 of them values, at most 28 facts: permpow:context=1's size, which
- * trains in hours there), values=8 (the paper's), depth=4 (at 16
- * variables 1 in 6 would lie deeper uncapped; each level of depth is one
- * more chain of lookups M must do in one forward pass). The full paper
- * size is assign:vars=64,depth=16 (at most 120 facts).
+ * 3..4 of them values, at most 28 facts: permpow:context=1's size),
+ * values=8 (the paper's), depth=4 (uncapped, 5% of the variables of
+ * 16-variable programs, in 40% of the programs, lie deeper; each level of
+ * depth is one more chain of lookups M must do in one forward pass).
+ * Measured (imitate, the transformer defaults): level 2 after 5k examples,
+ * held-out accuracy 0.49 after 77k, still at level 2 (as permpow:context=1
+ * is then). The full paper size is assign:vars=64,depth=16 (at most 120
+ * facts).
  */
 #include "tasks/task.h"
 

@@ -41,13 +41,12 @@
  *
  * Defaults, for a 2-core machine: len=6 (the issue's and the paper's),
  * facts=16 (instances of 9..16 of the 64 strings: permpow:context=1's
- * size, whose training takes hours there; answers -16..16, never
- * clipped). About a third of the answers are 0 at this size (two thirds
- * at one star, one in eight at six), against 0.2 at facts=64. Measured
- * (imitate, the transformer defaults): len=6 stays at level 1 for the
- * first 60-77k examples (facts=16 or 64, this encoding or one token per
- * string), answering 0; len=4 leaves level 1 after about 80k. The paper's
- * size is wildcard:facts=64.
+ * size; answers -16..16, never clipped). About a third of the answers are
+ * 0 at this size (two thirds at one star, one in eight at six), against
+ * 0.2 at facts=64. Measured (imitate, the transformer defaults): len=6
+ * stays at level 1 for the first 60-77k examples (facts=16 or 64, this
+ * encoding or one token per string), answering 0; len=4 leaves level 1
+ * after about 80k. The paper's size is wildcard:facts=64.
  */
 #include "tasks/task.h"
 
