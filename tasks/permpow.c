@@ -47,7 +47,8 @@ enum { TYPE_POW = 0, TYPE_APPROVE = 1 };
 #define PERMPOW_SIZE_MIN 9
 /* permpow:context=1 trains a transformer that reads the facts. */
 #define PERMPOW_CONTEXT_DEFAULTS                                                                   \
-    "--model transformer:enc=4,dec=4 --lr 0.001 --lr-schedule constant --questions 512 --batch 128"
+    "--model transformer:enc=4,dec=4 --lr 0.001 --lr-schedule constant "                           \
+    "--questions 512 --batch 128"
 
 struct permpow {
     int n;       /* elements */
