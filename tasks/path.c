@@ -45,10 +45,14 @@
  * Tokens: vertex i is token i, NONE is n, distance k is n + 1 + k, and
  * UNREACHABLE is n + dmax + 2.
  *
- * Defaults n=16, dmax=12: 32 edges per instance (permpow:context=1's
- * 16-fact instances train in hours on this machine's two cores; twice
- * that is still within reach), the paper's distances 0..12 (2 log2 of its
- * 64 vertices). The paper's size fits too (path:n=64, 128 facts).
+ * Defaults n=16, dmax=12: 32 edges per instance, twice permpow's 16
+ * facts and a quarter of the paper's 64 vertices, so a two-core machine
+ * trains it: with the train defaults (permpow:context=1's 4+4-layer
+ * transformer), 600 rounds (307k examples, one thread, about 5 minutes)
+ * reached held-out 0.746 by imitation and 0.800 supervised, both still
+ * rising. dmax is the paper's 12 (2 log2 of its 64 vertices), more than
+ * 16 vertices and 32 random edges need. The paper's size fits too
+ * (path:n=64, 128 facts).
  */
 #include "tasks/task.h"
 
