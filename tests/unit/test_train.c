@@ -1,7 +1,7 @@
 /* test_train.c — the training driver: no ground truth on any IA path
  * (imitate, search, reinforce, mixed, on permpow, tictactoe and the
  * answer-domain tasks trajectory, markov and graph; imitate on the
- * tasks with facts assign and wildcard), the
+ * tasks with facts assign, wildcard, unionfind and path), the
  * supervised baseline does use it, resuming from a checkpoint is exact
  * (imitate and the RL modes, whose state includes p_ref and the sampling
  * RNG), per-type algo parsing, and the learning-rate schedule. The
@@ -27,8 +27,8 @@ static void small_opts(struct iamp_train_opts *o, const char *algo)
 
 static void open_task(struct iamp_session *s, const char *spec)
 {
-    /* A task with contexts gets a small transformer (the default is an mlp
-     * for the others). */
+    /* A task with contexts (permpow:context=1, unionfind, path) gets a
+     * small transformer (the default is an mlp for the others). */
     struct iamp_model_opts mo = {8, 32, 2, 0, ""};
     struct iamp_task t;
     char err[256];
@@ -102,6 +102,8 @@ Test(train, rounds_on_instances_with_facts_never_consult_ground_truth, .timeout 
     static const char *const algos[] = {"imitate", "search", "reinforce", "mixed"};
     for (int i = 0; i < 4; i++)
         never_consults_truth("permpow:n=12,context=1,approve=1", algos[i], i ? 2 : 0);
+    never_consults_truth("unionfind:n=12", "imitate", 0);
+    never_consults_truth("path:n=10", "imitate", 0);
 }
 
 Test(train, rounds_on_the_papers_tasks_never_consult_ground_truth, .timeout = 120)

@@ -1,0 +1,654 @@
+/* path.c — shortest paths on instances given as facts (the paper's
+ * shortest-path task, Christiano, Shlegeris & Amodei 2018).
+ *
+ * Every root question carries its own directed graph: between min(8, n)
+ * and n vertices drawn from 0..n-1 and twice as many random edges as
+ * vertices (the paper's 2n; no self-loops, no duplicates, at most
+ * PATH_DEGREE_MAX out-edges per vertex), the edges (a, b) as facts. The
+ * instance's vertices are those its facts name. Two question types, as
+ * tasks/graph.c's (the fixed-instance version, kept as it is):
+ *   dist a=A b=B   the length of a shortest path from A to B: 0..dmax, or
+ *                  "unreachable";
+ *   step a=A b=B   the first vertex of a shortest path from A to B, or
+ *                  "none" when A = B or B is unreachable.
+ *
+ * H, as the paper's: the edge query ("is A -> C a fact?") and the
+ * neighbour query ("A's out-neighbours") are H's own lookups in the facts
+ * (primitive; no question types of their own). A distance is 0 for A = B,
+ * 1 for an edge, unreachable from a vertex without out-edges; otherwise H
+ * asks the first step C, checks it with the edge query (not an edge:
+ * unreachable), asks dist(C, B) and adds one (past dmax: unreachable). A
+ * first step is B itself when A -> B is an edge, none when A = B or A has
+ * no out-edges; otherwise the candidates are A's out-neighbours (the
+ * paper's were M's proposal twice and one random neighbour; all of them
+ * is exact and bounded): H asks dist(C, B) of each and takes the nearest,
+ * the smallest vertex among equals, none when all are unreachable.
+ *
+ * Checker: breadth-first search over the facts. A distance is correct
+ * when equal; a first step when it is an out-neighbour C of A with
+ * dist(C, B) = dist(A, B) - 1 (any shortest path), or none when there is
+ * no path. A drawn instance whose longest shortest path exceeds dmax is
+ * drawn again (after 16 tries, its edges are dropped one by one until it
+ * fits), and a client's is refused: every finite distance has its token.
+ *
+ * Difficulty: the depth of decomposition, as in tasks/graph.c the reach
+ * of the sampled pairs: at level d, B is where a random walk of 1..d edges
+ * from A ends (or A where a walk backwards from B does), so dist(A, B) <=
+ * d; at the top level (d = dmax) a quarter of the pairs are uniform, which
+ * is where most unreachable pairs come from. A distance-k question's
+ * target is one edge plus M's distance k - 1, so each level needs the one
+ * below. The reach grows one edge a level (graph.c doubles it, for its
+ * depth-3 runs): at depth 1 a round carries a distance one edge further.
+ * Growing the instance's size instead (the paper's 8 + d vertices) does
+ * not bound the distances: nine vertices hold paths of eight edges.
+ *
+ * Tokens: vertex i is token i, NONE is n, distance k is n + 1 + k, and
+ * UNREACHABLE is n + dmax + 2.
+ *
+ * Defaults n=16, dmax=12: 32 edges per instance, twice permpow's 16
+ * facts and a quarter of the paper's 64 vertices, so a two-core machine
+ * trains it: with the train defaults (permpow:context=1's 4+4-layer
+ * transformer), 600 rounds (307k examples, one thread, about 5 minutes)
+ * reached held-out 0.746 by imitation and 0.800 supervised, both still
+ * rising. dmax is the paper's 12 (2 log2 of its 64 vertices), more than
+ * 16 vertices and 32 random edges need. The paper's size fits too
+ * (path:n=64, 128 facts).
+ */
+#include "tasks/task.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { TYPE_DIST = 0, TYPE_STEP = 1 };
+
+/* Roots asked on each drawn instance (as permpow:context=1). */
+#define PATH_QUESTIONS_PER_CONTEXT 16
+/* The smallest instance (the paper's: 8 + the first level). */
+#define PATH_SIZE_MIN 8
+/* Vertices at most: two edges per vertex within IAMP_FACTS_MAX facts. */
+#define PATH_N_MAX (IAMP_FACTS_MAX / 2)
+/* Out-edges of a vertex at most: a first step asks one distance each. */
+#define PATH_DEGREE_MAX 8
+/* Draws of an instance before its edges are cut down to fit dmax. */
+#define PATH_DRAWS_MAX 16
+/* A task with facts trains a transformer that reads them. */
+#define PATH_TRAIN_DEFAULTS                                                                        \
+    "--model transformer:enc=4,dec=4 --lr 0.001 --lr-schedule constant "                           \
+    "--questions 512 --batch 128"
+
+struct path {
+    int n;    /* vertices: tokens 0..n-1 */
+    int dmax; /* longest distance */
+};
+
+/* An instance's edges as adjacency lists (CSR), built from its facts. */
+struct path_graph {
+    int first[PATH_N_MAX + 1];  /* out-edges of a: adj[first[a], first[a + 1]) */
+    int adj[IAMP_FACTS_MAX];    /* targets, ascending per vertex */
+    int rfirst[PATH_N_MAX + 1]; /* in-edges of b: radj[rfirst[b], rfirst[b + 1]) */
+    int radj[IAMP_FACTS_MAX];   /* sources */
+    int n_verts;
+    int verts[PATH_N_MAX]; /* the vertices the facts name, ascending */
+};
+
+struct path_episode {
+    uint16_t type, a, b, phase;
+    uint16_t deg;                   /* step: A's out-neighbours asked */
+    uint16_t nb[PATH_DEGREE_MAX];   /* step: they, ascending */
+    const struct iamp_context *ctx; /* the facts */
+};
+
+static const struct path *state_of(const struct iamp_task *t)
+{
+    return t->state;
+}
+
+static int none_tok(const struct path *p)
+{
+    return p->n;
+}
+
+static int dist_tok(const struct path *p, int d)
+{
+    return p->n + 1 + d;
+}
+
+static int unreach_tok(const struct path *p)
+{
+    return p->n + p->dmax + 2;
+}
+
+/* The distance token for d (UNREACHABLE when d < 0 or beyond dmax). */
+static int dist_answer(const struct path *p, int d)
+{
+    return d >= 0 && d <= p->dmax ? dist_tok(p, d) : unreach_tok(p);
+}
+
+/* The distance an answer stands for; -1: unreachable (or garbage). */
+static int dist_of(const struct path *p, const struct iamp_answer *a)
+{
+    int d = a->len == 1 ? (int)a->tok[0] - p->n - 1 : -1;
+    return d >= 0 && d <= p->dmax ? d : -1;
+}
+
+static void make_question(int type, int a, int b, struct iamp_question *q)
+{
+    memset(q, 0, sizeof(*q));
+    q->type = (uint16_t)type;
+    q->len = 2;
+    q->tok[0] = (uint16_t)a;
+    q->tok[1] = (uint16_t)b;
+}
+
+static void make_answer(int tok, struct iamp_answer *a)
+{
+    memset(a, 0, sizeof(*a));
+    a->len = 1;
+    a->tok[0] = (uint16_t)tok;
+}
+
+/* ---------------------------------------------------------------- facts */
+
+static void sort_ints(int *v, int n)
+{
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
+            int x = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = x;
+        }
+}
+
+/* Adjacency lists of c's edges over vertices 0..n-1 (facts already in
+ * range: the caller validated them or drew them). */
+static void build_graph(int n, const struct iamp_context *c, struct path_graph *g)
+{
+    int deg[PATH_N_MAX] = {0}, rdeg[PATH_N_MAX] = {0};
+    int E = c ? c->n_facts : 0;
+    for (int f = 0; f < E; f++) {
+        deg[c->tok[f][0]]++;
+        rdeg[c->tok[f][1]]++;
+    }
+    g->first[0] = g->rfirst[0] = 0;
+    g->n_verts = 0;
+    for (int v = 0; v < n; v++) {
+        g->first[v + 1] = g->first[v] + deg[v];
+        g->rfirst[v + 1] = g->rfirst[v] + rdeg[v];
+        if (deg[v] || rdeg[v])
+            g->verts[g->n_verts++] = v;
+    }
+    for (int f = 0; f < E; f++) {
+        int a = c->tok[f][0], b = c->tok[f][1];
+        g->adj[g->first[a + 1] - deg[a]--] = b;
+        g->radj[g->rfirst[b + 1] - rdeg[b]--] = a;
+    }
+    for (int v = 0; v < n; v++)
+        sort_ints(g->adj + g->first[v], g->first[v + 1] - g->first[v]);
+}
+
+static int out_degree(const struct path_graph *g, int a)
+{
+    return g->first[a + 1] - g->first[a];
+}
+
+static int is_edge(const struct path_graph *g, int a, int b)
+{
+    for (int i = g->first[a]; i < g->first[a + 1]; i++)
+        if (g->adj[i] == b)
+            return 1;
+    return 0;
+}
+
+/* dist[x] = edges of a shortest path from x to b, -1: none (BFS along
+ * in-edges from b). */
+static void dists_to(int n, const struct path_graph *g, int b, int *dist)
+{
+    int queue[PATH_N_MAX], head = 0, tail = 0;
+    for (int v = 0; v < n; v++)
+        dist[v] = -1;
+    dist[b] = 0;
+    queue[tail++] = b;
+    while (head < tail) {
+        int y = queue[head++];
+        for (int i = g->rfirst[y]; i < g->rfirst[y + 1]; i++)
+            if (dist[g->radj[i]] < 0) {
+                dist[g->radj[i]] = dist[y] + 1;
+                queue[tail++] = g->radj[i];
+            }
+    }
+}
+
+/* The longest finite shortest path between two vertices of g. */
+static int longest(int n, const struct path_graph *g)
+{
+    int far = 0, dist[PATH_N_MAX];
+    for (int k = 0; k < g->n_verts; k++) {
+        dists_to(n, g, g->verts[k], dist);
+        for (int v = 0; v < n; v++)
+            far = dist[v] > far ? dist[v] : far;
+    }
+    return far;
+}
+
+/* 1 when v is a vertex of c's instance (named by a fact). */
+static int has_vertex(const struct iamp_context *c, int v)
+{
+    for (int f = 0; c && f < c->n_facts; f++)
+        if (c->tok[f][0] == v || c->tok[f][1] == v)
+            return 1;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- create */
+
+static int path_create(struct iamp_task *t, const struct iamp_spec *spec, char *err, size_t errlen)
+{
+    static const char *const keys[] = {"n", "dmax", NULL};
+    long n, dmax;
+    int rc = iamp_spec_check_keys(spec, keys, err, errlen);
+    if (!rc)
+        rc = iamp_spec_int(spec, "n", 16, 2, PATH_N_MAX, &n, err, errlen);
+    if (!rc)
+        rc =
+            iamp_spec_int(spec, "dmax", n - 1 < 12 ? n - 1 : 12, 1, PATH_N_MAX, &dmax, err, errlen);
+    if (rc)
+        return rc;
+    struct path *p = calloc(1, sizeof(*p));
+    if (!p) {
+        snprintf(err, errlen, "out of memory");
+        return IAMP_ENOMEM;
+    }
+    *p = (struct path){.n = (int)n, .dmax = (int)dmax};
+    t->state = p;
+    snprintf(t->spec, sizeof(t->spec), "path:n=%ld,dmax=%ld", n, dmax);
+    t->vocab = (int)(n + dmax + 3);
+    t->q_len = 2;
+    t->a_len = 1;
+    t->n_types = 2;
+    t->type_names[TYPE_DIST] = "dist";
+    t->type_names[TYPE_STEP] = "step";
+    t->max_difficulty = (int)dmax;
+    t->episode_size = sizeof(struct path_episode);
+    t->max_asks = PATH_DEGREE_MAX; /* step: one per out-edge; dist: 2 */
+    t->headline_type = -1;
+    t->eval_size = 1024; /* 64 instances of 16 questions */
+    t->facts_max = (int)(2 * n);
+    t->fact_len = 2;
+    t->questions_per_context = PATH_QUESTIONS_PER_CONTEXT;
+    return 0;
+}
+
+static void path_destroy(struct iamp_task *t)
+{
+    free(t->state);
+}
+
+/* ---------------------------------------------------------------- instances */
+
+/* Random edges among `size` of the n vertices into c, in the order drawn
+ * (random): pairs redrawn on a self-loop, a duplicate or a full source. */
+static void draw_edges(const struct path *p, struct iamp_rng *r, struct iamp_context *c)
+{
+    int lo = p->n < PATH_SIZE_MIN ? p->n : PATH_SIZE_MIN, verts[PATH_N_MAX], deg[PATH_N_MAX] = {0};
+    int size = lo + (int)iamp_rng_below(r, (uint32_t)(p->n - lo + 1));
+    int per = size - 1 < PATH_DEGREE_MAX ? size - 1 : PATH_DEGREE_MAX;
+    int edges = 2 * size < size * per ? 2 * size : size * per;
+    unsigned char seen[PATH_N_MAX][PATH_N_MAX] = {{0}};
+    for (int i = 0; i < p->n; i++)
+        verts[i] = i;
+    iamp_rng_shuffle(r, verts, p->n); /* the first `size` are the instance's */
+    memset(c, 0, sizeof(*c));
+    c->fact_len = 2;
+    while (c->n_facts < edges) {
+        int i = (int)iamp_rng_below(r, (uint32_t)size), j = (int)iamp_rng_below(r, (uint32_t)size);
+        if (i == j || seen[i][j] || deg[i] == PATH_DEGREE_MAX)
+            continue;
+        seen[i][j] = 1;
+        deg[i]++;
+        c->tok[c->n_facts][0] = (uint16_t)verts[i];
+        c->tok[c->n_facts++][1] = (uint16_t)verts[j];
+    }
+}
+
+/* An instance (the difficulty is the sampler's reach, not the size). */
+static void path_draw_context(const struct iamp_task *t, struct iamp_rng *r, int difficulty,
+                              struct iamp_context *c)
+{
+    const struct path *p = state_of(t);
+    struct path_graph g;
+    (void)difficulty;
+    for (int draw = 0; draw < PATH_DRAWS_MAX; draw++) {
+        draw_edges(p, r, c);
+        build_graph(p->n, c, &g);
+        if (longest(p->n, &g) <= p->dmax)
+            return;
+    }
+    while (c->n_facts > 1) { /* one edge always fits */
+        c->n_facts--;
+        c->tok[c->n_facts][0] = c->tok[c->n_facts][1] = 0;
+        build_graph(p->n, c, &g);
+        if (longest(p->n, &g) <= p->dmax)
+            return;
+    }
+}
+
+/* A client's facts: edges between vertices, each once, no self-loops, at
+ * most PATH_DEGREE_MAX out of a vertex, no shortest path past dmax. */
+static int path_valid_context(const struct iamp_task *t, const struct iamp_context *c, char *err,
+                              size_t errlen)
+{
+    const struct path *p = state_of(t);
+    int deg[PATH_N_MAX] = {0};
+    for (int f = 0; f < c->n_facts; f++) {
+        int a = c->tok[f][0], b = c->tok[f][1];
+        if (a >= p->n || b >= p->n) {
+            snprintf(err, errlen, "fact %d: vertices are 0..%d", f + 1, p->n - 1);
+            return 0;
+        }
+        if (a == b) {
+            snprintf(err, errlen, "fact %d: the edge %d -> %d is a self-loop", f + 1, a, b);
+            return 0;
+        }
+        for (int e = 0; e < f; e++)
+            if (c->tok[e][0] == a && c->tok[e][1] == b) {
+                snprintf(err, errlen, "fact %d: the edge %d -> %d is given twice", f + 1, a, b);
+                return 0;
+            }
+        if (++deg[a] > PATH_DEGREE_MAX) {
+            snprintf(err, errlen, "fact %d: vertex %d has more than %d out-edges", f + 1, a,
+                     PATH_DEGREE_MAX);
+            return 0;
+        }
+    }
+    struct path_graph g;
+    build_graph(p->n, c, &g);
+    int far = longest(p->n, &g);
+    if (far > p->dmax) {
+        snprintf(err, errlen, "the facts hold a shortest path of %d edges, over dmax=%d", far,
+                 p->dmax);
+        return 0;
+    }
+    return 1;
+}
+
+/* Where a random walk of w edges from a ends: along out-edges, or
+ * backwards along in-edges (earlier at a vertex without any). */
+static int walk(const struct path_graph *g, int a, int w, int backwards, struct iamp_rng *r)
+{
+    const int *first = backwards ? g->rfirst : g->first, *adj = backwards ? g->radj : g->adj;
+    for (int i = 0; i < w && first[a + 1] > first[a]; i++)
+        a = adj[first[a] + (int)iamp_rng_below(r, (uint32_t)(first[a + 1] - first[a]))];
+    return a;
+}
+
+/* A pair on q->ctx at level d: half from forward walks, half from
+ * backward ones (forward walks end mostly at a few well-connected
+ * vertices: graph.c), of 1..d edges; at the top level a quarter uniform. */
+static void path_sample(const struct iamp_task *t, struct iamp_rng *r, int difficulty,
+                        struct iamp_question *q)
+{
+    const struct path *p = state_of(t);
+    struct path_graph g;
+    int d = difficulty < 1 ? 1 : difficulty > t->max_difficulty ? t->max_difficulty : difficulty;
+    build_graph(p->n, q->ctx, &g);
+    int type = (int)iamp_rng_below(r, 2), how = (int)iamp_rng_below(r, 4);
+    int w = 1 + (int)iamp_rng_below(r, (uint32_t)d);
+    int nv = g.n_verts > 0 ? g.n_verts : 1;
+    int a = g.n_verts ? g.verts[iamp_rng_below(r, (uint32_t)nv)] : 0, b;
+    if (how == 3 && d == t->max_difficulty)
+        b = g.n_verts ? g.verts[iamp_rng_below(r, (uint32_t)nv)] : 0;
+    else if (how >= 2) {
+        b = a; /* uniform; its source from a backward walk */
+        a = walk(&g, b, w, 1, r);
+    } else
+        b = walk(&g, a, w, 0, r);
+    make_question(type, a, b, q);
+}
+
+/* ---------------------------------------------------------------- text */
+
+static int path_parse(const struct iamp_task *t, const char *text, struct iamp_question *q,
+                      char *err, size_t errlen)
+{
+    static const char *const words[] = {"dist", "step"}, *const keys[] = {"a", "b"};
+    const struct path *p = state_of(t);
+    const char *rest = NULL;
+    long v[2];
+    int ty = iamp_question_type_word(text, words, 2, &rest);
+    if (ty < 0 || iamp_question_words(rest, keys, v, 2)) {
+        snprintf(err, errlen,
+                 "question '%s' is not of the form 'dist a=<0..%d> b=<0..%d>' or 'step a=... "
+                 "b=...'",
+                 text, p->n - 1, p->n - 1);
+        return IAMP_EPARSE;
+    }
+    if (v[0] >= p->n || v[1] >= p->n) {
+        snprintf(err, errlen, "question '%s': a and b must be in [0, %d]", text, p->n - 1);
+        return IAMP_ERANGE;
+    }
+    make_question(ty, (int)v[0], (int)v[1], q);
+    return 0;
+}
+
+static void path_format_question(const struct iamp_task *t, const struct iamp_question *q,
+                                 char *buf, size_t len)
+{
+    (void)t;
+    snprintf(buf, len, "%s a=%d b=%d", q->type == TYPE_STEP ? "step" : "dist", q->tok[0],
+             q->tok[1]);
+}
+
+static void path_format_answer(const struct iamp_task *t, const struct iamp_question *q,
+                               const struct iamp_answer *a, char *buf, size_t len)
+{
+    const struct path *p = state_of(t);
+    int tok = a->len == 1 ? a->tok[0] : -1;
+    if (q->type == TYPE_STEP && tok >= 0 && tok < p->n)
+        snprintf(buf, len, "%d", tok);
+    else if (q->type == TYPE_STEP)
+        snprintf(buf, len, "none");
+    else if (dist_of(p, a) >= 0)
+        snprintf(buf, len, "%d", dist_of(p, a));
+    else
+        snprintf(buf, len, "unreachable");
+}
+
+static void path_answer_space(const struct iamp_task *t, const struct iamp_question *q,
+                              struct iamp_answer_space *s)
+{
+    const struct path *p = state_of(t);
+    s->lo = q->type == TYPE_STEP ? 0 : (uint16_t)dist_tok(p, 0);
+    s->hi = q->type == TYPE_STEP ? (uint16_t)(none_tok(p) + 1) : (uint16_t)(unreach_tok(p) + 1);
+    s->max_len = 1;
+    s->end_tok = -1;
+}
+
+/* In range, and both vertices of q's instance. */
+static int path_valid(const struct iamp_task *t, const struct iamp_question *q)
+{
+    const struct path *p = state_of(t);
+    return q->type <= TYPE_STEP && q->len == 2 && q->tok[0] < p->n && q->tok[1] < p->n &&
+           has_vertex(q->ctx, q->tok[0]) && has_vertex(q->ctx, q->tok[1]);
+}
+
+/* ---------------------------------------------------------------- H */
+
+/* H's lookups in the facts: A = B, the edge A -> B, A without out-edges. */
+static int path_primitive(const struct iamp_task *t, const struct iamp_question *q,
+                          struct iamp_answer *ans)
+{
+    const struct path *p = state_of(t);
+    struct path_graph g;
+    int a = q->tok[0], b = q->tok[1], step = q->type == TYPE_STEP;
+    if (a >= p->n || b >= p->n) { /* invalid: guarded, not asked */
+        make_answer(step ? none_tok(p) : unreach_tok(p), ans);
+        return 1;
+    }
+    build_graph(p->n, q->ctx, &g);
+    if (a == b)
+        make_answer(step ? none_tok(p) : dist_tok(p, 0), ans);
+    else if (is_edge(&g, a, b))
+        make_answer(step ? b : dist_tok(p, 1), ans);
+    else if (out_degree(&g, a) == 0)
+        make_answer(step ? none_tok(p) : unreach_tok(p), ans);
+    else
+        return 0;
+    return 1;
+}
+
+static void path_episode_start(const struct iamp_task *t, void *ep, const struct iamp_question *q)
+{
+    const struct path *p = state_of(t);
+    struct path_episode *e = ep;
+    struct path_graph g;
+    memset(e, 0, sizeof(*e));
+    e->type = q->type;
+    e->a = q->tok[0];
+    e->b = q->tok[1];
+    e->ctx = q->ctx;
+    build_graph(p->n, q->ctx, &g);
+    for (int i = g.first[e->a]; i < g.first[e->a + 1] && e->deg < PATH_DEGREE_MAX; i++)
+        e->nb[e->deg++] = (uint16_t)g.adj[i];
+}
+
+/* Distance: ask the first step C, check the edge, ask dist(C, B), add 1. */
+static int dist_step(const struct path *p, struct path_episode *e,
+                     const struct iamp_answer *answers, int n_answers, struct iamp_question *asks,
+                     int *n_asks, struct iamp_answer *out)
+{
+    if (e->phase == 0) {
+        make_question(TYPE_STEP, e->a, e->b, &asks[0]);
+        e->phase = 1;
+        *n_asks = 1;
+        return IAMP_EP_ASK;
+    }
+    if (e->phase == 1) {
+        int c = n_answers == 1 && answers[0].len == 1 ? answers[0].tok[0] : none_tok(p), edge = 0;
+        for (int i = 0; i < e->deg; i++)
+            edge |= e->nb[i] == c;
+        if (!edge) {
+            make_answer(unreach_tok(p), out);
+            return IAMP_EP_DONE;
+        }
+        make_question(TYPE_DIST, c, e->b, &asks[0]);
+        e->phase = 2;
+        *n_asks = 1;
+        return IAMP_EP_ASK;
+    }
+    int d = n_answers == 1 ? dist_of(p, &answers[0]) : -1;
+    make_answer(dist_answer(p, d < 0 ? -1 : d + 1), out);
+    return IAMP_EP_DONE;
+}
+
+/* First step: the out-neighbour nearest to B by the distances asked. */
+static int first_step(const struct path *p, struct path_episode *e,
+                      const struct iamp_answer *answers, int n_answers, struct iamp_question *asks,
+                      int *n_asks, struct iamp_answer *out)
+{
+    if (e->phase == 0) {
+        for (int i = 0; i < e->deg; i++)
+            make_question(TYPE_DIST, e->nb[i], e->b, &asks[i]);
+        e->phase = 1;
+        *n_asks = e->deg;
+        return IAMP_EP_ASK;
+    }
+    int best = none_tok(p), best_d = -1;
+    for (int i = 0; i < e->deg && i < n_answers; i++) {
+        int d = dist_of(p, &answers[i]);
+        if (d >= 0 && (best_d < 0 || d < best_d)) {
+            best_d = d;
+            best = e->nb[i];
+        }
+    }
+    make_answer(best, out);
+    return IAMP_EP_DONE;
+}
+
+static int path_episode_step(const struct iamp_task *t, void *ep, const struct iamp_answer *answers,
+                             int n_answers, struct iamp_question *asks, int *n_asks,
+                             struct iamp_answer *out)
+{
+    const struct path *p = state_of(t);
+    struct path_episode *e = ep;
+    *n_asks = 0;
+    if (e->deg == 0) { /* primitive: the engine does not start these */
+        make_answer(e->type == TYPE_STEP ? none_tok(p) : unreach_tok(p), out);
+        return IAMP_EP_DONE;
+    }
+    if (e->type == TYPE_STEP)
+        return first_step(p, e, answers, n_answers, asks, n_asks, out);
+    return dist_step(p, e, answers, n_answers, asks, n_asks, out);
+}
+
+/* ---------------------------------------------------------------- truth */
+
+/* dist(A, B) into *d and, for a step question, the smallest out-neighbour
+ * of A on a shortest path (none when d <= 0). */
+static int true_step(const struct path *p, const struct iamp_question *q, struct path_graph *g,
+                     int *dist, int *d)
+{
+    int a = q->tok[0], b = q->tok[1];
+    build_graph(p->n, q->ctx, g);
+    dists_to(p->n, g, b, dist);
+    *d = dist[a];
+    for (int i = g->first[a]; *d > 0 && i < g->first[a + 1]; i++)
+        if (dist[g->adj[i]] == *d - 1)
+            return g->adj[i];
+    return none_tok(p);
+}
+
+static void path_truth(const struct iamp_task *t, const struct iamp_question *q,
+                       struct iamp_answer *ans)
+{
+    const struct path *p = state_of(t);
+    struct path_graph g;
+    int dist[PATH_N_MAX], d;
+    if (q->tok[0] >= p->n || q->tok[1] >= p->n) {
+        make_answer(q->type == TYPE_STEP ? none_tok(p) : unreach_tok(p), ans);
+        return;
+    }
+    int c = true_step(p, q, &g, dist, &d);
+    make_answer(q->type == TYPE_STEP ? c : dist_answer(p, d), ans);
+}
+
+static int path_correct(const struct iamp_task *t, const struct iamp_question *q,
+                        const struct iamp_answer *ans)
+{
+    const struct path *p = state_of(t);
+    struct path_graph g;
+    int dist[PATH_N_MAX], d;
+    if (ans->len != 1 || q->tok[0] >= p->n || q->tok[1] >= p->n)
+        return 0;
+    true_step(p, q, &g, dist, &d);
+    int c = ans->tok[0];
+    if (q->type == TYPE_DIST)
+        return c == dist_answer(p, d);
+    if (d <= 0)
+        return c == none_tok(p);
+    return c < p->n && is_edge(&g, q->tok[0], c) && dist[c] == d - 1;
+}
+
+const struct iamp_task_ops iamp_path_ops = {
+    .name = "path",
+    .summary = "shortest paths on facts: dist a=A b=B (0..dmax or unreachable), step a=A b=B",
+    .params = "n=16 (2..64) vertices, dmax=min(12,n-1) (1..64) longest distance; every root its "
+              "own graph of min(8,n)..n vertices and twice as many random edges (out-degree "
+              "<= 8), given as facts (a, b)",
+    .train_defaults = PATH_TRAIN_DEFAULTS,
+    .create = path_create,
+    .destroy = path_destroy,
+    .sample = path_sample,
+    .draw_context = path_draw_context,
+    .valid_context = path_valid_context,
+    .parse_question = path_parse,
+    .format_question = path_format_question,
+    .format_answer = path_format_answer,
+    .answer_space = path_answer_space,
+    .valid_question = path_valid,
+    .primitive = path_primitive,
+    .episode_start = path_episode_start,
+    .episode_step = path_episode_step,
+    .truth = path_truth,
+    .correct = path_correct,
+};
