@@ -5,6 +5,11 @@
  * same operations in the same order whatever the width (no reductions
  * across lanes, no contraction into FMA: the build passes
  * -ffp-contract=off), so results do not depend on the machine.
+ *
+ * Name such functions uniquely across the program even when static: clang
+ * (14) emits each one's ifunc resolver as a global `<name>.resolver`, so
+ * two files with a static relu() fail to link together (mlp.c and
+ * transformer.c did; the transformer's carry a tf_ prefix).
  */
 #ifndef IAMP_SIMD_H
 #define IAMP_SIMD_H

@@ -482,7 +482,7 @@ static void transpose(int rows, int cols, const float *src, int lds, float *dst,
             dst[(size_t)j * (size_t)ldd + i] = src[(size_t)i * (size_t)lds + j];
 }
 
-IAMP_VECTOR_CLONES static void add_bias(float *y, const float *b, int rows, int n, int stride)
+IAMP_VECTOR_CLONES static void tf_add_bias(float *y, const float *b, int rows, int n, int stride)
 {
     for (int r = 0; r < rows; r++)
         for (int j = 0; j < n; j++)
@@ -520,13 +520,13 @@ IAMP_VECTOR_CLONES static void mul_of(float *restrict y, const float *restrict a
         y[j] = a[j] * b[j];
 }
 
-IAMP_VECTOR_CLONES static void relu(float *restrict y, size_t n)
+IAMP_VECTOR_CLONES static void tf_relu(float *restrict y, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         y[i] = y[i] > 0.0f ? y[i] : 0.0f;
 }
 
-IAMP_VECTOR_CLONES static void relu_mask(float *restrict d, const float *restrict act, size_t n)
+IAMP_VECTOR_CLONES static void tf_relu_mask(float *restrict d, const float *restrict act, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         d[i] = act[i] > 0.0f ? d[i] : 0.0f;
@@ -655,7 +655,7 @@ static void linear(int n, int out, int in, const float *x, int ldx, const float 
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out, in, 1.0f, x, ldx, w, in,
                 acc ? 1.0f : 0.0f, y, ldy);
     if (b)
-        add_bias(y, b, n, out, ldy);
+        tf_add_bias(y, b, n, out, ldy);
 }
 
 /* The backward of linear: gw (out, in) += dy^T x, gb (may be NULL) +=
@@ -833,7 +833,7 @@ static void ff_fwd(const struct iamp_model *m, const struct iamp_tf_layer *L, in
     int d = TF(m)->D.d, F = TF(m)->D.F;
     ln_fwd(n, d, x, ldx, w + L->ln3g, w + L->ln3b, ln->xh, ln->rs, ln->y);
     linear(n, F, d, ln->y, d, w + L->w1, w + L->b1, 0, hid, F);
-    relu(hid, (size_t)n * (size_t)F);
+    tf_relu(hid, (size_t)n * (size_t)F);
     linear(n, d, F, hid, F, w + L->w2, w + L->b2, 1, x, ldx);
 }
 
@@ -846,7 +846,7 @@ static void ff_back(struct iamp_model *m, const struct iamp_tf_layer *L, int n, 
     float *gr = m->grads, *dt = tp->dec.dt, *dy = tp->dec.dy;
     int d = tp->D.d, F = tp->D.F;
     linear_back(n, d, F, dx, ldx, hid, F, w + L->w2, gr + L->w2, gr + L->b2, dt, F, 0);
-    relu_mask(dt, hid, (size_t)n * (size_t)F);
+    tf_relu_mask(dt, hid, (size_t)n * (size_t)F);
     linear_back(n, F, d, dt, F, ln->y, d, w + L->w1, gr + L->w1, gr + L->b1, dy, d, 0);
     ln_back(n, d, dy, d, ln->xh, ln->rs, w + L->ln3g, gr + L->ln3g, gr + L->ln3b, dx, ldx);
 }
