@@ -56,4 +56,13 @@ for algo in imitate mixed; do
         fail "permpow context $algo: N=3 ($three) differs from N=1 ($one)"
     echo "permpow context $algo: $three"
 done
+# One of the paper's other tasks (union find: three question types, trees
+# of facts) gives N = 1's run too.
+uf="train --task unionfind:n=10 --model transformer:d=16,heads=2,enc=1,dec=1 --algo imitate"
+uf="$uf --rounds 5 --questions 64 --batch 32 --eval-size 64 --quiet"
+one=$(run_np 1 $uf) || fail "unionfind N=1"
+three=$(run_np 3 $uf --check-params) || fail "unionfind N=3"
+[ "${one%%, [0-9.]*s;*}" = "${three%%, [0-9.]*s;*}" ] ||
+    fail "unionfind: N=3 ($three) differs from N=1 ($one)"
+echo "unionfind imitate: $three"
 finish
