@@ -21,14 +21,22 @@ a=$("$IAMP" eval --checkpoint "$TMP/n3/checkpoint.pb" --json)
 b=$("$IAMP" eval --checkpoint "$TMP/n3b/checkpoint.pb" --json)
 echo "$a" | grep -q '"params_fnv"' || fail "eval --json has no params_fnv: $a"
 [ "$a" = "$b" ] || fail "two N=3 runs differ: $a vs $b"
+# same_as_one NAME ARGS...: `iamp ARGS` at N = 3 (parameters compared
+# across ranks every round) ends as N = 1 does, up to the wall time.
+same_as_one() {
+    local name=$1 one three
+    shift
+    one=$(run_np 1 "$@") || fail "$name N=1"
+    three=$(run_np 3 "$@" --check-params) || fail "$name N=3"
+    [ "${one%%, [0-9.]*s;*}" = "${three%%, [0-9.]*s;*}" ] ||
+        fail "$name: N=3 ($three) differs from N=1 ($one)"
+    echo "$name: $three"
+}
 # The RL modes too: sampled answers, amplified approvals, value baselines
 # and the KL term to p_ref give N = 1's run exactly.
 for algo in search mixed; do
-    rl="train --task tictactoe --algo $algo --rounds 6 --warmup 2 --questions 64 --eval-size 200 --quiet"
-    one=$(run_np 1 $rl) || fail "tictactoe $algo N=1"
-    three=$(run_np 3 $rl --check-params) || fail "tictactoe $algo N=3"
-    [ "${one%%, [0-9.]*s;*}" = "${three%%, [0-9.]*s;*}" ] ||
-        fail "tictactoe $algo: N=3 ($three) differs from N=1 ($one)"
+    same_as_one "tictactoe $algo" train --task tictactoe --algo $algo --rounds 6 --warmup 2 \
+        --questions 64 --eval-size 200 --quiet
 done
 # The answer domains: token sequences with per-prefix baselines (trajectory
 # reinforce after an imitation warm-up) and continuous answers (markov mixed:
@@ -37,32 +45,18 @@ done
 for run in "trajectory:n=16,lmax=8 reinforce" "markov:s=4,kmax=8 mixed" \
     "graph:v=24 imitate --pair-slot --depth 3"; do
     set -- $run
-    rl="train --task $1 --algo $2 ${*:3} --rounds 6 --warmup 2 --questions 64 --eval-size 64 --hidden 64 --quiet"
-    one=$(run_np 1 $rl) || fail "$1 $2 N=1"
-    three=$(run_np 3 $rl --check-params) || fail "$1 $2 N=3"
-    [ "${one%%, [0-9.]*s;*}" = "${three%%, [0-9.]*s;*}" ] ||
-        fail "$1 $2: N=3 ($three) differs from N=1 ($one)"
-    echo "$1 $2: $three"
+    same_as_one "$1 $2" train --task $1 --algo $2 "${@:3}" --rounds 6 --warmup 2 --questions 64 \
+        --eval-size 64 --hidden 64 --quiet
 done
 # Questions that carry facts, read by a transformer: work units and train
 # batches ship each instance once; imitation and mixed (approval questions
-# on the same instance, samples, p_ref) give N = 1's run.
+# on the same instance, samples, p_ref) give N = 1's run, and so does one
+# of the paper's other tasks (union find: three question types, trees of
+# facts).
+small="--model transformer:d=16,heads=2,enc=1,dec=1 --rounds 5 --questions 64 --batch 32"
 for algo in imitate mixed; do
-    rl="train --task permpow:n=12,context=1,approve=1 --model transformer:d=16,heads=2,enc=1,dec=1"
-    rl="$rl --algo $algo --rounds 5 --warmup 2 --questions 64 --batch 32 --eval-size 64 --quiet"
-    one=$(run_np 1 $rl) || fail "permpow context $algo N=1"
-    three=$(run_np 3 $rl --check-params) || fail "permpow context $algo N=3"
-    [ "${one%%, [0-9.]*s;*}" = "${three%%, [0-9.]*s;*}" ] ||
-        fail "permpow context $algo: N=3 ($three) differs from N=1 ($one)"
-    echo "permpow context $algo: $three"
+    same_as_one "permpow context $algo" train --task permpow:n=12,context=1,approve=1 $small \
+        --algo $algo --warmup 2 --eval-size 64 --quiet
 done
-# One of the paper's other tasks (union find: three question types, trees
-# of facts) gives N = 1's run too.
-uf="train --task unionfind:n=10 --model transformer:d=16,heads=2,enc=1,dec=1 --algo imitate"
-uf="$uf --rounds 5 --questions 64 --batch 32 --eval-size 64 --quiet"
-one=$(run_np 1 $uf) || fail "unionfind N=1"
-three=$(run_np 3 $uf --check-params) || fail "unionfind N=3"
-[ "${one%%, [0-9.]*s;*}" = "${three%%, [0-9.]*s;*}" ] ||
-    fail "unionfind: N=3 ($three) differs from N=1 ($one)"
-echo "unionfind imitate: $three"
+same_as_one "unionfind imitate" train --task unionfind:n=10 $small --algo imitate --eval-size 64 --quiet
 finish

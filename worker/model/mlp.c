@@ -123,12 +123,6 @@ static int mlp_init(struct iamp_model *m)
     }
     layout_params(m);
     m->n_params = p->lay.total;
-    m->params = iamp_model_alloc_floats(m->n_params);
-    m->grads = iamp_model_alloc_floats(m->n_params);
-    if (!m->params || !m->grads)
-        return IAMP_ENOMEM;
-    memset(m->params, 0, m->n_params * sizeof(float));
-    memset(m->grads, 0, m->n_params * sizeof(float));
     return 0;
 }
 

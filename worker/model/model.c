@@ -67,6 +67,15 @@ int iamp_model_init(struct iamp_model *m, const struct iamp_model_config *cfg)
     m->cfg = *cfg;
     m->ops = iamp_model_ops_for(cfg);
     int rc = m->ops->init(m);
+    if (!rc) {
+        m->params = iamp_model_alloc_floats(m->n_params);
+        m->grads = iamp_model_alloc_floats(m->n_params);
+        rc = m->params && m->grads ? 0 : IAMP_ENOMEM;
+    }
+    if (!rc) {
+        memset(m->params, 0, m->n_params * sizeof(float));
+        memset(m->grads, 0, m->n_params * sizeof(float));
+    }
     if (rc)
         iamp_model_release(m);
     return rc;

@@ -140,7 +140,8 @@ struct iamp_model_ops {
     const char *name; /* the spec's name: "mlp", "transformer" */
     /* 0 when the config fits this implementation; else a reason in err. */
     int (*check)(const struct iamp_model_config *c, char *err, size_t errlen);
-    /* Allocate: set n_slots, n_params, params and grads (zeroed) and impl. */
+    /* Set n_slots, n_params and impl (the caller then allocates params
+     * and grads, zeroed). */
     int (*init)(struct iamp_model *m);
     /* A view of m->base: its params (m->params already set), own grads and
      * activations. */
