@@ -42,6 +42,7 @@
  * 0.5). At the top level a quarter of the pairs are drawn uniformly, as in
  * the evaluation set (most unreachable pairs are among them).
  */
+#include "tasks/distance.h"
 #include "tasks/task.h"
 
 #include <stdio.h>
@@ -357,57 +358,26 @@ static int graph_eval_set(const struct iamp_task *t, struct iamp_rng *r, struct 
 static int graph_parse(const struct iamp_task *t, const char *text, struct iamp_question *q,
                        char *err, size_t errlen)
 {
-    static const char *const words[] = {"dist", "step"}, *const keys[] = {"a", "b"};
-    const struct graph *g = state_of(t);
-    const char *rest = NULL;
-    long v[2];
-    int ty = iamp_question_type_word(text, words, 2, &rest);
-    if (ty < 0 || iamp_question_words(rest, keys, v, 2)) {
-        snprintf(err, errlen,
-                 "question '%s' is not of the form 'dist a=<0..%d> b=<0..%d>' or 'step a=... "
-                 "b=...'",
-                 text, g->v - 1, g->v - 1);
-        return IAMP_EPARSE;
-    }
-    if (v[0] >= g->v || v[1] >= g->v) {
-        snprintf(err, errlen, "question '%s': a and b must be in [0, %d]", text, g->v - 1);
-        return IAMP_ERANGE;
-    }
-    make_question(ty, (int)v[0], (int)v[1], q);
-    return 0;
+    return iamp_dist_parse(state_of(t)->v, text, q, err, errlen);
 }
 
 static void graph_format_question(const struct iamp_task *t, const struct iamp_question *q,
                                   char *buf, size_t len)
 {
     (void)t;
-    snprintf(buf, len, "%s a=%d b=%d", q->type == TYPE_STEP ? "step" : "dist", q->tok[0],
-             q->tok[1]);
+    iamp_dist_format_question(q, buf, len);
 }
 
 static void graph_format_answer(const struct iamp_task *t, const struct iamp_question *q,
                                 const struct iamp_answer *a, char *buf, size_t len)
 {
-    const struct graph *g = state_of(t);
-    int tok = a->len == 1 ? a->tok[0] : -1;
-    if (q->type == TYPE_STEP && tok >= 0 && tok < g->v)
-        snprintf(buf, len, "%d", tok);
-    else if (q->type == TYPE_STEP)
-        snprintf(buf, len, "none");
-    else if (dist_of(g, a) >= 0)
-        snprintf(buf, len, "%d", dist_of(g, a));
-    else
-        snprintf(buf, len, "unreachable");
+    iamp_dist_format_answer(state_of(t)->v, state_of(t)->dmax, q, a, buf, len);
 }
 
 static void graph_answer_space(const struct iamp_task *t, const struct iamp_question *q,
                                struct iamp_answer_space *s)
 {
-    const struct graph *g = state_of(t);
-    s->lo = q->type == TYPE_STEP ? 0 : (uint16_t)dist_tok(g, 0);
-    s->hi = q->type == TYPE_STEP ? (uint16_t)(none_tok(g) + 1) : (uint16_t)(unreach_tok(g) + 1);
-    s->max_len = 1;
-    s->end_tok = -1;
+    iamp_dist_answer_space(state_of(t)->v, state_of(t)->dmax, q, s);
 }
 
 static int graph_valid(const struct iamp_task *t, const struct iamp_question *q)
