@@ -249,7 +249,7 @@ FAULTS = [
     ("badask", "asked a malformed question"),
     ("badanswer", "outside the question's answer space"),
     ("primask", "replied ASK to a PRIMITIVE call"),
-    ("manyasks", "questions in all, the task allows 2"),
+    ("manyasks", "questions in all, the task allows 3"),
     ("text", "does not parse"),
     ("error", "H raised ValueError: bad fact"),
     ("garbage", "not an OverseerReplies message"),

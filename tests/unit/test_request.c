@@ -89,7 +89,7 @@ Test(request, refuses_depth_over_the_limit)
 
 Test(request, refuses_trees_over_the_node_limit)
 {
-    lim.max_tree_nodes = 10; /* permpow at depth 2: up to 7 nodes per question */
+    lim.max_tree_nodes = 20; /* permpow at depth 2: up to 13 nodes per question */
     m.submit.has_depth = 1;
     m.submit.depth = 2;
     cr_assert_eq(check(NULL), IAMP_WERR_LIMIT);
