@@ -44,7 +44,7 @@ static void reply(const struct iamp_msg *m)
     char why[IAMP_REASON_MAX];
     if (iamp_msg_frame(m, &buf, &len))
         abort();
-    struct iamp_msg_limits client = {1u << 20, 1u << 20, 1u << 20};
+    struct iamp_msg_limits client = {1u << 20, 1u << 20, 1u << 20, 1u << 22};
     if (iamp_msg_decode(buf + IAMP_FRAME_HEADER_BYTES, len - IAMP_FRAME_HEADER_BYTES, &client,
                         &back, why, sizeof(why)))
         abort(); /* what we encode must decode */
