@@ -67,10 +67,23 @@ int iamp_session_open(struct iamp_session *s, const char *task_spec,
                       const struct iamp_model_opts *mo, float lr, uint64_t seed, char *err,
                       size_t errlen)
 {
-    memset(s, 0, sizeof(*s));
-    int rc = iamp_task_create(&s->task, task_spec, err, errlen);
-    if (rc)
+    struct iamp_task t;
+    int rc = iamp_task_create(&t, task_spec, err, errlen);
+    if (rc) {
+        memset(s, 0, sizeof(*s));
         return rc;
+    }
+    return iamp_session_open_task(s, &t, mo, lr, seed, err, errlen);
+}
+
+int iamp_session_open_task(struct iamp_session *s, struct iamp_task *t,
+                           const struct iamp_model_opts *mo, float lr, uint64_t seed, char *err,
+                           size_t errlen)
+{
+    memset(s, 0, sizeof(*s));
+    s->task = *t;
+    memset(t, 0, sizeof(*t));
+    int rc = 0;
     struct iamp_model_config c;
     memset(&c, 0, sizeof(c));
     rc = config_for(&s->task, mo, &c, err, errlen);

@@ -149,6 +149,11 @@ struct iamp_session {
 IAMP_WUR int iamp_session_open(struct iamp_session *s, const char *task_spec,
                                const struct iamp_model_opts *mo, float lr, uint64_t seed, char *err,
                                size_t errlen);
+/* The same with a task already made (moved into the session: *t is
+ * zeroed, and the session destroys it, also on failure). */
+IAMP_WUR int iamp_session_open_task(struct iamp_session *s, struct iamp_task *t,
+                                    const struct iamp_model_opts *mo, float lr, uint64_t seed,
+                                    char *err, size_t errlen);
 /* A session from a checkpoint file. task_spec may be NULL (use the
  * checkpoint's); otherwise it must name the same task. ck (may be NULL)
  * receives the checkpoint's training state; the caller releases it. */

@@ -38,6 +38,8 @@ static const char train_usage[] =
 struct train_cmd {
     struct iamp_train_plan plan;
     const char *task, *metrics, *ckdir, *tensorboard, *demos;
+    const char *overseer, *hp_model; /* --overseer h|learned, --overseer-model */
+    struct iamp_hprime_opts hp;
     int resume, quiet, profile;
     long log_every;
     double stop_at;
@@ -63,6 +65,21 @@ static const struct iamp_opt cmd_rows[] = {
                     "round takes --questions of them in a shuffled cycle.\n"
                     "Needs --algo imitate (its default). --resume with\n"
                     "the same FILE goes on exactly; without it, with IA"),
+    IAMP_OPT_STRING("overseer", overseer, "WHO",
+                    "who decomposes: h, the task's H; or learned, H' (a\n"
+                    "transformer over H's transcripts) with H called on a\n"
+                    "budget: --overseer-first calls, then per step of M 1,\n"
+                    "0.1, 0.01 by H''s held-out loss (>= 0.1, >= 0.01,\n"
+                    "below). One process; no --resume"),
+    IAMP_OPT_NUM("overseer-first", IAMP_OPT_LONG, hp.first, 0, 100000000, "N",
+                 "learned: H calls before the rate applies"),
+    IAMP_OPT_STRING("overseer-model", hp_model, "SPEC", "learned: H''s model (--model's syntax)"),
+    IAMP_OPT_NUM("overseer-steps", IAMP_OPT_INT, hp.steps, 0, 10000, "N",
+                 "learned: H''s Adam steps per round"),
+    IAMP_OPT_NUM("overseer-batch", IAMP_OPT_INT, hp.batch, 1, 100000, "N",
+                 "learned: transcript steps per H' step"),
+    IAMP_OPT_NUM("overseer-lr", IAMP_OPT_FLOAT, hp.lr, 1e-7, 1.0, "LR",
+                 "learned: H''s learning rate"),
     {.name = "stop-at",
      .kind = IAMP_OPT_DOUBLE,
      .offset = CMD_AT(stop_at),
@@ -124,9 +141,13 @@ static const struct iamp_cli_help train_help = {train_usage, train_help_more};
 
 static void train_cmd_defaults(struct train_cmd *c, const struct iamp_train_plan *plan)
 {
+    static const struct iamp_hprime_opts hp = IAMP_HPRIME_OPTS_DEFAULT;
     memset(c, 0, sizeof(*c));
     c->plan = *plan;
     c->log_every = 10;
+    c->overseer = "h";
+    c->hp = hp;
+    c->hp_model = hp.model;
 }
 
 /* The options of argv onto c, parsed from a copy (argv is read twice);
@@ -184,6 +205,17 @@ static int parse_train(int argc, char **argv, struct train_cmd *c)
         return iamp_cli_usage("train", "--algo is required");
     if (c->resume && !c->ckdir)
         return iamp_cli_usage("train", "--resume needs --checkpoint-dir");
+    if (strcmp(c->overseer, "h") != 0 && strcmp(c->overseer, "learned") != 0)
+        return iamp_cli_usage("train", "--overseer is h or learned, not '%s'", c->overseer);
+    if (strcmp(c->overseer, "learned") == 0 && c->resume)
+        return iamp_cli_usage("train", "--overseer learned cannot --resume: H' and its "
+                                       "transcripts are not in the checkpoint");
+    if (strcmp(c->overseer, "learned") == 0 && c->demos)
+        return iamp_cli_usage("train", "--overseer learned has no H to learn from with "
+                                       "--demonstrations");
+    if (strlen(c->hp_model) >= sizeof(c->hp.model))
+        return iamp_cli_usage("train", "--overseer-model is too long");
+    snprintf(c->hp.model, sizeof(c->hp.model), "%s", c->hp_model);
     return -1;
 }
 
@@ -196,6 +228,7 @@ struct train_run {
     char ckpath[1024];
     struct iamp_demos demos;  /* --demonstrations, for the trainer's lifetime */
     int has_demos, bad_demos; /* bad_demos: the file was refused (a usage error) */
+    struct iamp_hprime *hp;   /* --overseer learned, in r->s's task */
 };
 
 /* The trainer, on the demonstrations when there are any: they are read
@@ -212,6 +245,7 @@ static int start_trainer(struct train_run *r, struct iamp_train_opts o,
         r->has_demos = 1;
         o.demos = &r->demos;
     }
+    o.hprime = r->hp;
     return iamp_trainer_init(&r->tr, &r->s, &o, ck, err, errlen);
 }
 
@@ -227,6 +261,15 @@ static int open_fresh(struct train_run *r, char *err, size_t errlen)
     if (!rc && iamp_cli_attach("train", &r->s)) {
         snprintf(err, errlen, "workers unavailable");
         return IAMP_EMPI;
+    }
+    if (!rc && strcmp(c->overseer, "learned") == 0) {
+        struct iamp_hprime_opts hp = c->hp;
+        hp.seed = p->o.cfg.seed;
+        if (r->s.remote) {
+            snprintf(err, errlen, "--overseer learned runs in one process, not under mpirun");
+            return IAMP_EINVAL;
+        }
+        rc = iamp_hprime_install(&r->s, &hp, &r->hp, err, errlen);
     }
     if (!rc)
         rc = start_trainer(r, p->o, NULL, err, errlen);
@@ -385,6 +428,7 @@ out:
     iamp_tensorboard_free(r.tb);
     iamp_trainer_release(&r.tr);
     iamp_demos_release(&r.demos);
+    iamp_hprime_free(r.hp, &r.s);
     iamp_session_close(&r.s);
     return code;
 }

@@ -67,6 +67,15 @@ int iamp_metrics_fields(const struct iamp_task *t, const struct iamp_round_stats
     add(out, &n, "entropy", st->entropy, 0);
     add(out, &n, "kl", st->kl, 0);
     add(out, &n, "value_error", st->value_error, 0);
+    add(out, &n, "h_calls", (double)st->h_calls, 1);
+    add(out, &n, "labels", (double)st->labels, 1);
+    if (st->has_hprime) {
+        add(out, &n, "hprime_episodes", (double)st->hp.hprime_episodes, 1);
+        add(out, &n, "hprime_invalid", (double)st->hp.invalid, 1);
+        add(out, &n, "hprime_loss", st->hp.loss, 0);
+        add(out, &n, "hprime_ask_accuracy", st->hp.ask_accuracy, 0);
+        add(out, &n, "hprime_answer_accuracy", st->hp.answer_accuracy, 0);
+    }
     add(out, &n, "seconds", st->seconds, 0);
     add(out, &n, "round_seconds", st->round_seconds, 0);
     return n;
@@ -109,6 +118,9 @@ void iamp_metrics_print_line(FILE *out, const struct iamp_round_stats *st)
         snprintf(rl, sizeof(rl), "  appr %.3f", st->approval);
     if (!isnan(st->kl))
         snprintf(rl + strlen(rl), sizeof(rl) - strlen(rl), "  kl %.3f", st->kl);
+    if (st->has_hprime)
+        snprintf(rl + strlen(rl), sizeof(rl) - strlen(rl), "  H %ld H' %.3f", st->h_calls,
+                 st->hp.loss);
     fprintf(out,
             "round %5ld  examples %8ld  level %d  agree %.3f  loss %.4f  acc %s  amp %s%s  %.1fs\n",
             st->round, st->examples, st->difficulty, st->agreement, st->loss, acc, amp, rl,

@@ -26,7 +26,7 @@
 /* A row's fields: round, examples, difficulty, agreement, loss, accuracy,
  * amplified_accuracy, accuracy_<type>..., the task's metrics...,
  * approval, reward, entropy, kl, value_error, seconds, round_seconds. */
-#define IAMP_METRICS_FIELDS_MAX (16 + IAMP_TYPES_MAX + IAMP_METRICS_MAX)
+#define IAMP_METRICS_FIELDS_MAX (24 + IAMP_TYPES_MAX + IAMP_METRICS_MAX)
 struct iamp_metrics_field {
     char name[64];
     double value;   /* NAN: null */

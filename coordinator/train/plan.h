@@ -23,6 +23,8 @@ struct iamp_train_opts {
     int curriculum;               /* 0: start at the top level */
     struct iamp_demos *demos;     /* M imitates these instead of Amp(H, M) (borrowed,
                                      coordinator/train/demos.h); NULL: IA */
+    struct iamp_hprime *hprime;   /* a learned overseer H' in place of H, installed in the
+                                     session's task (borrowed, worker/hprime.h); NULL: H */
 };
 
 /* When a run evaluates and saves (round numbers count from the model's

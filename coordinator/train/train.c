@@ -224,8 +224,18 @@ static int ia_targets(struct iamp_trainer *tr, int n, struct iamp_mode_stats *ms
     int rc = iamp_session_answer(s, tr->rd.qs, n, tr->rd.mine);
     phase_end(tr, IAMP_PHASE_ANSWER, tp);
     tr->rd.round = tr->round;
+    /* H's calls are the engine's episodes (H''s own count with H'); the
+     * labels are the ground truth's answers the modes asked for. */
+    long episodes = s->engine.stats.episodes, truths = iamp_task_truth_calls();
+    if (tr->opts.hprime)
+        iamp_hprime_training(tr->opts.hprime, 1);
     if (!rc)
         rc = iamp_modes_build(&tr->rd, n, ms);
+    if (tr->opts.hprime)
+        iamp_hprime_training(tr->opts.hprime, 0);
+    else
+        tr->h_calls += s->engine.stats.episodes - episodes;
+    tr->labels += iamp_task_truth_calls() - truths;
     phase_end(tr, IAMP_PHASE_TARGETS, tp);
     return rc;
 }
@@ -279,6 +289,12 @@ int iamp_trainer_step(struct iamp_trainer *tr, struct iamp_round_stats *st)
     if (!tr->opts.demos)
         iamp_curriculum_update(&tr->cur, (float)st->agreement);
     rc = distil(tr, n, &st->loss);
+    if (!rc && tr->opts.hprime) {
+        long steps = ((long)n * (tr->opts.cfg.epochs ? tr->opts.cfg.epochs : 1) +
+                      (long)tr->opts.cfg.batch - 1) /
+                     (long)tr->opts.cfg.batch;
+        rc = iamp_hprime_round(tr->opts.hprime, steps);
+    }
     phase_end(tr, IAMP_PHASE_FIT, &tp);
     if (!rc)
         rc = measure_policy(tr, n, st);
@@ -289,6 +305,13 @@ int iamp_trainer_step(struct iamp_trainer *tr, struct iamp_round_stats *st)
     tr->examples += n;
     st->round = tr->round;
     st->examples = tr->examples;
+    st->h_calls = tr->h_calls;
+    st->labels = tr->labels;
+    if (tr->opts.hprime) {
+        st->has_hprime = 1;
+        iamp_hprime_get_stats(tr->opts.hprime, &st->hp);
+        st->h_calls = st->hp.h_calls;
+    }
     st->round_seconds = iamp_now() - t0;
     tr->seconds += st->round_seconds;
     st->seconds = tr->seconds;

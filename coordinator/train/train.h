@@ -44,8 +44,9 @@
 #include "coordinator/train/evaluate.h"
 #include "coordinator/train/modes.h"
 #include "coordinator/train/plan.h"
-#include "worker/session.h"
 #include "worker/distill.h"
+#include "worker/hprime.h"
+#include "worker/session.h"
 
 #include <stdio.h>
 
@@ -70,6 +71,11 @@ struct iamp_round_stats {
     double value_error;   /* mean (V(q) - reward)^2 of the baseline; NAN: none */
     double seconds;       /* wall time of all rounds so far */
     double round_seconds; /* wall time of this round (eval included) */
+    long h_calls;         /* H's episodes in training so far, this process's run (with
+                             H': H's own, the budget's) */
+    long labels;          /* ground-truth answers training used so far (supervised) */
+    int has_hprime;       /* hp holds H''s figures */
+    struct iamp_hprime_stats hp;
 };
 
 /* Where a run's time goes (`iamp train --profile`, and a timeline span of
@@ -98,6 +104,7 @@ struct iamp_trainer {
     struct iamp_rng rng; /* questions and shuffles */
     struct iamp_eval_set eval;
     long round, examples;
+    long h_calls, labels; /* this process's run: H's episodes, ground-truth labels */
     double seconds;
     int has_reached; /* first round with accuracy >= 0.99 */
     long reached_round;

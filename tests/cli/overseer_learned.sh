@@ -1,0 +1,33 @@
+# iamp train --overseer learned: H' (a model of H's transcripts) amplifies
+# in place of H, calling H only on its budget. On permpow (a fixed
+# instance, curriculum from level 2 so episodes start at once) H' learns
+# H's actions on held-out transcript steps, H is called far less than in
+# the same run with H (every episode an H call), the run learns, and the
+# two runs' held-out accuracies are close. Bad settings are refused.
+source "$(dirname "$0")/lib.sh.inc"
+T=permpow:n=16,kmax=15,seed=3
+args="train --task $T --algo imitate --rounds 200 --questions 128 --batch 32 --eval-every 200 --quiet"
+small="--overseer-model transformer:d=32,heads=2,enc=1,dec=1,pointer=0"
+"$IAMP" $args --metrics "$TMP/h.jsonl" >"$TMP/h.txt" || fail "IA with H"
+"$IAMP" $args --overseer learned $small --overseer-first 200 --metrics "$TMP/l.jsonl" >"$TMP/l.txt" ||
+    fail "IA with H': $(cat "$TMP/l.txt")"
+field() { tail -1 "$1" | sed -E "s/.*\"$2\":([^,}]*).*/\\1/"; }
+hh=$(field "$TMP/h.jsonl" h_calls)
+hl=$(field "$TMP/l.jsonl" h_calls)
+ask=$(field "$TMP/l.jsonl" hprime_ask_accuracy)
+ans=$(field "$TMP/l.jsonl" hprime_answer_accuracy)
+ah=$(field "$TMP/h.jsonl" accuracy)
+al=$(field "$TMP/l.jsonl" accuracy)
+echo "H: $hh H calls, accuracy $ah; H': $hl H calls, accuracy $al, held-out ask $ask answer $ans"
+[ "$hl" -ge 200 ] && [ $((hl * 10)) -lt "$hh" ] || fail "H calls: $hl with H', $hh with H"
+awk -v a="$ask" -v b="$ans" 'BEGIN { exit !(a > 0.9 && b > 0.9) }' ||
+    fail "H' did not learn H's actions (ask $ask, answer $ans)"
+awk -v a="$al" -v b="$ah" 'BEGIN { exit !(a > 0.9 && a > b - 0.1) }' ||
+    fail "IA with H' ($al) is far from IA with H ($ah)"
+grep -q '"labels":0' "$TMP/l.jsonl" || fail "IA used ground-truth labels"
+"$IAMP" train --task $T --algo imitate --overseer someone 2>"$TMP/e1" && fail "bad --overseer"
+grep -q "h or learned" "$TMP/e1" || fail "bad --overseer message: $(cat "$TMP/e1")"
+"$IAMP" train --task markov --algo imitate --overseer learned --rounds 1 2>"$TMP/e2" &&
+    fail "continuous answers accepted"
+grep -q "continuous answers" "$TMP/e2" || fail "markov message: $(cat "$TMP/e2")"
+finish

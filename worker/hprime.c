@@ -1,0 +1,438 @@
+/* hprime.c — see hprime.h.
+ *
+ * Layout as tasks/remote.c's: struct iamp_hprime begins with its own copy
+ * of the session task's ops (H's ops cleared, the batched-overseer ops
+ * set), the session's task points at it, and `base` keeps the task as it
+ * was, so H's own primitive and episodes run from there.
+ */
+#include "worker/hprime.h"
+
+#include "tasks/transcript.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HELD_OUT_EVERY 10   /* one H call in ten: its steps are held out */
+#define HELD_OUT_SCORED 512 /* new steps scored a round, at most (the newest) */
+
+struct ep {
+    uint64_t run;            /* the run it belongs to (0: none) */
+    int real;                /* H's own episode (an H call) */
+    int held_out;            /* its steps go to the held-out examples */
+    int broken;              /* its transcript outgrew the transcript task */
+    struct iamp_question tr; /* the transcript so far */
+};
+
+/* A ring of the newest examples. */
+struct ring {
+    struct iamp_example *ex;
+    long cap, n, next;
+};
+
+struct iamp_hprime {
+    struct iamp_task_ops ops; /* first: the session's task's ops are this */
+    struct iamp_task base;    /* the session's task as it was */
+    struct iamp_session hs;   /* H': the transcript task and its model */
+    struct iamp_hprime_opts o;
+    struct ep *eps;        /* (cap_eps) by episode id */
+    unsigned char *states; /* (cap_eps, base.episode_size) H's episodes */
+    long cap_eps;
+    uint64_t next_run;
+    struct ring train, held;
+    struct ring fresh; /* steps recorded since the last round: scored before H' trains on them */
+    double credit;     /* H calls the budget allows now */
+    int training;
+    struct iamp_hprime_stats st;
+    struct iamp_rng rng;
+};
+
+static struct iamp_hprime *hp_of(const struct iamp_task *t)
+{
+    return (struct iamp_hprime *)(void *)t->ops;
+}
+
+static const struct iamp_task *tt_of(const struct iamp_hprime *h)
+{
+    return &h->hs.task;
+}
+
+/* ------------------------------------------------------------ examples */
+
+static int ring_init(struct ring *r, long cap)
+{
+    r->ex = calloc((size_t)cap, sizeof(*r->ex));
+    r->cap = cap;
+    return r->ex ? 0 : IAMP_ENOMEM;
+}
+
+static void ring_add(struct ring *r, const struct iamp_question *q, const struct iamp_answer *a)
+{
+    struct iamp_example *e = &r->ex[r->next];
+    memset(e, 0, sizeof(*e));
+    e->q = *q;
+    e->a = *a;
+    e->weight = 1.0f;
+    e->value_target = NAN;
+    r->next = (r->next + 1) % r->cap;
+    if (r->n < r->cap)
+        r->n++;
+}
+
+/* ------------------------------------------------------------ episodes */
+
+static size_t state_size(const struct iamp_hprime *h)
+{
+    return h->base.episode_size ? h->base.episode_size : 1;
+}
+
+static int ep_reserve(struct iamp_hprime *h, uint64_t id)
+{
+    if (id < (uint64_t)h->cap_eps)
+        return 0;
+    long cap = h->cap_eps ? h->cap_eps : 1024;
+    while ((uint64_t)cap <= id)
+        cap *= 2;
+    struct ep *e = realloc(h->eps, (size_t)cap * sizeof(*e));
+    if (!e)
+        return IAMP_ENOMEM;
+    memset(e + h->cap_eps, 0, (size_t)(cap - h->cap_eps) * sizeof(*e));
+    h->eps = e;
+    unsigned char *s = realloc(h->states, (size_t)cap * state_size(h));
+    if (!s)
+        return IAMP_ENOMEM;
+    h->states = s;
+    h->cap_eps = cap;
+    return 0;
+}
+
+static void *state_of(struct iamp_hprime *h, uint64_t id)
+{
+    return h->states + (size_t)id * state_size(h);
+}
+
+/* Record H's action at ep's transcript: a training (or held-out) example. */
+static void record(struct iamp_hprime *h, const struct ep *ep, const struct iamp_h_call *c)
+{
+    struct iamp_answer act;
+    if (ep->broken ||
+        iamp_transcript_action(tt_of(h), c->asks, c->status == IAMP_EP_ASK ? c->n_asks : 0, &c->out,
+                               &act))
+        return;
+    ring_add(ep->held_out ? &h->held : &h->train, &ep->tr, &act);
+    ring_add(&h->fresh, &ep->tr, &act);
+    h->st.examples++;
+}
+
+/* One step of H's own episode. */
+static int h_step(struct iamp_hprime *h, struct ep *ep, struct iamp_h_call *c)
+{
+    const struct iamp_task *b = &h->base;
+    c->status = b->ops->episode_step(b, state_of(h, c->episode), c->answers, c->n_answers, c->asks,
+                                     &c->n_asks, &c->out);
+    if (c->status != IAMP_EP_ASK && c->status != IAMP_EP_DONE)
+        return IAMP_ESTATE;
+    for (int k = 0; c->status == IAMP_EP_ASK && k < c->n_asks; k++)
+        c->asks[k].ctx = c->q->ctx;
+    record(h, ep, c);
+    return 0;
+}
+
+/* An episode H' got wrong: the first answer of the question's space. */
+static void fallback(struct iamp_hprime *h, struct iamp_h_call *c)
+{
+    struct iamp_answer_space s;
+    h->base.ops->answer_space(&h->base, c->q, &s);
+    memset(&c->out, 0, sizeof(c->out));
+    if (s.end_tok >= 0) {
+        c->out.tok[0] = (uint16_t)s.end_tok;
+        c->out.len = 1;
+    } else {
+        for (int k = 0; k < s.max_len; k++)
+            c->out.tok[k] = s.lo;
+        c->out.len = s.max_len;
+    }
+    c->status = IAMP_EP_DONE;
+    h->st.invalid++;
+}
+
+/* H''s action for call c: a valid step or answer, else the fallback. */
+static void take_action(struct iamp_hprime *h, struct iamp_h_call *c, const struct iamp_answer *act)
+{
+    const struct iamp_task *b = &h->base;
+    int n = 0;
+    int st = iamp_transcript_read(tt_of(h), act, c->asks, &n, &c->out);
+    if (st == IAMP_EP_DONE && iamp_answer_valid(b, c->q, &c->out)) {
+        c->status = st;
+        return;
+    }
+    int ok = st == IAMP_EP_ASK && (b->max_asks <= 0 || c->n_asked + n <= b->max_asks);
+    for (int k = 0; ok && k < n; k++) {
+        struct iamp_question *q = &c->asks[k];
+        q->ctx = c->q->ctx; /* the episode's facts: validity may depend on them */
+        ok = q->type < b->n_types && q->len <= b->q_len && b->ops->valid_question(b, q);
+    }
+    if (!ok) {
+        fallback(h, c);
+        return;
+    }
+    c->status = IAMP_EP_ASK;
+    c->n_asks = n;
+}
+
+/* ------------------------------------------------------------ the batched ops */
+
+static uint64_t hp_run_begin(const struct iamp_task *t)
+{
+    return ++hp_of(t)->next_run;
+}
+
+static void hp_run_end(const struct iamp_task *t, uint64_t run)
+{
+    (void)t, (void)run; /* episodes are marked with their run */
+}
+
+static int hp_batch(const struct iamp_task *t, uint64_t run, struct iamp_h_call *calls, int n)
+{
+    struct iamp_hprime *h = hp_of(t);
+    const struct iamp_task *b = &h->base;
+    int *need = malloc((size_t)(n ? n : 1) * sizeof(*need));
+    int n_need = 0, rc = need ? 0 : IAMP_ENOMEM;
+    for (int i = 0; !rc && i < n; i++) {
+        struct iamp_h_call *c = &calls[i];
+        if (c->kind != IAMP_H_STEP && b->ops->primitive(b, c->q, &c->out)) {
+            c->status = IAMP_EP_DONE; /* a lookup: H's, and no H call */
+            c->primitive = 1;
+            continue;
+        }
+        if (c->kind == IAMP_H_PRIMITIVE) {
+            c->status = 0;
+            continue;
+        }
+        if ((rc = ep_reserve(h, c->episode)))
+            break;
+        struct ep *ep = &h->eps[c->episode];
+        if (c->kind == IAMP_H_START) {
+            memset(ep, 0, sizeof(*ep));
+            ep->run = run;
+            iamp_transcript_begin(tt_of(h), c->q, &ep->tr);
+            if (h->training && h->credit >= 1.0) {
+                h->credit -= 1.0;
+                ep->real = 1;
+                ep->held_out = h->st.h_calls % HELD_OUT_EVERY == 0;
+                h->st.h_calls++;
+                b->ops->episode_start(b, state_of(h, c->episode), c->q);
+            } else {
+                h->st.hprime_episodes++;
+            }
+        } else {
+            if (ep->run != run)
+                rc = IAMP_ESTATE;
+            else if (iamp_transcript_add(tt_of(h), &ep->tr, c->asked, c->answers, c->n_answers))
+                ep->broken = 1;
+        }
+        if (!rc && ep->real)
+            rc = h_step(h, ep, c);
+        else if (!rc && ep->broken)
+            fallback(h, c);
+        else if (!rc)
+            need[n_need++] = i;
+    }
+    struct iamp_question *qs = NULL;
+    struct iamp_answer *acts = NULL;
+    if (!rc && n_need) {
+        qs = malloc((size_t)n_need * sizeof(*qs));
+        acts = malloc((size_t)n_need * sizeof(*acts));
+        rc = qs && acts ? 0 : IAMP_ENOMEM;
+        for (int k = 0; !rc && k < n_need; k++)
+            qs[k] = h->eps[calls[need[k]].episode].tr;
+        if (!rc)
+            rc = iamp_session_answer(&h->hs, qs, n_need, acts);
+        for (int k = 0; !rc && k < n_need; k++)
+            take_action(h, &calls[need[k]], &acts[k]);
+    }
+    free(qs);
+    free(acts);
+    free(need);
+    return rc;
+}
+
+/* ------------------------------------------------------------ training H' */
+
+static int hp_fit(struct iamp_hprime *h)
+{
+    int B = h->o.batch;
+    if (h->train.n < B)
+        return 0;
+    struct iamp_example *ex = malloc((size_t)B * sizeof(*ex));
+    int *order = malloc((size_t)B * sizeof(*order));
+    int rc = ex && order ? 0 : IAMP_ENOMEM;
+    for (int s = 0; !rc && s < h->o.steps; s++) {
+        for (int k = 0; k < B; k++) {
+            ex[k] = h->train.ex[iamp_rng_below(&h->rng, (uint32_t)h->train.n)];
+            order[k] = k;
+        }
+        struct iamp_fit_req req = {.ex = ex,
+                                   .n = B,
+                                   .n_questions = B,
+                                   .order = order,
+                                   .n_order = B,
+                                   .batch = B,
+                                   .lr = h->o.lr};
+        struct iamp_distill_stats ds;
+        rc = iamp_session_fit(&h->hs, &req, &ds);
+    }
+    free(ex);
+    free(order);
+    return rc;
+}
+
+/* H' on the steps H took since the last round, before it trains on them
+ * (the paper's asker loss on new transcripts): mean token loss, and how
+ * often its greedy action is H's, for steps that ask and steps that
+ * answer. A round without new steps keeps the last figures: H''s loss
+ * rises again when H's episodes reach questions H' has not seen (a new
+ * curriculum level), and with it the rate of H calls. */
+static int hp_score(struct iamp_hprime *h)
+{
+    long n = h->fresh.n;
+    h->fresh.n = h->fresh.next = 0;
+    if (n == 0)
+        return 0;
+    struct iamp_question *qs = malloc((size_t)n * sizeof(*qs));
+    struct iamp_answer *want = malloc((size_t)n * sizeof(*want));
+    struct iamp_answer *got = malloc((size_t)n * sizeof(*got));
+    double *logp = malloc((size_t)n * sizeof(*logp));
+    int rc = qs && want && got && logp ? 0 : IAMP_ENOMEM;
+    for (long k = 0; !rc && k < n; k++) {
+        const struct iamp_example *e = &h->fresh.ex[k];
+        qs[k] = e->q;
+        want[k] = e->a;
+    }
+    if (!rc)
+        rc = iamp_policy_logprob(&h->hs.model, tt_of(h), qs, want, (int)n, logp);
+    if (!rc)
+        rc = iamp_session_answer(&h->hs, qs, (int)n, got);
+    if (!rc) {
+        double nll = 0;
+        long toks = 0, asks = 0, ask_ok = 0, answers = 0, answer_ok = 0;
+        for (long k = 0; k < n; k++) {
+            nll -= logp[k];
+            toks += want[k].len;
+            int ok = iamp_answer_equal(&want[k], &got[k]);
+            if (iamp_transcript_asks(tt_of(h), &want[k])) {
+                asks++;
+                ask_ok += ok;
+            } else {
+                answers++;
+                answer_ok += ok;
+            }
+        }
+        h->st.loss = toks ? nll / (double)toks : NAN;
+        h->st.ask_accuracy = asks ? (double)ask_ok / (double)asks : NAN;
+        h->st.answer_accuracy = answers ? (double)answer_ok / (double)answers : NAN;
+    }
+    free(qs);
+    free(want);
+    free(got);
+    free(logp);
+    return rc;
+}
+
+int iamp_hprime_round(struct iamp_hprime *h, long m_steps)
+{
+    double loss = h->st.loss;
+    double rate = (isnan(loss) || loss >= 0.1) ? 1.0 : loss >= 0.01 ? 0.1 : 0.01;
+    h->credit += rate * (double)m_steps;
+    int rc = hp_score(h);
+    return rc ? rc : hp_fit(h);
+}
+
+void iamp_hprime_training(struct iamp_hprime *h, int on)
+{
+    h->training = on;
+}
+
+void iamp_hprime_get_stats(const struct iamp_hprime *h, struct iamp_hprime_stats *st)
+{
+    *st = h->st;
+}
+
+/* ------------------------------------------------------------ set up */
+
+static void hp_release(struct iamp_hprime *h)
+{
+    iamp_session_close(&h->hs);
+    free(h->eps);
+    free(h->states);
+    free(h->train.ex);
+    free(h->held.ex);
+    free(h->fresh.ex);
+    free(h);
+}
+
+int iamp_hprime_install(struct iamp_session *s, const struct iamp_hprime_opts *o,
+                        struct iamp_hprime **out, char *err, size_t errlen)
+{
+    const struct iamp_task *t = &s->task;
+    *out = NULL;
+    if (t->ops->h_batch) {
+        snprintf(err, errlen, "--overseer learned: task %s's H already runs elsewhere", t->spec);
+        return IAMP_EINVAL;
+    }
+    if (o->batch < 1 || o->steps < 0 || o->buffer < 10 * HELD_OUT_EVERY || o->first < 0) {
+        snprintf(err, errlen, "--overseer learned: bad H' settings");
+        return IAMP_EINVAL;
+    }
+    struct iamp_hprime *h = calloc(1, sizeof(*h));
+    if (!h)
+        return IAMP_ENOMEM;
+    h->o = *o;
+    h->base = *t;
+    h->st.loss = h->st.ask_accuracy = h->st.answer_accuracy = NAN;
+    h->credit = (double)o->first;
+    iamp_rng_seed(&h->rng, o->seed, 0x68707269 /* "hpri" */);
+    struct iamp_task tt;
+    int rc = iamp_transcript_task(&tt, &h->base, err, errlen);
+    if (!rc) {
+        struct iamp_model_opts mo = IAMP_MODEL_OPTS_DEFAULT;
+        snprintf(mo.model, sizeof(mo.model), "%s", o->model);
+        rc = iamp_session_open_task(&h->hs, &tt, &mo, o->lr, o->seed ^ 0x4850u, err, errlen);
+    }
+    if (!rc)
+        rc = ring_init(&h->train, o->buffer);
+    if (!rc)
+        rc = ring_init(&h->held, o->buffer / HELD_OUT_EVERY);
+    if (!rc)
+        rc = ring_init(&h->fresh, HELD_OUT_SCORED);
+    if (rc) {
+        if (rc == IAMP_ENOMEM)
+            snprintf(err, errlen, "--overseer learned: out of memory");
+        hp_release(h);
+        return rc;
+    }
+    iamp_session_set_pool(&h->hs, s->pool);
+    h->ops = *t->ops;
+    h->ops.primitive = NULL;
+    h->ops.episode_start = NULL;
+    h->ops.episode_step = NULL;
+    h->ops.h_run_begin = hp_run_begin;
+    h->ops.h_batch = hp_batch;
+    h->ops.h_run_end = hp_run_end;
+    h->ops.destroy = NULL; /* iamp_hprime_free puts the task back first */
+    s->task.ops = &h->ops;
+    s->task.primitive_types = ~0u;
+    s->task.episode_size = 0;
+    *out = h;
+    return 0;
+}
+
+void iamp_hprime_free(struct iamp_hprime *h, struct iamp_session *s)
+{
+    if (!h)
+        return;
+    if (s && s->task.ops == &h->ops)
+        s->task = h->base;
+    hp_release(h);
+}

@@ -1,0 +1,79 @@
+/* hprime.h — a learned overseer H' in place of H (`iamp train --overseer
+ * learned`), on a budget of H calls, as in the paper.
+ *
+ * H' is a model of the task's transcripts (tasks/transcript.h: the main
+ * question, then each subquestion with its answer, then the answer),
+ * trained to predict H's next action — the next subquestions, or the
+ * answer — from the transcript so far. It does not read the facts:
+ * questions H answers by lookup (its primitives) are still H's, and cost
+ * no H call.
+ *
+ * iamp_hprime_install wraps a session's task as a batched overseer
+ * (tasks/task.h's h_* ops): the engine's episodes go to H' — one forward
+ * pass per engine pass for all of them — except, while the trainer is
+ * amplifying (iamp_hprime_training), the first ones the budget allows,
+ * which are H's own: each of them is an H call, and its transcript's steps
+ * become H' training examples (one in ten held out, never trained on).
+ * H''s loss is measured on H's new steps before it trains on them. The
+ * budget, as in the
+ * paper's code: `first` calls at the start, then per distillation step of
+ * M a rate by H''s held-out loss: 1 while it is >= 0.1, 0.1 while >= 0.01,
+ * then 0.01. iamp_hprime_round takes H''s Adam steps of a round and
+ * refreshes its held-out figures.
+ *
+ * An action of H' that does not read back (tasks/transcript.h) or does not
+ * make valid subquestions for the task or a valid answer counts as
+ * invalid; its episode answers the first answer of the question's answer
+ * space (a wrong target, as any error of H' is).
+ *
+ * Deterministic: which episodes are H's is fixed by the order the engine
+ * asks them in and the budget, H''s answers are greedy, its minibatches
+ * are drawn from its own stream. One process: the state lives here.
+ */
+#ifndef IAMP_HPRIME_H
+#define IAMP_HPRIME_H
+
+#include "worker/session.h"
+
+struct iamp_hprime_opts {
+    long first;      /* H calls before the rate applies (paper: 500) */
+    char model[128]; /* H''s model spec */
+    float lr;
+    int batch;   /* transcript examples per H' step */
+    int steps;   /* H' steps per round */
+    long buffer; /* examples kept, newest (paper: 100000 transcripts) */
+    uint64_t seed;
+};
+
+#define IAMP_HPRIME_OPTS_DEFAULT                                                                   \
+    {                                                                                              \
+        500, "transformer:d=64,heads=4,enc=1,dec=2,pointer=0", 1e-3f, 64, 8, 200000, 1             \
+    }
+
+struct iamp_hprime_stats {
+    long h_calls;           /* H's episodes so far (H calls) */
+    long hprime_episodes;   /* H''s episodes so far (training and evaluation) */
+    long invalid;           /* of them, actions that were not valid */
+    long examples;          /* transcript steps seen (training + held out) */
+    double loss;            /* held-out mean token loss (NAN: none yet) */
+    double ask_accuracy;    /* held-out steps that ask: H''s action is H's */
+    double answer_accuracy; /* held-out steps that answer: H''s action is H's */
+};
+
+struct iamp_hprime;
+
+/* Wrap s's task (its ops and state are kept inside and restored by
+ * iamp_hprime_free). err gets a one-line reason. */
+IAMP_WUR int iamp_hprime_install(struct iamp_session *s, const struct iamp_hprime_opts *o,
+                                 struct iamp_hprime **out, char *err, size_t errlen);
+/* Put s's task back and free everything. */
+void iamp_hprime_free(struct iamp_hprime *h, struct iamp_session *s);
+
+/* 1 while the trainer amplifies a round's questions (H may be called). */
+void iamp_hprime_training(struct iamp_hprime *h, int on);
+/* After a round with m_steps distillation steps of M: the budget grows,
+ * H' takes its steps, the held-out figures are refreshed. */
+IAMP_WUR int iamp_hprime_round(struct iamp_hprime *h, long m_steps);
+void iamp_hprime_get_stats(const struct iamp_hprime *h, struct iamp_hprime_stats *st);
+
+#endif
