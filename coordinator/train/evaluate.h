@@ -22,8 +22,10 @@
  * headline questions' depths are computed once (iamp_eval_set_depths: the
  * set is fixed), and accuracy by depth is the share correct of the
  * headline questions of each depth. A task where some headline question
- * has no depth reports none (tictactoe's H is a full game-tree search,
- * graph's first step asks every neighbour's distance).
+ * has no depth reports none: markov at its default size (16 subquestions
+ * a level), graph and path (a first step asks every neighbour's distance;
+ * an unreachable pair never ends) outgrow the cap. tictactoe's headline
+ * type, action, is H's primitive rule of thumb: depth 0 throughout.
  */
 #ifndef IAMP_EVALUATE_H
 #define IAMP_EVALUATE_H
