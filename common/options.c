@@ -51,16 +51,20 @@ int iamp_opt_u64(const char *what, const char *text, uint64_t *out, char *err, s
     return 0;
 }
 
-static int parse_double(const char *what, const char *text, double lo, double hi, double *out,
-                        char *err, size_t errlen)
+/* v in [lo, hi], or in [lo, hi) with below_hi (for a float, also once
+ * rounded to float: 0.99999999 is 1.0f). */
+static int parse_double(const char *what, const char *text, double lo, double hi, int below_hi,
+                        int as_float, double *out, char *err, size_t errlen)
 {
     char *end = NULL;
     errno = 0;
     double v = strtod(text, &end);
     if (errno || end == text || *end != '\0' || !isfinite(v))
         return fail(err, errlen, "%s '%s' is not a number", what, text);
-    if (v < lo || v > hi)
-        return fail(err, errlen, "%s %g is out of range [%g, %g]", what, v, lo, hi);
+    double top = as_float ? (double)(float)v : v;
+    if (v < lo || (below_hi ? top >= hi : v > hi))
+        return fail(err, errlen, "%s %g is out of range [%g, %g%c", what, v, lo, hi,
+                    below_hi ? ')' : ']');
     *out = v;
     return 0;
 }
@@ -118,7 +122,8 @@ static int store(const struct iamp_opt *o, char *gbase, const char *text, char *
         return 0;
     case IAMP_OPT_FLOAT:
     case IAMP_OPT_DOUBLE:
-        if (parse_double(what, text, o->lo, o->hi, &d, err, errlen))
+        if (parse_double(what, text, o->lo, o->hi, (o->flags & IAMP_OPT_BELOW_HI) != 0,
+                         o->kind == IAMP_OPT_FLOAT, &d, err, errlen))
             return -1;
         if (o->kind == IAMP_OPT_FLOAT)
             *(float *)at = (float)d;

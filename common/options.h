@@ -40,6 +40,11 @@ enum iamp_opt_kind {
 /* flags: --help shows no default for it (nor for a number whose default
  * lies outside its range: that means "not given") */
 #define IAMP_OPT_NO_DEFAULT 1
+/* flags: a number must lie below hi, in [lo, hi) (a probability that may
+ * not be 1); a FLOAT below hi also after rounding to float */
+#define IAMP_OPT_BELOW_HI 2
+/* flags bits from 1 << 8 up are the caller's: the parser ignores them */
+#define IAMP_OPT_CALLER_FLAGS (1 << 8)
 
 struct iamp_opt {
     const char *name;           /* long name without "--"; NULL ends a table */
@@ -51,7 +56,7 @@ struct iamp_opt {
     int set;                    /* FLAG: the int stored; CHOICE: the first word's value */
     const char *const *choices; /* CHOICE: the words, NULL-terminated */
     size_t seen;                /* IAMP_OPT_SEEN(...): an int set to 1 when given; 0: none */
-    int flags;                  /* IAMP_OPT_NO_DEFAULT */
+    int flags;                  /* IAMP_OPT_NO_DEFAULT, IAMP_OPT_BELOW_HI */
 };
 
 /* `seen` of a row: an int field of the group's struct. */

@@ -8,6 +8,7 @@
 
 #include "common/crc32c.h"
 #include "common/fileio.h"
+#include "common/options.h" /* the list's option flags */
 #include "iamp.pb-c.h"
 #include "proto/pbconv_int.h"
 
@@ -54,17 +55,19 @@ static ProtobufCBinaryData floats_bytes(const float *p, size_t n)
 }
 
 /* TrainConfig <-> struct iamp_train_config, field by field from the one
- * list (proto/train_config.h). Every field is written; a field a
- * checkpoint lacks reads as the list's `absent`. */
-#define TO_PB_NUM(f)                                                                               \
-    pb->has_##f = 1;                                                                               \
+ * list (proto/train_config.h). Every field is written but an
+ * IAMP_CONFIG_SPARSE one at its `absent` value; a field a checkpoint lacks
+ * reads as the list's `absent`. */
+#define TO_PB_NUM(f, absent, flags)                                                                \
+    pb->has_##f = !((flags)&IAMP_CONFIG_SPARSE) || c->f != (absent);                               \
     pb->f = c->f;
-#define TO_PB_U32(f) TO_PB_NUM(f)
-#define TO_PB_U64(f) TO_PB_NUM(f)
-#define TO_PB_F32(f) TO_PB_NUM(f)
-#define TO_PB_CHOICE(f) TO_PB_NUM(f)
-#define TO_PB_TEXT(f) pb->f = (char *)c->f;
-#define TO_PB(kind, f, ...) TO_PB_##kind(f)
+#define TO_PB_U32(f, absent, flags) TO_PB_NUM(f, absent, flags)
+#define TO_PB_U64(f, absent, flags) TO_PB_NUM(f, absent, flags)
+#define TO_PB_F32(f, absent, flags) TO_PB_NUM(f, absent, flags)
+#define TO_PB_CHOICE(f, absent, flags) TO_PB_NUM(f, absent, flags)
+#define TO_PB_TEXT(f, absent, flags) pb->f = (char *)c->f;
+#define TO_PB(kind, f, def, absent, opt, arg, lo, hi, choices, flags, ...)                         \
+    TO_PB_##kind(f, absent, flags)
 
 static void config_to_pb(const struct iamp_train_config *c, Iamp__TrainConfig *pb)
 {

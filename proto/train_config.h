@@ -13,6 +13,11 @@
  *   option .. flags  the row of its command-line option (common/options.h)
  *   help     the option's --help line
  * Fields appear in TrainConfig's field-number order.
+ *
+ * IAMP_CONFIG_SPARSE in flags (a bit the option parser ignores): the codec
+ * writes the field only when it differs from `absent`, so a run that
+ * leaves a newer setting off writes byte for byte the checkpoint it wrote
+ * before the setting existed.
  */
 #ifndef IAMP_TRAIN_CONFIG_H
 #define IAMP_TRAIN_CONFIG_H
@@ -20,6 +25,7 @@
 #include <stdint.h>
 
 #define IAMP_CONFIG_TEXT_MAX 128
+#define IAMP_CONFIG_SPARSE (1 << 8) /* common/options.h: IAMP_OPT_CALLER_FLAGS */
 
 /* lr_schedule */
 enum { IAMP_LR_CONSTANT = 0, IAMP_LR_LINEAR = 1 };
@@ -66,7 +72,12 @@ enum { IAMP_LR_CONSTANT = 0, IAMP_LR_LINEAR = 1 };
       "mixed: weight of KL(p_M || p_ref)")                                                         \
     X(F32, rl_lr_scale, 1.0f, 1.0f, "rl-lr-scale", "X", 1e-6, 100.0, NULL, 0,                      \
       "learning rate times X from round --warmup on, for\n"                                        \
-      "RL fine-tuning of an imitation-trained M")
+      "RL fine-tuning of an imitation-trained M")                                                  \
+    X(F32, overseer_error, 0.0f, 0.0f, "overseer-error", "P", 0.0, 1.0, NULL,                      \
+      IAMP_OPT_BELOW_HI | IAMP_CONFIG_SPARSE,                                                      \
+      "replace each amplified answer that M learns from\n"                                         \
+      "(targets, approvals) with probability P by a\n"                                             \
+      "uniform draw from its answer space: H errs")
 
 #define IAMP_CONFIG_CTYPE_U32 uint32_t
 #define IAMP_CONFIG_CTYPE_CHOICE uint32_t

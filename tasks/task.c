@@ -512,3 +512,37 @@ int iamp_answer_equal(const struct iamp_answer *a, const struct iamp_answer *b)
     return a->len == b->len && memcmp(a->tok, b->tok, a->len * sizeof(a->tok[0])) == 0 &&
            a->value == b->value;
 }
+
+/* A token uniform in [lo, hi) other than skip (-1: none), from n choices. */
+static uint16_t uniform_token(const struct iamp_answer_space *s, int32_t skip, uint32_t n,
+                              struct iamp_rng *r)
+{
+    uint32_t k = s->lo + iamp_rng_below(r, n);
+    return (uint16_t)(skip >= 0 && k >= (uint32_t)skip ? k + 1 : k);
+}
+
+void iamp_answer_uniform(const struct iamp_task *t, const struct iamp_question *q,
+                         struct iamp_rng *r, struct iamp_answer *a)
+{
+    memset(a, 0, sizeof(*a));
+    if (iamp_task_continuous(t, q)) {
+        a->value = (float)iamp_rng_uniform(r);
+        if (a->value >= 1.0f) /* a double just below 1 rounds up */
+            a->value = 0.0f;
+        return;
+    }
+    struct iamp_answer_space s;
+    t->ops->answer_space(t, q, &s);
+    uint32_t width = (uint32_t)(s.hi - s.lo);
+    if (s.end_tok < 0) {
+        a->len = s.max_len;
+        for (int i = 0; i < a->len; i++)
+            a->tok[i] = uniform_token(&s, -1, width, r);
+        return;
+    }
+    /* END is one of the width tokens: the others are the width - 1 below. */
+    a->len = width > 1 ? (uint16_t)(1 + iamp_rng_below(r, s.max_len)) : 1;
+    for (int i = 0; i + 1 < a->len; i++)
+        a->tok[i] = uniform_token(&s, s.end_tok, width - 1, r);
+    a->tok[a->len - 1] = (uint16_t)s.end_tok;
+}

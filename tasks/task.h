@@ -340,5 +340,12 @@ double iamp_task_approval_score(const struct iamp_task *t, const struct iamp_que
 int iamp_answer_valid(const struct iamp_task *t, const struct iamp_question *q,
                       const struct iamp_answer *a);
 int iamp_answer_equal(const struct iamp_answer *a, const struct iamp_answer *b);
+/* A uniform draw from q's answer space into *a (an overseer error, see
+ * coordinator/train/modes.h): continuous, a value uniform in [0, 1); a
+ * fixed number of tokens, each uniform in [lo, hi); a sequence closed by
+ * end_tok, a length L uniform in 1..max_len, then L - 1 tokens uniform
+ * among the others and end_tok. Always iamp_answer_valid. */
+void iamp_answer_uniform(const struct iamp_task *t, const struct iamp_question *q,
+                         struct iamp_rng *r, struct iamp_answer *a);
 
 #endif

@@ -374,9 +374,9 @@ int iamp_cmd_eval(int argc, char **argv)
     double acc = 0.0, amp = 0.0, per_type[IAMP_TYPES_MAX], metrics[IAMP_METRICS_MAX];
     int rc = iamp_eval_set_init(&ev, &s.task, (int)c.eval_size, IAMP_EVAL_SEED);
     if (!rc)
-        rc = iamp_eval_accuracy(&s, &ev, 0, &acc, per_type, metrics);
+        rc = iamp_eval_accuracy(&s, &ev, 0, &acc, per_type, metrics, NULL);
     if (!rc)
-        rc = iamp_eval_accuracy(&s, &ev, (int)c.depth, &amp, NULL, NULL);
+        rc = iamp_eval_accuracy(&s, &ev, (int)c.depth, &amp, NULL, NULL, NULL);
     if (rc) {
         iamp_cli_error("eval: %s", iamp_strerror(rc));
         code = IAMP_EXIT_FAIL;

@@ -313,9 +313,11 @@ static void print_summary(const struct train_run *r, const struct iamp_round_sta
         iamp_algo_format(&tr->algo, &r->s.task, algo, sizeof(algo));
     else
         snprintf(algo, sizeof(algo), "%s", tr->opts.cfg.algo);
-    printf("done: task %s algo %s: round %ld, examples %ld, held-out accuracy %.4f, "
-           "amplified %.4f",
-           r->s.task.spec, algo, tr->round, tr->examples, last->accuracy, last->amplified_accuracy);
+    printf("done: task %s algo %s", r->s.task.spec, algo);
+    if (tr->opts.cfg.overseer_error > 0.0f)
+        printf(" overseer-error %g", tr->opts.cfg.overseer_error);
+    printf(": round %ld, examples %ld, held-out accuracy %.4f, amplified %.4f", tr->round,
+           tr->examples, last->accuracy, last->amplified_accuracy);
     for (int k = 0; k < r->s.task.n_metrics; k++)
         printf(", %s %.4f", r->s.task.metric_names[k], last->metric[k]);
     printf(", %.1fs", tr->seconds);
@@ -419,6 +421,10 @@ int iamp_cmd_train(int argc, char **argv)
         printf("demonstrations %s: %d, %d distinct facts, crc32c %08x; %d a round\n", c.demos,
                r.demos.n, r.demos.n_ctx, r.demos.crc32c,
                iamp_demos_per_round(&r.demos, (int)r.tr.opts.cfg.questions_per_round));
+    if (!c.quiet && r.tr.opts.cfg.overseer_error > 0.0f)
+        printf("overseer error %g: each amplified answer M learns from is replaced by a uniform "
+               "draw with that chance\n",
+               r.tr.opts.cfg.overseer_error);
     signal(SIGINT, on_stop_signal);
     signal(SIGTERM, on_stop_signal);
     code = run_rounds(&r);

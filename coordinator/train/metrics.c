@@ -44,6 +44,19 @@ static void add(struct iamp_metrics_field *out, int *n, const char *name, double
     f->is_integer = integer;
 }
 
+/* One field "<group>/<d>" per depth d of the held-out set. */
+static void by_depth(struct iamp_metrics_field *out, int *n, const char *group, unsigned depths,
+                     const double *v)
+{
+    for (int d = 0; d < IAMP_EVAL_DEPTHS; d++) {
+        if (!(depths & (1u << d)))
+            continue;
+        char name[64];
+        snprintf(name, sizeof(name), "%s/%d", group, d);
+        add(out, n, name, v[d], 0);
+    }
+}
+
 int iamp_metrics_fields(const struct iamp_task *t, const struct iamp_round_stats *st,
                         struct iamp_metrics_field out[IAMP_METRICS_FIELDS_MAX])
 {
@@ -62,6 +75,8 @@ int iamp_metrics_fields(const struct iamp_task *t, const struct iamp_round_stats
     }
     for (int k = 0; k < t->n_metrics && k < IAMP_METRICS_MAX; k++)
         add(out, &n, t->metric_names[k], st->metric[k], 0);
+    by_depth(out, &n, "accuracy_by_depth", st->depths, st->by_depth);
+    by_depth(out, &n, "amplified_accuracy_by_depth", st->depths, st->amp_by_depth);
     add(out, &n, "approval", st->approval, 0);
     add(out, &n, "reward", st->reward, 0);
     add(out, &n, "entropy", st->entropy, 0);
@@ -81,16 +96,46 @@ int iamp_metrics_fields(const struct iamp_task *t, const struct iamp_round_stats
     return n;
 }
 
+static void write_value(FILE *f, const struct iamp_metrics_field *v)
+{
+    if (v->is_integer)
+        fprintf(f, "%lld", (long long)v->value);
+    else
+        iamp_json_number(f, v->value);
+}
+
+/* The fields from v[0] that share its group (the name before '/'), as one
+ * object keyed by the rest of each name, or null when all are null;
+ * returns how many it wrote. */
+static int write_group(FILE *f, const struct iamp_metrics_field *v, int n)
+{
+    size_t g = (size_t)(strchr(v[0].name, '/') - v[0].name);
+    int m = 0, any = 0;
+    while (m < n && strncmp(v[m].name, v[0].name, g + 1) == 0) {
+        any |= isfinite(v[m].value);
+        m++;
+    }
+    fprintf(f, "\"%.*s\":", (int)g, v[0].name);
+    for (int i = 0; any && i < m; i++) {
+        fprintf(f, "%s\"%s\":", i ? "," : "{", v[i].name + g + 1);
+        write_value(f, &v[i]);
+    }
+    fputs(any ? "}" : "null", f);
+    return m;
+}
+
 void iamp_metrics_write(FILE *f, const struct iamp_task *t, const struct iamp_round_stats *st)
 {
     struct iamp_metrics_field v[IAMP_METRICS_FIELDS_MAX];
     int n = iamp_metrics_fields(t, st, v);
-    for (int i = 0; i < n; i++) {
-        fprintf(f, "%s\"%s\":", i ? "," : "{", v[i].name);
-        if (v[i].is_integer)
-            fprintf(f, "%lld", (long long)v[i].value);
-        else
-            iamp_json_number(f, v[i].value);
+    for (int i = 0; i < n;) {
+        fputs(i ? "," : "{", f);
+        if (strchr(v[i].name, '/')) {
+            i += write_group(f, v + i, n - i);
+            continue;
+        }
+        fprintf(f, "\"%s\":", v[i].name);
+        write_value(f, &v[i++]);
     }
     fputs("}\n", f);
     fflush(f);
@@ -107,9 +152,33 @@ int iamp_metrics_tensorboard(struct iamp_tensorboard *tb, const struct iamp_task
     return iamp_tensorboard_scalars(tb, st->round, (double)iamp_unix_ms() / 1000.0, s, k);
 }
 
+/* "  depth 1-4 0.99/0.95/0.80/0.41": M's accuracy by decomposition depth
+ * from the shallowest to the deepest of the held-out set, when the row
+ * was evaluated and there are at most PRINT_DEPTHS of them; else "". */
+#define PRINT_DEPTHS 8
+static void depth_text(const struct iamp_round_stats *st, char *buf, size_t len)
+{
+    int lo = -1, hi = -1;
+    buf[0] = '\0';
+    for (int d = 0; d < IAMP_EVAL_DEPTHS; d++)
+        if (st->depths & (1u << d)) {
+            lo = lo < 0 ? d : lo;
+            hi = d;
+        }
+    if (lo < 0 || hi - lo >= PRINT_DEPTHS || isnan(st->accuracy))
+        return;
+    size_t used = (size_t)snprintf(buf, len, "  depth %d-%d ", lo, hi);
+    for (int d = lo; d <= hi && used < len; d++) {
+        char v[16] = "-";
+        if (!isnan(st->by_depth[d]))
+            snprintf(v, sizeof(v), "%.2f", st->by_depth[d]);
+        used += (size_t)snprintf(buf + used, len - used, "%s%s", d > lo ? "/" : "", v);
+    }
+}
+
 void iamp_metrics_print_line(FILE *out, const struct iamp_round_stats *st)
 {
-    char acc[16] = "  -   ", amp[16] = "  -   ", rl[64] = "";
+    char acc[16] = "  -   ", amp[16] = "  -   ", rl[96] = "", dep[80];
     if (!isnan(st->accuracy))
         snprintf(acc, sizeof(acc), "%.4f", st->accuracy);
     if (!isnan(st->amplified_accuracy))
@@ -121,9 +190,11 @@ void iamp_metrics_print_line(FILE *out, const struct iamp_round_stats *st)
     if (st->has_hprime)
         snprintf(rl + strlen(rl), sizeof(rl) - strlen(rl), "  H %ld H' %.3f", st->h_calls,
                  st->hp.loss);
-    fprintf(out,
-            "round %5ld  examples %8ld  level %d  agree %.3f  loss %.4f  acc %s  amp %s%s  %.1fs\n",
-            st->round, st->examples, st->difficulty, st->agreement, st->loss, acc, amp, rl,
-            st->seconds);
+    depth_text(st, dep, sizeof(dep));
+    fprintf(
+        out,
+        "round %5ld  examples %8ld  level %d  agree %.3f  loss %.4f  acc %s  amp %s%s%s  %.1fs\n",
+        st->round, st->examples, st->difficulty, st->agreement, st->loss, acc, amp, rl, dep,
+        st->seconds);
     fflush(out);
 }

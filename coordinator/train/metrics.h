@@ -10,6 +10,16 @@
  * reward), seconds, round_seconds; null where a figure does not apply.
  * Each line is flushed as written.
  *
+ * Accuracy by decomposition depth (evaluate.h), where the task's H
+ * decomposes the held-out questions without M: "accuracy_by_depth" (M)
+ * and "amplified_accuracy_by_depth" (Amp^depth), each an object from the
+ * depth, as text, to the headline accuracy at that depth —
+ * {"0":1,"1":0.98,"2":0.91} —, null in a row that was not evaluated;
+ * absent for a task without depths. In the field list they are one field
+ * per depth, "accuracy_by_depth/2": the JSON writer gathers a run of
+ * fields sharing a name before '/' into one object, and TensorBoard takes
+ * the names as they are (its '/' groups the tags).
+ *
  * The same row as TensorBoard scalars (--tensorboard DIR): one Event per
  * round, step = round, a scalar per other field, tagged with its JSON key,
  * the null ones left out (common/tensorboard.h). Both writers expand one
@@ -25,8 +35,10 @@
 
 /* A row's fields: round, examples, difficulty, agreement, loss, accuracy,
  * amplified_accuracy, accuracy_<type>..., the task's metrics...,
- * approval, reward, entropy, kl, value_error, seconds, round_seconds. */
-#define IAMP_METRICS_FIELDS_MAX (24 + IAMP_TYPES_MAX + IAMP_METRICS_MAX)
+ * accuracy_by_depth/<d>..., amplified_accuracy_by_depth/<d>..., approval,
+ * reward, entropy, kl, value_error, h_calls, labels, hprime_..., seconds,
+ * round_seconds. */
+#define IAMP_METRICS_FIELDS_MAX (24 + IAMP_TYPES_MAX + IAMP_METRICS_MAX + 2 * IAMP_EVAL_DEPTHS)
 struct iamp_metrics_field {
     char name[64];
     double value;   /* NAN: null */

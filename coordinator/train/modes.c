@@ -239,7 +239,23 @@ static int n_cand(const struct iamp_round_data *rd, int i)
     return 1 + (k == IAMP_SAMPLES_K ? (int)rd->cfg->samples : k);
 }
 
-/* Amp^depth(H, M_target) with M_target greedy at the leaves. */
+/* Overseer errors (modes.h): each of the n amplified answers is replaced
+ * with probability p by a uniform draw from its answer space. */
+static void overseer_errors(struct iamp_round_data *rd, const struct iamp_question *qs, int n,
+                            struct iamp_answer *out)
+{
+    double p = rd->cfg->overseer_error;
+    rd->n_amplified += n;
+    for (int k = 0; p > 0.0 && k < n; k++) {
+        if (iamp_rng_uniform(&rd->errors) >= p)
+            continue;
+        iamp_answer_uniform(&rd->s->task, &qs[k], &rd->errors, &out[k]);
+        rd->n_errors++;
+    }
+}
+
+/* Amp^depth(H, M_target) with M_target greedy at the leaves, with the
+ * overseer's errors. */
 static int amplify_target(struct iamp_round_data *rd, const struct iamp_question *qs, int n,
                           struct iamp_answer *out)
 {
@@ -247,7 +263,10 @@ static int amplify_target(struct iamp_round_data *rd, const struct iamp_question
                                .pick = IAMP_PICK_TARGET,
                                .decode = IAMP_DECODE_GREEDY,
                                .temperature = 1.0f};
-    return n ? iamp_session_run(rd->s, qs, n, &req, out) : 0;
+    int rc = n ? iamp_session_run(rd->s, qs, n, &req, out) : 0;
+    if (!rc)
+        overseer_errors(rd, qs, n, out);
+    return rc;
 }
 
 /* Imitation targets by amplification (imitate, mixed) or by ground truth
@@ -527,8 +546,12 @@ static void round_signals(struct iamp_round_data *rd, int n, struct iamp_mode_st
     st->value_error = n_reward ? verr / (double)n_reward : NAN;
 }
 
+#define IAMP_ERRORS_STREAM (0x6f657272ULL << 32) /* "oerr", plus the round */
+
 int iamp_modes_build(struct iamp_round_data *rd, int n, struct iamp_mode_stats *st)
 {
+    iamp_rng_seed(&rd->errors, rd->cfg->seed, IAMP_ERRORS_STREAM + (uint64_t)rd->round);
+    rd->n_amplified = rd->n_errors = 0;
     for (int i = 0; i < n; i++)
         rd->mode[i] = effective_mode(rd, &rd->qs[i]);
     int rc = build_targets(rd, n);

@@ -16,6 +16,19 @@
  * writes each question's examples and its agreement (the curriculum's
  * signal). Ground truth is read only for supervised-mode questions. Runs
  * on the trainer's thread; knows nothing of the trainer.
+ *
+ * Overseer errors (cfg->overseer_error = p > 0, issue 13): every amplified
+ * answer the modes learn from — imitate's and mixed's target, the
+ * amplified approval that judges search's and reinforce's candidates, the
+ * amplified answer candidates are compared with — is, with probability p,
+ * replaced by a uniform draw from its question's answer space
+ * (iamp_answer_uniform), as if H had erred at the root. Everything
+ * downstream sees only the replaced answer, as it would a real error:
+ * the examples, the curriculum's agreement, the approval statistics.
+ * Supervised targets are ground truth and stay. The draws come from a
+ * stream of their own, seeded by the training seed and the round, so p =
+ * 0 draws nothing and leaves a run as it was, and a resumed run draws the
+ * same errors without a checkpoint field.
  */
 #ifndef IAMP_MODES_H
 #define IAMP_MODES_H
@@ -91,6 +104,9 @@ struct iamp_round_data {
     float *baseline;             /* (q) V(q) for the modes that read it */
     struct iamp_example *ex;     /* (q, 2) each question's examples */
     int *n_ex;                   /* (q) */
+    struct iamp_rng errors;      /* overseer errors' draws, seeded each round */
+    long n_amplified, n_errors;  /* this round: amplified answers learned from, and
+                                    how many of them an overseer error replaced */
 };
 
 /* Allocate the buffers for cfg's sizes and set the context fields. */

@@ -100,6 +100,8 @@ int iamp_trainer_init(struct iamp_trainer *tr, struct iamp_session *s,
         rc = iamp_session_target_enable(s, NULL);
     if (!rc)
         rc = iamp_eval_set_init(&tr->eval, &s->task, (int)tr->opts.cfg.eval_size, o->eval_seed);
+    if (!rc)
+        rc = iamp_eval_set_depths(&tr->eval, &s->task); /* H alone: no M, no ground truth */
     if (rc) {
         snprintf(err, errlen, "cannot set up training: %s", iamp_strerror(rc));
         iamp_trainer_release(tr);
@@ -264,6 +266,7 @@ int iamp_trainer_step(struct iamp_trainer *tr, struct iamp_round_stats *st)
     int n = (int)tr->opts.cfg.questions_per_round;
     memset(st, 0, sizeof(*st));
     st->difficulty = tr->cur.level;
+    st->depths = tr->eval.depths;
     int rc = 0;
     if (s->has_target && tr->opts.cfg.target_sync > 0 &&
         tr->round % (long)tr->opts.cfg.target_sync == 0)
@@ -321,10 +324,12 @@ int iamp_trainer_step(struct iamp_trainer *tr, struct iamp_round_stats *st)
 int iamp_trainer_evaluate(struct iamp_trainer *tr, struct iamp_round_stats *st)
 {
     double t0 = iamp_now();
-    int rc = iamp_eval_accuracy(tr->s, &tr->eval, 0, &st->accuracy, st->per_type, st->metric);
+    st->depths = tr->eval.depths;
+    int rc = iamp_eval_accuracy(tr->s, &tr->eval, 0, &st->accuracy, st->per_type, st->metric,
+                                st->by_depth);
     if (!rc)
         rc = iamp_eval_accuracy(tr->s, &tr->eval, (int)tr->opts.cfg.depth, &st->amplified_accuracy,
-                                NULL, NULL);
+                                NULL, NULL, st->amp_by_depth);
     if (rc)
         return rc;
     double dt = iamp_now() - t0;
@@ -372,6 +377,8 @@ static void mark_unevaluated(struct iamp_round_stats *st)
         st->per_type[ty] = NAN;
     for (int k = 0; k < IAMP_METRICS_MAX; k++)
         st->metric[k] = NAN;
+    for (int d = 0; d < IAMP_EVAL_DEPTHS; d++)
+        st->by_depth[d] = st->amp_by_depth[d] = NAN;
 }
 
 static int due(long round, long every)

@@ -64,7 +64,11 @@ struct iamp_round_stats {
     double amplified_accuracy; /* Amp^depth vs ground truth, held-out */
     double per_type[IAMP_TYPES_MAX];
     double metric[IAMP_METRICS_MAX]; /* the task's own held-out metrics (M alone) */
-    double approval;                 /* mean amplified approval of M's greedy answers; NAN: none */
+    unsigned depths; /* bit d: the held-out set has headline questions of decomposition
+                        depth d (evaluate.h); 0: the task's H needs M, no depths */
+    double by_depth[IAMP_EVAL_DEPTHS];     /* M's headline accuracy per depth; NAN: none */
+    double amp_by_depth[IAMP_EVAL_DEPTHS]; /* Amp^depth's */
+    double approval;      /* mean amplified approval of M's greedy answers; NAN: none */
     double reward;        /* mean reward of sampled answers (reinforce, mixed); NAN: none */
     double entropy;       /* mean entropy of M's answer distribution */
     double kl;            /* mean KL(p_M || p_ref); NAN when there is no reference */

@@ -77,6 +77,18 @@ def close(a, b):
     return abs(a - b) <= 1e-5 * abs(b) + 1e-30
 
 
+def flat(row):
+    """A row's scalars: an object field (accuracy_by_depth) is one scalar per
+    key, tagged field/key, as the event files have them."""
+    out = {}
+    for k, v in row.items():
+        if isinstance(v, dict):
+            out.update(("%s/%s" % (k, d), x) for d, x in v.items())
+        else:
+            out[k] = v
+    return out
+
+
 def same(what, jrows, evs, t0, t1):
     """Event i is row i: step = round, the non-null keys but round as tags."""
     if not check(len(evs) == len(jrows), "%s: %d events for %d rows" % (what, len(evs),
@@ -84,7 +96,7 @@ def same(what, jrows, evs, t0, t1):
         return
     last_wall = 0.0
     for r, e in zip(jrows, evs):
-        want = {k: v for k, v in r.items() if k != "round" and v is not None}
+        want = {k: v for k, v in flat(r).items() if k != "round" and v is not None}
         got = e["scalars"]
         if not check(e["step"] == r["round"] and set(got) == set(want),
                      "%s round %s: step %s, tags %s, want %s" % (

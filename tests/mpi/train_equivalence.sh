@@ -59,6 +59,12 @@ for algo in imitate mixed; do
         --algo $algo --warmup 2 --eval-size 64 --quiet
 done
 same_as_one "unionfind imitate" train --task unionfind:n=10 $small --algo imitate --eval-size 64 --quiet
+# Overseer errors (drawn on rank 0, seeded per round): replaced targets on
+# instances with facts, replaced approvals in search.
+same_as_one "permpow context imitate overseer-error" train --task permpow:n=12,context=1 $small \
+    --algo imitate --overseer-error 0.2 --eval-size 64 --quiet
+same_as_one "tictactoe search overseer-error" train --task tictactoe --algo search --rounds 6 \
+    --warmup 2 --questions 64 --eval-size 200 --overseer-error 0.2 --quiet
 # H in another process (--task remote:...): every rank connects to the
 # overseer (permpow:context=1's H in tests/integration/overseer_faults.py)
 # and N = 3 gives N = 1's run.

@@ -113,6 +113,32 @@ Test(codec, checkpoint_round_trips, .timeout = 10)
     iamp_checkpoint_release(&b);
 }
 
+/* A sparse setting (IAMP_CONFIG_SPARSE: overseer_error) at its absent
+ * value is not written, so a run without it writes the bytes it wrote
+ * before the setting existed; set, it is one float field more (a 2-byte
+ * tag, field 21, and 4 bytes) and reads back. */
+Test(codec, a_sparse_setting_is_written_only_when_set, .timeout = 10)
+{
+    struct iamp_checkpoint a, b;
+    fill_checkpoint(&a, 100);
+    uint8_t *off, *on;
+    size_t n_off, n_on;
+    a.config.overseer_error = 0.0f;
+    cr_assert_eq(iamp_checkpoint_encode(&a, &off, &n_off), 0);
+    cr_assert_eq(iamp_checkpoint_decode(off, n_off, &b), 0);
+    cr_assert_eq(b.config.overseer_error, 0.0f);
+    iamp_checkpoint_release(&b);
+    a.config.overseer_error = 0.25f;
+    cr_assert_eq(iamp_checkpoint_encode(&a, &on, &n_on), 0);
+    cr_assert_eq(n_on, n_off + 6, "%zu bytes with it, %zu without", n_on, n_off);
+    cr_assert_eq(iamp_checkpoint_decode(on, n_on, &b), 0);
+    cr_assert_eq(b.config.overseer_error, 0.25f);
+    free(off);
+    free(on);
+    iamp_checkpoint_release(&a);
+    iamp_checkpoint_release(&b);
+}
+
 Test(codec, checkpoint_rejects_truncation_garbage_and_versions, .timeout = 10)
 {
     struct iamp_checkpoint a, b;
