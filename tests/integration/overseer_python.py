@@ -16,13 +16,22 @@ spoken to as `iamp --task remote:` does (overseerwire.py):
   an H that raises, too many asks, an answer() that returns nothing; a
   garbage frame is an error, an oversized one closes the connection; the
   server serves a new connection after each;
-- SIGTERM: the overseer exits 0 at once, with nothing on stderr.
+- SIGTERM: the overseer exits 0 at once, with nothing on stderr;
+- end to end with iamp (`--task remote:addr=...`): a fixed-seed `iamp
+  train` through permpow.py gives the metrics and the checkpoint (all but
+  its task and wall time) of the built-in permpow:context=1's, and `iamp
+  answer --depth 2` with each checkpoint the same answers; an H that
+  raises fails iamp's run with the overseer's reason; an overseer killed
+  mid-training ends the run within 60 s, naming the overseer.
 
 Usage: overseer_python.py path/to/iamp
 """
+import json
 import os
 import random
+import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -287,6 +296,101 @@ def check_faulty(rng):
     check(rc == 0 and not err, "faulty overseer: SIGTERM exit %s, stderr %r" % (rc, err))
 
 
+IAMP = sys.argv[1] if len(sys.argv) > 1 else None
+ENV = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+
+
+def iamp(*args, ok=True):
+    r = subprocess.run([IAMP, *args], capture_output=True, text=True, env=ENV, timeout=300)
+    if ok and r.returncode != 0:
+        raise RuntimeError("iamp %s: exit %d: %s" % (" ".join(args), r.returncode, r.stderr))
+    return r
+
+
+def checkpoint(path):
+    f = pb.CheckpointFile()
+    with open(path, "rb") as fh:
+        f.ParseFromString(fh.read())
+    c = pb.Checkpoint()
+    c.ParseFromString(f.payload)
+    for name in ("task", "seconds", "reached_99_seconds"):  # what may differ
+        c.ClearField(name)
+    return c
+
+
+def metrics(path):
+    with open(path) as f:
+        rows = [json.loads(line) for line in f]
+    for r in rows:
+        r.pop("seconds", None)
+        r.pop("round_seconds", None)
+    return rows
+
+
+def check_iamp(addr, rng, tmp):
+    """iamp itself as the client: the same run as the built-in task's."""
+    remote = "remote:addr=" + addr
+    runs = {}
+    for name, task in (("builtin", "permpow:context=1"), ("remote", remote)):
+        d = os.path.join(tmp, name)
+        t0 = time.monotonic()
+        iamp("train", "--task", task, "--algo", "imitate", "--rounds", "4", "--seed", "5",
+             "--depth", "1", "--metrics", d + ".jsonl", "--checkpoint-dir", d)
+        runs[name] = (metrics(d + ".jsonl"), checkpoint(os.path.join(d, "checkpoint.pb")),
+                      time.monotonic() - t0)
+    (mb, cb, tb), (mr, cr, tr) = runs["builtin"], runs["remote"]
+    check(mb == mr and len(mb) == 4, "train: the metrics differ:\n%s\n%s" % (mb, mr))
+    check(cb == cr and len(cb.params) > 0, "train: the checkpoints differ")
+    print("train, 4 rounds at depth 1: built-in H %.1f s, remote H %.1f s" % (tb, tr), flush=True)
+    # the same questions answered at depth 2 with each checkpoint
+    qfile = os.path.join(tmp, "questions.txt")
+    with open(qfile, "w") as f:
+        for _ in range(16):
+            facts = instance(rng)
+            f.write("facts: %s\n" % ", ".join("%d %d" % xy for xy in facts))
+            for _ in range(8):
+                f.write("pow x=%d k=%d\n" % (rng.choice(facts)[0], rng.randint(1, KMAX)))
+    ab = iamp("answer", "--task", "permpow:context=1", "--depth", "2", "--checkpoint",
+              os.path.join(tmp, "builtin", "checkpoint.pb"), qfile).stdout.splitlines()
+    ar = iamp("answer", "--task", remote, "--depth", "2", "--checkpoint",
+              os.path.join(tmp, "remote", "checkpoint.pb"), qfile).stdout.splitlines()
+    check(ab == ar and len(ab) == 128, "answer --depth 2: %d and %d lines, %d differ"
+          % (len(ab), len(ar), sum(x != y for x, y in zip(ab, ar))))
+    # an H that raises: iamp's run fails with its reason
+    p, faddr = ow.start(["-c", FAULTY, "--listen", "127.0.0.1:0"])
+    with open(qfile + ".k2", "w") as f:
+        f.write("facts: 0 1, 1 2, 2 0\npow x=1 k=2\n")
+    r = iamp("answer", "--task", "remote:addr=" + faddr, "--depth", "1", qfile + ".k2", ok=False)
+    check(r.returncode == 1 and "Faulty" in r.stderr and "ValueError: boom on x=1" in r.stderr,
+          "iamp with an H that raises: exit %d, %r" % (r.returncode, r.stderr))
+    ow.stop(p)
+    # the overseer killed mid-training
+    p, kaddr = ow.start([PERMPOW, "--listen", "127.0.0.1:0"])
+    mfile = os.path.join(tmp, "killed.jsonl")
+    t = subprocess.Popen([IAMP, "train", "--task", "remote:addr=" + kaddr, "--algo", "imitate",
+                          "--rounds", "100000",
+                          "--metrics", mfile], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True, env=ENV)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and t.poll() is None and not (
+            os.path.exists(mfile) and os.path.getsize(mfile) > 0):
+        time.sleep(0.1)
+    p.kill()
+    p.wait()
+    t0 = time.monotonic()
+    try:
+        t.wait(60)
+    except subprocess.TimeoutExpired:
+        t.kill()
+        t.wait()
+    err = t.stderr.read()
+    check(t.returncode == 1 and time.monotonic() - t0 < 60 and "overseer" in err,
+          "iamp train after the overseer was killed: exit %s after %.0f s: %r"
+          % (t.returncode, time.monotonic() - t0, err[-300:]))
+    print("overseer killed: iamp ended in %.1f s: %s" % (time.monotonic() - t0,
+                                                          err.strip().splitlines()[-1:]))
+
+
 def main():
     rng = random.Random(14)
     p, addr = ow.start([PERMPOW, "--listen", "127.0.0.1:0"])
@@ -302,6 +406,9 @@ def main():
             still_serves(c, "connection %d of 3" % (i + 1))
         for c in conns:
             c.close()
+        if IAMP:
+            with tempfile.TemporaryDirectory() as tmp:
+                check_iamp(addr, rng, tmp)
     finally:
         t0 = time.monotonic()
         rc = ow.stop(p)
