@@ -2,9 +2,23 @@
 #include "error.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+static _Thread_local char overseer_note[320];
+
+void iamp_error_note(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(overseer_note, sizeof(overseer_note), fmt, ap);
+    va_end(ap);
+}
 
 const char *iamp_strerror(int err)
 {
+    if (err == IAMP_EOVERSEER && overseer_note[0])
+        return overseer_note;
     switch (err) {
     case 0:
         return "success";

@@ -26,7 +26,8 @@
     X(NET, "network failure")                                                                      \
     X(TIMEOUT, "timed out")                                                                        \
     X(CANCELED, "canceled")                                                                        \
-    X(AUTH, "not authorised")
+    X(AUTH, "not authorised")                                                                      \
+    X(OVERSEER, "the overseer failed")
 
 enum iamp_errno {
     IAMP_OK = 0,
@@ -39,6 +40,12 @@ enum iamp_errno {
 
 /* Message for an IAMP_E* code (or 0); never NULL. */
 const char *iamp_strerror(int err);
+
+/* The reason behind this thread's latest IAMP_EOVERSEER (a remote
+ * overseer's failure names the overseer and what went wrong): note it
+ * where the failure is found; iamp_strerror(IAMP_EOVERSEER) then returns
+ * it on this thread. */
+void iamp_error_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Map a libc errno value to an IAMP_E* code. */
 int iamp_err_from_errno(int e);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 extern const struct iamp_task_ops iamp_permpow_ops;
+extern const struct iamp_task_ops iamp_remote_ops;
 extern const struct iamp_task_ops iamp_tictactoe_ops;
 extern const struct iamp_task_ops iamp_trajectory_ops;
 extern const struct iamp_task_ops iamp_markov_ops;
@@ -23,8 +24,9 @@ extern const struct iamp_task_ops iamp_unionfind_ops;
 extern const struct iamp_task_ops iamp_path_ops;
 
 static const struct iamp_task_ops *const task_table[] = {
-    &iamp_permpow_ops, &iamp_tictactoe_ops, &iamp_trajectory_ops, &iamp_markov_ops, &iamp_graph_ops,
-    &iamp_assign_ops,  &iamp_wildcard_ops,  &iamp_unionfind_ops,  &iamp_path_ops,
+    &iamp_permpow_ops, &iamp_tictactoe_ops, &iamp_trajectory_ops, &iamp_markov_ops,
+    &iamp_graph_ops,   &iamp_assign_ops,    &iamp_wildcard_ops,   &iamp_unionfind_ops,
+    &iamp_path_ops,    &iamp_remote_ops,
 };
 
 static atomic_long truth_calls;

@@ -88,6 +88,35 @@ enum iamp_episode_status {
 
 struct iamp_task;
 
+/* A batched overseer: H in another process (tasks/remote.c). Its task has
+ * no primitive/episode_start/episode_step; the engine instead gathers the
+ * H calls one pass over its queue needs into one h_batch call (each call
+ * below), in the order the one-at-a-time engine would make them, so the
+ * trees come out the same. Questions of a type whose bit is clear in the
+ * task's primitive_types are never primitive and are not asked. */
+enum iamp_h_call_kind {
+    IAMP_H_PRIMITIVE = 1, /* q is where M would answer: H's answer if it is primitive */
+    IAMP_H_START = 2,     /* q is where H decomposes: as a primitive, or an episode's first step */
+    IAMP_H_STEP = 3,      /* the episode's next step, with its last asks' answers */
+};
+
+struct iamp_h_call {
+    /* in */
+    int kind;
+    uint64_t episode;                  /* unique within the run */
+    const struct iamp_question *q;     /* the node's question (STEP: the episode's) */
+    const struct iamp_answer *answers; /* STEP: (n_answers) its last asks' answers */
+    const struct iamp_question *asked; /* STEP: (n_answers) the questions they answer */
+    int n_answers;
+    /* out: h_batch checks what it writes (asks valid questions, the answer
+     * in q's answer space) */
+    int status;    /* IAMP_EP_ASK, IAMP_EP_DONE, or 0 (PRIMITIVE: not primitive) */
+    int primitive; /* START's DONE: answered as a primitive, no episode */
+    int n_asks;
+    struct iamp_question *asks; /* room for IAMP_ASK_MAX, the engine's */
+    struct iamp_answer out;
+};
+
 struct iamp_task_ops {
     const char *name;
     const char *summary; /* one line for --help */
@@ -137,6 +166,13 @@ struct iamp_task_ops {
     int (*episode_step)(const struct iamp_task *t, void *ep, const struct iamp_answer *answers,
                         int n_answers, struct iamp_question *asks, int *n_asks,
                         struct iamp_answer *out);
+
+    /* A batched overseer instead of the three above (NULL for an H that
+     * runs here): a new run's id; the calls of one pass, in order (0, or
+     * IAMP_EOVERSEER with iamp_error_note set); the run is over. */
+    uint64_t (*h_run_begin)(const struct iamp_task *t);
+    int (*h_batch)(const struct iamp_task *t, uint64_t run, struct iamp_h_call *calls, int n);
+    void (*h_run_end)(const struct iamp_task *t, uint64_t run);
 
     /* Ground truth: evaluation and the supervised baseline only. */
     void (*truth)(const struct iamp_task *t, const struct iamp_question *q, struct iamp_answer *a);
@@ -193,6 +229,7 @@ struct iamp_task {
     int fact_len;               /* tokens per fact (1..IAMP_FACT_LEN) when facts_max > 0 */
     int questions_per_context;  /* roots sampled on each drawn instance */
     const char *train_defaults; /* this instance's, overriding ops->train_defaults (NULL: those) */
+    unsigned primitive_types;   /* a batched overseer: bit ty set when type ty may be primitive */
     void *state;                /* the task's own data */
 };
 

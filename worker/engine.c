@@ -32,6 +32,8 @@ struct iamp_engine_node {
     int pending; /* children not yet answered */
     int depth_left;
     int state;
+    int by;    /* enum iamp_answered_by, once routed */
+    int asked; /* a batched overseer's episode: questions it asked so far */
 };
 
 struct iamp_engine_tracing {
@@ -40,11 +42,23 @@ struct iamp_engine_tracing {
     int rc; /* the traced run's first error (out of memory), or 0 */
 };
 
+/* A batched overseer's pass: one call per queued node that needs H. */
+struct hpass {
+    struct iamp_h_call *calls;   /* (cap) */
+    struct iamp_question *asks;  /* (cap * IAMP_ASK_MAX) the calls' room for asks */
+    struct iamp_answer *answers; /* (cap * IAMP_ASK_MAX) STEP calls' inputs */
+    struct iamp_question *asked; /* (cap * IAMP_ASK_MAX) the questions they answer */
+    int *call_of;                /* (cap) a queued node's call, -1: none */
+    long cap;
+};
+
 struct work {
     long *queue;
     long head, tail, cap;
     long *leaves;
     long n_leaves, cap_leaves;
+    uint64_t run; /* a batched overseer's run */
+    struct hpass hp;
 };
 
 void iamp_engine_init(struct iamp_engine *e, const struct iamp_task *t)
@@ -135,8 +149,6 @@ static IAMP_COLD void trace_asked(struct iamp_engine *e, long first, int n)
         tr->asked[first + c] = first;
 }
 
-static int route(const struct iamp_engine *e, const struct iamp_engine_node *n,
-                 struct iamp_answer *a);
 /* The run's nodes, copied out for trace_cb. A parent's children come in
  * index order, so its next step starts where their `asked` changes. */
 static IAMP_COLD int trace_emit(struct iamp_engine *e, int n_roots)
@@ -149,9 +161,7 @@ static IAMP_COLD int trace_emit(struct iamp_engine *e, int n_roots)
     int rc = e->tr->rc ? e->tr->rc : (!tn || !last || !steps) ? IAMP_ENOMEM : 0;
     for (long i = 0; !rc && i < n; i++) {
         const struct iamp_engine_node *nd = &e->nodes[i];
-        struct iamp_answer scratch;
-        tn[i] = (struct iamp_trace_node){nd->q,          nd->a, nd->parent,
-                                         nd->depth_left, 0,     route(e, nd, &scratch)};
+        tn[i] = (struct iamp_trace_node){nd->q, nd->a, nd->parent, nd->depth_left, 0, nd->by};
         last[i] = -1;
         steps[i] = 0;
         long p = nd->parent;
@@ -221,26 +231,15 @@ static int finish(struct iamp_engine *e, struct work *w, long i)
     return 0;
 }
 
-/* Run one episode step of node i with its children's answers. */
-static int step_episode(struct iamp_engine *e, struct work *w, long i)
+/* Node i's episode asked asks[0, n_asks): its children, queued. */
+static int spawn(struct iamp_engine *e, struct work *w, long i, const struct iamp_question *asks,
+                 int n_asks)
 {
-    const struct iamp_task *t = e->task;
-    struct iamp_answer answers[IAMP_ASK_MAX];
-    struct iamp_question asks[IAMP_ASK_MAX];
-    int n_in = 0, n_asks = 0;
-    struct iamp_engine_node *n = &e->nodes[i];
-    for (int c = 0; c < n->n_children; c++)
-        answers[n_in++] = e->nodes[n->first_child + c].a;
-    int st = t->ops->episode_step(t, episode_of(e, i), answers, n_in, asks, &n_asks, &n->a);
-    if (st == IAMP_EP_DONE)
-        return finish(e, w, i);
-    if (st != IAMP_EP_ASK || n_asks < 1 || n_asks > IAMP_ASK_MAX)
-        return IAMP_ESTATE;
     long first;
     int rc = new_nodes(e, n_asks, &first);
     if (rc)
         return rc;
-    n = &e->nodes[i]; /* the array may have moved */
+    struct iamp_engine_node *n = &e->nodes[i]; /* the array may have moved */
     n->first_child = first;
     n->n_children = n_asks;
     n->pending = n_asks;
@@ -263,6 +262,24 @@ static int step_episode(struct iamp_engine *e, struct work *w, long i)
     return 0;
 }
 
+/* Run one episode step of node i with its children's answers. */
+static int step_episode(struct iamp_engine *e, struct work *w, long i)
+{
+    const struct iamp_task *t = e->task;
+    struct iamp_answer answers[IAMP_ASK_MAX];
+    struct iamp_question asks[IAMP_ASK_MAX];
+    int n_in = 0, n_asks = 0;
+    struct iamp_engine_node *n = &e->nodes[i];
+    for (int c = 0; c < n->n_children; c++)
+        answers[n_in++] = e->nodes[n->first_child + c].a;
+    int st = t->ops->episode_step(t, episode_of(e, i), answers, n_in, asks, &n_asks, &n->a);
+    if (st == IAMP_EP_DONE)
+        return finish(e, w, i);
+    if (st != IAMP_EP_ASK || n_asks < 1 || n_asks > IAMP_ASK_MAX)
+        return IAMP_ESTATE;
+    return spawn(e, w, i, asks, n_asks);
+}
+
 /* Who answers node n: M or a shipped subtree at a leaf, H itself (then
  * its answer is in *a), or H's episode. The one routing rule, for the run
  * and for its trace. */
@@ -283,7 +300,8 @@ static int activate(struct iamp_engine *e, struct work *w, long i)
 {
     const struct iamp_task *t = e->task;
     struct iamp_engine_node *n = &e->nodes[i];
-    switch (route(e, n, &n->a)) {
+    n->by = route(e, n, &n->a);
+    switch (n->by) {
     case IAMP_BY_PRIMITIVE:
         e->stats.h_answers++;
         return finish(e, w, i);
@@ -297,8 +315,153 @@ static int activate(struct iamp_engine *e, struct work *w, long i)
     }
 }
 
+/* ------------------------------------------------------------ a batched overseer
+ * One pass takes the nodes queued now, [head, tail): it asks H for every
+ * one of them that needs H in one h_batch call, then applies the replies
+ * node by node in queue order, exactly as activate() and step_episode()
+ * would have one at a time. Children and parents queued on the way are
+ * the next pass's. Node i's episode id is i. */
+
+static int leaf_node(struct iamp_engine *e, struct work *w, long i)
+{
+    struct iamp_engine_node *n = &e->nodes[i];
+    n->by = (n->parent >= 0 && n->depth_left > 0) ? IAMP_BY_SUBTREE : IAMP_BY_MODEL;
+    n->state = NODE_LEAF;
+    return push(&w->leaves, &w->n_leaves, &w->cap_leaves, i);
+}
+
+static int hpass_reserve(struct hpass *hp, long n)
+{
+    if (n <= hp->cap)
+        return 0;
+    long cap = hp->cap ? hp->cap : 64;
+    while (cap < n)
+        cap *= 2;
+    size_t k = (size_t)cap * IAMP_ASK_MAX;
+    void *c = realloc(hp->calls, (size_t)cap * sizeof(*hp->calls));
+    if (c)
+        hp->calls = c;
+    void *q = c ? realloc(hp->asks, k * sizeof(*hp->asks)) : NULL;
+    if (q)
+        hp->asks = q;
+    void *a = q ? realloc(hp->answers, k * sizeof(*hp->answers)) : NULL;
+    if (a)
+        hp->answers = a;
+    void *d = a ? realloc(hp->asked, k * sizeof(*hp->asked)) : NULL;
+    if (d)
+        hp->asked = d;
+    void *o = d ? realloc(hp->call_of, (size_t)cap * sizeof(*hp->call_of)) : NULL;
+    if (!o)
+        return IAMP_ENOMEM;
+    hp->call_of = o;
+    hp->cap = cap;
+    return 0;
+}
+
+static void hpass_release(struct hpass *hp)
+{
+    free(hp->calls);
+    free(hp->asks);
+    free(hp->answers);
+    free(hp->asked);
+    free(hp->call_of);
+}
+
+/* The call node n needs, 0 for none (it is a leaf): route()'s rule with
+ * H's primitive test left to the overseer. */
+static int call_kind(const struct iamp_engine *e, const struct iamp_engine_node *n)
+{
+    if (n->state != NODE_NEW)
+        return IAMP_H_STEP;
+    if (n->parent < 0 && n->depth_left == 0)
+        return 0;
+    if (n->depth_left > e->leaf_depth)
+        return IAMP_H_START;
+    return ((e->task->primitive_types >> n->q.type) & 1u) ? IAMP_H_PRIMITIVE : 0;
+}
+
+static int apply_call(struct iamp_engine *e, struct work *w, long i, const struct iamp_h_call *c)
+{
+    const struct iamp_task *t = e->task;
+    struct iamp_engine_node *n = &e->nodes[i];
+    if (c->kind == IAMP_H_PRIMITIVE || (c->kind == IAMP_H_START && c->primitive)) {
+        if (c->status != IAMP_EP_DONE)
+            return leaf_node(e, w, i);
+        n->by = IAMP_BY_PRIMITIVE;
+        n->a = c->out;
+        e->stats.h_answers++;
+        return finish(e, w, i);
+    }
+    if (c->kind == IAMP_H_START) {
+        n->by = IAMP_BY_OVERSEER;
+        e->stats.episodes++;
+    }
+    if (c->status == IAMP_EP_DONE) {
+        n->a = c->out;
+        return finish(e, w, i);
+    }
+    n->asked += c->n_asks;
+    if (t->max_asks > 0 && n->asked > t->max_asks) {
+        iamp_error_note("overseer of %s: episode %ld asked %d questions in all, the task allows %d",
+                        t->spec, i, n->asked, t->max_asks);
+        return IAMP_EOVERSEER;
+    }
+    return spawn(e, w, i, c->asks, c->n_asks);
+}
+
+static int drain_batched(struct iamp_engine *e, struct work *w)
+{
+    const struct iamp_task *t = e->task;
+    struct hpass *hp = &w->hp;
+    while (w->head < w->tail) {
+        long first = w->head, end = w->tail;
+        int rc = hpass_reserve(hp, end - first);
+        if (rc)
+            return rc;
+        int n_calls = 0;
+        for (long j = first; j < end; j++) {
+            const struct iamp_engine_node *n = &e->nodes[w->queue[j]];
+            int kind = call_kind(e, n);
+            hp->call_of[j - first] = kind ? n_calls : -1;
+            if (!kind)
+                continue;
+            struct iamp_h_call *c = &hp->calls[n_calls];
+            memset(c, 0, sizeof(*c));
+            c->kind = kind;
+            c->episode = (uint64_t)w->queue[j];
+            c->q = &n->q;
+            c->asks = hp->asks + (size_t)n_calls * IAMP_ASK_MAX;
+            if (kind == IAMP_H_STEP) {
+                size_t at = (size_t)n_calls * IAMP_ASK_MAX;
+                for (int k = 0; k < n->n_children; k++) {
+                    hp->answers[at + (size_t)k] = e->nodes[n->first_child + k].a;
+                    hp->asked[at + (size_t)k] = e->nodes[n->first_child + k].q;
+                }
+                c->answers = hp->answers + at;
+                c->asked = hp->asked + at;
+                c->n_answers = n->n_children;
+            }
+            n_calls++;
+        }
+        if (n_calls && (rc = t->ops->h_batch(t, w->run, hp->calls, n_calls)))
+            return rc;
+        for (long j = first; j < end; j++) {
+            long i = w->queue[j];
+            int ci = hp->call_of[j - first];
+            rc = ci < 0 ? leaf_node(e, w, i) : apply_call(e, w, i, &hp->calls[ci]);
+            if (rc)
+                return rc;
+        }
+        w->head = end;
+    }
+    w->head = w->tail = 0;
+    return 0;
+}
+
 static int drain_queue(struct iamp_engine *e, struct work *w)
 {
+    if (e->task->ops->h_batch)
+        return drain_batched(e, w);
     while (w->head < w->tail) {
         long i = w->queue[w->head++];
         int rc = e->nodes[i].state == NODE_NEW ? activate(e, w, i) : step_episode(e, w, i);
@@ -355,9 +518,12 @@ int iamp_engine_run_depths(struct iamp_engine *e, const struct iamp_question *ro
 {
     if (n < 0)
         return IAMP_EINVAL;
+    const struct iamp_task *t = e->task;
     struct work w = {0};
     long first;
     e->n_nodes = 0;
+    if (t->ops->h_batch)
+        w.run = t->ops->h_run_begin(t);
     int rc = e->trace_cb ? trace_begin(e) : 0;
     if (!rc)
         rc = new_nodes(e, n, &first);
@@ -385,6 +551,9 @@ int iamp_engine_run_depths(struct iamp_engine *e, const struct iamp_question *ro
     }
     if (!rc && e->trace_cb)
         rc = trace_emit(e, n);
+    if (t->ops->h_batch)
+        t->ops->h_run_end(t, w.run);
+    hpass_release(&w.hp);
     free(w.queue);
     free(w.leaves);
     return rc;

@@ -1,15 +1,11 @@
-/* client.c — see client.h. POSIX sockets; the connect is non-blocking so
- * that it can time out, the rest blocks with poll() for timeouts. Sends use
- * MSG_NOSIGNAL: a server that went away is an error, not a SIGPIPE. */
+/* client.c — see client.h. POSIX sockets through common/net.h (a connect
+ * that times out, poll() for timeouts, sends without SIGPIPE). */
 #include "coordinator/serve/client.h"
 
 #include "common/fileio.h"
+#include "common/net.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,29 +13,6 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-
-int iamp_addr_split(const char *addr, char *host, size_t hostlen, int *port)
-{
-    const char *colon = strrchr(addr, ':');
-    if (!colon || colon == addr)
-        return IAMP_EPARSE;
-    const char *h = addr;
-    size_t n = (size_t)(colon - addr);
-    if (h[0] == '[') {
-        if (n < 3 || h[n - 1] != ']')
-            return IAMP_EPARSE;
-        h++;
-        n -= 2;
-    }
-    char *end = NULL;
-    long p = strtol(colon + 1, &end, 10);
-    if (n >= hostlen || !colon[1] || *end || p < 0 || p > 65535)
-        return IAMP_EPARSE;
-    memcpy(host, h, n);
-    host[n] = '\0';
-    *port = (int)p;
-    return 0;
-}
 
 int iamp_token_read(const char *path, char *token, size_t cap, size_t *len, char *err,
                     size_t errlen)
@@ -74,75 +47,14 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Wait for fd to be ready for `events`; IAMP_ETIMEOUT after timeout_ms. */
-static int wait_fd(int fd, short events, int timeout_ms)
-{
-    struct pollfd p = {fd, events, 0};
-    for (;;) {
-        int r = poll(&p, 1, timeout_ms);
-        if (r > 0)
-            return 0;
-        if (r == 0)
-            return IAMP_ETIMEOUT;
-        if (errno != EINTR)
-            return IAMP_ENET;
-    }
-}
-
-static int connect_one(const struct addrinfo *ai, int timeout_ms, int *out)
-{
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd < 0)
-        return errno;
-    int flags = fcntl(fd, F_GETFL, 0);
-    fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-    int e = connect(fd, ai->ai_addr, ai->ai_addrlen) ? errno : 0;
-    if (e == EINPROGRESS) {
-        socklen_t len = sizeof(e);
-        e = wait_fd(fd, POLLOUT, timeout_ms) == IAMP_ETIMEOUT ? ETIMEDOUT : 0;
-        if (!e && getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len))
-            e = errno;
-    }
-    if (e) {
-        close(fd);
-        return e;
-    }
-    fcntl(fd, F_SETFL, flags);
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    *out = fd;
-    return 0;
-}
-
 int iamp_client_connect(struct iamp_client *c, const char *addr, const char *token, int timeout_ms,
                         char *err, size_t errlen)
 {
-    char host[256], port[16];
-    int p = 0;
     memset(c, 0, sizeof(*c));
     c->fd = -1;
-    if (iamp_addr_split(addr, host, sizeof(host), &p)) {
-        snprintf(err, errlen, "address '%.200s' is not HOST:PORT", addr);
-        return IAMP_EPARSE;
-    }
-    snprintf(port, sizeof(port), "%d", p);
-    struct addrinfo hints, *res = NULL;
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    int g = getaddrinfo(host, port, &hints, &res);
-    if (g) {
-        snprintf(err, errlen, "cannot resolve %.200s: %s", host, gai_strerror(g));
-        return IAMP_ENET;
-    }
-    int e = ENOENT;
-    for (struct addrinfo *ai = res; ai && c->fd < 0; ai = ai->ai_next)
-        e = connect_one(ai, timeout_ms, &c->fd);
-    freeaddrinfo(res);
-    if (c->fd < 0) {
-        snprintf(err, errlen, "cannot connect to %.200s: %s", addr, strerror(e));
-        return IAMP_ENET;
-    }
+    int rc = iamp_net_connect(addr, timeout_ms, &c->fd, err, errlen);
+    if (rc)
+        return rc;
     iamp_frame_reader_init(&c->rd, IAMP_CLIENT_MAX_FRAME_BYTES);
     c->lim.max_questions = 1u << 22;
     c->lim.max_contexts = 1u << 22;
@@ -183,7 +95,7 @@ static int authenticate(struct iamp_client *c, char *err, size_t errlen)
 int iamp_client_send(struct iamp_client *c, struct iamp_msg *m, char *err, size_t errlen)
 {
     uint8_t *buf = NULL;
-    size_t len = 0, done = 0;
+    size_t len = 0;
     m->version = IAMP_PROTOCOL_VERSION;
     m->has_token = c->has_token;
     memcpy(m->token, c->token, sizeof(m->token));
@@ -200,16 +112,9 @@ int iamp_client_send(struct iamp_client *c, struct iamp_msg *m, char *err, size_
             return rc;
         }
     }
-    while (done < len) {
-        ssize_t w = send(c->fd, buf + done, len - done, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0) {
-            snprintf(err, errlen, "connection lost: %s", strerror(errno));
-            rc = IAMP_ENET;
-            break;
-        }
-        done += (size_t)w;
+    if (iamp_net_send_all(c->fd, buf, len)) {
+        snprintf(err, errlen, "connection lost: %s", strerror(errno));
+        rc = IAMP_ENET;
     }
     free(buf);
     return rc;
@@ -221,7 +126,7 @@ static int fill(struct iamp_client *c, long long deadline, int timeout_ms, char 
     int left = timeout_ms < 0 ? -1 : (int)(deadline - now_ms());
     if (timeout_ms >= 0 && left < 0)
         left = 0;
-    int rc = wait_fd(c->fd, POLLIN, left);
+    int rc = iamp_net_wait(c->fd, POLLIN, left);
     if (rc) {
         snprintf(err, errlen, rc == IAMP_ETIMEOUT ? "no reply within %d ms" : "connection lost",
                  timeout_ms);

@@ -10,6 +10,7 @@
 #ifndef IAMP_CLIENT_H
 #define IAMP_CLIENT_H
 
+#include "common/net.h"
 #include "proto/frame.h"
 #include "proto/wire.h"
 
@@ -36,8 +37,6 @@ struct iamp_client {
     size_t in_off, in_len;
 };
 
-/* Split "HOST:PORT" or "[V6]:PORT". */
-IAMP_WUR int iamp_addr_split(const char *addr, char *host, size_t hostlen, int *port);
 /* The token: the first line of path, without its newline; 1 to
  * IAMP_TOKEN_MAX bytes. */
 IAMP_WUR int iamp_token_read(const char *path, char *token, size_t cap, size_t *len, char *err,
