@@ -4,7 +4,9 @@ demonstration (the first step of IA: gather demonstrations from people).
 
     PYTHONPATH=python python3 python/examples/human_overseer.py \\
         --task permpow:context=1 --record demos.jsonl
-    iamp answer --task remote:addr=127.0.0.1:PORT --depth 1 ...
+    iamp answer --task remote:addr=127.0.0.1:PORT,timeout=0 --depth 1 FILE
+
+(timeout=0: iamp waits for the person however long they take.)
 
 For each question iamp starts, it shows the question's text (and its
 facts); the person types `answer T T ...` (the answer's tokens, decimal),

@@ -9,7 +9,10 @@ process on real TCP spoken to as `iamp --task remote:` does:
   message and a new prompt;
 - the demonstrations file holds one line per finished episode: question,
   facts, answer, steps; a task without facts has no "facts";
-- when the input ends, a call gets an error reply; SIGTERM ends it with 0.
+- when the input ends, a call gets an error reply; SIGTERM ends it with 0;
+- end to end with `iamp answer --task remote:addr=...,timeout=0`: the
+  person's asks (by text) are parsed by iamp, M's answers to them come back
+  with their text, and the person's answers are iamp's output.
 
 Usage: human_overseer.py path/to/iamp
 """
@@ -121,10 +124,44 @@ def without_facts(tmp):
           and len(lines) == 2, "no facts: demonstrations %s" % lines)
 
 
+def with_iamp(iamp, tmp):
+    record = os.path.join(tmp, "iamp.jsonl")
+    qfile = os.path.join(tmp, "q.txt")
+    with open(qfile, "w") as f:
+        f.write("facts: 0 3, 3 1, 1 0\npow x=0 k=2\npow x=1 k=1\n")
+    p, addr = ow.start([HUMAN, "--task", "permpow:context=1", "--record", record],
+                       stdin=subprocess.PIPE)
+    # iamp starts both roots in one batch: the first asks, the second is answered
+    p.stdin.write("ask pow x=0 k=1\ngo\nanswer 0\nanswer 1\n")
+    p.stdin.close()
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    r = subprocess.run([iamp, "answer", "--task", "remote:addr=%s,timeout=0" % addr,
+                        "--depth", "1", qfile], capture_output=True, text=True, env=env,
+                       timeout=120)
+    out = [json.loads(line) for line in r.stdout.splitlines()]
+    check(r.returncode == 0 and [(o["question"], o["answer"]) for o in out] ==
+          [("pow x=0 k=2", "1"), ("pow x=1 k=1", "0")],
+          "iamp answer through a person: exit %d, %s %r" % (r.returncode, out, r.stderr))
+    check(ow.stop(p) == 0, "iamp: SIGTERM")
+    shown = p.stdout.read()
+    with open(record) as f:
+        lines = [json.loads(line) for line in f]
+    # in the order the episodes finished: the second root's first
+    m = lines[1]["steps"][0]["answers"][0] if len(lines) == 2 and lines[1]["steps"] else None
+    check(len(lines) == 2 and lines[1]["question"] == "pow x=0 k=2" and
+          lines[1]["steps"][0]["asks"] == ["pow x=0 k=1"] and lines[1]["answer"] == [1] and
+          lines[0] == {"question": "pow x=1 k=1", "facts": "facts: 0 3, 3 1, 1 0",
+                       "answer": [0], "steps": []}, "iamp: demonstrations %s" % lines)
+    check(m is not None and "asked pow x=0 k=1 -> %d" % m[0] in shown,
+          "iamp: M's answer shown by its text:\n%s" % shown)
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         with_facts(tmp)
         without_facts(tmp)
+        if len(sys.argv) > 1:
+            with_iamp(sys.argv[1], tmp)
     if FAILS:
         print("human_overseer: %d failures" % len(FAILS))
         return 1
