@@ -1,4 +1,5 @@
-"""iamp — a Python client of iamp's job server, `iamp serve`.
+"""iamp — a Python client of iamp's job server, `iamp serve`, and the
+server side of a remote overseer (iamp.Overseer, iamp.overseer).
 
     import iamp
     with iamp.Client("127.0.0.1:7433") as c:
@@ -15,8 +16,10 @@ from ._proto import pb
 from .client import (DEFAULT_ADDR, FINAL_STATES, PROTOCOL_VERSION, Client, ConnectionError,
                      Error, Info, Item, Page, ServerError, Status, TimeoutError, TraceNode,
                      read_token_file)
+from .overseer import Answer, Overseer, OverseerError, OverseerServer, Question, serve_overseer
 
 __all__ = ["Client", "Error", "ServerError", "ConnectionError", "TimeoutError", "Status",
-           "Item", "TraceNode", "Page", "Info", "read_token_file", "pb", "DEFAULT_ADDR", "FINAL_STATES",
-           "PROTOCOL_VERSION"]
+           "Item", "TraceNode", "Page", "Info", "read_token_file", "pb", "DEFAULT_ADDR",
+           "FINAL_STATES", "PROTOCOL_VERSION", "Overseer", "OverseerError", "OverseerServer",
+           "Question", "Answer", "serve_overseer"]
 __version__ = "0.1.0"
