@@ -287,7 +287,7 @@ def test_nothing_trained():
     """A bad answer from batch B on: the first rounds train, then the run
     fails; the checkpoint equals a good run's of as many rounds."""
     ck = os.path.join(TMP, "bad")
-    p, addr = start_overseer("badanswer", after=40)
+    p, addr = start_overseer("badanswer", after=600)
     r, _ = run("train", "--task", "remote:addr=" + addr, "--algo", "imitate", "--rounds", "50",
                "--seed", "5", "--threads", "1", "--checkpoint-dir", ck, "--checkpoint-every",
                "1", "--eval-every", "1000")
