@@ -58,6 +58,7 @@ static int spec_to_pb(const struct iamp_job_spec *s, Iamp__SubmitJob *pb, Iamp__
     pb->client_key = s->client_key[0] ? (char *)s->client_key : NULL;
     pb->has_eval_size = 1;
     pb->eval_size = s->eval_size;
+    pb->has_trace = pb->trace = s->trace != 0; /* absent when off: records as before */
     for (size_t i = 0; i < n; i++) {
         iamp_pb_question_to(&s->qs[i], NULL, &q[i], toks + i * IAMP_Q_MAX);
         q[i].has_context = s->qs[i].ctx != NULL; /* the spec's own array */
@@ -117,6 +118,7 @@ static int spec_from_pb(const Iamp__SubmitJob *pb, struct iamp_job_spec *s)
         strcpy(s->client_key, pb->client_key);
     s->depth = pb->depth;
     s->eval_size = pb->eval_size;
+    s->trace = pb->has_trace && pb->trace;
     if (iamp__wire_train_from_pb(pb->train, &s->train, NULL, 0))
         return IAMP_ECORRUPT;
     if (pb->n_questions > (1u << 26))
@@ -183,7 +185,25 @@ void iamp_result_release(struct iamp_result *r)
     free(r->qs);
     free(r->as);
     free(r->ctx);
+    free(r->tree_at);
+    free(r->nodes);
     memset(r, 0, sizeof(*r));
+}
+
+/* A traced result's trees: the nodes, one tree after another, and each
+ * tree's size. */
+static int traces_to_pb(const struct iamp_result *r, Iamp__ResultData *pb, struct scratch *sc)
+{
+    size_t n = (size_t)r->n, total = (size_t)r->tree_at[n];
+    uint32_t *sizes = iamp__wire_scratch_alloc(sc, n, sizeof(uint32_t));
+    if (!sizes || iamp__wire_nodes_to_pb(r->nodes, NULL, total, &pb->trace, sc))
+        return IAMP_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        sizes[i] = (uint32_t)(r->tree_at[i + 1] - r->tree_at[i]);
+    pb->n_trace = total;
+    pb->n_trace_sizes = n;
+    pb->trace_sizes = sizes;
+    return 0;
 }
 
 static int result_encode(const struct iamp_result *r, uint8_t **buf, size_t *len)
@@ -222,6 +242,8 @@ static int result_encode(const struct iamp_result *r, uint8_t **buf, size_t *len
     pb.n_questions = pb.n_answers = n;
     pb.questions = qp;
     pb.answers = ap;
+    if (r->tree_at && traces_to_pb(r, &pb, &sc))
+        goto out;
     size_t sz = iamp__result_data__get_packed_size(&pb);
     *buf = malloc(sz ? sz : 1);
     if (!*buf)
@@ -270,6 +292,34 @@ int iamp_result_save(const char *path, const struct iamp_result *r)
     return rc;
 }
 
+/* The trees of a traced result (pb has one size per question); every
+ * node is on its root's facts. */
+static int traces_from_pb(const Iamp__ResultData *pb, struct iamp_result *r)
+{
+    size_t n = pb->n_questions, total = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (pb->trace_sizes[i] == 0)
+            return IAMP_ECORRUPT;
+        total += pb->trace_sizes[i];
+    }
+    if (total != pb->n_trace)
+        return IAMP_ECORRUPT;
+    r->tree_at = malloc((n + 1) * sizeof(*r->tree_at));
+    r->nodes = calloc(total ? total : 1, sizeof(*r->nodes));
+    if (!r->tree_at || !r->nodes)
+        return IAMP_ENOMEM;
+    r->tree_at[0] = 0;
+    for (size_t i = 0; i < n; i++) {
+        long at = r->tree_at[i];
+        r->tree_at[i + 1] = at + (long)pb->trace_sizes[i];
+        if (iamp__wire_tree_from_pb(pb->trace + at, pb->trace_sizes[i], r->nodes + at, NULL))
+            return IAMP_ECORRUPT;
+        for (long k = at; k < r->tree_at[i + 1]; k++)
+            r->nodes[k].q.ctx = r->qs[i].ctx;
+    }
+    return 0;
+}
+
 static int result_from_pb(const Iamp__ResultData *pb, struct iamp_result *r)
 {
     if (!pb->task || strlen(pb->task) >= sizeof(r->task) || pb->n_questions != pb->n_answers ||
@@ -293,7 +343,9 @@ static int result_from_pb(const Iamp__ResultData *pb, struct iamp_result *r)
             iamp_pb_question_context(pb->questions[i], r->ctx, pb->n_contexts, &r->qs[i]) ||
             iamp_pb_answer_from(pb->answers[i], &r->as[i]))
             return IAMP_ECORRUPT;
-    return 0;
+    if (pb->n_trace_sizes == 0 && pb->n_trace == 0)
+        return 0; /* untraced, or written before traces */
+    return pb->n_trace_sizes == n ? traces_from_pb(pb, r) : IAMP_ECORRUPT;
 }
 
 static int result_from_file(const uint8_t *buf, size_t len, struct iamp_result *r)

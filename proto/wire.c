@@ -111,6 +111,62 @@ void iamp__wire_scratch_free(struct scratch *s)
 
 /* ---------------------------------------------------------- values */
 
+int iamp__wire_nodes_to_pb(const struct iamp_result_node *n, const struct iamp_node_text *t,
+                           size_t count, Iamp__TraceNode ***out, struct scratch *sc)
+{
+    Iamp__TraceNode *pb = iamp__wire_scratch_alloc(sc, count, sizeof(*pb));
+    Iamp__TraceNode **pp = iamp__wire_scratch_alloc(sc, count, sizeof(*pp));
+    Iamp__Question *q = iamp__wire_scratch_alloc(sc, count, sizeof(*q));
+    Iamp__Answer *a = iamp__wire_scratch_alloc(sc, count, sizeof(*a));
+    uint32_t *toks =
+        iamp__wire_scratch_alloc(sc, count * (IAMP_Q_MAX + IAMP_A_MAX) + 1, sizeof(uint32_t));
+    *out = pp;
+    if (!pb || !pp || !q || !a || !toks)
+        return IAMP_ENOMEM;
+    for (size_t i = 0; i < count; i++) {
+        uint32_t *tk = toks + i * (IAMP_Q_MAX + IAMP_A_MAX);
+        iamp__trace_node__init(&pb[i]);
+        iamp_pb_question_to(&n[i].q, t ? t[i].question : NULL, &q[i], tk);
+        iamp_pb_answer_to(&n[i].a, t ? t[i].answer : NULL, &a[i], tk + IAMP_Q_MAX);
+        pb[i].question = &q[i];
+        pb[i].answer = &a[i];
+        pb[i].has_parent = n[i].parent >= 0;
+        pb[i].parent = n[i].parent;
+        pb[i].has_depth_left = 1;
+        pb[i].depth_left = n[i].depth_left;
+        pb[i].has_step = n[i].parent >= 0;
+        pb[i].step = n[i].step;
+        pb[i].has_by = 1;
+        pb[i].by = (Iamp__AnsweredBy)n[i].by;
+        pp[i] = &pb[i];
+    }
+    return 0;
+}
+
+int iamp__wire_tree_from_pb(Iamp__TraceNode *const *pb, size_t count, struct iamp_result_node *n,
+                            struct iamp_node_text *t)
+{
+    for (size_t i = 0; i < count; i++) {
+        const Iamp__TraceNode *p = pb[i];
+        struct iamp_result_node *o = &n[i];
+        int32_t parent = p->has_parent ? p->parent : -1;
+        memset(o, 0, sizeof(*o));
+        if (!p->question || !p->answer || iamp_pb_question_from(p->question, &o->q) ||
+            iamp_pb_answer_from(p->answer, &o->a) || (i == 0) != (parent < 0) ||
+            (parent >= 0 && (size_t)parent >= i) || (p->has_by && (p->by < 1 || p->by > 4)))
+            return IAMP_EINVAL;
+        o->parent = parent < 0 ? -1 : parent;
+        o->depth_left = p->depth_left;
+        o->step = p->step;
+        o->by = p->has_by ? (int)p->by : 0;
+        if (t &&
+            (copy_str(t[i].question, sizeof(t[i].question), p->question->text, "text", NULL, 0) ||
+             copy_str(t[i].answer, sizeof(t[i].answer), p->answer->text, "text", NULL, 0)))
+            return IAMP_EINVAL;
+    }
+    return 0;
+}
+
 static int wire_question_from_pb(const Iamp__Question *pb, size_t i, struct iamp_wire_question *w,
                                  char *why, size_t whylen)
 {
@@ -229,6 +285,7 @@ static int submit_from_pb(const Iamp__SubmitJob *pb, const struct iamp_msg_limit
     s->has_depth = pb->has_depth;
     s->depth = pb->depth;
     s->eval_size = pb->has_eval_size ? pb->eval_size : 0;
+    s->trace = pb->has_trace && pb->trace;
     if (pb->n_questions > lim->max_questions)
         return fail(IAMP_ELIMIT, why, whylen, "%zu questions, the limit is %u", pb->n_questions,
                     lim->max_questions);
@@ -277,6 +334,7 @@ static int submit_to_pb(const struct iamp_submit *s, Iamp__SubmitJob *pb, Iamp__
     pb->client_key = s->client_key[0] ? (char *)s->client_key : NULL;
     pb->has_eval_size = s->eval_size != 0;
     pb->eval_size = s->eval_size;
+    pb->has_trace = pb->trace = s->trace != 0;
     for (size_t i = 0; i < n; i++) {
         const struct iamp_wire_question *w = &s->questions[i];
         iamp__question__init(&q[i]);
@@ -297,6 +355,34 @@ static int submit_to_pb(const struct iamp_submit *s, Iamp__SubmitJob *pb, Iamp__
 }
 
 /* ---------------------------------------------------------- result pages */
+
+/* The items' trees into p->trace (after the items themselves). */
+static int page_traces_from_pb(const Iamp__ResultPage *pb, const struct iamp_msg_limits *lim,
+                               struct iamp_result_page *p, char *why, size_t whylen)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < pb->n_items; i++)
+        total += pb->items[i]->n_trace;
+    if (total == 0)
+        return 0;
+    if (total > lim->max_trace)
+        return fail(IAMP_ELIMIT, why, whylen, "page of %zu trace nodes", total);
+    p->trace = calloc(total, sizeof(*p->trace));
+    p->trace_text = calloc(total, sizeof(*p->trace_text));
+    if (!p->trace || !p->trace_text)
+        return fail(IAMP_ENOMEM, why, whylen, "out of memory");
+    p->n_trace = (long)total;
+    long at = 0;
+    for (size_t i = 0; i < pb->n_items; i++) {
+        const Iamp__ResultItem *it = pb->items[i];
+        p->items[i].trace_at = at;
+        p->items[i].trace_len = (long)it->n_trace;
+        if (iamp__wire_tree_from_pb(it->trace, it->n_trace, p->trace + at, p->trace_text + at))
+            return fail(IAMP_EINVAL, why, whylen, "result item %zu: malformed trace", i);
+        at += (long)it->n_trace;
+    }
+    return 0;
+}
 
 static int page_from_pb(const Iamp__ResultPage *pb, const struct iamp_msg_limits *lim,
                         struct iamp_result_page *p, char *why, size_t whylen)
@@ -332,6 +418,9 @@ static int page_from_pb(const Iamp__ResultPage *pb, const struct iamp_msg_limits
         if (rc)
             return rc;
     }
+    int rc = page_traces_from_pb(pb, lim, p, why, whylen);
+    if (rc)
+        return rc;
     p->has_status = pb->status != NULL;
     return pb->status ? iamp__wire_status_from_pb(pb->status, &p->status, why, whylen) : 0;
 }
@@ -351,7 +440,9 @@ static int page_to_pb(const struct iamp_result_page *p, Iamp__ResultPage *pb, Ia
         with += p->items[i].context >= 0;
     Iamp__Context *cx = iamp__wire_scratch_alloc(sc, with, sizeof(*cx));
     uint32_t *ctoks = iamp__wire_scratch_alloc(sc, with * per + 1, sizeof(uint32_t));
-    if (!it || !itp || !q || !a || !toks || !cx || !ctoks)
+    Iamp__TraceNode **nodes = NULL;
+    if (!it || !itp || !q || !a || !toks || !cx || !ctoks ||
+        iamp__wire_nodes_to_pb(p->trace, p->trace_text, (size_t)p->n_trace, &nodes, sc))
         return IAMP_ENOMEM;
     iamp__result_page__init(pb);
     pb->job_id = p->job_id;
@@ -374,6 +465,10 @@ static int page_to_pb(const struct iamp_result_page *p, Iamp__ResultPage *pb, Ia
             iamp_pb_context_to(&o->facts, cx, ctoks);
             it[i].facts = cx++;
             ctoks += per;
+        }
+        if (o->trace_len > 0) { /* its slice of the page's list */
+            it[i].trace = nodes + o->trace_at;
+            it[i].n_trace = (size_t)o->trace_len;
         }
         itp[i] = &it[i];
     }
@@ -409,6 +504,7 @@ static int info_from_pb(const Iamp__InfoReply *pb, struct iamp_info *in, char *w
     in->max_page_items = pb->max_page_items;
     in->jobs_queued = pb->jobs_queued;
     in->jobs_total = pb->jobs_total;
+    in->max_trace_nodes = pb->max_trace_nodes;
     return 0;
 }
 
@@ -434,6 +530,8 @@ static void info_to_pb(const struct iamp_info *in, Iamp__InfoReply *pb, char **t
     pb->has_jobs_queued = pb->has_jobs_total = 1;
     pb->jobs_queued = in->jobs_queued;
     pb->jobs_total = in->jobs_total;
+    pb->has_max_trace_nodes = in->max_trace_nodes != 0;
+    pb->max_trace_nodes = in->max_trace_nodes;
 }
 
 static int jobs_from_pb(const Iamp__JobList *pb, const struct iamp_msg_limits *lim,
@@ -477,6 +575,8 @@ void iamp_msg_release(struct iamp_msg *m)
     free(m->submit.questions);
     free(m->submit.contexts);
     free(m->page.items);
+    free(m->page.trace);
+    free(m->page.trace_text);
     free(m->jobs);
     memset(m, 0, sizeof(*m));
 }

@@ -112,6 +112,7 @@ struct iamp_submit {
     struct iamp_train_params train;
     uint32_t eval_size; /* 0 = default */
     char client_key[IAMP_KEY_MAX];
+    int trace; /* ANSWER: record each question's tree */
 };
 
 struct iamp_job_status {
@@ -128,6 +129,24 @@ struct iamp_job_status {
     double accuracy, amplified_accuracy;
 };
 
+/* One node of a traced question's tree (TraceNode), as results keep it:
+ * a tree is its nodes in pre-order, node 0 the root, each other node after
+ * its parent. `by` is worker/engine.h's enum iamp_answered_by. */
+struct iamp_result_node {
+    struct iamp_question q; /* q.ctx: the root's (unset in a result page) */
+    struct iamp_answer a;
+    int32_t parent;      /* index in the same tree; -1: the root */
+    uint32_t depth_left; /* levels H could still decompose below it */
+    uint32_t step;       /* the parent's episode step that asked it; 0: the root */
+    int by;
+};
+
+/* A trace node's texts in the task's form (result pages). */
+struct iamp_node_text {
+    char question[IAMP_TEXT_MAX];
+    char answer[IAMP_TEXT_MAX];
+};
+
 /* One answered question of a result page, texts included. */
 struct iamp_result_item {
     struct iamp_question q; /* q.ctx unset: see context, facts */
@@ -137,6 +156,7 @@ struct iamp_result_item {
     uint32_t depth;
     int context;               /* the question's context in the job's; -1: none */
     struct iamp_context facts; /* that context (context >= 0) */
+    long trace_at, trace_len;  /* its tree: the page's trace[trace_at, + trace_len) */
 };
 
 struct iamp_result_page {
@@ -145,6 +165,9 @@ struct iamp_result_page {
     struct iamp_result_item *items; /* (n_items), owned */
     int has_status;
     struct iamp_job_status status;
+    long n_trace;                      /* the items' trees, one after another */
+    struct iamp_result_node *trace;    /* (n_trace), owned; NULL: no item has one */
+    struct iamp_node_text *trace_text; /* (n_trace), owned */
 };
 
 #define IAMP_INFO_TASKS_MAX 16
@@ -157,6 +180,7 @@ struct iamp_info {
     char model_task[IAMP_SPEC_MAX];
     uint32_t max_questions, max_depth, max_frame_bytes, max_page_items;
     uint64_t max_tree_nodes, jobs_queued, jobs_total;
+    uint64_t max_trace_nodes;
 };
 
 /* One Envelope. `kind` says which body fields mean something. */
@@ -184,7 +208,15 @@ struct iamp_msg_limits {
     uint32_t max_questions; /* per SubmitJob */
     uint32_t max_contexts;  /* per SubmitJob */
     uint32_t max_items;     /* per ResultPage and JobList */
+    uint32_t max_trace;     /* per ResultPage: trace nodes of all its items */
 };
+
+/* Bytes one encoded TraceNode of a result page takes at most (every token
+ * and both texts at their limits, tags and lengths included). */
+#define IAMP_TRACE_NODE_BYTES_MAX 1024u
+/* Bytes one encoded ResultItem takes at most without its trace (facts
+ * included). */
+#define IAMP_RESULT_ITEM_BYTES_MAX 3072u
 
 void iamp_msg_release(struct iamp_msg *m);
 /* Decode an Envelope (without the length prefix). */
@@ -209,6 +241,7 @@ struct iamp_job_spec {
     struct iamp_train_params train;
     uint32_t eval_size;
     char client_key[IAMP_KEY_MAX];
+    int trace; /* ANSWER: record each question's tree */
 };
 
 void iamp_job_spec_release(struct iamp_job_spec *s);
@@ -241,6 +274,10 @@ struct iamp_result {
     struct iamp_answer *as;   /* (n), owned */
     int n_ctx;
     struct iamp_context *ctx; /* (n_ctx), owned */
+    /* A traced job's trees: tree i is nodes[tree_at[i], tree_at[i + 1]);
+     * tree_at NULL: untraced. The nodes' q.ctx is their root's. */
+    long *tree_at;                  /* (n + 1), owned */
+    struct iamp_result_node *nodes; /* (tree_at[n]), owned */
 };
 
 void iamp_result_release(struct iamp_result *r);

@@ -31,6 +31,17 @@ struct iamp_context;
 int iamp__wire_contexts_to_pb(const struct iamp_context *c, size_t n, struct Iamp__Context ***out,
                               struct scratch *sc);
 
+struct Iamp__TraceNode;
+/* Trace nodes n[0..count) as a message's list (*out), with texts t[i]
+ * (NULL: tokens only), storage from sc. */
+int iamp__wire_nodes_to_pb(const struct iamp_result_node *n, const struct iamp_node_text *t,
+                           size_t count, struct Iamp__TraceNode ***out, struct scratch *sc);
+/* One tree's nodes back from pb[0..count) into n (and their texts into t
+ * unless NULL); IAMP_EINVAL when a node is malformed, node 0 has a parent
+ * or another node's parent does not come before it. q.ctx is left NULL. */
+int iamp__wire_tree_from_pb(struct Iamp__TraceNode *const *pb, size_t count,
+                            struct iamp_result_node *n, struct iamp_node_text *t);
+
 void iamp__wire_status_to_pb(const struct iamp_job_status *s, struct Iamp__JobStatus *pb);
 int iamp__wire_status_from_pb(const struct Iamp__JobStatus *pb, struct iamp_job_status *s,
                               char *why, size_t whylen);

@@ -3,8 +3,13 @@
  * A permutation sigma of n elements is fixed by the task seed. The question
  * "pow x=X k=K" asks for sigma^K(X), K in [1, kmax]. H knows sigma itself
  * (a lookup): it answers K = 1 directly; otherwise it asks
- * y = sigma^(K/2)(X), then z = sigma^(K/2)(y), and applies sigma once more
- * when K is odd.
+ * y = sigma^(K/2)(X), then z = sigma^(K/2)(y), and when K is odd asks
+ * sigma(z), a K = 1 question it answers itself by lookup. Every fact H's
+ * episode uses is a subquestion's answer, so the transcript (question,
+ * subquestions and their answers, answer) holds all H's answer depends on:
+ * what a learned overseer H' learns from (the paper's H asks the same
+ * third question). Amplified answers are those of applying sigma inside
+ * the episode: the third question is H's own, never M's.
  *
  * With approve=1 the task has a second question type, the approval of an
  * answer: "approve x=X k=K a=A" asks whether A = sigma^K(X), answered yes
@@ -18,8 +23,8 @@
  * With context=1 (the paper's setting) there is no fixed sigma: every root
  * question carries its own instance, a permutation of between min(9, n)
  * and n elements drawn from 0..n-1, given as facts (x, sigma(x)). H
- * answers K = 1 by reading x's fact, and applies sigma for odd K the same
- * way; the ground truth follows the facts K times. The difficulty is K's
+ * answers K = 1 by reading x's fact (and so the odd step's question too);
+ * the ground truth follows the facts K times. The difficulty is K's
  * reach, as without contexts (the paper's curriculum was on the instance's
  * size; measured here, IA with it never left K = 1 in 1M examples: with
  * every K asked from the start, the targets of K >= 4 are built from M's
@@ -62,7 +67,7 @@ struct permpow_episode {
     uint16_t type;                  /* TYPE_POW or TYPE_APPROVE */
     uint16_t x, k;                  /* the question */
     uint16_t a;                     /* approve: the answer judged */
-    uint16_t phase;                 /* 0: ask y; 1: ask z; 2: finished */
+    uint16_t phase;                 /* 0: ask y; 1: ask z; 2: ask sigma(z) (odd K); 3: done */
     const struct iamp_context *ctx; /* the facts (context = 1) */
 };
 
@@ -192,7 +197,7 @@ static int permpow_create(struct iamp_task *t, const struct iamp_spec *spec, cha
     t->type_names[TYPE_APPROVE] = approve ? "approve" : NULL;
     t->max_difficulty = levels_for((int)kmax);
     t->episode_size = sizeof(struct permpow_episode);
-    t->max_asks = 2; /* y = s^h(x), then z = s^h(y) */
+    t->max_asks = 3; /* y = s^h(x), z = s^h(y), and s(z) for odd K */
     t->headline_type = TYPE_POW;
     t->approve_type = approve ? TYPE_APPROVE : -1;
     t->approvable = approve ? 1u << TYPE_POW : 0;
@@ -436,12 +441,11 @@ static int element_of(const struct permpow *p, const struct iamp_answer *a)
     return (a->len >= 1 && a->tok[0] < p->n) ? a->tok[0] : 0;
 }
 
-/* H's answer once z = sigma^(2*(K/2))(X) is known: the power, or for an
- * approve question whether it equals the answer judged. */
-static void episode_finish(const struct permpow *p, const struct permpow_episode *e, int z,
+/* H's answer once y = sigma^K(X) is known: the power, or for an approve
+ * question whether it equals the answer judged. */
+static void episode_finish(const struct permpow *p, const struct permpow_episode *e, int y,
                            struct iamp_answer *out)
 {
-    int y = (e->k & 1) ? sigma_at(p, e->ctx, z) : z;
     if (e->type == TYPE_APPROVE)
         make_verdict(p, y == e->a, out);
     else
@@ -456,17 +460,20 @@ static int permpow_episode_step(const struct iamp_task *t, void *ep,
     struct permpow_episode *e = ep;
     *n_asks = 0;
     if (e->k == 1) {
-        episode_finish(p, e, e->x, out);
+        episode_finish(p, e, sigma_at(p, e->ctx, e->x), out);
         return IAMP_EP_DONE;
     }
     int half = e->k / 2;
+    int got = n_answers == 1 ? element_of(p, &answers[0]) : 0;
     if (e->phase == 0) {
         make_question(p, e->x, half, &asks[0]);
-    } else if (e->phase == 1 && n_answers == 1) {
-        make_question(p, element_of(p, &answers[0]), half, &asks[0]);
+    } else if (e->phase == 1) {
+        make_question(p, got, half, &asks[0]);
+    } else if (e->phase == 2 && (e->k & 1)) {
+        make_question(p, got, 1, &asks[0]); /* sigma(z): H answers it by lookup */
     } else {
-        episode_finish(p, e, n_answers == 1 ? element_of(p, &answers[0]) : 0, out);
-        e->phase = 2;
+        episode_finish(p, e, got, out);
+        e->phase = 3;
         return IAMP_EP_DONE;
     }
     e->phase++;

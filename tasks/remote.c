@@ -277,6 +277,11 @@ static int take_reply(const struct iamp_task *t, struct iamp_h_call *c, struct i
         snprintf(why, whylen, "it replied ASK with no questions");
         return IAMP_EINVAL;
     }
+    if (t->max_asks > 0 && c->n_asked + o->n_asks > t->max_asks) {
+        snprintf(why, whylen, "it asked %d questions in all, the task allows %d",
+                 c->n_asked + o->n_asks, t->max_asks);
+        return IAMP_EINVAL;
+    }
     for (int k = 0; k < o->n_asks; k++) {
         struct iamp_question *a = &c->asks[k];
         if (o->has_tokens[k]) {

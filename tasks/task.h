@@ -108,8 +108,9 @@ struct iamp_h_call {
     const struct iamp_answer *answers; /* STEP: (n_answers) its last asks' answers */
     const struct iamp_question *asked; /* STEP: (n_answers) the questions they answer */
     int n_answers;
-    /* out: h_batch checks what it writes (asks valid questions, the answer
-     * in q's answer space) */
+    int n_asked; /* STEP: questions the episode asked so far, in all (max_asks bounds them) */
+    /* out: h_batch checks what it writes (asks valid questions, at most
+     * max_asks in all, the answer in q's answer space) */
     int status;    /* IAMP_EP_ASK, IAMP_EP_DONE, or 0 (PRIMITIVE: not primitive) */
     int primitive; /* START's DONE: answered as a primitive, no episode */
     int n_asks;

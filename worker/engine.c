@@ -382,7 +382,6 @@ static int call_kind(const struct iamp_engine *e, const struct iamp_engine_node 
 
 static int apply_call(struct iamp_engine *e, struct work *w, long i, const struct iamp_h_call *c)
 {
-    const struct iamp_task *t = e->task;
     struct iamp_engine_node *n = &e->nodes[i];
     if (c->kind == IAMP_H_PRIMITIVE || (c->kind == IAMP_H_START && c->primitive)) {
         if (c->status != IAMP_EP_DONE)
@@ -401,11 +400,6 @@ static int apply_call(struct iamp_engine *e, struct work *w, long i, const struc
         return finish(e, w, i);
     }
     n->asked += c->n_asks;
-    if (t->max_asks > 0 && n->asked > t->max_asks) {
-        iamp_error_note("overseer of %s: episode %ld asked %d questions in all, the task allows %d",
-                        t->spec, i, n->asked, t->max_asks);
-        return IAMP_EOVERSEER;
-    }
     return spawn(e, w, i, c->asks, c->n_asks);
 }
 
@@ -440,6 +434,7 @@ static int drain_batched(struct iamp_engine *e, struct work *w)
                 c->answers = hp->answers + at;
                 c->asked = hp->asked + at;
                 c->n_answers = n->n_children;
+                c->n_asked = n->asked;
             }
             n_calls++;
         }

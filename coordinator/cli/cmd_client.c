@@ -11,7 +11,9 @@
 #include "coordinator/serve/client.h"
 #include "coordinator/serve/request.h"
 #include "coordinator/train/metrics.h"
+#include "coordinator/train/traces.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
 #include <inttypes.h>
@@ -30,7 +32,9 @@ static const char submit_help[] =
     "\n"
     "Submits a job to `iamp serve` and prints its id, or with --wait its\n"
     "result: for an answer job one JSON object per question, as `iamp answer`\n"
-    "writes them: {\"question\": ..., \"answer\": ..., \"depth\": D}.\n";
+    "writes them: {\"question\": ..., \"answer\": ..., \"depth\": D}. With\n"
+    "--trace FILE (and --wait) the server records each question's\n"
+    "decomposition tree and FILE gets them as `iamp answer --trace` writes them.\n";
 
 static const char status_help[] =
     "usage: iamp status JOB [--json] [--addr HOST:PORT] [--token-file F]\n"
@@ -46,7 +50,8 @@ static const char result_help[] =
     "\n"
     "Prints a finished job's result: an answer job's answers as JSONL\n"
     "({\"question\": ..., \"answer\": ..., \"depth\": D}), a train or eval job's\n"
-    "final status as one JSON object.\n";
+    "final status as one JSON object. --trace FILE: a job submitted with\n"
+    "--trace also writes its questions' trees to FILE.\n";
 static const char cancel_help[] =
     "usage: iamp cancel JOB [--json] [--addr HOST:PORT] [--token-file F]\n"
     "\n"
@@ -71,6 +76,7 @@ struct client_cmd {
     double timeout_s, retry_s;
     uint64_t job;
     const char *input;
+    const char *trace; /* --trace FILE */
     struct iamp_submit sub;
     uint64_t offset;
     long limit;
@@ -98,6 +104,13 @@ static const struct iamp_opt limit_rows[] = {
 };
 static const struct iamp_opt offset_rows[] = {
     IAMP_OPT_NUM("offset", IAMP_OPT_U64, offset, 0, 0, "N", "first item"),
+    {0},
+};
+static const struct iamp_opt trace_rows[] = {
+    IAMP_OPT_STRING("trace", trace, "FILE",
+                    "answer jobs: each question's tree to FILE (JSONL as\n"
+                    "iamp answer --trace writes it; submit: with --wait,\n"
+                    "and the server records the trees)"),
     {0},
 };
 
@@ -161,10 +174,11 @@ static const struct iamp_opt submit_rows[] = {
 static const struct iamp_opt_group status_groups[] = {{conn_rows, 0, NULL}, {json_rows, 0, NULL}};
 static const struct iamp_opt_group watch_groups[] = {{conn_rows, 0, NULL}};
 static const struct iamp_opt_group result_groups[] = {
-    {conn_rows, 0, NULL}, {offset_rows, 0, NULL}, {limit_rows, 0, NULL}};
+    {conn_rows, 0, NULL}, {offset_rows, 0, NULL}, {limit_rows, 0, NULL}, {trace_rows, 0, NULL}};
 static const struct iamp_opt_group jobs_groups[] = {
     {conn_rows, 0, NULL}, {json_rows, 0, NULL}, {limit_rows, 0, NULL}};
-static const struct iamp_opt_group submit_groups[] = {{submit_rows, 0, NULL}, {conn_rows, 0, NULL}};
+static const struct iamp_opt_group submit_groups[] = {
+    {submit_rows, 0, NULL}, {trace_rows, 0, NULL}, {conn_rows, 0, NULL}};
 #define GROUPS(g) g, (int)(sizeof(g) / sizeof(g[0]))
 
 static int read_token(struct client_cmd *c)
@@ -457,10 +471,37 @@ static int items_add(struct items *it, const struct iamp_result_page *p)
     return 0;
 }
 
-/* Fetch pages [offset, offset + want) on cl; want 0: to the end. */
+/* A page's trees to f, one line per item as `iamp answer --trace`. */
+static int write_traces(FILE *f, const struct iamp_result_page *p, uint64_t job, char *err,
+                        size_t errlen)
+{
+    char ft[IAMP_FACTS_TEXT_MAX];
+    for (int i = 0; i < p->n_items; i++) {
+        const struct iamp_result_item *it = &p->items[i];
+        if (it->trace_len < 1) {
+            snprintf(err, errlen, "job %" PRIu64 " has no trace (it was submitted without one)",
+                     job);
+            return IAMP_ENOENT;
+        }
+        if (it->context >= 0)
+            iamp_context_format(&it->facts, ft, sizeof(ft));
+        int rc = iamp_traces_write_tree(f, p->trace + it->trace_at, p->trace_text + it->trace_at,
+                                        it->trace_len, it->context + 1,
+                                        it->context >= 0 ? ft + strlen("facts: ") : NULL);
+        if (rc) {
+            snprintf(err, errlen, "job %" PRIu64 ": item %" PRIu64 ": a malformed trace", job,
+                     p->offset + (uint64_t)i);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* Fetch pages [offset, offset + want) on cl; want 0: to the end. With
+ * trace, each page's trees are written there as they come. */
 static int fetch_results(struct client_cmd *c, struct iamp_client *cl, uint64_t offset,
-                         uint64_t want, struct items *it, struct iamp_job_status *st, char *err,
-                         size_t errlen)
+                         uint64_t want, FILE *trace, struct items *it, struct iamp_job_status *st,
+                         char *err, size_t errlen)
 {
     for (;;) {
         struct iamp_msg req, r;
@@ -479,6 +520,13 @@ static int fetch_results(struct client_cmd *c, struct iamp_client *cl, uint64_t 
         }
         if (!rc)
             rc = items_add(it, &r.page);
+        if (!rc && trace && r.page.has_status && r.page.status.kind != IAMP_JOB_ANSWER) {
+            snprintf(err, errlen, "job %" PRIu64 " is a %s job: only answer jobs have traces",
+                     c->job, iamp_job_kind_name(r.page.status.kind));
+            rc = IAMP_EINVAL;
+        }
+        if (!rc && trace)
+            rc = write_traces(trace, &r.page, c->job, err, errlen);
         int more =
             !rc && r.page.n_items > 0 && offset + it->n < r.page.total && (!want || it->n < want);
         if (!rc && r.page.has_status)
@@ -487,6 +535,41 @@ static int fetch_results(struct client_cmd *c, struct iamp_client *cl, uint64_t 
         if (rc || !more)
             return rc;
     }
+}
+
+/* --trace FILE: opened for a fetch (again for each attempt: it starts
+ * over), closed after it; removed when anything failed. */
+static FILE *trace_open(const struct client_cmd *c, char *err, size_t errlen)
+{
+    FILE *f = fopen(c->trace, "w");
+    if (!f)
+        snprintf(err, errlen, "cannot write trace %s: %s", c->trace,
+                 iamp_strerror(iamp_err_from_errno(errno)));
+    return f;
+}
+
+static int trace_close(const struct client_cmd *c, FILE *f, int rc, char *err, size_t errlen)
+{
+    int werr = ferror(f);
+    if ((fclose(f) || werr) && !rc) {
+        snprintf(err, errlen, "cannot write trace %s: %s", c->trace,
+                 iamp_strerror(iamp_err_from_errno(errno ? errno : EIO)));
+        rc = IAMP_EIO;
+    }
+    if (rc)
+        remove(c->trace);
+    return rc;
+}
+
+/* Fetch the result, and with --trace its trees into that file. */
+static int fetch_all(struct client_cmd *c, struct iamp_client *cl, uint64_t offset, uint64_t want,
+                     struct items *it, struct iamp_job_status *st, char *err, size_t errlen)
+{
+    FILE *f = NULL;
+    if (c->trace && (f = trace_open(c, err, errlen)) == NULL)
+        return IAMP_EIO;
+    int rc = fetch_results(c, cl, offset, want, f, it, st, err, errlen);
+    return f ? trace_close(c, f, rc, err, errlen) : rc;
 }
 
 static void print_result(const struct iamp_job_status *st, const struct items *it)
@@ -508,7 +591,11 @@ int iamp_cmd_result(int argc, char **argv)
     if (code >= 0)
         return code;
     memset(&st, 0, sizeof(st));
-    int rc = fetch_results(&c, &cl, c.offset, (uint64_t)c.limit, &it, &st, err, sizeof(err));
+    if (c.trace && strcmp(c.trace, "-") == 0) {
+        iamp_client_close(&cl);
+        return iamp_cli_usage("result", "--trace takes a file (stdout carries the answers)");
+    }
+    int rc = fetch_all(&c, &cl, c.offset, (uint64_t)c.limit, &it, &st, err, sizeof(err));
     iamp_client_close(&cl);
     if (rc) {
         iamp_cli_error("result: %s", err);
@@ -646,7 +733,7 @@ static int submit_attempt(struct client_cmd *c, struct attempt *a)
     if (rc == IAMP_EINVAL)
         a->refused = 1;
     if (!rc && c->wait && a->st.state == IAMP_JOB_DONE && a->st.kind == IAMP_JOB_ANSWER)
-        rc = fetch_results(c, &cl, 0, 0, &a->it, &a->st, a->err, sizeof(a->err));
+        rc = fetch_all(c, &cl, 0, 0, &a->it, &a->st, a->err, sizeof(a->err));
     iamp_client_close(&cl);
     return rc;
 }
@@ -687,6 +774,12 @@ static int check_submit(struct client_cmd *c)
         return iamp_cli_usage("submit", "a train job needs --rounds");
     if (c->sub.kind != IAMP_JOB_ANSWER && c->input)
         return iamp_cli_usage("submit", "only an answer job reads questions");
+    if (c->trace && !c->wait)
+        return iamp_cli_usage("submit", "--trace needs --wait (iamp result JOB --trace FILE "
+                                        "fetches a trace later)");
+    if (c->trace && strcmp(c->trace, "-") == 0)
+        return iamp_cli_usage("submit", "--trace takes a file (stdout carries the answers)");
+    c->sub.trace = c->trace != NULL; /* a train or eval job: the server says why not */
     return c->sub.kind == IAMP_JOB_ANSWER ? read_questions(c) : -1;
 }
 

@@ -1,5 +1,7 @@
 /* cmd_train.c — `iamp train`: options, the round loop, progress, metrics
  * (JSONL and TensorBoard events), checkpoints, and the final summary line.
+ * Everything that can be refused (the options, the checkpoint, a
+ * demonstrations file) is checked before anything is written.
  * Runs on rank 0's main thread. SIGINT/SIGTERM end the loop after the
  * current round, with a checkpoint when a checkpoint directory is set.
  */
@@ -35,7 +37,7 @@ static const char train_usage[] =
 
 struct train_cmd {
     struct iamp_train_plan plan;
-    const char *task, *metrics, *ckdir, *tensorboard;
+    const char *task, *metrics, *ckdir, *tensorboard, *demos;
     int resume, quiet, profile;
     long log_every;
     double stop_at;
@@ -53,6 +55,14 @@ static const struct iamp_opt cmd_rows[] = {
                     "a new event file in DIR (created when missing)"),
     IAMP_OPT_STRING("checkpoint-dir", ckdir, "DIR", "save DIR/checkpoint.pb atomically"),
     IAMP_OPT_SWITCH("resume", resume, 1, "continue DIR/checkpoint.pb"),
+    IAMP_OPT_STRING("demonstrations", demos, "FILE",
+                    "M imitates the answers in FILE instead of Amp(H, M):\n"
+                    "JSONL, one finished episode a line, e.g.\n"
+                    "{\"question\": \"pow x=3 k=2\", \"answer\": [5]} (and\n"
+                    "\"facts\" for a task with facts; see README); each\n"
+                    "round takes --questions of them in a shuffled cycle.\n"
+                    "Needs --algo imitate (its default). --resume with\n"
+                    "the same FILE goes on exactly; without it, with IA"),
     {.name = "stop-at",
      .kind = IAMP_OPT_DOUBLE,
      .offset = CMD_AT(stop_at),
@@ -170,7 +180,7 @@ static int parse_train(int argc, char **argv, struct train_cmd *c)
     }
     if (!c->resume && !c->task)
         return iamp_cli_usage("train", "--task is required");
-    if (!c->resume && !c->plan.algo_given)
+    if (!c->resume && !c->plan.algo_given && !c->demos)
         return iamp_cli_usage("train", "--algo is required");
     if (c->resume && !c->ckdir)
         return iamp_cli_usage("train", "--resume needs --checkpoint-dir");
@@ -184,7 +194,26 @@ struct train_run {
     FILE *metrics;
     struct iamp_tensorboard *tb;
     char ckpath[1024];
+    struct iamp_demos demos;  /* --demonstrations, for the trainer's lifetime */
+    int has_demos, bad_demos; /* bad_demos: the file was refused (a usage error) */
 };
+
+/* The trainer, on the demonstrations when there are any: they are read
+ * and checked against the session's task here, before anything is
+ * written. */
+static int start_trainer(struct train_run *r, struct iamp_train_opts o,
+                         const struct iamp_checkpoint *ck, char *err, size_t errlen)
+{
+    if (r->c->demos) {
+        int rc = iamp_demos_load(&r->demos, &r->s.task, r->c->demos, err, errlen);
+        r->bad_demos = rc && rc != IAMP_EIO && rc != IAMP_ENOENT && rc != IAMP_ENOMEM;
+        if (rc)
+            return rc;
+        r->has_demos = 1;
+        o.demos = &r->demos;
+    }
+    return iamp_trainer_init(&r->tr, &r->s, &o, ck, err, errlen);
+}
 
 static int open_fresh(struct train_run *r, char *err, size_t errlen)
 {
@@ -200,7 +229,7 @@ static int open_fresh(struct train_run *r, char *err, size_t errlen)
         return IAMP_EMPI;
     }
     if (!rc)
-        rc = iamp_trainer_init(&r->tr, &r->s, &p->o, NULL, err, errlen);
+        rc = start_trainer(r, p->o, NULL, err, errlen);
     return rc;
 }
 
@@ -227,7 +256,7 @@ static int open_resumed(struct train_run *r, char *err, size_t errlen)
     } else {
         struct iamp_train_opts o = c->plan.o;
         o.cfg = ck.config;
-        rc = iamp_trainer_init(&r->tr, &r->s, &o, &ck, err, errlen);
+        rc = start_trainer(r, o, &ck, err, errlen);
     }
     iamp_checkpoint_release(&ck);
     return rc;
@@ -312,19 +341,23 @@ int iamp_cmd_train(int argc, char **argv)
     if (c.ckdir) {
         if (strlen(c.ckdir) > 900)
             return iamp_cli_usage("train", "--checkpoint-dir path is too long");
-        int rc = iamp_mkdir(c.ckdir);
-        if (rc) {
-            iamp_cli_error("train: cannot create %s: %s", c.ckdir, iamp_strerror(rc));
-            return IAMP_EXIT_FAIL;
-        }
         snprintf(r.ckpath, sizeof(r.ckpath), "%s/checkpoint.pb", c.ckdir);
     }
     int rc = c.resume ? open_resumed(&r, err, sizeof(err)) : open_fresh(&r, err, sizeof(err));
     if (rc) {
         iamp_cli_error("train: %s", err);
-        code = rc == IAMP_EUNKNOWN || rc == IAMP_ERANGE || rc == IAMP_EPARSE || rc == IAMP_EINVAL
+        code = r.bad_demos || rc == IAMP_EUNKNOWN || rc == IAMP_ERANGE || rc == IAMP_EPARSE ||
+                       rc == IAMP_EINVAL
                    ? IAMP_EXIT_USAGE
                    : IAMP_EXIT_FAIL;
+        goto out;
+    }
+    /* Created only now that the run is accepted (a fresh run's session
+     * needs no directory; a resumed one's exists). */
+    rc = c.ckdir ? iamp_mkdir(c.ckdir) : 0;
+    if (rc) {
+        iamp_cli_error("train: cannot create %s: %s", c.ckdir, iamp_strerror(rc));
+        code = IAMP_EXIT_FAIL;
         goto out;
     }
     if (c.metrics && iamp_metrics_open(c.metrics, c.resume, &r.metrics)) {
@@ -339,6 +372,10 @@ int iamp_cmd_train(int argc, char **argv)
     }
     if (!c.quiet && c.task_defaults)
         printf("task %s trains with (unless given): %s\n", r.s.task.ops->name, c.task_defaults);
+    if (!c.quiet && r.has_demos)
+        printf("demonstrations %s: %d, %d distinct facts, crc32c %08x; %d a round\n", c.demos,
+               r.demos.n, r.demos.n_ctx, r.demos.crc32c,
+               iamp_demos_per_round(&r.demos, (int)r.tr.opts.cfg.questions_per_round));
     signal(SIGINT, on_stop_signal);
     signal(SIGTERM, on_stop_signal);
     code = run_rounds(&r);
@@ -347,6 +384,7 @@ out:
         fclose(r.metrics);
     iamp_tensorboard_free(r.tb);
     iamp_trainer_release(&r.tr);
+    iamp_demos_release(&r.demos);
     iamp_session_close(&r.s);
     return code;
 }

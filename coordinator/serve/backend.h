@@ -35,10 +35,13 @@ struct iamp_backend_ops {
     void (*unpin)(struct iamp_backend *b, struct iamp_model_ref *ref);
     /* Amp^depth(H, M_ref)(qs[i]) into out[i] for i < n, M greedy at the
      * leaves. At most max_nodes tree nodes (IAMP_ELIMIT beyond); *nodes
-     * gets the nodes used. */
+     * gets the nodes used. trace_cb (NULL: none) gets the run's every
+     * node, as the engine's (worker/engine.h); a backend that cannot see
+     * every node (workers amplifying subtrees) refuses it, IAMP_ESTATE. */
     IAMP_WUR int (*amplify)(struct iamp_backend *b, struct iamp_model_ref *ref,
                             const struct iamp_question *qs, int n, int depth, long max_nodes,
-                            struct iamp_answer *out, long *nodes);
+                            iamp_engine_trace_cb trace_cb, void *trace_ctx, struct iamp_answer *out,
+                            long *nodes);
     /* Held-out accuracy of M_ref alone and of Amp^depth(H, M_ref) on the
      * task's fixed evaluation set of eval_size questions. */
     IAMP_WUR int (*evaluate)(struct iamp_backend *b, struct iamp_model_ref *ref, int depth,

@@ -158,9 +158,12 @@ static void local_unpin(struct iamp_backend *b, struct iamp_model_ref *ref)
 
 static int local_amplify(struct iamp_backend *b, struct iamp_model_ref *ref,
                          const struct iamp_question *qs, int n, int depth, long max_nodes,
-                         struct iamp_answer *out, long *nodes)
+                         iamp_engine_trace_cb trace_cb, void *trace_ctx, struct iamp_answer *out,
+                         long *nodes)
 {
     struct local *l = local_of(b);
+    if (l->cl && trace_cb)
+        return IAMP_ESTATE; /* the workers' subtrees would not be traced */
     if (l->cl) {
         struct iamp_amp_req req = {.depth = depth,
                                    .pick = IAMP_PICK_VERSION,
@@ -174,7 +177,11 @@ static int local_amplify(struct iamp_backend *b, struct iamp_model_ref *ref,
     struct iamp_leaf_ctx ctx = {&ref->model, &l->s.task, IAMP_DECODE_GREEDY, 1.0f, NULL};
     long saved = e->max_nodes, before = e->stats.nodes;
     e->max_nodes = max_nodes;
+    e->trace_cb = trace_cb;
+    e->trace_ctx = trace_ctx;
     int rc = iamp_engine_run(e, qs, n, depth, iamp_leaf_local, &ctx, out);
+    e->trace_cb = NULL;
+    e->trace_ctx = NULL;
     e->max_nodes = saved;
     *nodes = e->stats.nodes - before;
     return rc;
@@ -183,7 +190,8 @@ static int local_amplify(struct iamp_backend *b, struct iamp_model_ref *ref,
 static int share_correct(struct local *l, struct iamp_model_ref *ref, int depth, double *share)
 {
     long nodes = 0;
-    int rc = local_amplify(&l->base, ref, l->ev.qs, l->ev.n, depth, 1L << 30, l->ev.buf, &nodes);
+    int rc = local_amplify(&l->base, ref, l->ev.qs, l->ev.n, depth, 1L << 30, NULL, NULL, l->ev.buf,
+                           &nodes);
     if (rc)
         return rc;
     long right = 0;

@@ -59,6 +59,7 @@ int iamp_client_connect(struct iamp_client *c, const char *addr, const char *tok
     c->lim.max_questions = 1u << 22;
     c->lim.max_contexts = 1u << 22;
     c->lim.max_items = 1u << 22;
+    c->lim.max_trace = 1u << 24;
     if (token) {
         snprintf(c->token, sizeof(c->token), "%s", token);
         c->has_token = 1;

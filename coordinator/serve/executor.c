@@ -11,6 +11,7 @@
 #include "common/fileio.h"
 #include "coordinator/serve/jobs.h"
 #include "coordinator/serve/sched.h"
+#include "coordinator/train/traces.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -32,6 +33,12 @@ struct xjob {
     struct iamp_answer *out; /* (spec.n) */
     int done, slice;
     long nodes;
+    /* ANSWER with spec.trace: tree i is trace[tree_at[i], tree_at[i + 1]) */
+    struct iamp_result_node *trace; /* (trace_cap) */
+    long trace_n, trace_cap;
+    long *tree_at;           /* (spec.n + 1) */
+    long max_trace;          /* the executor's max_trace_nodes */
+    long over_q, over_nodes; /* a tree over max_trace_nodes: its question, size */
     /* TRAIN */
     int train_open;
     uint64_t start_round, target_round, round;
@@ -125,6 +132,8 @@ static void release_job(struct iamp_executor *x, struct xjob *j)
     if (j->train_open && x->b->ops->train_close(x->b, err, sizeof(err)))
         fprintf(stderr, "iamp: serve: job %" PRIu64 ": %s\n", j->se.id, err);
     free(j->out);
+    free(j->trace);
+    free(j->tree_at);
     iamp_job_spec_release(&j->spec);
     free(j);
 }
@@ -150,7 +159,44 @@ static int answer_start(struct iamp_executor *x, struct xjob *j)
     if (!j->out)
         return IAMP_ENOMEM;
     j->slice = SLICE_START_QUESTIONS;
+    if (j->spec.trace) {
+        j->max_trace = x->o.max_trace_nodes;
+        j->tree_at = calloc((size_t)j->spec.n + 1, sizeof(*j->tree_at));
+        if (!j->tree_at)
+            return IAMP_ENOMEM;
+    }
     return 0;
+}
+
+/* The engine's trace of a slice of job j (its roots from question
+ * j->done): split into trees and kept. */
+static int keep_trace_cb(void *ctx, const struct iamp_trace_node *nodes, long n, int n_roots)
+{
+    struct xjob *j = ctx;
+    if (j->trace_n + n > j->trace_cap) {
+        long cap = j->trace_cap ? j->trace_cap : 1024;
+        while (cap < j->trace_n + n)
+            cap *= 2;
+        struct iamp_result_node *p = realloc(j->trace, (size_t)cap * sizeof(*p));
+        if (!p)
+            return IAMP_ENOMEM;
+        j->trace = p;
+        j->trace_cap = cap;
+    }
+    long *at = j->tree_at + j->done; /* at[0] is trace_n already */
+    int rc = iamp_traces_split(nodes, n, n_roots, j->trace + j->trace_n, at);
+    for (int r = 0; !rc && r <= n_roots; r++)
+        at[r] += j->trace_n;
+    for (int r = 0; !rc && r < n_roots; r++) {
+        if (at[r + 1] - at[r] > j->max_trace) {
+            j->over_q = j->done + r;
+            j->over_nodes = at[r + 1] - at[r];
+            rc = IAMP_ELIMIT;
+        }
+    }
+    if (!rc)
+        j->trace_n += n;
+    return rc;
 }
 
 /* Aim the next slice at slice_ms from this one's pace (k questions in
@@ -182,11 +228,15 @@ static void answer_done(struct iamp_executor *x, struct xjob *j)
         r->n = j->spec.n;
         r->qs = j->spec.qs;
         r->as = j->out;
-        r->ctx = j->spec.ctx; /* the questions point into it */
+        r->ctx = j->spec.ctx; /* the questions and trace nodes point into it */
         r->n_ctx = j->spec.n_ctx;
+        r->tree_at = j->tree_at;
+        r->nodes = j->trace;
         j->spec.qs = NULL;
         j->spec.ctx = NULL;
         j->out = NULL;
+        j->tree_at = NULL;
+        j->trace = NULL;
         rc = iamp_result_encode_file(r, &file, &len);
     }
     if (!rc && len > IAMP_RESULT_INLINE_MAX) {
@@ -223,8 +273,22 @@ static int answer_slice(struct iamp_executor *x, struct xjob *j)
     long nodes = 0;
     double t0 = iamp_now();
     rc = x->b->ops->amplify(x->b, j->ref, j->spec.qs + j->done, k, (int)j->spec.depth,
-                            x->o.max_tree_nodes - j->nodes, j->out + j->done, &nodes);
+                            x->o.max_tree_nodes - j->nodes, j->spec.trace ? keep_trace_cb : NULL, j,
+                            j->out + j->done, &nodes);
     j->nodes += nodes;
+    if (rc == IAMP_ELIMIT && j->over_nodes) {
+        snprintf(why, sizeof(why),
+                 "the trace of question %ld has %ld nodes; one result page carries at most %ld "
+                 "(--max-frame-bytes)",
+                 j->over_q + 1, j->over_nodes, x->o.max_trace_nodes);
+        finish(x, j, IAMP_JOB_FAILED, why);
+        return 1;
+    }
+    if (rc == IAMP_ESTATE && j->spec.trace) {
+        finish(x, j, IAMP_JOB_FAILED,
+               "trace needs one process: under mpirun the workers' subtrees are not traced");
+        return 1;
+    }
     if (rc == IAMP_ELIMIT) {
         snprintf(why, sizeof(why), "question trees exceed the limit of %ld nodes",
                  x->o.max_tree_nodes);
@@ -376,12 +440,12 @@ static int gather(struct iamp_executor *x, struct xjob *j)
 {
     int k = 0, room = x->batch_slice;
     x->batch[k++] = j;
-    if (j->spec.kind != IAMP_JOB_ANSWER || left_of(j) > room)
-        return k;
+    if (j->spec.kind != IAMP_JOB_ANSWER || j->spec.trace || left_of(j) > room)
+        return k; /* a traced job keeps its own trees: it runs alone */
     room -= left_of(j);
     for (int i = 0; i < x->sched.n && k < BATCH_JOBS_MAX && room > 0; i++) {
         struct xjob *m = (struct xjob *)x->sched.e[i];
-        if (m == j || m->spec.kind != IAMP_JOB_ANSWER || m->cancel ||
+        if (m == j || m->spec.kind != IAMP_JOB_ANSWER || m->spec.trace || m->cancel ||
             m->spec.depth != j->spec.depth || left_of(m) > room)
             continue;
         x->batch[k++] = m;
@@ -459,7 +523,7 @@ static void run_batch(struct iamp_executor *x, int k, int *ended, double *share)
     long nodes = 0;
     if (!rc)
         rc = x->b->ops->amplify(x->b, x->batch[0]->ref, x->bq, total, (int)x->batch[0]->spec.depth,
-                                budget, x->ba, &nodes);
+                                budget, NULL, NULL, x->ba, &nodes);
     double spent = iamp_now() - t0;
     if (!rc)
         resize_slice(x, &x->batch_slice, total, spent);

@@ -19,6 +19,12 @@
  * small jobs cost about what one large job does. (A job that starts and
  * ends in one batch posts no RUNNING event: QUEUED, then its end.)
  *
+ * A traced ANSWER job (spec.trace) runs alone, never batched: each slice
+ * hands the engine's nodes to the job, which keeps them split into one
+ * tree per question (coordinator/train/traces.h); a tree over
+ * max_trace_nodes fails the job with the reason. Its trees go with its
+ * answers into the result.
+ *
  * A finished ANSWER job's DONE event carries its answers and, when they
  * fit in IAMP_RESULT_INLINE_MAX bytes, their result-file bytes, which the
  * server journals in the job's END record (one group-committed fsync for
@@ -44,6 +50,7 @@ struct iamp_executor_opts {
     double slice_ms;         /* target length of an ANSWER slice */
     int slice_max_questions; /* root questions per ANSWER slice at most */
     long max_tree_nodes;     /* per job, over all its slices */
+    long max_trace_nodes;    /* per question of a traced job: its tree's nodes */
 };
 
 /* One report from the executor. */

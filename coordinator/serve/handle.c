@@ -454,7 +454,56 @@ static void on_cancel(struct conn *c, const struct iamp_msg *m)
     commit_push(s, buf, len, ACK_CANCEL, j->st.job_id, c, m->request_id);
 }
 
-/* Items [offset, offset + count) of r with their texts. */
+/* Items of a traced result from offset that one page carries: while the
+ * items and their trace nodes together stay within `limit` and their
+ * bound in bytes within the frame, and always one (a tree is at most
+ * iamp_limits_trace_nodes, checked as the job ran, so one fits). */
+static uint64_t traced_count(const struct iamp_server *s, const struct iamp_result *r,
+                             uint64_t offset, uint64_t count, uint32_t limit)
+{
+    /* what one item with the largest tree allowed takes: within the frame */
+    uint64_t budget = IAMP_RESULT_ITEM_BYTES_MAX +
+                      (uint64_t)iamp_limits_trace_nodes(&s->lim) * IAMP_TRACE_NODE_BYTES_MAX;
+    uint64_t units = 0, bytes = 0, k = 0;
+    for (; k < count; k++) {
+        uint64_t nodes = (uint64_t)(r->tree_at[offset + k + 1] - r->tree_at[offset + k]);
+        uint64_t b = IAMP_RESULT_ITEM_BYTES_MAX + nodes * IAMP_TRACE_NODE_BYTES_MAX;
+        if (k > 0 && (units + 1 + nodes > limit || bytes + b > budget))
+            break;
+        units += 1 + nodes;
+        bytes += b;
+    }
+    return k;
+}
+
+/* The trees of items [offset, offset + count) of r, with their texts. */
+static int fill_traces(const struct iamp_task *t, const struct iamp_result *r, uint64_t offset,
+                       int count, struct iamp_result_page *p)
+{
+    long from = r->tree_at[offset], n = r->tree_at[offset + (uint64_t)count] - from;
+    p->trace = malloc((size_t)(n ? n : 1) * sizeof(*p->trace));
+    p->trace_text = malloc((size_t)(n ? n : 1) * sizeof(*p->trace_text));
+    if (!p->trace || !p->trace_text)
+        return IAMP_ENOMEM;
+    p->n_trace = n;
+    for (long k = 0; k < n; k++) {
+        struct iamp_result_node *nd = &p->trace[k];
+        *nd = r->nodes[from + k];
+        t->ops->format_question(t, &nd->q, p->trace_text[k].question,
+                                sizeof(p->trace_text[k].question));
+        t->ops->format_answer(t, &nd->q, &nd->a, p->trace_text[k].answer,
+                              sizeof(p->trace_text[k].answer));
+        nd->q.ctx = NULL; /* the item's facts */
+    }
+    for (int i = 0; i < count; i++) {
+        p->items[i].trace_at = r->tree_at[offset + (uint64_t)i] - from;
+        p->items[i].trace_len =
+            r->tree_at[offset + (uint64_t)i + 1] - r->tree_at[offset + (uint64_t)i];
+    }
+    return 0;
+}
+
+/* Items [offset, offset + count) of r with their texts (and trees). */
 static int fill_page(struct iamp_server *s, const struct iamp_result *r, uint64_t offset, int count,
                      struct iamp_result_page *p)
 {
@@ -477,10 +526,13 @@ static int fill_page(struct iamp_server *s, const struct iamp_result *r, uint64_
         t->ops->format_question(t, &it->q, it->qtext, sizeof(it->qtext));
         t->ops->format_answer(t, &it->q, &it->a, it->atext, sizeof(it->atext));
     }
+    int rc = p->items ? 0 : IAMP_ENOMEM;
+    if (!rc && r->tree_at)
+        rc = fill_traces(t, r, offset, count, p);
     if (own)
         iamp_task_destroy(&other);
     p->n_items = count;
-    return p->items ? 0 : IAMP_ENOMEM;
+    return rc;
 }
 
 /* 0 when j has a result to page; else an Error reply went out. */
@@ -529,6 +581,8 @@ static void on_get_result(struct conn *c, const struct iamp_msg *m)
     uint32_t limit =
         m->limit && m->limit < s->lim.max_page_items ? m->limit : s->lim.max_page_items;
     uint64_t count = total - m->offset < limit ? total - m->offset : limit;
+    if (r && r->tree_at)
+        count = traced_count(s, r, m->offset, count, limit);
     out.page.total = total;
     if (r && fill_page(s, r, m->offset, (int)count, &out.page))
         iamp__srv_reply_error(c, m->request_id, IAMP_WERR_INTERNAL, "cannot format the result");
@@ -578,6 +632,7 @@ static void on_info(struct conn *c, const struct iamp_msg *m)
     in->max_questions = s->lim.max_questions;
     in->max_depth = s->lim.max_depth;
     in->max_tree_nodes = (uint64_t)s->lim.max_tree_nodes;
+    in->max_trace_nodes = (uint64_t)iamp_limits_trace_nodes(&s->lim);
     in->max_frame_bytes = s->lim.max_frame_bytes;
     in->max_page_items = s->lim.max_page_items;
     in->jobs_queued = s->jobs.unfinished;

@@ -115,8 +115,11 @@ static void status_from_spec(struct iamp_job *j, uint64_t id, uint64_t created_m
 /* Bytes a cached result holds (the budget of --result-cache). */
 static size_t result_size(const struct iamp_result *r)
 {
+    size_t traced = r->tree_at ? ((size_t)r->n + 1) * sizeof(long) +
+                                     (size_t)r->tree_at[r->n] * sizeof(struct iamp_result_node)
+                               : 0;
     return (size_t)r->n * (sizeof(struct iamp_question) + sizeof(struct iamp_answer)) +
-           (size_t)r->n_ctx * sizeof(struct iamp_context);
+           (size_t)r->n_ctx * sizeof(struct iamp_context) + traced;
 }
 
 static void drop_result(struct iamp_jobs *js, struct iamp_job *j)

@@ -33,11 +33,25 @@ void iamp_limits_default(struct iamp_limits *l)
     l->max_output_bytes = 512u << 20;
 }
 
+/* A result page's frame beside its items: the Envelope, the page's
+ * fields and its JobStatus (message and task at their limits). */
+#define PAGE_OVERHEAD_BYTES 2048u
+
+long iamp_limits_trace_nodes(const struct iamp_limits *l)
+{
+    uint32_t fixed = PAGE_OVERHEAD_BYTES + IAMP_RESULT_ITEM_BYTES_MAX;
+    return l->max_frame_bytes > fixed
+               ? (long)((l->max_frame_bytes - fixed) / IAMP_TRACE_NODE_BYTES_MAX)
+               : 0;
+}
+
 void iamp_limits_msg(const struct iamp_limits *l, struct iamp_msg_limits *m)
 {
+    long trace = (long)l->max_page_items + iamp_limits_trace_nodes(l);
     m->max_questions = l->max_questions;
     m->max_contexts = l->max_contexts;
     m->max_items = l->max_page_items;
+    m->max_trace = trace > (long)UINT32_MAX ? UINT32_MAX : (uint32_t)trace;
 }
 
 int iamp_token_equal(const char *a, size_t alen, const char *b, size_t blen)
@@ -186,6 +200,25 @@ static int check_contexts(const struct iamp_request_ctx *c, const struct iamp_su
     return 0;
 }
 
+/* A traced answer job: its trees are recorded where they grow, and each
+ * must fit in one result page. */
+static int check_trace(const struct iamp_request_ctx *c, struct iamp_job_spec *spec, long per_tree,
+                       struct iamp_refusal *r)
+{
+    long most = iamp_limits_trace_nodes(c->lim);
+    if (c->ranks > 1)
+        return refuse(r, IAMP_WERR_BAD_REQUEST,
+                      "trace needs one process: under mpirun the workers' subtrees are not "
+                      "traced (as iamp answer --trace refuses there)");
+    if (per_tree != LONG_MAX && per_tree > most)
+        return refuse(r, IAMP_WERR_LIMIT,
+                      "a traced question at depth %u may grow %ld tree nodes; one result page "
+                      "carries at most %ld (--max-frame-bytes)",
+                      spec->depth, per_tree, most);
+    spec->trace = 1;
+    return 0;
+}
+
 static int check_answer_job(const struct iamp_request_ctx *c, const struct iamp_submit *s,
                             struct iamp_job_spec *spec, struct iamp_refusal *r)
 {
@@ -201,6 +234,8 @@ static int check_answer_job(const struct iamp_request_ctx *c, const struct iamp_
                       "%d questions at depth %u may grow %ld tree nodes each; the limit is %ld "
                       "for a job",
                       s->n_questions, spec->depth, per_tree, lim->max_tree_nodes);
+    if (s->trace && check_trace(c, spec, per_tree, r))
+        return -1;
     if (check_contexts(c, s, spec, r))
         return -1;
     spec->qs = calloc((size_t)s->n_questions, sizeof(*spec->qs));
@@ -247,6 +282,10 @@ static int check_submit(const struct iamp_request_ctx *c, const struct iamp_subm
     if (s->kind != IAMP_JOB_TRAIN && spec->depth > c->lim->max_depth)
         return refuse(r, IAMP_WERR_LIMIT, "depth %u is over the limit of %u", spec->depth,
                       c->lim->max_depth);
+    if (s->trace && s->kind != IAMP_JOB_ANSWER)
+        return refuse(r, IAMP_WERR_BAD_REQUEST,
+                      "trace is for answer jobs; %s jobs have no question trees to record",
+                      iamp_job_kind_name(s->kind));
     if (s->kind == IAMP_JOB_ANSWER)
         return check_answer_job(c, s, spec, r);
     if (s->kind == IAMP_JOB_TRAIN)

@@ -44,6 +44,10 @@ void iamp_limits_default(struct iamp_limits *l);
 /* Decoder bounds that follow from the limits. */
 void iamp_limits_msg(const struct iamp_limits *l, struct iamp_msg_limits *m);
 
+/* Nodes one question's tree of a traced job may have: what fits in one
+ * result page's frame beside the item itself (0: traces do not fit). */
+long iamp_limits_trace_nodes(const struct iamp_limits *l);
+
 /* Why a request is refused: an ErrorCode and a line for people. */
 struct iamp_refusal {
     int code; /* enum iamp_wire_error */
@@ -55,6 +59,7 @@ struct iamp_request_ctx {
     const struct iamp_task *task; /* the served model's task */
     const char *token;            /* NULL when the server takes no token */
     size_t token_len;
+    uint32_t ranks; /* processes the backend computes on; above 1 refuses traces */
 };
 
 /* 1 when a[0..alen) equals b[0..blen); the time taken does not depend on

@@ -580,7 +580,7 @@ static int server_prepare(struct iamp_server *s, char *err, size_t errlen)
     rc = iamp_task_create(&s->task, s->b->task, err, errlen);
     if (rc)
         return rc;
-    s->rctx = (struct iamp_request_ctx){&s->lim, &s->task, o->token, o->token_len};
+    s->rctx = (struct iamp_request_ctx){&s->lim, &s->task, o->token, o->token_len, s->b->ranks};
     return 0;
 }
 
@@ -602,6 +602,7 @@ static int start_executor(struct iamp_server *s, char *err, size_t errlen)
 {
     struct iamp_executor_opts xo = s->o->exec;
     xo.data_dir = s->o->data_dir;
+    xo.max_trace_nodes = iamp_limits_trace_nodes(&s->lim);
     int rc = iamp_executor_start(&s->x, s->b, &xo, iamp__srv_notify_cb, s);
     if (rc)
         snprintf(err, errlen, "cannot start the executor: %s", iamp_strerror(rc));

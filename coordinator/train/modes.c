@@ -545,3 +545,14 @@ int iamp_modes_build(struct iamp_round_data *rd, int n, struct iamp_mode_stats *
     round_signals(rd, n, st);
     return 0;
 }
+
+void iamp_modes_build_given(struct iamp_round_data *rd, int n, struct iamp_mode_stats *st)
+{
+    for (int i = 0; i < n; i++) {
+        rd->mode[i] = IAMP_MODE_IMITATE;
+        imitate_example(rd, i);
+        rd->agree[i] =
+            (float)iamp_task_agree(&rd->s->task, &rd->qs[i], &rd->mine[i], &rd->targets[i]);
+    }
+    st->approval = st->reward = st->value_error = NAN;
+}

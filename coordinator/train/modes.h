@@ -109,5 +109,10 @@ struct iamp_mode_stats {
 /* Fills mode, targets, cand, score, baseline, ex, n_ex and agree for
  * qs[0..n) given mine. */
 IAMP_WUR int iamp_modes_build(struct iamp_round_data *rd, int n, struct iamp_mode_stats *st);
+/* Demonstrations (coordinator/train/demos.h): targets[0..n) are already
+ * the answers to imitate. Every question imitates its target, with no
+ * engine run and no ground truth; fills mode, ex, n_ex and agree (M's
+ * greedy answer against the target); the approval figures are NAN. */
+void iamp_modes_build_given(struct iamp_round_data *rd, int n, struct iamp_mode_stats *st);
 
 #endif

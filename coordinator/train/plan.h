@@ -15,10 +15,14 @@
 #include "common/options.h"
 #include "worker/session.h"
 
+struct iamp_demos;
+
 struct iamp_train_opts {
     struct iamp_train_config cfg; /* algo, depth, sizes, lr, seed, curriculum */
     uint64_t eval_seed;           /* fixes the held-out set */
     int curriculum;               /* 0: start at the top level */
+    struct iamp_demos *demos;     /* M imitates these instead of Amp(H, M) (borrowed,
+                                     coordinator/train/demos.h); NULL: IA */
 };
 
 /* When a run evaluates and saves (round numbers count from the model's

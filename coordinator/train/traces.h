@@ -16,9 +16,29 @@
 #ifndef IAMP_TRACES_H
 #define IAMP_TRACES_H
 
+#include "proto/wire.h"
 #include "worker/engine.h"
 
 #include <stdio.h>
+
+/* Split a traced run (the engine's trace callback arguments) into one
+ * tree per root, in the roots' order: out[tree_at[r], tree_at[r + 1]) is
+ * root r's tree in pre-order (its root first, each node's children in the
+ * order asked), parents indexed within the tree; q.ctx kept as the run
+ * gave it. out holds n nodes, tree_at n_roots + 1. 0, IAMP_ENOMEM, or
+ * IAMP_ECORRUPT for nodes out of order. */
+IAMP_WUR int iamp_traces_split(const struct iamp_trace_node *nodes, long n, int n_roots,
+                               struct iamp_result_node *out, long *tree_at);
+
+/* Write one tree's line: nodes[0..n) with their texts, node 0 the root,
+ * every other node after its parent (ids are given in pre-order as they
+ * are written). context: the root's context number from 1 (0: none);
+ * facts: its facts' text without "facts: " (NULL: none). `iamp submit
+ * --trace` writes a result page's trees with it. 0, or IAMP_ECORRUPT for
+ * a tree whose parents do not come first, IAMP_ENOMEM. */
+IAMP_WUR int iamp_traces_write_tree(FILE *f, const struct iamp_result_node *nodes,
+                                    const struct iamp_node_text *texts, long n, int context,
+                                    const char *facts);
 
 /* Write one line per root of a traced run (the engine's trace callback
  * arguments). ctx_base numbers the contexts as `iamp answer` does

@@ -71,6 +71,14 @@ int iamp_trainer_init(struct iamp_trainer *tr, struct iamp_session *s,
     tr->opts = *o;
     const struct iamp_train_config *c = &o->cfg;
     int rc = iamp_algo_parse(c->algo, &s->task, &tr->algo, err, errlen);
+    for (int ty = 0; !rc && o->demos && ty < s->task.n_types; ty++) {
+        if (tr->algo.mode[ty] != IAMP_MODE_IMITATE) {
+            snprintf(err, errlen,
+                     "demonstrations need algo imitate (M imitates the file's answers), not %s",
+                     c->algo);
+            rc = IAMP_EINVAL;
+        }
+    }
     if (rc)
         return rc;
     s->adam.lr = c->lr;
@@ -206,6 +214,39 @@ static void phase_end(struct iamp_trainer *tr, int phase, double *t0)
     *t0 = now;
 }
 
+/* Steps 1-2 of IA: questions at the curriculum's level, M's greedy
+ * answers, and the modes' examples. */
+static int ia_targets(struct iamp_trainer *tr, int n, struct iamp_mode_stats *ms, double *tp)
+{
+    struct iamp_session *s = tr->s;
+    iamp_task_sample_roots(&s->task, &tr->rng, tr->cur.level, n, tr->ctx, tr->rd.qs);
+    phase_end(tr, IAMP_PHASE_SAMPLE, tp);
+    int rc = iamp_session_answer(s, tr->rd.qs, n, tr->rd.mine);
+    phase_end(tr, IAMP_PHASE_ANSWER, tp);
+    tr->rd.round = tr->round;
+    if (!rc)
+        rc = iamp_modes_build(&tr->rd, n, ms);
+    phase_end(tr, IAMP_PHASE_TARGETS, tp);
+    return rc;
+}
+
+/* Steps 1-2 from demonstrations: the round's share of the file with its
+ * answers as the targets, and M's greedy answers (the agreement). */
+static int demo_targets(struct iamp_trainer *tr, int n, struct iamp_mode_stats *ms, double *tp)
+{
+    const struct iamp_train_config *c = &tr->opts.cfg;
+    int rc = iamp_demos_take(tr->opts.demos, c->seed, tr->round, (int)c->questions_per_round,
+                             tr->rd.qs, tr->rd.targets);
+    phase_end(tr, IAMP_PHASE_SAMPLE, tp);
+    if (!rc)
+        rc = iamp_session_answer(tr->s, tr->rd.qs, n, tr->rd.mine);
+    phase_end(tr, IAMP_PHASE_ANSWER, tp);
+    if (!rc)
+        iamp_modes_build_given(&tr->rd, n, ms);
+    phase_end(tr, IAMP_PHASE_TARGETS, tp);
+    return rc;
+}
+
 int iamp_trainer_step(struct iamp_trainer *tr, struct iamp_round_stats *st)
 {
     double t0 = iamp_now();
@@ -222,22 +263,21 @@ int iamp_trainer_step(struct iamp_trainer *tr, struct iamp_round_stats *st)
     if (rc)
         return rc;
     double tp = iamp_now();
-    iamp_task_sample_roots(&s->task, &tr->rng, tr->cur.level, n, tr->ctx, tr->rd.qs);
-    phase_end(tr, IAMP_PHASE_SAMPLE, &tp);
-    rc = iamp_session_answer(s, tr->rd.qs, n, tr->rd.mine);
-    phase_end(tr, IAMP_PHASE_ANSWER, &tp);
-    tr->rd.round = tr->round;
     struct iamp_mode_stats ms;
-    if (!rc)
-        rc = iamp_modes_build(&tr->rd, n, &ms);
-    phase_end(tr, IAMP_PHASE_TARGETS, &tp);
+    if (tr->opts.demos) {
+        n = iamp_demos_per_round(tr->opts.demos, n);
+        rc = demo_targets(tr, n, &ms, &tp);
+    } else {
+        rc = ia_targets(tr, n, &ms, &tp);
+    }
     if (rc)
         return rc;
     st->approval = ms.approval;
     st->reward = ms.reward;
     st->value_error = ms.value_error;
     st->agreement = mean_agreement(tr, n);
-    iamp_curriculum_update(&tr->cur, (float)st->agreement);
+    if (!tr->opts.demos)
+        iamp_curriculum_update(&tr->cur, (float)st->agreement);
     rc = distil(tr, n, &st->loss);
     phase_end(tr, IAMP_PHASE_FIT, &tp);
     if (!rc)

@@ -27,12 +27,20 @@
  *   5. measure the policy's entropy and KL(p_M || p_ref) on the round's
  *      questions; evaluate M (depth 0) and Amp^depth on the fixed
  *      held-out set.
+ * With demonstrations (opts.demos, `iamp train --demonstrations`), steps
+ * 1-2 take the round's questions and their targets from the file instead
+ * (coordinator/train/demos.h): M imitates a person, no H, no engine run
+ * but M's own greedy answers, no ground truth; every type must imitate.
+ * The curriculum stands still (the file, not the level, picks the
+ * questions), so a run resumed without the file goes on with IA from the
+ * level it had.
  * A trainer and its session run on one thread.
  */
 #ifndef IAMP_TRAIN_H
 #define IAMP_TRAIN_H
 
 #include "coordinator/train/curriculum.h"
+#include "coordinator/train/demos.h"
 #include "coordinator/train/evaluate.h"
 #include "coordinator/train/modes.h"
 #include "coordinator/train/plan.h"

@@ -14,12 +14,12 @@ into iamp/_generated/ (see iamp._proto); the wire format is the README's
 """
 from ._proto import pb
 from .client import (DEFAULT_ADDR, FINAL_STATES, PROTOCOL_VERSION, Client, ConnectionError,
-                     Error, Info, Item, Page, ServerError, Status, TimeoutError,
+                     Error, Info, Item, Page, ServerError, Status, TimeoutError, TraceNode,
                      read_token_file)
 from .overseer import Answer, Overseer, OverseerError, OverseerServer, Question, serve_overseer
 
 __all__ = ["Client", "Error", "ServerError", "ConnectionError", "TimeoutError", "Status",
-           "Item", "Page", "Info", "read_token_file", "pb", "DEFAULT_ADDR", "FINAL_STATES",
-           "PROTOCOL_VERSION", "Overseer", "OverseerError", "OverseerServer", "Question",
-           "Answer", "serve_overseer"]
+           "Item", "TraceNode", "Page", "Info", "read_token_file", "pb", "DEFAULT_ADDR",
+           "FINAL_STATES", "PROTOCOL_VERSION", "Overseer", "OverseerError", "OverseerServer",
+           "Question", "Answer", "serve_overseer"]
 __version__ = "0.1.0"

@@ -86,6 +86,25 @@ class Status:
         return self.state in FINAL_STATES
 
 
+_BY_NAMES = {pb.BY_MODEL: "model", pb.BY_PRIMITIVE: "primitive", pb.BY_OVERSEER: "overseer",
+             pb.BY_SUBTREE: "subtree"}
+
+
+@dataclass(frozen=True)
+class TraceNode:
+    """One node of a traced question's decomposition tree (TraceNode)."""
+    question: str                  # texts in the task's form
+    answer: str
+    by: str                        # "model", "primitive", "overseer" (who answered it)
+    parent: Optional[int]          # index of its parent in the same trace; None: the root
+    depth_left: int                # levels H could still decompose below it
+    step: int                      # the parent's episode step that asked it; 0: the root
+    question_type: int
+    question_tokens: Tuple[int, ...]
+    answer_tokens: Tuple[int, ...]
+    value: Optional[float]
+
+
 @dataclass(frozen=True)
 class Item:
     """One answered question of an answer job's result."""
@@ -96,6 +115,10 @@ class Item:
     question_tokens: Tuple[int, ...]
     answer_tokens: Tuple[int, ...]
     value: Optional[float]         # continuous answers and scores
+    # A job submitted with trace=True: the question's tree in pre-order,
+    # trace[0] the question itself (as `iamp answer --trace` records it);
+    # () otherwise.
+    trace: Tuple[TraceNode, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -123,6 +146,7 @@ class Info:
     max_page_items: int
     jobs_queued: int
     jobs_total: int
+    max_trace_nodes: int = 0  # per question of a traced job
 
 
 Question = Union[str, Tuple[int, Sequence[int]], Tuple[int, Sequence[int], int]]
@@ -141,10 +165,20 @@ def _status(st) -> Status:
                   created_ms=_opt(st, "created_ms"), finished_ms=_opt(st, "finished_ms"))
 
 
+def _trace_node(n) -> TraceNode:
+    parent = n.parent if n.HasField("parent") and n.parent >= 0 else None
+    return TraceNode(question=n.question.text, answer=n.answer.text,
+                     by=_BY_NAMES.get(n.by, str(n.by)), parent=parent, depth_left=n.depth_left,
+                     step=n.step, question_type=n.question.type,
+                     question_tokens=tuple(n.question.tokens),
+                     answer_tokens=tuple(n.answer.tokens), value=_opt(n.answer, "value"))
+
+
 def _item(it) -> Item:
     return Item(question=it.question.text, answer=it.answer.text, depth=it.depth,
                 question_type=it.question.type, question_tokens=tuple(it.question.tokens),
-                answer_tokens=tuple(it.answer.tokens), value=_opt(it.answer, "value"))
+                answer_tokens=tuple(it.answer.tokens), value=_opt(it.answer, "value"),
+                trace=tuple(_trace_node(n) for n in it.trace))
 
 
 def _question(q, i):
@@ -338,7 +372,7 @@ class Client:
                algo: Optional[str] = None, rounds: Optional[int] = None,
                seed: Optional[int] = None, questions_per_round: Optional[int] = None,
                eval_size: Optional[int] = None, key: Optional[str] = None,
-               contexts: Iterable[Tuple[int, Sequence[int]]] = ()) -> int:
+               contexts: Iterable[Tuple[int, Sequence[int]]] = (), trace: bool = False) -> int:
         """Submit a job (SubmitJob); its id once the server has journaled it.
 
         task: the served model's task spec (None: whatever it serves).
@@ -347,6 +381,8 @@ class Client:
         server's default, 1. kind "train" takes algo, rounds (required),
         seed, questions_per_round; "eval" takes eval_size. key: an
         idempotency key. contexts: (fact_len, tokens) per instance.
+        trace (answer): the server records each question's decomposition
+        tree; result() items carry it as .trace.
         """
         if kind not in KINDS:
             raise ValueError("kind %r: want one of %s" % (kind, ", ".join(KINDS)))
@@ -369,6 +405,8 @@ class Client:
             m.eval_size = eval_size
         if key is not None:
             m.client_key = key
+        if trace:
+            m.trace = True
         for fact_len, tokens in contexts:
             m.contexts.add(fact_len=fact_len, tokens=list(tokens))
         return self._call("submit", m, "accepted").job_id
@@ -426,10 +464,12 @@ class Client:
                 return items
 
     def answer(self, questions: Iterable[Question], depth: Optional[int] = None,
-               task: Optional[str] = None, timeout: Optional[float] = None) -> List[Item]:
-        """Submit an answer job, wait for it and return its answers; a job that
-        does not end done raises ServerError NOT_DONE with the server's reason."""
-        job = self.submit(task, questions, depth)
+               task: Optional[str] = None, timeout: Optional[float] = None,
+               trace: bool = False) -> List[Item]:
+        """Submit an answer job, wait for it and return its answers (with
+        trace=True each with its tree); a job that does not end done raises
+        ServerError NOT_DONE with the server's reason."""
+        job = self.submit(task, questions, depth, trace=trace)
         self.wait(job, timeout)
         return self.result(job)
 
@@ -454,7 +494,7 @@ class Client:
                     max_questions=r.max_questions, max_depth=r.max_depth,
                     max_tree_nodes=r.max_tree_nodes, max_frame_bytes=r.max_frame_bytes,
                     max_page_items=r.max_page_items, jobs_queued=r.jobs_queued,
-                    jobs_total=r.jobs_total)
+                    jobs_total=r.jobs_total, max_trace_nodes=r.max_trace_nodes)
 
 
 class _Watch:

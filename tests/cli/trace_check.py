@@ -7,16 +7,18 @@ H, worked out here independently:
 - every node is what H makes of its question: a root at depth 0 is M's
   alone; otherwise k = 1 is a primitive leaf
   answered by sigma(x); a node without depth left is a leaf M answers;
-  any other is an overseer node with two children, step 1 asking
-  pow x=X k=K/2 and step 2 pow x=Y k=K/2 from Y, step 1's answer, and its
-  answer is step 2's answer (k even) or sigma of it (k odd);
+  any other is an overseer node with two children (k even) or three (k
+  odd), step 1 asking pow x=X k=K/2, step 2 pow x=Y k=K/2 from Y, step
+  1's answer, and for k odd step 3 pow x=Z k=1 from Z, step 2's answer (a
+  primitive); its answer is the last step's answer;
 - ids number a tree in pre-order from 0, parent ids and levels match the
   nesting, depth_left falls by one a level, "nodes" counts the tree;
 - on facts, the root names its context and facts, and sigma is the facts'.
 
 sigma comes from the facts, or else from ANSWERS' answers to every
 `pow x=X k=1` (H's primitive lookups). --k5: ANSWERS holds a depth-1
-`pow x=5 k=5`, whose tree must be pow x=5 k=2 and pow x=Y k=2, both M's.
+`pow x=5 k=5`, whose tree must be pow x=5 k=2 and pow x=Y k=2, both M's,
+and pow x=Z k=1, H's lookup.
 Exit 1 with every failure listed.
 """
 import json
@@ -81,20 +83,23 @@ def check_node(node, sigma, where, level, depth_left, parent_id, step, next_id):
         if node["by"] != "model" or kids:
             fail(f"{ident}: no depth left: must be M's leaf, got {node['by']}")
     else:
-        if node["by"] != "overseer" or len(kids) != 2:
-            fail(f"{ident}: must be the overseer's with 2 children, got {node['by']} "
+        want_kids = 2 + k % 2
+        if node["by"] != "overseer" or len(kids) != want_kids:
+            fail(f"{ident}: must be the overseer's with {want_kids} children, got {node['by']} "
                  f"with {len(kids)}")
             return 1 + sum(check_node(c, sigma, where, level + 1, depth_left - 1, node["id"],
                                       c.get("step"), next_id) for c in kids)
-        a, b = kids
+        a, b = kids[0], kids[1]
         want_a = f"pow x={x} k={k // 2}"
         want_b = f"pow x={a['answer']} k={k // 2}"
         if a["question"] != want_a or b["question"] != want_b:
             fail(f"{ident}: asks {a['question']!r}, {b['question']!r}; "
                  f"H asks {want_a!r}, {want_b!r}")
-        want = b["answer"] if k % 2 == 0 else (sigma or {}).get(b["answer"])
-        if (k % 2 == 0 or sigma is not None) and node["answer"] != want:
-            fail(f"{ident}: answer {node['answer']}, H combines to {want}")
+        if k % 2 and kids[2]["question"] != f"pow x={b['answer']} k=1":
+            fail(f"{ident}: step 3 asks {kids[2]['question']!r}, H asks "
+                 f"'pow x={b['answer']} k=1'")
+        if node["answer"] != kids[-1]["answer"]:
+            fail(f"{ident}: answer {node['answer']}, H combines to {kids[-1]['answer']}")
     size = 1
     for s, c in enumerate(kids, 1):
         size += check_node(c, sigma, where, level + 1, depth_left - 1, node["id"], s, next_id)
@@ -129,9 +134,9 @@ def main():
     if k5:
         t = next((t for t in trace if t["question"] == "pow x=5 k=5" and t["depth"] == 1), None)
         kids = t["tree"]["children"] if t else []
-        if len(kids) != 2 or kids[0]["question"] != "pow x=5 k=2" or \
+        if len(kids) != 3 or kids[0]["question"] != "pow x=5 k=2" or \
                 not re.match(r"^pow x=\d+ k=2$", kids[1]["question"]) or \
-                {c["by"] for c in kids} != {"model"}:
+                {c["by"] for c in kids[:2]} != {"model"} or kids[2]["by"] != "primitive":
             fail(f"pow x=5 k=5 at depth 1: children {kids}")
     for f in fails[:20]:
         print("FAIL:", f, file=sys.stderr)

@@ -44,7 +44,7 @@ static void reply(const struct iamp_msg *m)
     char why[IAMP_REASON_MAX];
     if (iamp_msg_frame(m, &buf, &len))
         abort();
-    struct iamp_msg_limits client = {1u << 20, 1u << 20, 1u << 20};
+    struct iamp_msg_limits client = {1u << 20, 1u << 20, 1u << 20, 1u << 22};
     if (iamp_msg_decode(buf + IAMP_FRAME_HEADER_BYTES, len - IAMP_FRAME_HEADER_BYTES, &client,
                         &back, why, sizeof(why)))
         abort(); /* what we encode must decode */
@@ -104,7 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 2)
         return 0;
     size_t step = 1 + data[0] % 64;
-    struct iamp_request_ctx ctx = {&lim, &task, (data[1] & 1) ? "sesame" : NULL, 6};
+    struct iamp_request_ctx ctx = {&lim, &task, (data[1] & 1) ? "sesame" : NULL, 6, 1};
     struct iamp_frame_reader rd;
     iamp_frame_reader_init(&rd, lim.max_frame_bytes);
     data += 2;

@@ -1,7 +1,8 @@
 # `iamp serve` under mpirun: answer jobs are amplified on the workers with
 # the served model (equal to `iamp answer` in one process), a train job
 # runs its rounds on the workers and the answers that follow come from the
-# newly trained model; SIGTERM to rank 0 stops every rank cleanly.
+# newly trained model; a traced job is refused with the reason; SIGTERM
+# to rank 0 stops every rank cleanly.
 source "$(dirname "$0")/lib.sh.inc"
 SERVER=
 cleanup() {
@@ -28,6 +29,12 @@ for depth in 0 2; do
         >"$TMP/want$depth.jsonl" || fail "iamp answer depth $depth"
     cmp -s "$TMP/want$depth.jsonl" "$TMP/got$depth.jsonl" || fail "depth $depth differs from iamp answer"
 done
+# Traces need every node in one process, as for iamp answer --trace.
+if "$IAMP" submit --addr "$ADDR" --wait --trace "$TMP/t.jsonl" "$TMP/q.txt" >"$TMP/t.out" 2>&1; then
+    fail "a traced job was accepted under mpirun"
+fi
+grep -q "trace needs one process: under mpirun" "$TMP/t.out" || fail "trace: $(cat "$TMP/t.out")"
+[ ! -e "$TMP/t.jsonl" ] || fail "a refused traced job left a trace file"
 "$IAMP" submit --addr "$ADDR" --kind train --rounds 5 --wait >"$TMP/train.out" 2>&1 ||
     fail "train job: $(cat "$TMP/train.out")"
 "$IAMP" submit --addr "$ADDR" --depth 1 --wait "$TMP/q.txt" >"$TMP/after.jsonl" ||

@@ -59,4 +59,16 @@ for algo in imitate mixed; do
         --algo $algo --warmup 2 --eval-size 64 --quiet
 done
 same_as_one "unionfind imitate" train --task unionfind:n=10 $small --algo imitate --eval-size 64 --quiet
+# H in another process (--task remote:...): every rank connects to the
+# overseer (permpow:context=1's H in tests/integration/overseer_faults.py)
+# and N = 3 gives N = 1's run.
+if /usr/bin/python3 -c 'import google.protobuf' 2>/dev/null; then
+    /usr/bin/python3 "$(dirname "$0")/../integration/overseer_faults.py" --serve none 1 \
+        "$TMP/ov.port" &
+    OV=$!
+    for _ in $(seq 400); do [ -s "$TMP/ov.port" ] && break; sleep 0.05; done
+    same_as_one "remote permpow imitate" train --task "remote:addr=127.0.0.1:$(cat "$TMP/ov.port")" \
+        $small --algo imitate --eval-size 64 --quiet
+    kill $OV
+fi
 finish

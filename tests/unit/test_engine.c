@@ -227,7 +227,8 @@ static void index_children(const struct forest *f, struct kids *k)
 /* Every node is what permpow's H makes of its question: k = 1 a
  * primitive leaf; depth left 0 a leaf M answers; otherwise an episode
  * that asks pow x k/2 (step 1), then pow y k/2 from y, the first answer
- * (step 2), and combines. */
+ * (step 2), for odd k pow z 1 from z, the second (step 3, H's lookup), and
+ * answers with the last. */
 static void check_decomposition(const struct forest *f)
 {
     struct kids kd;
@@ -246,7 +247,7 @@ static void check_decomposition(const struct forest *f)
             cr_assert_eq(nk, 0);
         } else {
             cr_assert_eq(nd->by, IAMP_BY_OVERSEER, "node %ld (k %d)", i, k);
-            cr_assert_eq(nk, 2, "node %ld has %d children", i, nk);
+            cr_assert_eq(nk, 2 + k % 2, "node %ld has %d children", i, nk);
             const struct iamp_trace_node *a = &f->nodes[kids[0]], *b = &f->nodes[kids[1]];
             cr_assert_eq(a->step, 1);
             cr_assert_eq(b->step, 2);
@@ -256,8 +257,14 @@ static void check_decomposition(const struct forest *f)
             cr_assert_eq(pow_k(&b->q), k / 2);
             cr_assert_eq(a->depth_left, nd->depth_left - 1);
             cr_assert_eq(b->depth_left, nd->depth_left - 1);
-            if (k % 2 == 0)
-                cr_assert_eq(nd->a.tok[0], b->a.tok[0], "even k: the second answer");
+            if (k % 2) {
+                const struct iamp_trace_node *c = &f->nodes[kids[2]];
+                cr_assert_eq(c->step, 3);
+                cr_assert_eq(pow_x(&c->q), b->a.tok[0], "step 3 asks from step 2's answer");
+                cr_assert_eq(pow_k(&c->q), 1);
+                cr_assert_eq(c->by, IAMP_BY_PRIMITIVE);
+            }
+            cr_assert_eq(nd->a.tok[0], f->nodes[kids[nk - 1]].a.tok[0], "the last answer");
         }
     }
     free(kd.start);
@@ -303,8 +310,10 @@ Test(engine, traced_depth_one_k5_asks_two_half_powers)
     e.trace_cb = keep_forest;
     e.trace_ctx = &f;
     cr_assert_eq(iamp_engine_run(&e, &q, 1, 1, oracle_leaf, &o, out), 0);
-    cr_assert_eq(f.n, 3);
+    cr_assert_eq(f.n, 4, "k = 5: two half powers and sigma of the second");
     cr_assert_eq(f.nodes[0].by, IAMP_BY_OVERSEER);
+    cr_assert_eq(f.nodes[3].by, IAMP_BY_PRIMITIVE);
+    cr_assert_eq(pow_x(&f.nodes[3].q), f.nodes[2].a.tok[0]);
     for (int c = 1; c <= 2; c++) {
         cr_assert_eq(f.nodes[c].parent, 0);
         cr_assert_eq(f.nodes[c].by, IAMP_BY_MODEL);

@@ -36,7 +36,7 @@ static void setup(void)
     struct iamp_backend_local_opts bo = {
         .checkpoint = path, .task = TASK, .seed = 1, .max_versions = 3, .cadence = {2, 0.05, 1}};
     cr_assert_eq(iamp_backend_local_new(&bo, &backend, err, sizeof(err)), 0, "%s", err);
-    struct iamp_executor_opts xo = {dir, 0.5, 64, 1L << 20};
+    struct iamp_executor_opts xo = {dir, 0.5, 64, 1L << 20, 1L << 14};
     cr_assert_eq(iamp_executor_start(&ex, backend, &xo, notify_cb, NULL), 0);
 }
 

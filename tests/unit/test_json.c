@@ -108,3 +108,60 @@ Test(json, finds_the_outer_object_s_own_keys)
                  IAMP_EPARSE);
     cr_expect_eq(found, 0u, "nothing is found in text that fails");
 }
+
+Test(json, spans_find_the_outer_values)
+{
+    static const char s[] = "{\"q\": \"a\\\"b\\u00e9\\ud83d\\ude00\", \"x\": {\"q\": 1}, "
+                            "\"n\": [1, -2,3 ], \"v\": 0.25, \"e\": []}";
+    static const char *const keys[] = {"q", "n", "v", "e", "missing"};
+    struct iamp_json_span sp[5] = {{0, 0}};
+    unsigned found = 0;
+    char why[256], out[64];
+    long n[4];
+    int len = 0;
+    double v = 0;
+    cr_assert_eq(iamp_json_object_spans(s, strlen(s), keys, 5, &found, sp, why, sizeof(why)), 0,
+                 "%s", why);
+    cr_assert_eq(found, 0xfu, "the nested \"q\" is not the outer one");
+    cr_assert_eq(iamp_json_string_value(s, sp[0], out, sizeof(out)), 0);
+    cr_assert_str_eq(out, "a\"b\xc3\xa9\xf0\x9f\x98\x80");
+    cr_assert_eq(iamp_json_string_value(s, sp[0], out, 8), IAMP_ERANGE);
+    cr_assert_eq(iamp_json_string_value(s, sp[1], out, sizeof(out)), IAMP_EPARSE);
+    cr_assert_eq(iamp_json_int_list(s, sp[1], n, 4, &len), 0);
+    cr_assert_eq(len, 3);
+    cr_assert(n[0] == 1 && n[1] == -2 && n[2] == 3);
+    cr_assert_eq(iamp_json_int_list(s, sp[1], n, 2, &len), IAMP_ERANGE);
+    cr_assert_eq(iamp_json_int_list(s, sp[3], n, 4, &len), 0);
+    cr_assert_eq(len, 0);
+    cr_assert_eq(iamp_json_int_list(s, sp[0], n, 4, &len), IAMP_EPARSE);
+    cr_assert_eq(iamp_json_number_value(s, sp[2], &v), 0);
+    cr_assert_float_eq(v, 0.25, 1e-12);
+    cr_assert_eq(iamp_json_number_value(s, sp[0], &v), IAMP_EPARSE);
+}
+
+Test(json, readers_refuse_what_they_cannot_represent)
+{
+    static const char *const bad[] = {"{\"a\": [1.5]}", "{\"a\": [1e3]}", "{\"a\": [\"1\"]}",
+                                      "{\"a\": [1234567890123456789]}", "{\"a\": [[1]]}"};
+    static const char *const keys[] = {"a"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct iamp_json_span sp[1];
+        char why[256];
+        long n[4];
+        int len;
+        cr_assert_eq(
+            iamp_json_object_spans(bad[i], strlen(bad[i]), keys, 1, NULL, sp, why, sizeof(why)), 0);
+        cr_assert_eq(iamp_json_int_list(bad[i], sp[0], n, 4, &len), IAMP_EPARSE, "%s", bad[i]);
+    }
+    static const char *const strings[] = {"{\"a\": \"\\ud83d\"}", "{\"a\": \"\\u0000\"}",
+                                          "{\"a\": \"\\ude00x\"}"};
+    for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
+        struct iamp_json_span sp[1];
+        char why[256], out[32];
+        cr_assert_eq(iamp_json_object_spans(strings[i], strlen(strings[i]), keys, 1, NULL, sp, why,
+                                            sizeof(why)),
+                     0);
+        cr_assert_eq(iamp_json_string_value(strings[i], sp[0], out, sizeof(out)), IAMP_EPARSE, "%s",
+                     strings[i]);
+    }
+}

@@ -18,7 +18,7 @@ static void setup(void)
     char err[256];
     cr_assert_eq(iamp_task_create(&task, "permpow:n=16,kmax=15", err, sizeof(err)), 0);
     iamp_limits_default(&lim);
-    ctx = (struct iamp_request_ctx){&lim, &task, NULL, 0};
+    ctx = (struct iamp_request_ctx){&lim, &task, NULL, 0, 1};
     memset(&m, 0, sizeof(m));
     memset(qs, 0, sizeof(qs));
     m.kind = IAMP_MSG_SUBMIT;
@@ -89,7 +89,7 @@ Test(request, refuses_depth_over_the_limit)
 
 Test(request, refuses_trees_over_the_node_limit)
 {
-    lim.max_tree_nodes = 10; /* permpow at depth 2: up to 7 nodes per question */
+    lim.max_tree_nodes = 20; /* permpow at depth 2: up to 13 nodes per question */
     m.submit.has_depth = 1;
     m.submit.depth = 2;
     cr_assert_eq(check(NULL), IAMP_WERR_LIMIT);
@@ -173,5 +173,57 @@ Test(request, refuses_replies_sent_as_requests)
     m.kind = IAMP_MSG_JOB_LIST;
     cr_assert_eq(check(NULL), IAMP_WERR_BAD_REQUEST);
     m.kind = IAMP_MSG_INFO;
+    cr_assert_eq(check(NULL), 0);
+}
+
+/* Refused with code; the reason holds want. */
+static void refused_with(int code, const char *want)
+{
+    struct iamp_refusal r;
+    struct iamp_job_spec spec;
+    cr_assert_eq(iamp_request_check(&ctx, &m, &spec, &r), -1);
+    cr_assert_eq(r.code, code, "%s", r.reason);
+    cr_assert(strstr(r.reason, want), "want '%s' in '%s'", want, r.reason);
+}
+
+Test(request, keeps_the_trace_flag_of_an_answer_job)
+{
+    struct iamp_job_spec spec;
+    cr_assert_eq(check(&spec), 0);
+    cr_assert_not(spec.trace, "off unless asked");
+    iamp_job_spec_release(&spec);
+    m.submit.trace = 1;
+    cr_assert_eq(check(&spec), 0);
+    cr_assert(spec.trace);
+    iamp_job_spec_release(&spec);
+}
+
+Test(request, refuses_trace_on_other_jobs_and_under_mpirun)
+{
+    m.submit.trace = 1;
+    m.submit.n_questions = 0;
+    m.submit.kind = IAMP_JOB_EVAL;
+    refused_with(IAMP_WERR_BAD_REQUEST, "trace is for answer jobs");
+    m.submit.kind = IAMP_JOB_TRAIN;
+    m.submit.train.rounds = 1;
+    refused_with(IAMP_WERR_BAD_REQUEST, "train jobs have no question trees");
+    m.submit.kind = IAMP_JOB_ANSWER;
+    m.submit.n_questions = 2;
+    ctx.ranks = 3;
+    refused_with(IAMP_WERR_BAD_REQUEST, "under mpirun");
+}
+
+Test(request, refuses_traced_trees_a_page_cannot_carry)
+{
+    m.submit.trace = 1;
+    m.submit.has_depth = 1;
+    m.submit.depth = 6; /* permpow: up to 127 nodes a tree */
+    lim.max_frame_bytes = 64u << 10;
+    cr_assert_lt(iamp_limits_trace_nodes(&lim), 127);
+    refused_with(IAMP_WERR_LIMIT, "one result page carries at most");
+    m.submit.trace = 0;
+    cr_assert_eq(check(NULL), 0, "untraced, the frame does not matter");
+    lim.max_frame_bytes = 16u << 20;
+    m.submit.trace = 1;
     cr_assert_eq(check(NULL), 0);
 }

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static const struct iamp_msg_limits lim = {1000, 1000, 1000};
+static const struct iamp_msg_limits lim = {1000, 1000, 1000, 100000};
 
 /* Frame m, strip the length, decode into out. */
 static int round_trip(const struct iamp_msg *m, struct iamp_msg *out)
@@ -281,4 +281,138 @@ Test(wire, result_files_round_trip_and_detect_damage)
     fclose(f);
     cr_assert_eq(iamp_result_load(path, &out), IAMP_ECORRUPT);
     unlink(path);
+}
+
+/* A traced question's tree: the root asks two, the second asks one. */
+static void tree_of(struct iamp_result_node *n, const struct iamp_context *ctx)
+{
+    static const int32_t parent[4] = {-1, 0, 0, 2};
+    for (int i = 0; i < 4; i++) {
+        n[i] = (struct iamp_result_node){.q = {.type = 0, .len = 2, .tok = {(uint16_t)i, 3}},
+                                         .a = {.len = 1, .tok = {(uint16_t)(10 + i)}},
+                                         .parent = parent[i],
+                                         .depth_left = i ? 1 : 2,
+                                         .step = i ? (uint32_t)i : 0,
+                                         .by = i == 0   ? 3
+                                               : i == 2 ? 3
+                                                        : 1};
+        n[i].q.ctx = ctx;
+    }
+}
+
+Test(wire, traced_results_keep_their_trees)
+{
+    struct iamp_context c = {.n_facts = 2, .fact_len = 2, .tok = {{0, 1}, {1, 0}}};
+    struct iamp_question qs[2] = {{.type = 0, .len = 2, .tok = {0, 3}, .ctx = &c},
+                                  {.type = 0, .len = 2, .tok = {1, 1}, .ctx = &c}};
+    struct iamp_answer as[2] = {{.len = 1, .tok = {10}}, {.len = 1, .tok = {0}}};
+    struct iamp_result_node nodes[5];
+    tree_of(nodes, &c);
+    nodes[4] = (struct iamp_result_node){.q = qs[1], .a = as[1], .parent = -1, .by = 2};
+    long at[3] = {0, 4, 5};
+    struct iamp_result r = {.job_id = 5,
+                            .depth = 2,
+                            .n = 2,
+                            .qs = qs,
+                            .as = as,
+                            .n_ctx = 1,
+                            .ctx = &c,
+                            .tree_at = at,
+                            .nodes = nodes},
+                       back;
+    snprintf(r.task, sizeof(r.task), "permpow:n=2,context=1");
+    uint8_t *buf = NULL, *plain = NULL;
+    size_t len = 0, plain_len = 0;
+    cr_assert_eq(iamp_result_encode_file(&r, &buf, &len), 0);
+    cr_assert_eq(iamp_result_decode_file(buf, len, &back), 0);
+    cr_assert_not_null(back.tree_at);
+    cr_assert_eq(back.tree_at[1], 4);
+    cr_assert_eq(back.tree_at[2], 5);
+    for (int i = 0; i < 5; i++) {
+        cr_assert_eq(back.nodes[i].parent, nodes[i].parent, "node %d", i);
+        cr_assert_eq(back.nodes[i].step, nodes[i].step, "node %d", i);
+        cr_assert_eq(back.nodes[i].depth_left, nodes[i].depth_left, "node %d", i);
+        cr_assert_eq(back.nodes[i].by, nodes[i].by, "node %d", i);
+        cr_assert_eq(back.nodes[i].q.tok[0], nodes[i].q.tok[0], "node %d", i);
+        cr_assert_eq(back.nodes[i].a.tok[0], nodes[i].a.tok[0], "node %d", i);
+        cr_assert_eq(back.nodes[i].q.ctx, back.ctx, "node %d is on its root's facts", i);
+    }
+    iamp_result_release(&back);
+    /* Untraced, the file is the file without trees, and reads back so. */
+    r.tree_at = NULL;
+    r.nodes = NULL;
+    cr_assert_eq(iamp_result_encode_file(&r, &plain, &plain_len), 0);
+    cr_assert_lt(plain_len, len);
+    cr_assert_eq(iamp_result_decode_file(plain, plain_len, &back), 0);
+    cr_assert_null(back.tree_at);
+    iamp_result_release(&back);
+    free(buf);
+    free(plain);
+}
+
+Test(wire, traced_pages_and_submits_round_trip)
+{
+    struct iamp_msg m, out;
+    struct iamp_result_item it[2];
+    struct iamp_result_node nodes[5];
+    struct iamp_node_text texts[5];
+    memset(&m, 0, sizeof(m));
+    memset(it, 0, sizeof(it));
+    tree_of(nodes, NULL);
+    nodes[4] = (struct iamp_result_node){.q = {.len = 1, .tok = {7}}, .parent = -1, .by = 2};
+    for (int i = 0; i < 5; i++) {
+        snprintf(texts[i].question, sizeof(texts[i].question), "q%d", i);
+        snprintf(texts[i].answer, sizeof(texts[i].answer), "a%d", i);
+    }
+    for (int i = 0; i < 2; i++) {
+        it[i].context = -1;
+        it[i].trace_at = i ? 4 : 0;
+        it[i].trace_len = i ? 1 : 4;
+    }
+    m.kind = IAMP_MSG_RESULT;
+    m.page = (struct iamp_result_page){.job_id = 9,
+                                       .total = 2,
+                                       .n_items = 2,
+                                       .items = it,
+                                       .n_trace = 5,
+                                       .trace = nodes,
+                                       .trace_text = texts};
+    cr_assert_eq(round_trip(&m, &out), 0);
+    cr_assert_eq(out.page.n_trace, 5);
+    cr_assert_eq(out.page.items[1].trace_at, 4);
+    cr_assert_eq(out.page.items[1].trace_len, 1);
+    cr_assert_str_eq(out.page.trace_text[3].question, "q3");
+    cr_assert_str_eq(out.page.trace_text[3].answer, "a3");
+    cr_assert_eq(out.page.trace[3].parent, 2);
+    cr_assert_eq(out.page.trace[4].parent, -1, "a tree's root has no parent");
+    iamp_msg_release(&out);
+
+    /* A parent after its child is refused before it is trusted. */
+    nodes[1].parent = 3;
+    cr_assert_eq(round_trip(&m, &out), IAMP_EINVAL);
+
+    struct iamp_wire_question q = {.has_text = 1, .text = "pow x=1 k=1", .context = -1};
+    memset(&m, 0, sizeof(m));
+    m.kind = IAMP_MSG_SUBMIT;
+    m.submit = (struct iamp_submit){.kind = IAMP_JOB_ANSWER, .n_questions = 1, .questions = &q};
+    cr_assert_eq(round_trip(&m, &out), 0);
+    cr_assert_not(out.submit.trace);
+    iamp_msg_release(&out);
+    m.submit.trace = 1;
+    cr_assert_eq(round_trip(&m, &out), 0);
+    cr_assert(out.submit.trace);
+    iamp_msg_release(&out);
+
+    /* The journal keeps the flag, so a traced job resumes traced. */
+    struct iamp_question rq = {.type = 0, .len = 2, .tok = {1, 1}};
+    struct iamp_job_record rec = {.kind = IAMP_REC_SUBMIT, .job_id = 4}, back;
+    rec.spec = (struct iamp_job_spec){.kind = IAMP_JOB_ANSWER, .n = 1, .qs = &rq, .trace = 1};
+    snprintf(rec.spec.task, sizeof(rec.spec.task), "permpow");
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    cr_assert_eq(iamp_job_record_encode(&rec, &buf, &len), 0);
+    cr_assert_eq(iamp_job_record_decode(buf, len, &back), 0);
+    cr_assert(back.spec.trace);
+    iamp_job_record_release(&back);
+    free(buf);
 }
