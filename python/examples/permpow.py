@@ -4,7 +4,9 @@
 The same decomposition as the C task's, so that iamp builds the same
 targets question by question: "pow x=X k=K" with K = 1 is a primitive
 (read x's fact); otherwise ask y = sigma^(K/2)(X), then z = sigma^(K/2)(y),
-and apply sigma once more (x's fact again) when K is odd. With approve=1,
+and when K is odd ask sigma(z), a K = 1 question this H answers itself
+(its primitive), so that every fact the answer uses is a subanswer in the
+transcript. With approve=1,
 "approve x=X k=K a=A" is judged the same way and answered yes when the
 power equals A.
 
@@ -93,13 +95,13 @@ class PermPow(iamp.Overseer):
     def answer(self, q):
         n = self.n
         x, k = q.tokens[0], q.tokens[1] - n + 1
-        z = x
-        if k > 1:
-            half = n + k // 2 - 1
-            y = self.element((yield Question(POW, (x, half))))
-            z = self.element((yield Question(POW, (y, half))))
+        if k == 1:  # only where k = 1 is not asked as a primitive
+            return self._result(q, sigma(q.facts, x))
+        half = n + k // 2 - 1
+        y = self.element((yield Question(POW, (x, half))))
+        z = self.element((yield Question(POW, (y, half))))
         if k & 1:
-            z = sigma(q.facts, z)
+            z = self.element((yield Question(POW, (z, n))))  # sigma(z): k = 1, H's own
         return self._result(q, z)
 
 

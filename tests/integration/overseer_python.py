@@ -7,8 +7,9 @@ spoken to as `iamp --task remote:` does (overseerwire.py):
   approve=1), the name; a Hello of another version is refused in it;
 - amplification through it in batches: deep enough, every answer is
   sigma^k(x) of its own instance with no leaf left to M; at depth 1 with a
-  wrong M the asks are exactly tasks/permpow.c's (x, k/2) then (y, k/2)
-  and the answer is M's composed with the odd step; approve questions get
+  wrong M the asks are exactly tasks/permpow.c's (x, k/2), (y, k/2) and
+  for odd k (z, 1), which H answers itself, and the answer is M's composed
+  with that odd step; approve questions get
   yes for the true power and no for another;
 - errors come back as OverseerReplies.error naming the episode and the
   cause, and the connection goes on: an unknown episode on STEP, a step of
@@ -135,12 +136,12 @@ def check_depth1(addr, rng):
 
         y = sub(x)
         z = sub(y)
+        # the asks: one each, (x, half), (y, half), and (z, 1) for odd k
+        want = [((0, (x, ktok)), [(0, qtok(x, half))]), ((0, (x, ktok)), [(0, qtok(y, half))])]
         if k & 1:
+            want.append(((0, (x, ktok)), [(0, qtok(z, 1))]))
             z = sig[ci].get(z, 0)
-        # the asks: one each, (x, half) then (y, half)
-        check(asks == [((0, (x, ktok)), [(0, qtok(x, half))]),
-                       ((0, (x, ktok)), [(0, qtok(y, half))])],
-              "depth 1: k=%d x=%d asked %s" % (k, x, asks))
+        check(asks == want, "depth 1: k=%d x=%d asked %s, want %s" % (k, x, asks, want))
         check(a == (z,), "depth 1: k=%d x=%d answered %s, want %d" % (k, x, a, z))
     conn.close()
 
