@@ -442,15 +442,9 @@ static int remote_create(struct iamp_task *t, const struct iamp_spec *spec, char
         free(r);
         return rc;
     }
-    r->ops = *r->base.ops;
+    iamp_task_ops_batched(&r->ops, r->base.ops, remote_run_begin, remote_batch, remote_run_end);
     r->ops.name = "remote";
     r->ops.destroy = remote_destroy;
-    r->ops.primitive = NULL;
-    r->ops.episode_start = NULL;
-    r->ops.episode_step = NULL;
-    r->ops.h_run_begin = remote_run_begin;
-    r->ops.h_batch = remote_batch;
-    r->ops.h_run_end = remote_run_end;
     *t = r->base;
     t->ops = &r->ops;
     t->primitive_types = r->schema.primitive_types;

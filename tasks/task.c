@@ -268,6 +268,21 @@ int iamp_task_create(struct iamp_task *t, const char *spec_text, char *err, size
     return IAMP_EUNKNOWN;
 }
 
+void iamp_task_ops_batched(struct iamp_task_ops *out, const struct iamp_task_ops *base,
+                           uint64_t (*begin)(const struct iamp_task *),
+                           int (*batch)(const struct iamp_task *, uint64_t, struct iamp_h_call *,
+                                        int),
+                           void (*end)(const struct iamp_task *, uint64_t))
+{
+    *out = *base;
+    out->primitive = NULL;
+    out->episode_start = NULL;
+    out->episode_step = NULL;
+    out->h_run_begin = begin;
+    out->h_batch = batch;
+    out->h_run_end = end;
+}
+
 void iamp_task_destroy(struct iamp_task *t)
 {
     if (t && t->ops && t->ops->destroy)

@@ -301,6 +301,15 @@ IAMP_WUR int iamp_context_parse(const struct iamp_task *t, const char *text, str
                                 char *err, size_t errlen);
 void iamp_context_format(const struct iamp_context *c, char *buf, size_t len);
 
+/* The ops of a batched overseer over base's task: base's, with H's
+ * primitive and episode ops cleared and the three h_* ops set (the remote
+ * overseer and the learned one share it). */
+void iamp_task_ops_batched(struct iamp_task_ops *out, const struct iamp_task_ops *base,
+                           uint64_t (*begin)(const struct iamp_task *),
+                           int (*batch)(const struct iamp_task *, uint64_t, struct iamp_h_call *,
+                                        int),
+                           void (*end)(const struct iamp_task *, uint64_t));
+
 /* The train defaults of this task instance (t->train_defaults or its ops'). */
 const char *iamp_task_train_defaults(const struct iamp_task *t);
 

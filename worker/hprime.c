@@ -413,13 +413,7 @@ int iamp_hprime_install(struct iamp_session *s, const struct iamp_hprime_opts *o
         return rc;
     }
     iamp_session_set_pool(&h->hs, s->pool);
-    h->ops = *t->ops;
-    h->ops.primitive = NULL;
-    h->ops.episode_start = NULL;
-    h->ops.episode_step = NULL;
-    h->ops.h_run_begin = hp_run_begin;
-    h->ops.h_batch = hp_batch;
-    h->ops.h_run_end = hp_run_end;
+    iamp_task_ops_batched(&h->ops, t->ops, hp_run_begin, hp_batch, hp_run_end);
     h->ops.destroy = NULL; /* iamp_hprime_free puts the task back first */
     s->task.ops = &h->ops;
     s->task.primitive_types = ~0u;

@@ -41,6 +41,7 @@ from collections import namedtuple
 from typing import Iterable, Optional
 
 from ._proto import pb
+from .client import _split_addr
 
 OVERSEER_VERSION = 1
 # The most questions one ASK may carry (proto/iamp.proto, REPLY_ASK).
@@ -353,15 +354,6 @@ def _one_line(s):
 
 
 # ------------------------------------------------------------ the server
-
-
-def _split_addr(addr):
-    host, sep, port = addr.rpartition(":")
-    if not sep or not host or not port.isdigit() or int(port) > 65535:
-        raise ValueError("address %r is not HOST:PORT" % (addr,))
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    return host, int(port)
 
 
 class _Closed(Exception):
