@@ -37,7 +37,9 @@
 
 struct iamp_hprime_opts {
     long first;      /* H calls before the rate applies (paper: 500) */
-    char model[128]; /* H''s model spec */
+    char model[128]; /* H''s model spec (default 1+1 layers, d=32: the d=64 one with 2
+                      * decoder layers made IA rounds about 5x slower; this one learns
+                      * permpow's H, held-out ask and answer accuracy 1.00 in 100 rounds) */
     float lr;
     int batch;   /* transcript examples per H' step */
     int steps;   /* H' steps per round */
@@ -47,7 +49,7 @@ struct iamp_hprime_opts {
 
 #define IAMP_HPRIME_OPTS_DEFAULT                                                                   \
     {                                                                                              \
-        500, "transformer:d=64,heads=4,enc=1,dec=2,pointer=0", 1e-3f, 64, 8, 200000, 1             \
+        500, "transformer:d=32,heads=2,enc=1,dec=1,pointer=0", 1e-3f, 64, 8, 200000, 1             \
     }
 
 struct iamp_hprime_stats {
