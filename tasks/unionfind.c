@@ -15,8 +15,11 @@
  * `easy` variant, the one the issue describes: facts are (child, parent)
  * edges): the fact lookup is primitive, so H answers a root's value and
  * depth, and every parent question, by reading x's fact. Otherwise it
- * follows the parent upward: value(x) = value(p), depth(x) = depth(p) + 1
- * for x's parent p, one subquestion (max_asks = 1). The ground truth
+ * follows the parent upward: it asks `parent x=X` (its own lookup, a
+ * primitive, so that the fact its next question depends on is in the
+ * transcript a learned overseer reads: worker/hprime.h), then asks the
+ * same question of the parent p: value(x) = value(p), depth(x) =
+ * depth(p) + 1 (two subquestions, one at a time: max_asks = 2). The ground truth
  * follows the parents to the root. (The paper's default gives the tree
  * edges unordered, so that parent itself must be found — by M's two
  * proposals checked by an edge query and a random neighbour, the one of
@@ -74,8 +77,7 @@ struct unionfind {
 
 struct uf_episode {
     uint16_t type, x;
-    uint16_t p;                     /* x's parent */
-    uint16_t phase;                 /* 0: ask about p; 1: finished */
+    uint16_t phase;                 /* 0: ask x's parent; 1: ask about it; 2: finished */
     const struct iamp_context *ctx; /* the facts */
 };
 
@@ -156,7 +158,7 @@ static int uf_create(struct iamp_task *t, const struct iamp_spec *spec, char *er
     t->type_names[TYPE_DEPTH] = "depth";
     t->max_difficulty = (int)dmax;
     t->episode_size = sizeof(struct uf_episode);
-    t->max_asks = 1; /* value or depth of the parent */
+    t->max_asks = 2; /* the parent, then its value or depth */
     t->headline_type = -1;
     t->eval_size = 1024; /* 64 instances of 16 questions */
     t->facts_max = (int)n;
@@ -402,19 +404,18 @@ static int uf_primitive(const struct iamp_task *t, const struct iamp_question *q
 static void uf_episode_start(const struct iamp_task *t, void *ep, const struct iamp_question *q)
 {
     struct uf_episode *e = ep;
-    int y = fact_of(q->ctx, q->tok[0]);
     (void)t;
     memset(e, 0, sizeof(*e));
     e->type = q->type;
     e->x = q->tok[0];
-    e->p = (uint16_t)(y < 0 ? q->tok[0] : y);
     e->ctx = q->ctx;
 }
 
-/* Ask the same question of x's parent, then pass its value on or add one
- * edge to its depth. An answer from M is always in range (the engine
- * masks the head), but H guards anyway: a bad value reads as value 0, a
- * bad depth as 0, and a depth past dmax stays at dmax. */
+/* Ask x's parent (H's lookup), then the same question of the parent,
+ * then pass its value on or add one edge to its depth. An answer from M
+ * is always in range (the engine masks the head), but H guards anyway: a
+ * bad parent reads as variable 0, a bad value as value 0, a bad depth as
+ * 0, and a depth past dmax stays at dmax. */
 static int uf_episode_step(const struct iamp_task *t, void *ep, const struct iamp_answer *answers,
                            int n_answers, struct iamp_question *asks, int *n_asks,
                            struct iamp_answer *out)
@@ -422,13 +423,14 @@ static int uf_episode_step(const struct iamp_task *t, void *ep, const struct iam
     const struct unionfind *u = state_of(t);
     struct uf_episode *e = ep;
     *n_asks = 0;
-    if (e->phase == 0) {
-        make_question(e->type, e->p, &asks[0]);
-        e->phase = 1;
+    int tok = n_answers == 1 && answers[0].len == 1 ? answers[0].tok[0] : -1;
+    if (e->phase < 2) {
+        int about = e->phase == 0 ? e->x : tok >= 0 && tok < u->n ? tok : 0;
+        make_question(e->phase == 0 ? TYPE_PARENT : e->type, about, &asks[0]);
+        e->phase++;
         *n_asks = 1;
         return IAMP_EP_ASK;
     }
-    int tok = n_answers == 1 && answers[0].len == 1 ? answers[0].tok[0] : -1;
     if (e->type == TYPE_VALUE) {
         make_answer(is_value(u, tok) ? tok : value_tok(u, 0), out);
     } else {

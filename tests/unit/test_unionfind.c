@@ -265,8 +265,9 @@ Test(unionfind, overseer_reads_the_facts_and_follows_parents, .timeout = 10)
         t.ops->format_answer(&t, &q, &a, text, sizeof(text));
         cr_assert_str_eq(text, cases[i].answer, "%s", cases[i].q);
     }
-    /* One subquestion: the same type about the parent; bad subanswers are
-     * read safely. */
+    /* Two subquestions: x's parent (H's lookup, so that it is in the
+     * transcript), then the same type about it; bad subanswers are read
+     * safely. */
     unsigned char ep[512];
     struct iamp_question asks[IAMP_ASK_MAX];
     int n_asks;
@@ -275,20 +276,31 @@ Test(unionfind, overseer_reads_the_facts_and_follows_parents, .timeout = 10)
     t.ops->episode_start(&t, ep, &q);
     cr_assert_eq(t.ops->episode_step(&t, ep, NULL, 0, asks, &n_asks, &a), IAMP_EP_ASK);
     cr_assert_eq(n_asks, 1);
+    cr_assert_eq(asks[0].type, 1, "asks x's parent first");
+    cr_assert_eq(asks[0].tok[0], 2);
+    asks[0].ctx = &c;
+    cr_assert(t.ops->primitive(&t, &asks[0], &a), "the parent is H's lookup");
+    struct iamp_answer parent = {.len = 1, .tok = {1}};
+    cr_assert_eq(t.ops->episode_step(&t, ep, &parent, 1, asks, &n_asks, &a), IAMP_EP_ASK);
+    cr_assert_eq(n_asks, 1);
     cr_assert_eq(asks[0].type, q.type);
-    cr_assert_eq(asks[0].tok[0], 1, "asks about x's parent");
+    cr_assert_eq(asks[0].tok[0], 1, "then asks about x's parent");
     struct iamp_answer garbage = {.len = 1, .tok = {3}};
     cr_assert_eq(t.ops->episode_step(&t, ep, &garbage, 1, asks, &n_asks, &a), IAMP_EP_DONE);
     cr_assert(iamp_answer_valid(&t, &q, &a));
-    struct iamp_answer past = {.len = 1, .tok = {16 + 4 + 2}}; /* depth dmax: +1 stays dmax */
+    struct iamp_answer past = {.len = 1, .tok = {16 + 4 + 2}};   /* depth dmax: +1 stays dmax */
+    struct iamp_answer bad_parent = {.len = 1, .tok = {16 + 1}}; /* a value, not a variable */
     t.ops->episode_start(&t, ep, &q);
     t.ops->episode_step(&t, ep, NULL, 0, asks, &n_asks, &a);
+    cr_assert_eq(t.ops->episode_step(&t, ep, &bad_parent, 1, asks, &n_asks, &a), IAMP_EP_ASK);
+    cr_assert_eq(asks[0].tok[0], 0, "a bad parent reads as variable 0");
     t.ops->episode_step(&t, ep, &past, 1, asks, &n_asks, &a);
     cr_assert(iamp_answer_valid(&t, &q, &a));
     cr_assert_eq(t.ops->parse_question(&t, "value x=2", &q, err, sizeof(err)), 0);
     q.ctx = &c;
     t.ops->episode_start(&t, ep, &q);
     t.ops->episode_step(&t, ep, NULL, 0, asks, &n_asks, &a);
+    t.ops->episode_step(&t, ep, &parent, 1, asks, &n_asks, &a);
     t.ops->episode_step(&t, ep, &garbage, 1, asks, &n_asks, &a);
     cr_assert(iamp_answer_valid(&t, &q, &a));
     iamp_task_destroy(&t);
@@ -302,7 +314,7 @@ Test(unionfind, spec_is_canonical_and_unknown_parameters_are_refused, .timeout =
     cr_assert_str_eq(b.spec, "unionfind:n=64,vals=8,dmax=6");
     cr_assert_str_eq(c.spec, "unionfind:n=4,vals=4,dmax=3");
     cr_assert_eq(a.vocab, 16 + 4 + 7);
-    cr_assert_eq(a.max_asks, 1);
+    cr_assert_eq(a.max_asks, 2);
     cr_assert(iamp_task_has_contexts(&a));
     cr_assert(strstr(iamp_task_train_defaults(&a), "transformer"));
     iamp_task_destroy(&a);
