@@ -430,3 +430,8 @@ void iamp_hprime_free(struct iamp_hprime *h, struct iamp_session *s)
         s->task = h->base;
     hp_release(h);
 }
+
+const struct iamp_task *iamp_hprime_base(const struct iamp_hprime *h)
+{
+    return &h->base;
+}

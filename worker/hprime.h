@@ -77,5 +77,8 @@ void iamp_hprime_training(struct iamp_hprime *h, int on);
  * H' takes its steps, the held-out figures are refreshed. */
 IAMP_WUR int iamp_hprime_round(struct iamp_hprime *h, long m_steps);
 void iamp_hprime_get_stats(const struct iamp_hprime *h, struct iamp_hprime_stats *st);
+/* The task as it was before H' took H's place (H's own episodes): what
+ * the evaluation's decomposition depths are measured with. */
+const struct iamp_task *iamp_hprime_base(const struct iamp_hprime *h);
 
 #endif

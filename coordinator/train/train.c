@@ -101,7 +101,8 @@ int iamp_trainer_init(struct iamp_trainer *tr, struct iamp_session *s,
     if (!rc)
         rc = iamp_eval_set_init(&tr->eval, &s->task, (int)tr->opts.cfg.eval_size, o->eval_seed);
     if (!rc)
-        rc = iamp_eval_set_depths(&tr->eval, &s->task); /* H alone: no M, no ground truth */
+        /* H alone (H's own with a learned overseer): no M, no ground truth */
+        rc = iamp_eval_set_depths(&tr->eval, o->hprime ? iamp_hprime_base(o->hprime) : &s->task);
     if (rc) {
         snprintf(err, errlen, "cannot set up training: %s", iamp_strerror(rc));
         iamp_trainer_release(tr);

@@ -25,6 +25,9 @@ awk -v a="$ask" -v b="$ans" 'BEGIN { exit !(a > 0.9 && b > 0.9) }' ||
 awk -v a="$al" -v b="$ah" 'BEGIN { exit !(a > 0.9 && a > b - 0.1) }' ||
     fail "IA with H' ($al) is far from IA with H ($ah)"
 grep -q '"labels":0' "$TMP/l.jsonl" || fail "IA used ground-truth labels"
+# decomposition depths are H's, not H''s (H' knows nothing when they are measured)
+grep -q '"accuracy_by_depth":{"0":[^}]*"3":' "$TMP/l.jsonl" ||
+    fail "IA with H': accuracy by depth lacks depths 1..3: $(tail -n 1 "$TMP/l.jsonl")"
 "$IAMP" train --task $T --algo imitate --overseer someone 2>"$TMP/e1" && fail "bad --overseer"
 grep -q "h or learned" "$TMP/e1" || fail "bad --overseer message: $(cat "$TMP/e1")"
 "$IAMP" train --task markov --algo imitate --overseer learned --rounds 1 2>"$TMP/e2" &&
