@@ -435,3 +435,10 @@ const struct iamp_task *iamp_hprime_base(const struct iamp_hprime *h)
 {
     return &h->base;
 }
+
+int iamp_hprime_ready(const struct iamp_hprime *h)
+{
+    if (isnan(h->st.loss)) /* no H' steps scored yet: only while H has not been called */
+        return h->st.h_calls == 0;
+    return h->st.loss < 0.1;
+}

@@ -77,6 +77,11 @@ void iamp_hprime_training(struct iamp_hprime *h, int on);
  * H' takes its steps, the held-out figures are refreshed. */
 IAMP_WUR int iamp_hprime_round(struct iamp_hprime *h, long m_steps);
 void iamp_hprime_get_stats(const struct iamp_hprime *h, struct iamp_hprime_stats *st);
+/* 1 while H''s loss on H's new steps is below 0.1 (the rate falls from
+ * 1), or H has not been called yet (every question so far a lookup):
+ * otherwise H''s answers are mostly wrong, and M agreeing with them (both
+ * start at the fallback answers) must not move the curriculum on. */
+int iamp_hprime_ready(const struct iamp_hprime *h);
 /* The task as it was before H' took H's place (H's own episodes): what
  * the evaluation's decomposition depths are measured with. */
 const struct iamp_task *iamp_hprime_base(const struct iamp_hprime *h);

@@ -290,7 +290,9 @@ int iamp_trainer_step(struct iamp_trainer *tr, struct iamp_round_stats *st)
     st->reward = ms.reward;
     st->value_error = ms.value_error;
     st->agreement = mean_agreement(tr, n);
-    if (!tr->opts.demos)
+    /* With H', the curriculum waits for H' to have learned H (see
+     * iamp_hprime_ready). */
+    if (!tr->opts.demos && (!tr->opts.hprime || iamp_hprime_ready(tr->opts.hprime)))
         iamp_curriculum_update(&tr->cur, (float)st->agreement);
     rc = distil(tr, n, &st->loss);
     if (!rc && tr->opts.hprime) {

@@ -25,6 +25,19 @@ awk -v a="$ask" -v b="$ans" 'BEGIN { exit !(a > 0.9 && b > 0.9) }' ||
 awk -v a="$al" -v b="$ah" 'BEGIN { exit !(a > 0.9 && a > b - 0.1) }' ||
     fail "IA with H' ($al) is far from IA with H ($ah)"
 grep -q '"labels":0' "$TMP/l.jsonl" || fail "IA used ground-truth labels"
+# the curriculum waits for H': it moves on only after a round where H had
+# not been called yet or H''s loss on H's new steps was below 0.1
+/usr/bin/python3 - "$TMP/l.jsonl" <<'PY' || fail "IA with H': the curriculum moved on before H' had learned H"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+# round b's update sees b's H calls and the loss scored at the end of round a
+for a, b, c in zip([{"hprime_loss": None}] + rows, rows, rows[1:]):
+    ready = b["h_calls"] == 0 or (a["hprime_loss"] is not None and a["hprime_loss"] < 0.1)
+    if c["difficulty"] > b["difficulty"] and not ready:
+        sys.exit("round %d went to level %d after h_calls %d, H' loss %s"
+                 % (c["round"], c["difficulty"], b["h_calls"], a["hprime_loss"]))
+sys.exit(0 if rows[-1]["difficulty"] > rows[0]["difficulty"] else "the curriculum never moved")
+PY
 # decomposition depths are H's, not H''s (H' knows nothing when they are measured)
 grep -q '"accuracy_by_depth":{"0":[^}]*"3":' "$TMP/l.jsonl" ||
     fail "IA with H': accuracy by depth lacks depths 1..3: $(tail -n 1 "$TMP/l.jsonl")"
