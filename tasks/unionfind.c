@@ -77,8 +77,7 @@ struct unionfind {
 
 struct uf_episode {
     uint16_t type, x;
-    uint16_t phase;                 /* 0: ask x's parent; 1: ask about it; 2: finished */
-    const struct iamp_context *ctx; /* the facts */
+    uint16_t phase; /* 0: ask x's parent; 1: ask about it; 2: finished */
 };
 
 static const struct unionfind *state_of(const struct iamp_task *t)
@@ -408,7 +407,6 @@ static void uf_episode_start(const struct iamp_task *t, void *ep, const struct i
     memset(e, 0, sizeof(*e));
     e->type = q->type;
     e->x = q->tok[0];
-    e->ctx = q->ctx;
 }
 
 /* Ask x's parent (H's lookup), then the same question of the parent,

@@ -16,6 +16,9 @@
 
 #define HELD_OUT_EVERY 10   /* one H call in ten: its steps are held out */
 #define HELD_OUT_SCORED 512 /* new steps scored a round, at most (the newest) */
+/* H''s loss on H's new steps below which H is called at 0.1 per step of M
+ * (0.01 below 0.01), and the curriculum may move on. */
+#define LEARNED_LOSS 0.1
 
 struct ep {
     uint64_t run;            /* the run it belongs to (0: none) */
@@ -343,7 +346,7 @@ static int hp_score(struct iamp_hprime *h)
 int iamp_hprime_round(struct iamp_hprime *h, long m_steps)
 {
     double loss = h->st.loss;
-    double rate = (isnan(loss) || loss >= 0.1) ? 1.0 : loss >= 0.01 ? 0.1 : 0.01;
+    double rate = (isnan(loss) || loss >= LEARNED_LOSS) ? 1.0 : loss >= 0.01 ? 0.1 : 0.01;
     h->credit += rate * (double)m_steps;
     int rc = hp_score(h);
     return rc ? rc : hp_fit(h);
@@ -440,5 +443,5 @@ int iamp_hprime_ready(const struct iamp_hprime *h)
 {
     if (isnan(h->st.loss)) /* no H' steps scored yet: only while H has not been called */
         return h->st.h_calls == 0;
-    return h->st.loss < 0.1;
+    return h->st.loss < LEARNED_LOSS;
 }
