@@ -231,6 +231,9 @@ struct iamp_task {
     int questions_per_context;  /* roots sampled on each drawn instance */
     const char *train_defaults; /* this instance's, overriding ops->train_defaults (NULL: those) */
     unsigned primitive_types;   /* a batched overseer: bit ty set when type ty may be primitive */
+    int overseer_here;          /* a batched overseer whose state lives in this process (H'):
+                                   under mpirun its episodes run on rank 0, M's leaves on the
+                                   workers */
     void *state;                /* the task's own data */
 };
 

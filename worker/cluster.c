@@ -264,13 +264,18 @@ static int cluster_run(void *ctx, struct iamp_session *s, const struct iamp_ques
     int rc;
     if (n == 0)
         return 0;
-    if (req->decode == IAMP_DECODE_SAMPLE || req->depth == 0 || n >= 2 * cl->workers) {
+    /* An overseer that lives here (H'): every episode runs here, in the
+     * order one process runs them, and only M's leaves are shipped. */
+    int here = s->task.overseer_here && req->depth > 0;
+    if (here && req->decode != IAMP_DECODE_GREEDY)
+        return IAMP_EINVAL; /* no mode samples amplified answers */
+    if (!here && (req->decode == IAMP_DECODE_SAMPLE || req->depth == 0 || n >= 2 * cl->workers)) {
         rc = ship(cl, qs, NULL, n, req, req->decode == IAMP_DECODE_SAMPLE, out);
     } else {
         /* Too few roots for the workers: H expands the top level here and
          * the subtrees below it are shipped. */
         struct top_ctx t = {cl, req};
-        s->engine.leaf_depth = req->depth - 1;
+        s->engine.leaf_depth = here ? 0 : req->depth - 1;
         rc = iamp_engine_run(&s->engine, qs, n, req->depth, top_leaf_cb, &t, out);
         s->engine.leaf_depth = 0;
     }

@@ -420,6 +420,7 @@ int iamp_hprime_install(struct iamp_session *s, const struct iamp_hprime_opts *o
     h->ops.destroy = NULL; /* iamp_hprime_free puts the task back first */
     s->task.ops = &h->ops;
     s->task.primitive_types = ~0u;
+    s->task.overseer_here = 1;
     s->task.episode_size = 0;
     *out = h;
     return 0;

@@ -28,7 +28,10 @@
  *
  * Deterministic: which episodes are H's is fixed by the order the engine
  * asks them in and the budget, H''s answers are greedy, its minibatches
- * are drawn from its own stream. One process: the state lives here.
+ * are drawn from its own stream. The state lives in this process (the
+ * task's overseer_here): under mpirun, rank 0 runs every episode in the
+ * order one process does and ships only M's leaves (worker/cluster.c), so
+ * N ranks give N = 1's run.
  */
 #ifndef IAMP_HPRIME_H
 #define IAMP_HPRIME_H

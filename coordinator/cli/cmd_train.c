@@ -70,7 +70,8 @@ static const struct iamp_opt cmd_rows[] = {
                     "transformer over H's transcripts) with H called on a\n"
                     "budget: --overseer-first calls, then per step of M 1,\n"
                     "0.1, 0.01 by H''s held-out loss (>= 0.1, >= 0.01,\n"
-                    "below). One process; no --resume"),
+                    "below). Under mpirun H' runs on rank 0 and M's\n"
+                    "leaves on the workers; no --resume"),
     IAMP_OPT_NUM("overseer-first", IAMP_OPT_LONG, hp.first, 0, 100000000, "N",
                  "learned: H calls before the rate applies"),
     IAMP_OPT_STRING("overseer-model", hp_model, "SPEC", "learned: H''s model (--model's syntax)"),
@@ -265,10 +266,6 @@ static int open_fresh(struct train_run *r, char *err, size_t errlen)
     if (!rc && strcmp(c->overseer, "learned") == 0) {
         struct iamp_hprime_opts hp = c->hp;
         hp.seed = p->o.cfg.seed;
-        if (r->s.remote) {
-            snprintf(err, errlen, "--overseer learned runs in one process, not under mpirun");
-            return IAMP_EINVAL;
-        }
         rc = iamp_hprime_install(&r->s, &hp, &r->hp, err, errlen);
     }
     if (!rc)

@@ -65,6 +65,28 @@ same_as_one "permpow context imitate overseer-error" train --task permpow:n=12,c
     --algo imitate --overseer-error 0.2 --eval-size 64 --quiet
 same_as_one "tictactoe search overseer-error" train --task tictactoe --algo search --rounds 6 \
     --warmup 2 --questions 64 --eval-size 200 --overseer-error 0.2 --quiet
+# A learned overseer H' (--overseer learned): rank 0 runs every episode,
+# H's and H''s, in one process's order, trains H' there and ships only M's
+# leaves, so N = 3's metrics equal N = 1's row for row (H calls, H''s loss
+# and accuracies, M's loss, evaluations through Amp(H', M)), clocks aside.
+hp="train --task permpow:n=8,context=1,kmax=3 --model transformer:d=16,heads=2,enc=1,dec=1
+    --rounds 12 --questions 64 --batch 32 --algo imitate --eval-size 64 --eval-every 3
+    --no-curriculum --overseer learned --overseer-first 30
+    --overseer-model transformer:d=16,heads=2,enc=1,dec=1,pointer=0 --quiet"
+run_np 1 $hp --metrics "$TMP/hp1.jsonl" >/dev/null || fail "H' N=1"
+run_np 3 $hp --check-params --metrics "$TMP/hp3.jsonl" >"$TMP/hp3.txt" ||
+    fail "H' N=3: $(cat "$TMP/hp3.txt")"
+/usr/bin/python3 - "$TMP/hp1.jsonl" "$TMP/hp3.jsonl" <<'PY' || fail "H' under N=3 differs from N=1"
+import json, sys
+rows = [[json.loads(l) for l in open(f)] for f in sys.argv[1:]]
+clock = lambda k: "second" in k or k.endswith("_s")
+strip = lambda r: {k: v for k, v in r.items() if not clock(k)}
+one, three = ([strip(r) for r in rs] for rs in rows)
+assert len(one) == 12 and one[-1]["h_calls"] > 30 and one[-1]["hprime_episodes"] > 0, one[-1]
+for a, b in zip(one, three):
+    assert a == b, {k: (a.get(k), b.get(k)) for k in set(a) | set(b) if a.get(k) != b.get(k)}
+print("H' N=3: %d rows equal N=1's, h_calls %d" % (len(three), three[-1]["h_calls"]))
+PY
 # H in another process (--task remote:...): every rank connects to the
 # overseer (permpow:context=1's H in tests/integration/overseer_faults.py)
 # and N = 3 gives N = 1's run.
