@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#define IAMP_Q_MAX 24     /* question tokens at most (a learned overseer's transcripts) */
+#define IAMP_Q_MAX 48     /* question tokens at most (a learned overseer's transcripts) */
 #define IAMP_A_MAX 48     /* answer tokens at most, END included */
 #define IAMP_TEXT_MAX 256 /* one question or answer in text form */
 
