@@ -12,13 +12,26 @@
  *   (x, y, z)    x := f(y, z)     x, y, z variables
  *   (a, b, c)    f(a, b) = c      a, b, c values
  * The question "value x=X" asks X's value. H, as the paper's: it looks up
- * X's definition; a value it returns (primitive); otherwise it asks the
- * values of y and z (both at once) and looks up f of the two answers
- * (value 0 when M's answers name an entry the facts lack). The ground
- * truth evaluates the program from the facts.
+ * X's definition; a value it returns; otherwise it asks the values of y
+ * and z (both at once) and looks up f of the two answers (value 0 when
+ * M's answers name an entry the facts lack). The ground truth evaluates
+ * the program from the facts.
+ *
+ * H's lookups are questions of their own, primitive (H answers them from
+ * the facts, M never does), so H's episode reads no facts and a learned
+ * overseer H', which sees only H's transcripts, can learn it:
+ *   "def x=X"        X's definition: (v, NIL) for x := v, (y, z) for
+ *                    x := f(y, z)
+ *   "table a=A b=B"  f(A, B) (value 0 when no fact gives it)
+ * H for a compound X: ask def X; ask value Y, value Z; ask table of the
+ * two answers; answer what the table says. "value x=X" for X := v is a
+ * primitive as well (the lookup and the answer in one). Only `value` is
+ * sampled; def and table are asked by H.
  *
  * Tokens: variable x is token x (0..vars-1), value v is token vars + v,
- * NIL is vars + values. Answers are one value token.
+ * NIL is vars + values. Questions: value and def [x], table [A, B] as
+ * value tokens. Answers: one value token (value, table), two tokens
+ * (def).
  *
  * Instances: between min(9, vars) and vars variables drawn from the
  * names (uniform), named in random order; the paper's sizes are
@@ -82,12 +95,12 @@ struct assign_instance {
     int8_t value[ASSIGN_VARS_MAX];                    /* x's value (0..k-1) */
 };
 
+enum { TYPE_VALUE, TYPE_DEF, TYPE_TABLE, ASSIGN_TYPES };
+
+/* H's episode for "value x=X" reads no facts: it asks for them. */
 struct assign_episode {
-    uint16_t x;                     /* the question's variable */
-    uint16_t y, z;                  /* its operands (compound) */
-    int16_t value;                  /* its value when it is assigned one; -1: compound */
-    uint16_t phase;                 /* 0: ask y and z; 1: finished */
-    const struct iamp_context *ctx; /* the facts */
+    uint16_t x;     /* the question's variable */
+    uint16_t phase; /* 0: ask def; 1: ask the operands; 2: ask the table; 3: answer */
 };
 
 static const struct assign *state_of(const struct iamp_task *t)
@@ -126,11 +139,20 @@ static int facts_max_for(int n, int k)
     return n + (compound < k * k ? compound : k * k);
 }
 
-static void make_question(int x, struct iamp_question *q)
+static void make_question(int type, int x, struct iamp_question *q)
 {
     memset(q, 0, sizeof(*q));
+    q->type = (uint16_t)type;
     q->len = 1;
     q->tok[0] = (uint16_t)x;
+}
+
+/* "table a=A b=B": value tokens va, vb. */
+static void make_table_question(const struct assign *a, int va, int vb, struct iamp_question *q)
+{
+    make_question(TYPE_TABLE, a->n + va, q);
+    q->len = 2;
+    q->tok[1] = (uint16_t)(a->n + vb);
 }
 
 static void make_value(const struct assign *a, int v, struct iamp_answer *out)
@@ -277,13 +299,15 @@ static int assign_create(struct iamp_task *t, const struct iamp_spec *spec, char
     t->state = a;
     snprintf(t->spec, sizeof(t->spec), "assign:vars=%ld,values=%ld,depth=%ld", n, k, depth);
     t->vocab = a->n + a->k + 1;
-    t->q_len = 1;
-    t->a_len = 1;
-    t->n_types = 1;
-    t->type_names[0] = "value";
+    t->q_len = 2;
+    t->a_len = 2;
+    t->n_types = ASSIGN_TYPES;
+    t->type_names[TYPE_VALUE] = "value";
+    t->type_names[TYPE_DEF] = "def";
+    t->type_names[TYPE_TABLE] = "table";
     t->max_difficulty = a->depth + 1;
     t->episode_size = sizeof(struct assign_episode);
-    t->max_asks = 2; /* the values of y and z */
+    t->max_asks = 4; /* def, the values of y and z, table */
     t->headline_type = 0;
     t->facts_max = facts_max_for(a->n, a->k); /* <= 120 within the ranges above */
     t->fact_len = ASSIGN_FACT_LEN;
@@ -387,42 +411,66 @@ static void assign_sample(const struct iamp_task *t, struct iamp_rng *r, int dif
             x = pick_var(a, &in, r, 0, reach);
         }
     }
-    make_question(x < 0 ? 0 : x, q); /* no instance (a tool sampling blind): variable 0 */
+    make_question(TYPE_VALUE, x < 0 ? 0 : x, q); /* no instance (a tool sampling blind): 0 */
 }
 
 static int assign_parse(const struct iamp_task *t, const char *text, struct iamp_question *q,
                         char *err, size_t errlen)
 {
-    static const char *const words[] = {"value"}, *const keys[] = {"x"};
+    static const char *const words[] = {"value", "def", "table"};
+    static const char *const var_key[] = {"x"}, *const tab_keys[] = {"a", "b"};
     const struct assign *a = state_of(t);
     const char *rest = NULL;
-    long v[1];
-    if (iamp_question_type_word(text, words, 1, &rest) < 0 ||
-        iamp_question_words(rest, keys, v, 1)) {
-        snprintf(err, errlen, "question '%s' is not of the form 'value x=<0..%d>'", text, a->n - 1);
+    long v[2];
+    int ty = iamp_question_type_word(text, words, ASSIGN_TYPES, &rest);
+    if (ty < 0 || (ty == TYPE_TABLE ? iamp_question_words(rest, tab_keys, v, 2)
+                                    : iamp_question_words(rest, var_key, v, 1))) {
+        snprintf(err, errlen,
+                 "question '%s' is not of the form 'value x=<0..%d>', 'def x=<0..%d>' or "
+                 "'table a=<0..%d> b=<0..%d>'",
+                 text, a->n - 1, a->n - 1, a->k - 1, a->k - 1);
         return IAMP_EPARSE;
+    }
+    if (ty == TYPE_TABLE) {
+        if (v[0] >= a->k || v[1] >= a->k) {
+            snprintf(err, errlen, "question '%s': a and b must be values, 0..%d", text, a->k - 1);
+            return IAMP_ERANGE;
+        }
+        make_table_question(a, (int)v[0], (int)v[1], q);
+        return 0;
     }
     if (v[0] >= a->n) {
         snprintf(err, errlen, "question '%s': x must be a variable, 0..%d", text, a->n - 1);
         return IAMP_ERANGE;
     }
-    make_question((int)v[0], q);
+    make_question(ty, (int)v[0], q);
     return 0;
 }
 
 static void assign_format_question(const struct iamp_task *t, const struct iamp_question *q,
                                    char *buf, size_t len)
 {
-    (void)t;
-    snprintf(buf, len, "value x=%d", q->tok[0]);
+    const struct assign *a = state_of(t);
+    if (q->type == TYPE_TABLE)
+        snprintf(buf, len, "table a=%d b=%d", q->tok[0] - a->n, q->tok[1] - a->n);
+    else
+        snprintf(buf, len, "%s x=%d", q->type == TYPE_DEF ? "def" : "value", q->tok[0]);
 }
 
+/* Answers: a value "5"; a definition "= 5" (x := 5), "f 2 4" (x := f(2,
+ * 4)) or "none"; anything else "?". */
 static void assign_format_answer(const struct iamp_task *t, const struct iamp_question *q,
                                  const struct iamp_answer *a, char *buf, size_t len)
 {
     const struct assign *s = state_of(t);
-    (void)q;
-    if (a->len == 1 && is_value(s, a->tok[0]))
+    if (q->type == TYPE_DEF && a->len == 2 && is_value(s, a->tok[0]) && a->tok[1] == nil_tok(s))
+        snprintf(buf, len, "= %d", a->tok[0] - s->n);
+    else if (q->type == TYPE_DEF && a->len == 2 && is_var(s, a->tok[0]) && is_var(s, a->tok[1]))
+        snprintf(buf, len, "f %d %d", a->tok[0], a->tok[1]);
+    else if (q->type == TYPE_DEF && a->len == 2 && a->tok[0] == nil_tok(s) &&
+             a->tok[1] == nil_tok(s))
+        snprintf(buf, len, "none");
+    else if (q->type != TYPE_DEF && a->len == 1 && is_value(s, a->tok[0]))
         snprintf(buf, len, "%d", a->tok[0] - s->n);
     else
         snprintf(buf, len, "?");
@@ -432,27 +480,51 @@ static void assign_answer_space(const struct iamp_task *t, const struct iamp_que
                                 struct iamp_answer_space *s)
 {
     const struct assign *a = state_of(t);
-    (void)q;
-    s->lo = (uint16_t)a->n;
-    s->hi = (uint16_t)(a->n + a->k);
-    s->max_len = 1;
+    int def = q->type == TYPE_DEF;
+    s->lo = (uint16_t)(def ? 0 : a->n);
+    s->hi = (uint16_t)(a->n + a->k + def); /* a definition's tokens: variables, values, NIL */
+    s->max_len = (uint16_t)(def ? 2 : 1);
     s->end_tok = -1;
 }
 
-/* A question names a variable, one its instance defines. */
+/* value and def name a variable, one the instance defines; table two
+ * values. */
 static int assign_valid(const struct iamp_task *t, const struct iamp_question *q)
 {
     const struct assign *a = state_of(t);
-    return q->type == 0 && q->len == 1 && is_var(a, q->tok[0]) &&
+    if (q->type == TYPE_TABLE)
+        return q->len == 2 && is_value(a, q->tok[0]) && is_value(a, q->tok[1]);
+    return q->type < TYPE_TABLE && q->len == 1 && is_var(a, q->tok[0]) &&
            (!q->ctx || def_of(a, q->ctx, q->tok[0]) >= 0);
 }
 
-/* A variable assigned a value: H reads it (an undefined one, which only
- * an unchecked question can name, reads as value 0). */
+/* A definition's answer: (v, NIL), (y, z), or (NIL, NIL) when no fact
+ * defines x (only an unchecked question can name such an x). */
+static void make_def(const struct assign *a, const struct iamp_context *c, int x,
+                     struct iamp_answer *out)
+{
+    int f = def_of(a, c, x);
+    memset(out, 0, sizeof(*out));
+    out->len = 2;
+    out->tok[0] = (uint16_t)(f >= 0 ? c->tok[f][1] : nil_tok(a));
+    out->tok[1] = (uint16_t)(f >= 0 ? c->tok[f][2] : nil_tok(a));
+}
+
+/* H's lookups: def and table always; value of a variable assigned a
+ * value (an undefined one reads as value 0). */
 static int assign_primitive(const struct iamp_task *t, const struct iamp_question *q,
                             struct iamp_answer *out)
 {
     const struct assign *a = state_of(t);
+    if (q->type == TYPE_DEF) {
+        make_def(a, q->ctx, q->tok[0], out);
+        return 1;
+    }
+    if (q->type == TYPE_TABLE) {
+        int v = table_of(a, q->ctx, q->tok[0] - a->n, q->tok[1] - a->n);
+        make_value(a, v < 0 ? 0 : v, out);
+        return 1;
+    }
     int f = def_of(a, q->ctx, q->tok[0]);
     if (f >= 0 && !is_value(a, q->ctx->tok[f][1]))
         return 0;
@@ -462,20 +534,10 @@ static int assign_primitive(const struct iamp_task *t, const struct iamp_questio
 
 static void assign_episode_start(const struct iamp_task *t, void *ep, const struct iamp_question *q)
 {
-    const struct assign *a = state_of(t);
     struct assign_episode *e = ep;
-    int f = def_of(a, q->ctx, q->tok[0]);
+    (void)t;
     memset(e, 0, sizeof(*e));
     e->x = q->tok[0];
-    e->ctx = q->ctx;
-    e->value = 0;
-    if (f >= 0 && is_var(a, q->ctx->tok[f][1])) {
-        e->y = q->ctx->tok[f][1];
-        e->z = q->ctx->tok[f][2];
-        e->value = -1;
-    } else if (f >= 0) {
-        e->value = (int16_t)(q->ctx->tok[f][1] - a->n);
-    }
 }
 
 /* An answer from M is always a value (the engine masks the head), but H
@@ -492,21 +554,32 @@ static int assign_episode_step(const struct iamp_task *t, void *ep,
     const struct assign *a = state_of(t);
     struct assign_episode *e = ep;
     *n_asks = 0;
-    if (e->value >= 0) {
-        make_value(a, e->value, out);
+    switch (e->phase) {
+    case 0:
+        make_question(TYPE_DEF, e->x, &asks[0]);
+        *n_asks = 1;
+        break;
+    case 1: /* the definition: a value is the answer, operands are asked */
+        if (n_answers == 1 && answers[0].len == 2 && is_var(a, answers[0].tok[0]) &&
+            is_var(a, answers[0].tok[1])) {
+            make_question(TYPE_VALUE, answers[0].tok[0], &asks[0]);
+            make_question(TYPE_VALUE, answers[0].tok[1], &asks[1]);
+            *n_asks = 2;
+            break;
+        }
+        make_value(a, n_answers == 1 ? value_of(a, &answers[0]) : 0, out);
+        return IAMP_EP_DONE;
+    case 2:
+        make_table_question(a, n_answers == 2 ? value_of(a, &answers[0]) : 0,
+                            n_answers == 2 ? value_of(a, &answers[1]) : 0, &asks[0]);
+        *n_asks = 1;
+        break;
+    default:
+        make_value(a, n_answers == 1 ? value_of(a, &answers[0]) : 0, out);
         return IAMP_EP_DONE;
     }
-    if (e->phase == 0) {
-        make_question(e->y, &asks[0]);
-        make_question(e->z, &asks[1]);
-        *n_asks = 2;
-        e->phase = 1;
-        return IAMP_EP_ASK;
-    }
-    int v = n_answers == 2 ? table_of(a, e->ctx, value_of(a, &answers[0]), value_of(a, &answers[1]))
-                           : -1;
-    make_value(a, v < 0 ? 0 : v, out);
-    return IAMP_EP_DONE;
+    e->phase++;
+    return IAMP_EP_ASK;
 }
 
 static void assign_truth(const struct iamp_task *t, const struct iamp_question *q,
@@ -515,6 +588,10 @@ static void assign_truth(const struct iamp_task *t, const struct iamp_question *
     const struct assign *a = state_of(t);
     struct assign_instance in;
     int x = q->tok[0];
+    if (q->type != TYPE_VALUE) { /* the lookups: the facts are their truth */
+        (void)assign_primitive(t, q, out);
+        return;
+    }
     int ok = read_instance(a, q->ctx, &in, NULL, 0) && is_var(a, x) && in.depth[x] >= 0;
     make_value(a, ok ? in.value[x] : 0, out);
 }
@@ -524,13 +601,14 @@ static int assign_correct(const struct iamp_task *t, const struct iamp_question 
 {
     struct iamp_answer truth;
     assign_truth(t, q, &truth);
-    return ans->len == 1 && ans->tok[0] == truth.tok[0];
+    return iamp_answer_equal(ans, &truth);
 }
 
 const struct iamp_task_ops iamp_assign_ops = {
     .name = "assign",
     .summary = "sequential assignments: value x=X asks X's value in its instance's program "
-               "(facts: x := v, x := f(y, z) and f's entries)",
+               "(facts: x := v, x := f(y, z) and f's entries; H looks them up by def x=X "
+               "and table a=A b=B)",
     .params = "vars=16 (2..64) variable names, instances of min(9,vars)..vars variables; "
               "values=8 (2..16); depth=4 (1..16) deepest definition, the levels being "
               "depth + 1",

@@ -116,7 +116,14 @@ static void garbage(const struct iamp_task *t, const struct iamp_question *q, st
     a->tok[0] = (uint16_t)(q->tok[0] * 7 + 3);
 }
 
-Test(assign, overseer_asks_the_operands_and_looks_up_f, .timeout = 10)
+/* One step of H's episode for q with the answers given; its asks. */
+static int step(const struct iamp_task *t, void *ep, const struct iamp_answer *ans, int n,
+                struct iamp_question *asks, int *n_asks, struct iamp_answer *out)
+{
+    return t->ops->episode_step(t, ep, ans, n, asks, n_asks, out);
+}
+
+Test(assign, overseer_asks_the_definition_the_operands_and_the_table, .timeout = 10)
 {
     struct iamp_task t = make("assign:vars=4,values=3");
     /* 0 := v1, 1 := v2, 2 := f(0, 1), 3 := f(2, 2); f(1, 2) = 0, f(0, 0) = 2 */
@@ -135,17 +142,86 @@ Test(assign, overseer_asks_the_operands_and_looks_up_f, .timeout = 10)
     cr_assert_eq(a.tok[0], 5);
     value_question(&t, 3, &c, &q);
     cr_assert_not(t.ops->primitive(&t, &q, &a));
-    t.ops->episode_start(&t, ep, &q);
-    cr_assert_eq(t.ops->episode_step(&t, ep, NULL, 0, asks, &n_asks, &a), IAMP_EP_ASK);
+    /* The episode reads no facts: it runs on a question without them. */
+    struct iamp_question blind = q;
+    blind.ctx = NULL;
+    t.ops->episode_start(&t, ep, &blind);
+    cr_assert_eq(step(&t, ep, NULL, 0, asks, &n_asks, &a), IAMP_EP_ASK);
+    cr_assert(n_asks == 1 && asks[0].type == 1 && asks[0].tok[0] == 3, "def x=3 first");
+    asks[0].ctx = &c;
+    cr_assert(t.ops->valid_question(&t, &asks[0]));
+    cr_assert(t.ops->primitive(&t, &asks[0], &ans[0]), "a definition is H's lookup");
+    cr_assert(ans[0].len == 2 && ans[0].tok[0] == 2 && ans[0].tok[1] == 2, "3 := f(2, 2)");
+    cr_assert_eq(step(&t, ep, ans, 1, asks, &n_asks, &a), IAMP_EP_ASK);
     cr_assert_eq(n_asks, 2);
-    cr_assert(asks[0].tok[0] == 2 && asks[1].tok[0] == 2, "the operands of 3");
+    cr_assert(asks[0].type == 0 && asks[0].tok[0] == 2 && asks[1].tok[0] == 2, "the operands");
+    asks[0].ctx = &c;
+    cr_assert_not(t.ops->primitive(&t, &asks[0], &a), "a compound operand goes to M");
     ans[0] = ans[1] = (struct iamp_answer){.len = 1, .tok = {4}}; /* value 0 */
-    cr_assert_eq(t.ops->episode_step(&t, ep, ans, 2, asks, &n_asks, &a), IAMP_EP_DONE);
-    cr_assert_eq(a.tok[0], 6, "f(0, 0) = 2");
+    cr_assert_eq(step(&t, ep, ans, 2, asks, &n_asks, &a), IAMP_EP_ASK);
+    cr_assert(n_asks == 1 && asks[0].type == 2 && asks[0].tok[0] == 4 && asks[0].tok[1] == 4,
+              "table a=0 b=0");
+    asks[0].ctx = &c;
+    cr_assert(t.ops->valid_question(&t, &asks[0]));
+    cr_assert(t.ops->primitive(&t, &asks[0], &ans[0]), "an entry of f is H's lookup");
+    cr_assert_eq(ans[0].tok[0], 6, "f(0, 0) = 2");
+    cr_assert_eq(step(&t, ep, ans, 1, asks, &n_asks, &a), IAMP_EP_DONE);
+    cr_assert_eq(a.tok[0], 6, "the table's answer is the answer");
     iamp_task_truth(&t, &q, &ans[0]);
     cr_assert_eq(ans[0].tok[0], 6, "2 = f(1, 2) = 0, 3 = f(0, 0) = 2");
+    /* An entry the facts lack reads as value 0; so does the truth of it. */
+    struct iamp_question miss;
+    char e2[256];
+    cr_assert_eq(t.ops->parse_question(&t, "table a=2 b=2", &miss, e2, sizeof(e2)), 0, "%s", e2);
+    miss.ctx = &c;
+    cr_assert(t.ops->primitive(&t, &miss, &a));
+    cr_assert_eq(a.tok[0], 4);
     run_with_oracle(&t, &q, garbage, &a);
     cr_assert(iamp_answer_valid(&t, &q, &a), "garbage in, a value out");
+    iamp_task_destroy(&t);
+}
+
+/* Every question H asks on random instances is valid, its lookups
+ * primitive, and the truth of a lookup is H's. */
+Test(assign, lookups_are_primitive_and_their_truth_is_the_facts, .timeout = 30)
+{
+    struct iamp_task t = make("assign:vars=16,depth=4");
+    struct iamp_rng r;
+    iamp_rng_seed(&r, 3, 0);
+    int seen[3] = {0, 0, 0};
+    for (int i = 0; i < 50; i++) {
+        struct iamp_context c;
+        t.ops->draw_context(&t, &r, t.max_difficulty, &c);
+        for (int x = 0; x < 16; x++) {
+            struct iamp_question q, asks[IAMP_ASK_MAX];
+            struct iamp_answer a, ans[IAMP_ASK_MAX], want;
+            unsigned char ep[512];
+            int n_asks = 0, n = 0;
+            value_question(&t, x, &c, &q);
+            if (!t.ops->valid_question(&t, &q) || t.ops->primitive(&t, &q, &a))
+                continue;
+            t.ops->episode_start(&t, ep, &q);
+            while (step(&t, ep, ans, n, asks, &n_asks, &a) == IAMP_EP_ASK) {
+                for (int k = 0; k < n_asks; k++) {
+                    asks[k].ctx = &c;
+                    cr_assert(t.ops->valid_question(&t, &asks[k]));
+                    seen[asks[k].type]++;
+                    if (asks[k].type != 0) {
+                        cr_assert(t.ops->primitive(&t, &asks[k], &ans[k]));
+                        iamp_task_truth(&t, &asks[k], &want);
+                        cr_assert(iamp_answer_equal(&ans[k], &want));
+                        cr_assert(iamp_answer_valid(&t, &asks[k], &ans[k]));
+                    } else {
+                        iamp_task_truth(&t, &asks[k], &ans[k]);
+                    }
+                }
+                n = n_asks;
+            }
+            iamp_task_truth(&t, &q, &want);
+            cr_assert(iamp_answer_equal(&a, &want), "H with exact answers is right");
+        }
+    }
+    cr_assert(seen[0] && seen[1] && seen[2], "every type asked");
     iamp_task_destroy(&t);
 }
 
@@ -210,6 +286,15 @@ Test(assign, format_then_parse_round_trips, .timeout = 10)
         back.ctx = q.ctx;
         cr_assert_eq(memcmp(&q, &back, sizeof(q)), 0, "%s", text);
     }
+    static const char *const lookups[] = {"def x=0", "def x=63", "table a=0 b=7", "table a=7 b=0"};
+    for (size_t i = 0; i < sizeof(lookups) / sizeof(lookups[0]); i++) {
+        struct iamp_question q;
+        char text[IAMP_TEXT_MAX], err[256];
+        cr_assert_eq(t.ops->parse_question(&t, lookups[i], &q, err, sizeof(err)), 0, "%s", err);
+        cr_assert(t.ops->valid_question(&t, &q));
+        t.ops->format_question(&t, &q, text, sizeof(text));
+        cr_assert_str_eq(text, lookups[i]);
+    }
     struct iamp_question a, b;
     char err[256];
     cr_assert_eq(t.ops->parse_question(&t, "  value\tx=63 ", &a, err, sizeof(err)), 0, "%s", err);
@@ -219,6 +304,13 @@ Test(assign, format_then_parse_round_trips, .timeout = 10)
     char text[32];
     t.ops->format_answer(&t, &a, &ans, text, sizeof(text));
     cr_assert_str_eq(text, "5", "an answer is its value, 0..values-1");
+    struct iamp_question d;
+    cr_assert_eq(t.ops->parse_question(&t, "def x=3", &d, err, sizeof(err)), 0, "%s", err);
+    struct iamp_answer dv = {.len = 2, .tok = {64 + 5, 64 + 8}}, df = {.len = 2, .tok = {2, 9}};
+    t.ops->format_answer(&t, &d, &dv, text, sizeof(text));
+    cr_assert_str_eq(text, "= 5");
+    t.ops->format_answer(&t, &d, &df, text, sizeof(text));
+    cr_assert_str_eq(text, "f 2 9");
     iamp_task_destroy(&t);
 }
 
@@ -239,6 +331,14 @@ Test(assign, rejects_malformed_text_with_a_reason, .timeout = 10)
         "value=1 x=1",
         "value x=1x",
         "value x=99999999999999999999",
+        "def",
+        "def x=16",
+        "def x=1 y=2",
+        "table a=1",
+        "table a=8 b=0",
+        "table a=0 b=8",
+        "table x=1 b=2",
+        "table a=1 b=2 c=3",
     };
     struct iamp_task t = make("assign");
     check_rejects(&t, bad, sizeof(bad) / sizeof(bad[0]));
@@ -303,7 +403,8 @@ Test(assign, spec_is_canonical_and_unknown_parameters_are_refused, .timeout = 10
     cr_assert_eq(t.facts_max, 16 + 12);
     cr_assert_eq(u.facts_max, 64 + 56);
     cr_assert_eq(t.fact_len, 3);
-    cr_assert_eq(t.max_asks, 2);
+    cr_assert_eq(t.max_asks, 4);
+    cr_assert_eq(t.n_types, 3);
     cr_assert(strstr(iamp_task_train_defaults(&t), "transformer"));
     struct iamp_task w = make("assign:vars=64,values=16,depth=16");
     cr_assert_leq(w.facts_max, IAMP_FACTS_MAX);
