@@ -4,25 +4,31 @@
  * Every root question carries its own directed graph: between min(8, n)
  * and n vertices drawn from 0..n-1 and twice as many random edges as
  * vertices (the paper's 2n; no self-loops, no duplicates, at most
- * PATH_DEGREE_MAX out-edges per vertex), the edges (a, b) as facts. The
+ * `degree` (default 8) out-edges per vertex), the edges (a, b) as facts. The
  * instance's vertices are those its facts name. Two question types, as
- * tasks/graph.c's (the fixed-instance version, kept as it is):
+ * tasks/graph.c's (the fixed-instance version, kept as it is), besides H's lookups:
  *   dist a=A b=B   the length of a shortest path from A to B: 0..dmax, or
  *                  "unreachable";
  *   step a=A b=B   the first vertex of a shortest path from A to B, or
  *                  "none" when A = B or B is unreachable.
  *
- * H, as the paper's: the edge query ("is A -> C a fact?") and the
- * neighbour query ("A's out-neighbours") are H's own lookups in the facts
- * (primitive; no question types of their own). A distance is 0 for A = B,
- * 1 for an edge, unreachable from a vertex without out-edges; otherwise H
- * asks the first step C, checks it with the edge query (not an edge:
+ * H, as the paper's: the edge query and the neighbour query are H's own
+ * lookups in the facts, question types of their own that are always
+ * primitive (H answers them, M never does), so H's episodes read no facts
+ * and a learned overseer H', which sees only H's transcripts, can learn
+ * them:
+ *   edge a=A b=C   "yes" when A -> C is a fact, else "no";
+ *   nbrs a=A       A's out-neighbours, ascending (at most `degree`).
+ * A distance is 0 for A = B, 1 for an edge, unreachable from a vertex
+ * without out-edges (primitive, read from the facts); otherwise H asks the
+ * first step C, checks it with the edge query (no vertex, or not an edge:
  * unreachable), asks dist(C, B) and adds one (past dmax: unreachable). A
  * first step is B itself when A -> B is an edge, none when A = B or A has
- * no out-edges; otherwise the candidates are A's out-neighbours (the
- * paper's were M's proposal twice and one random neighbour; all of them
- * is exact and bounded): H asks dist(C, B) of each and takes the nearest,
- * the smallest vertex among equals, none when all are unreachable.
+ * no out-edges (primitive); otherwise H asks A's out-neighbours (the
+ * paper's candidates were M's proposal twice and one random neighbour;
+ * all of them is exact and bounded), asks dist(C, B) of each and takes
+ * the nearest, the first (smallest) among equals, none when all are
+ * unreachable.
  *
  * Checker: breadth-first search over the facts. A distance is correct
  * when equal; a first step when it is an out-neighbour C of A with
@@ -42,8 +48,15 @@
  * Growing the instance's size instead (the paper's 8 + d vertices) does
  * not bound the distances: nine vertices hold paths of eight edges.
  *
- * Tokens: vertex i is token i, NONE is n, distance k is n + 1 + k, and
- * UNREACHABLE is n + dmax + 2.
+ * Tokens: vertex i is token i, NONE is n, distance k is n + 1 + k,
+ * UNREACHABLE is n + dmax + 2, YES and NO are n + dmax + 3 and + 4. A
+ * neighbour list is its vertices and then NONE (the END of the sequence).
+ *
+ * `degree` caps the out-edges of a vertex (default PATH_DEGREE_MAX): a
+ * first step asks one distance per out-neighbour, so a smaller cap makes
+ * H's transcripts short enough for a learned overseer (degree=3: 35
+ * tokens at most; degree=4: 48, IAMP_Q_MAX; the default's 120 do not
+ * fit).
  *
  * Defaults n=16, dmax=12: 32 edges per instance, twice permpow's 16
  * facts and a quarter of the paper's 64 vertices, so a two-core machine
@@ -61,7 +74,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { TYPE_DIST = 0, TYPE_STEP = 1 };
+enum { TYPE_DIST = 0, TYPE_STEP = 1, TYPE_EDGE = 2, TYPE_NBRS = 3, PATH_TYPES = 4 };
 
 /* Roots asked on each drawn instance (as permpow:context=1). */
 #define PATH_QUESTIONS_PER_CONTEXT 16
@@ -79,8 +92,9 @@ enum { TYPE_DIST = 0, TYPE_STEP = 1 };
     "--questions 512 --batch 128"
 
 struct path {
-    int n;    /* vertices: tokens 0..n-1 */
-    int dmax; /* longest distance */
+    int n;      /* vertices: tokens 0..n-1 */
+    int dmax;   /* longest distance */
+    int degree; /* out-edges of a vertex at most */
 };
 
 /* An instance's edges as adjacency lists (CSR), built from its facts. */
@@ -93,11 +107,12 @@ struct path_graph {
     int verts[PATH_N_MAX]; /* the vertices the facts name, ascending */
 };
 
+/* H's episode reads no facts: it asks for them. */
 struct path_episode {
     uint16_t type, a, b, phase;
-    uint16_t deg;                   /* step: A's out-neighbours asked */
-    uint16_t nb[PATH_DEGREE_MAX];   /* step: they, ascending */
-    const struct iamp_context *ctx; /* the facts */
+    uint16_t c;                   /* dist: the first step proposed */
+    uint16_t deg;                 /* step: A's out-neighbours asked */
+    uint16_t nb[PATH_DEGREE_MAX]; /* step: they, as the lookup listed them */
 };
 
 static const struct path *state_of(const struct iamp_task *t)
@@ -118,6 +133,16 @@ static int dist_tok(const struct path *p, int d)
 static int unreach_tok(const struct path *p)
 {
     return p->n + p->dmax + 2;
+}
+
+static int yes_tok(const struct path *p)
+{
+    return p->n + p->dmax + 3;
+}
+
+static int no_tok(const struct path *p)
+{
+    return p->n + p->dmax + 4;
 }
 
 /* The distance token for d (UNREACHABLE when d < 0 or beyond dmax). */
@@ -245,14 +270,17 @@ static int has_vertex(const struct iamp_context *c, int v)
 
 static int path_create(struct iamp_task *t, const struct iamp_spec *spec, char *err, size_t errlen)
 {
-    static const char *const keys[] = {"n", "dmax", NULL};
-    long n, dmax;
+    static const char *const keys[] = {"n", "dmax", "degree", NULL};
+    long n, dmax, degree;
     int rc = iamp_spec_check_keys(spec, keys, err, errlen);
     if (!rc)
         rc = iamp_spec_int(spec, "n", 16, 2, PATH_N_MAX, &n, err, errlen);
     if (!rc)
         rc =
             iamp_spec_int(spec, "dmax", n - 1 < 12 ? n - 1 : 12, 1, PATH_N_MAX, &dmax, err, errlen);
+    if (!rc)
+        rc = iamp_spec_int(spec, "degree", PATH_DEGREE_MAX, 1, PATH_DEGREE_MAX, &degree, err,
+                           errlen);
     if (rc)
         return rc;
     struct path *p = calloc(1, sizeof(*p));
@@ -260,18 +288,21 @@ static int path_create(struct iamp_task *t, const struct iamp_spec *spec, char *
         snprintf(err, errlen, "out of memory");
         return IAMP_ENOMEM;
     }
-    *p = (struct path){.n = (int)n, .dmax = (int)dmax};
+    *p = (struct path){.n = (int)n, .dmax = (int)dmax, .degree = (int)degree};
     t->state = p;
-    snprintf(t->spec, sizeof(t->spec), "path:n=%ld,dmax=%ld", n, dmax);
-    t->vocab = (int)(n + dmax + 3);
+    snprintf(t->spec, sizeof(t->spec), "path:n=%ld,dmax=%ld,degree=%ld", n, dmax, degree);
+    t->vocab = (int)(n + dmax + 5);
     t->q_len = 2;
-    t->a_len = 1;
-    t->n_types = 2;
+    t->a_len = (int)degree + 1; /* a neighbour list and its END */
+    t->n_types = PATH_TYPES;
     t->type_names[TYPE_DIST] = "dist";
     t->type_names[TYPE_STEP] = "step";
+    t->type_names[TYPE_EDGE] = "edge";
+    t->type_names[TYPE_NBRS] = "nbrs";
     t->max_difficulty = (int)dmax;
     t->episode_size = sizeof(struct path_episode);
-    t->max_asks = PATH_DEGREE_MAX; /* step: one per out-edge; dist: 2 */
+    /* step: the neighbours, then one distance each; dist: step, edge, dist */
+    t->max_asks = degree + 1 > 3 ? (int)degree + 1 : 3;
     t->headline_type = -1;
     t->eval_size = 1024; /* 64 instances of 16 questions */
     t->facts_max = (int)(2 * n);
@@ -293,7 +324,7 @@ static void draw_edges(const struct path *p, struct iamp_rng *r, struct iamp_con
 {
     int lo = p->n < PATH_SIZE_MIN ? p->n : PATH_SIZE_MIN, verts[PATH_N_MAX], deg[PATH_N_MAX] = {0};
     int size = lo + (int)iamp_rng_below(r, (uint32_t)(p->n - lo + 1));
-    int per = size - 1 < PATH_DEGREE_MAX ? size - 1 : PATH_DEGREE_MAX;
+    int per = size - 1 < p->degree ? size - 1 : p->degree;
     int edges = 2 * size < size * per ? 2 * size : size * per;
     unsigned char seen[PATH_N_MAX][PATH_N_MAX] = {{0}};
     for (int i = 0; i < p->n; i++)
@@ -303,7 +334,7 @@ static void draw_edges(const struct path *p, struct iamp_rng *r, struct iamp_con
     c->fact_len = 2;
     while (c->n_facts < edges) {
         int i = (int)iamp_rng_below(r, (uint32_t)size), j = (int)iamp_rng_below(r, (uint32_t)size);
-        if (i == j || seen[i][j] || deg[i] == PATH_DEGREE_MAX)
+        if (i == j || seen[i][j] || deg[i] == p->degree)
             continue;
         seen[i][j] = 1;
         deg[i]++;
@@ -335,7 +366,7 @@ static void path_draw_context(const struct iamp_task *t, struct iamp_rng *r, int
 }
 
 /* A client's facts: edges between vertices, each once, no self-loops, at
- * most PATH_DEGREE_MAX out of a vertex, no shortest path past dmax. */
+ * most `degree` out of a vertex, no shortest path past dmax. */
 static int path_valid_context(const struct iamp_task *t, const struct iamp_context *c, char *err,
                               size_t errlen)
 {
@@ -356,9 +387,9 @@ static int path_valid_context(const struct iamp_task *t, const struct iamp_conte
                 snprintf(err, errlen, "fact %d: the edge %d -> %d is given twice", f + 1, a, b);
                 return 0;
             }
-        if (++deg[a] > PATH_DEGREE_MAX) {
-            snprintf(err, errlen, "fact %d: vertex %d has more than %d out-edges", f + 1, a,
-                     PATH_DEGREE_MAX);
+        if (++deg[a] > p->degree) {
+            snprintf(err, errlen, "fact %d: vertex %d has more than degree=%d out-edges", f + 1, a,
+                     p->degree);
             return 0;
         }
     }
@@ -409,42 +440,116 @@ static void path_sample(const struct iamp_task *t, struct iamp_rng *r, int diffi
 
 /* ---------------------------------------------------------------- text */
 
+/* dist and step as graph's (tasks/distance.c); the lookups here. */
 static int path_parse(const struct iamp_task *t, const char *text, struct iamp_question *q,
                       char *err, size_t errlen)
 {
-    return iamp_dist_parse(state_of(t)->n, text, q, err, errlen);
+    static const char *const words[] = {"edge", "nbrs"}, *const keys[] = {"a", "b"};
+    const struct path *p = state_of(t);
+    const char *rest = NULL;
+    long v[2];
+    int ty = iamp_question_type_word(text, words, 2, &rest);
+    if (ty < 0)
+        return iamp_dist_parse(p->n, text, q, err, errlen);
+    if (iamp_question_words(rest, keys, v, ty == 0 ? 2 : 1)) {
+        snprintf(err, errlen, "question '%s' is not of the form %s", text,
+                 ty == 0 ? "'edge a=<vertex> b=<vertex>'" : "'nbrs a=<vertex>'");
+        return IAMP_EPARSE;
+    }
+    if (v[0] >= p->n || (ty == 0 && v[1] >= p->n)) {
+        snprintf(err, errlen, "question '%s': vertices are 0..%d", text, p->n - 1);
+        return IAMP_ERANGE;
+    }
+    make_question(TYPE_EDGE + ty, (int)v[0], ty == 0 ? (int)v[1] : 0, q);
+    q->len = (uint16_t)(ty == 0 ? 2 : 1);
+    return 0;
 }
 
 static void path_format_question(const struct iamp_task *t, const struct iamp_question *q,
                                  char *buf, size_t len)
 {
     (void)t;
-    iamp_dist_format_question(q, buf, len);
+    if (q->type == TYPE_EDGE)
+        snprintf(buf, len, "edge a=%d b=%d", q->tok[0], q->tok[1]);
+    else if (q->type == TYPE_NBRS)
+        snprintf(buf, len, "nbrs a=%d", q->tok[0]);
+    else
+        iamp_dist_format_question(q, buf, len);
 }
 
+/* edge: "yes" or "no"; nbrs: the vertices, or "none". */
 static void path_format_answer(const struct iamp_task *t, const struct iamp_question *q,
                                const struct iamp_answer *a, char *buf, size_t len)
 {
-    iamp_dist_format_answer(state_of(t)->n, state_of(t)->dmax, q, a, buf, len);
+    const struct path *p = state_of(t);
+    if (q->type == TYPE_EDGE) {
+        int tok = a->len == 1 ? a->tok[0] : -1;
+        snprintf(buf, len, "%s", tok == yes_tok(p) ? "yes" : tok == no_tok(p) ? "no" : "?");
+    } else if (q->type == TYPE_NBRS) {
+        size_t at = 0;
+        buf[0] = 0;
+        for (int k = 0; k < a->len && a->tok[k] < p->n && at + 1 < len; k++) {
+            int w = snprintf(buf + at, len - at, "%s%d", at ? " " : "", a->tok[k]);
+            at = w < 0 ? len : at + (size_t)w;
+        }
+        if (!buf[0])
+            snprintf(buf, len, "none");
+    } else {
+        iamp_dist_format_answer(p->n, p->dmax, q, a, buf, len);
+    }
 }
 
 static void path_answer_space(const struct iamp_task *t, const struct iamp_question *q,
                               struct iamp_answer_space *s)
 {
-    iamp_dist_answer_space(state_of(t)->n, state_of(t)->dmax, q, s);
+    const struct path *p = state_of(t);
+    if (q->type == TYPE_EDGE) {
+        *s = (struct iamp_answer_space){.lo = (uint16_t)yes_tok(p),
+                                        .hi = (uint16_t)(no_tok(p) + 1),
+                                        .max_len = 1,
+                                        .end_tok = -1};
+    } else if (q->type == TYPE_NBRS) {
+        *s = (struct iamp_answer_space){.lo = 0,
+                                        .hi = (uint16_t)(p->n + 1),
+                                        .max_len = (uint16_t)(p->degree + 1),
+                                        .end_tok = none_tok(p)};
+    } else {
+        iamp_dist_answer_space(p->n, p->dmax, q, s);
+    }
 }
 
-/* In range, and both vertices of q's instance. */
+/* In range, and (but edge's second) vertices of q's instance: an edge
+ * query checks a step M proposed, any vertex. */
 static int path_valid(const struct iamp_task *t, const struct iamp_question *q)
 {
     const struct path *p = state_of(t);
+    if (q->type == TYPE_NBRS)
+        return q->len == 1 && q->tok[0] < p->n && has_vertex(q->ctx, q->tok[0]);
+    if (q->type == TYPE_EDGE)
+        return q->len == 2 && q->tok[0] < p->n && q->tok[1] < p->n && has_vertex(q->ctx, q->tok[0]);
     return q->type <= TYPE_STEP && q->len == 2 && q->tok[0] < p->n && q->tok[1] < p->n &&
            has_vertex(q->ctx, q->tok[0]) && has_vertex(q->ctx, q->tok[1]);
 }
 
 /* ---------------------------------------------------------------- H */
 
-/* H's lookups in the facts: A = B, the edge A -> B, A without out-edges. */
+/* The lookups: edge a=A b=C, nbrs a=A (ascending, then END). */
+static void lookup(const struct path *p, const struct path_graph *g, const struct iamp_question *q,
+                   struct iamp_answer *ans)
+{
+    int a = q->tok[0];
+    if (q->type == TYPE_EDGE) {
+        make_answer(is_edge(g, a, q->tok[1]) ? yes_tok(p) : no_tok(p), ans);
+        return;
+    }
+    memset(ans, 0, sizeof(*ans));
+    for (int i = g->first[a]; i < g->first[a + 1] && ans->len < p->degree; i++)
+        ans->tok[ans->len++] = (uint16_t)g->adj[i];
+    ans->tok[ans->len++] = (uint16_t)none_tok(p);
+}
+
+/* H's lookups in the facts: the edge and neighbour queries; A = B, the
+ * edge A -> B, A without out-edges. */
 static int path_primitive(const struct iamp_task *t, const struct iamp_question *q,
                           struct iamp_answer *ans)
 {
@@ -452,11 +557,19 @@ static int path_primitive(const struct iamp_task *t, const struct iamp_question 
     struct path_graph g;
     int a = q->tok[0], b = q->tok[1], step = q->type == TYPE_STEP;
     if (a >= p->n || b >= p->n) { /* invalid: guarded, not asked */
-        make_answer(step ? none_tok(p) : unreach_tok(p), ans);
+        if (q->type == TYPE_NBRS)
+            make_answer(none_tok(p), ans);
+        else
+            make_answer(q->type == TYPE_EDGE ? no_tok(p)
+                        : step               ? none_tok(p)
+                                             : unreach_tok(p),
+                        ans);
         return 1;
     }
     build_graph(p->n, q->ctx, &g);
-    if (a == b)
+    if (q->type >= TYPE_EDGE)
+        lookup(p, &g, q, ans);
+    else if (a == b)
         make_answer(step ? none_tok(p) : dist_tok(p, 0), ans);
     else if (is_edge(&g, a, b))
         make_answer(step ? b : dist_tok(p, 1), ans);
@@ -469,57 +582,75 @@ static int path_primitive(const struct iamp_task *t, const struct iamp_question 
 
 static void path_episode_start(const struct iamp_task *t, void *ep, const struct iamp_question *q)
 {
-    const struct path *p = state_of(t);
     struct path_episode *e = ep;
-    struct path_graph g;
+    (void)t;
     memset(e, 0, sizeof(*e));
     e->type = q->type;
     e->a = q->tok[0];
     e->b = q->tok[1];
-    e->ctx = q->ctx;
-    build_graph(p->n, q->ctx, &g);
-    for (int i = g.first[e->a]; i < g.first[e->a + 1] && e->deg < PATH_DEGREE_MAX; i++)
-        e->nb[e->deg++] = (uint16_t)g.adj[i];
 }
 
-/* Distance: ask the first step C, check the edge, ask dist(C, B), add 1. */
+/* Distance: ask the first step C, check it with the edge query, ask
+ * dist(C, B), add 1. */
 static int dist_step(const struct path *p, struct path_episode *e,
                      const struct iamp_answer *answers, int n_answers, struct iamp_question *asks,
                      int *n_asks, struct iamp_answer *out)
 {
-    if (e->phase == 0) {
+    int got = n_answers == 1 && answers[0].len == 1 ? answers[0].tok[0] : -1;
+    switch (e->phase++) {
+    case 0:
         make_question(TYPE_STEP, e->a, e->b, &asks[0]);
-        e->phase = 1;
-        *n_asks = 1;
-        return IAMP_EP_ASK;
-    }
-    if (e->phase == 1) {
-        int c = n_answers == 1 && answers[0].len == 1 ? answers[0].tok[0] : none_tok(p), edge = 0;
-        for (int i = 0; i < e->deg; i++)
-            edge |= e->nb[i] == c;
-        if (!edge) {
+        break;
+    case 1:
+        if (got < 0 || got >= p->n) { /* no first step */
             make_answer(unreach_tok(p), out);
             return IAMP_EP_DONE;
         }
-        make_question(TYPE_DIST, c, e->b, &asks[0]);
-        e->phase = 2;
-        *n_asks = 1;
-        return IAMP_EP_ASK;
+        e->c = (uint16_t)got;
+        make_question(TYPE_EDGE, e->a, e->c, &asks[0]);
+        break;
+    case 2:
+        if (got != yes_tok(p)) {
+            make_answer(unreach_tok(p), out);
+            return IAMP_EP_DONE;
+        }
+        make_question(TYPE_DIST, e->c, e->b, &asks[0]);
+        break;
+    default: {
+        int d = n_answers == 1 ? dist_of(p, &answers[0]) : -1;
+        make_answer(dist_answer(p, d < 0 ? -1 : d + 1), out);
+        return IAMP_EP_DONE;
     }
-    int d = n_answers == 1 ? dist_of(p, &answers[0]) : -1;
-    make_answer(dist_answer(p, d < 0 ? -1 : d + 1), out);
-    return IAMP_EP_DONE;
+    }
+    *n_asks = 1;
+    return IAMP_EP_ASK;
 }
 
-/* First step: the out-neighbour nearest to B by the distances asked. */
+/* First step: ask A's out-neighbours, then their distances to B; the
+ * nearest. */
 static int first_step(const struct path *p, struct path_episode *e,
                       const struct iamp_answer *answers, int n_answers, struct iamp_question *asks,
                       int *n_asks, struct iamp_answer *out)
 {
     if (e->phase == 0) {
+        make_question(TYPE_NBRS, e->a, 0, &asks[0]);
+        asks[0].len = 1;
+        e->phase = 1;
+        *n_asks = 1;
+        return IAMP_EP_ASK;
+    }
+    if (e->phase == 1) {
+        for (int k = 0;
+             n_answers == 1 && k < answers[0].len && answers[0].tok[k] < p->n && e->deg < p->degree;
+             k++)
+            e->nb[e->deg++] = answers[0].tok[k];
+        if (e->deg == 0) {
+            make_answer(none_tok(p), out);
+            return IAMP_EP_DONE;
+        }
         for (int i = 0; i < e->deg; i++)
             make_question(TYPE_DIST, e->nb[i], e->b, &asks[i]);
-        e->phase = 1;
+        e->phase = 2;
         *n_asks = e->deg;
         return IAMP_EP_ASK;
     }
@@ -542,13 +673,12 @@ static int path_episode_step(const struct iamp_task *t, void *ep, const struct i
     const struct path *p = state_of(t);
     struct path_episode *e = ep;
     *n_asks = 0;
-    if (e->deg == 0) { /* primitive: the engine does not start these */
-        make_answer(e->type == TYPE_STEP ? none_tok(p) : unreach_tok(p), out);
-        return IAMP_EP_DONE;
-    }
     if (e->type == TYPE_STEP)
         return first_step(p, e, answers, n_answers, asks, n_asks, out);
-    return dist_step(p, e, answers, n_answers, asks, n_asks, out);
+    if (e->type == TYPE_DIST)
+        return dist_step(p, e, answers, n_answers, asks, n_asks, out);
+    make_answer(e->type == TYPE_EDGE ? no_tok(p) : none_tok(p), out); /* lookups are primitive */
+    return IAMP_EP_DONE;
 }
 
 /* ---------------------------------------------------------------- truth */
@@ -574,8 +704,8 @@ static void path_truth(const struct iamp_task *t, const struct iamp_question *q,
     const struct path *p = state_of(t);
     struct path_graph g;
     int dist[PATH_N_MAX], d;
-    if (q->tok[0] >= p->n || q->tok[1] >= p->n) {
-        make_answer(q->type == TYPE_STEP ? none_tok(p) : unreach_tok(p), ans);
+    if (q->type >= TYPE_EDGE || q->tok[0] >= p->n || q->tok[1] >= p->n) {
+        (void)path_primitive(t, q, ans); /* the lookups' truth is the facts */
         return;
     }
     int c = true_step(p, q, &g, dist, &d);
@@ -588,6 +718,11 @@ static int path_correct(const struct iamp_task *t, const struct iamp_question *q
     const struct path *p = state_of(t);
     struct path_graph g;
     int dist[PATH_N_MAX], d;
+    if (q->type >= TYPE_EDGE) {
+        struct iamp_answer truth;
+        path_truth(t, q, &truth);
+        return iamp_answer_equal(ans, &truth);
+    }
     if (ans->len != 1 || q->tok[0] >= p->n || q->tok[1] >= p->n)
         return 0;
     true_step(p, q, &g, dist, &d);
@@ -601,10 +736,11 @@ static int path_correct(const struct iamp_task *t, const struct iamp_question *q
 
 const struct iamp_task_ops iamp_path_ops = {
     .name = "path",
-    .summary = "shortest paths on facts: dist a=A b=B (0..dmax or unreachable), step a=A b=B",
-    .params = "n=16 (2..64) vertices, dmax=min(12,n-1) (1..64) longest distance; every root its "
-              "own graph of min(8,n)..n vertices and twice as many random edges (out-degree "
-              "<= 8), given as facts (a, b)",
+    .summary = "shortest paths on facts: dist a=A b=B (0..dmax or unreachable), step a=A b=B; "
+               "H looks edges up by edge a=A b=C and nbrs a=A",
+    .params = "n=16 (2..64) vertices, dmax=min(12,n-1) (1..64) longest distance, degree=8 (1..8) "
+              "out-edges of a vertex at most; every root its own graph of min(8,n)..n vertices "
+              "and twice as many random edges, given as facts (a, b)",
     .train_defaults = PATH_TRAIN_DEFAULTS,
     .create = path_create,
     .destroy = path_destroy,

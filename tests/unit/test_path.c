@@ -7,6 +7,7 @@
  * outside the instance are refused; H's lookups and bad subanswers; the
  * text syntax and the spec. */
 #include "tasks/task.h"
+#include "tasks/transcript.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -111,6 +112,7 @@ Test(path, overseer_with_perfect_oracle_equals_truth_on_random_instances, .timeo
     check_instances("path:n=64", 64, 12, 3);
     check_instances("path:n=5,dmax=4", 5, 4, 24);
     check_instances("path:n=16,dmax=3", 16, 3, 12);
+    check_instances("path:n=6,dmax=2,degree=3", 6, 2, 24);
 }
 
 Test(path, instances_are_valid_graphs_of_the_sizes_asked, .timeout = 30)
@@ -239,6 +241,14 @@ Test(path, rejects_malformed_text_with_a_reason, .timeout = 10)
         "dist a= b=2",
         "dist a=1b=2",
         "step a=99999999999999999999 b=1",
+        "edge a=1",
+        "edge a=16 b=1",
+        "edge a=1 b=16",
+        "edge a=1 b=2 c=3",
+        "nbrs",
+        "nbrs a=16",
+        "nbrs a=1 b=2",
+        "nbrs b=1",
     };
     struct iamp_task t = make("path");
     check_rejects(&t, bad, sizeof(bad) / sizeof(bad[0]));
@@ -286,7 +296,7 @@ Test(path, malformed_facts_and_foreign_vertices_are_refused, .timeout = 10)
         star.tok[i][1] = (uint16_t)(i + 1);
     }
     cr_assert_neq(iamp_task_check_context(&t, &star, err, sizeof(err)), 0);
-    cr_assert(strstr(err, "more than 8 out-edges"), "%s", err);
+    cr_assert(strstr(err, "more than degree=8 out-edges"), "%s", err);
     star.n_facts = 8;
     cr_assert_eq(iamp_task_check_context(&t, &star, err, sizeof(err)), 0, "%s", err);
     bad = c;
@@ -326,42 +336,136 @@ Test(path, overseer_reads_the_facts_and_guards_bad_subanswers, .timeout = 10)
         t.ops->format_answer(&t, &q, &a, text, sizeof(text));
         cr_assert_str_eq(text, cases[i].answer, "%s %d %d", cases[i].word, cases[i].a, cases[i].b);
     }
-    /* dist 0 -> 2: the step proposed is checked by the edge query. */
+    /* The lookups: primitive, and their truth is the facts. */
+    static const struct {
+        const char *text, *answer;
+    } looks[] = {{"edge a=0 b=1", "yes"}, {"edge a=1 b=0", "no"}, {"edge a=0 b=9", "no"},
+                 {"nbrs a=0", "1 3"},     {"nbrs a=2", "none"},   {"nbrs a=4", "0"}};
+    for (size_t i = 0; i < sizeof(looks) / sizeof(looks[0]); i++) {
+        struct iamp_question q;
+        struct iamp_answer want;
+        char err[256];
+        cr_assert_eq(t.ops->parse_question(&t, looks[i].text, &q, err, sizeof(err)), 0, "%s", err);
+        q.ctx = &c;
+        cr_assert(t.ops->valid_question(&t, &q), "%s", looks[i].text);
+        cr_assert(t.ops->primitive(&t, &q, &a), "%s is H's lookup", looks[i].text);
+        cr_assert(iamp_answer_valid(&t, &q, &a), "%s", looks[i].text);
+        iamp_task_truth(&t, &q, &want);
+        cr_assert(iamp_answer_equal(&a, &want));
+        cr_assert(iamp_task_correct(&t, &q, &a));
+        t.ops->format_answer(&t, &q, &a, text, sizeof(text));
+        cr_assert_str_eq(text, looks[i].answer, "%s", looks[i].text);
+        t.ops->format_question(&t, &q, text, sizeof(text));
+        cr_assert_str_eq(text, looks[i].text);
+    }
+    /* dist 0 -> 2 with the episode reading no facts: the step proposed is
+     * checked by the edge query. */
     unsigned char ep[512];
     struct iamp_question asks[IAMP_ASK_MAX];
+    struct iamp_answer sub[2];
     int n_asks;
-    struct iamp_question q = ask(&t, "dist", 0, 2, &c);
+    struct iamp_question q = ask(&t, "dist", 0, 2, NULL);
     t.ops->episode_start(&t, ep, &q);
     cr_assert_eq(t.ops->episode_step(&t, ep, NULL, 0, asks, &n_asks, &a), IAMP_EP_ASK);
-    cr_assert_eq(n_asks, 1);
-    cr_assert_eq(asks[0].type, 1, "asks the first step");
-    struct iamp_answer not_edge = {.len = 1, .tok = {4}};
-    cr_assert_eq(t.ops->episode_step(&t, ep, &not_edge, 1, asks, &n_asks, &a), IAMP_EP_DONE);
+    cr_assert(n_asks == 1 && asks[0].type == 1, "asks the first step");
+    struct iamp_answer four = {.len = 1, .tok = {4}};
+    cr_assert_eq(t.ops->episode_step(&t, ep, &four, 1, asks, &n_asks, &a), IAMP_EP_ASK);
+    cr_assert(n_asks == 1 && asks[0].type == 2 && asks[0].tok[0] == 0 && asks[0].tok[1] == 4,
+              "edge a=0 b=4");
+    asks[0].ctx = &c;
+    cr_assert(t.ops->primitive(&t, &asks[0], &sub[0]));
+    cr_assert_eq(t.ops->episode_step(&t, ep, sub, 1, asks, &n_asks, &a), IAMP_EP_DONE);
     t.ops->format_answer(&t, &q, &a, text, sizeof(text));
     cr_assert_str_eq(text, "unreachable", "a step that is not an edge leads nowhere");
-    /* step 0 -> 2: one distance per out-neighbour; garbage reads as
-     * unreachable. */
-    q = ask(&t, "step", 0, 2, &c);
+    struct iamp_answer none = {.len = 1, .tok = {16}};
+    t.ops->episode_start(&t, ep, &q);
+    (void)t.ops->episode_step(&t, ep, NULL, 0, asks, &n_asks, &a);
+    cr_assert_eq(t.ops->episode_step(&t, ep, &none, 1, asks, &n_asks, &a), IAMP_EP_DONE,
+                 "no first step: no edge query");
+    t.ops->format_answer(&t, &q, &a, text, sizeof(text));
+    cr_assert_str_eq(text, "unreachable");
+    /* step 0 -> 2: the neighbours, then one distance each; garbage reads
+     * as unreachable. */
+    q = ask(&t, "step", 0, 2, NULL);
     t.ops->episode_start(&t, ep, &q);
     cr_assert_eq(t.ops->episode_step(&t, ep, NULL, 0, asks, &n_asks, &a), IAMP_EP_ASK);
+    cr_assert(n_asks == 1 && asks[0].type == 3 && asks[0].tok[0] == 0, "nbrs a=0");
+    asks[0].ctx = &c;
+    cr_assert(t.ops->primitive(&t, &asks[0], &sub[0]));
+    cr_assert_eq(t.ops->episode_step(&t, ep, sub, 1, asks, &n_asks, &a), IAMP_EP_ASK);
     cr_assert_eq(n_asks, 2);
     cr_assert(asks[0].tok[0] == 1 && asks[1].tok[0] == 3, "out-neighbours in order");
-    struct iamp_answer sub[2] = {{.len = 1, .tok = {0}}, {.len = 1, .tok = {16 + 1 + 1}}};
+    sub[0] = (struct iamp_answer){.len = 1, .tok = {0}};
+    sub[1] = (struct iamp_answer){.len = 1, .tok = {16 + 1 + 1}};
     cr_assert_eq(t.ops->episode_step(&t, ep, sub, 2, asks, &n_asks, &a), IAMP_EP_DONE);
+    q.ctx = &c;
     t.ops->format_answer(&t, &q, &a, text, sizeof(text));
     cr_assert_str_eq(text, "3", "the neighbour with a distance");
     cr_assert(iamp_task_correct(&t, &q, &a), "3 also starts a shortest path");
     iamp_task_destroy(&t);
 }
 
+/* A learned overseer's transcripts fit up to degree=4. */
+Test(path, small_degrees_fit_a_learned_overseer, .timeout = 10)
+{
+    static const struct {
+        const char *spec;
+        int fits;
+    } cases[] = {{"path:n=6,dmax=2,degree=3", 1},
+                 {"path:n=16,dmax=12,degree=4", 1},
+                 {"path:n=16,dmax=12,degree=5", 0},
+                 {"path", 0}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct iamp_task t = make(cases[i].spec), tt;
+        char err[256] = "";
+        int rc = iamp_transcript_task(&tt, &t, err, sizeof(err));
+        cr_assert_eq(rc == 0, cases[i].fits, "%s: %s", cases[i].spec, err);
+        if (rc == 0)
+            iamp_task_destroy(&tt);
+        else
+            cr_assert(strstr(err, "do not fit"), "%s", err);
+        iamp_task_destroy(&t);
+    }
+}
+
+/* degree caps the drawn out-edges and a client's. */
+Test(path, degree_caps_out_edges, .timeout = 30)
+{
+    struct iamp_task t = make("path:n=12,dmax=11,degree=2");
+    struct iamp_rng r;
+    iamp_rng_seed(&r, 4, 0);
+    for (int i = 0; i < 200; i++) {
+        struct iamp_context c;
+        int deg[64] = {0};
+        char err[256];
+        t.ops->draw_context(&t, &r, 1, &c);
+        cr_assert_eq(iamp_task_check_context(&t, &c, err, sizeof(err)), 0, "%s", err);
+        for (int f = 0; f < c.n_facts; f++)
+            cr_assert_leq(++deg[c.tok[f][0]], 2);
+    }
+    struct iamp_context star = {.n_facts = 3, .fact_len = 2, .tok = {{0, 1}, {0, 2}, {0, 3}}};
+    char err[256] = "";
+    cr_assert_neq(iamp_task_check_context(&t, &star, err, sizeof(err)), 0);
+    cr_assert(strstr(err, "more than degree=2"), "%s", err);
+    iamp_task_destroy(&t);
+}
+
 Test(path, spec_is_canonical_and_unknown_parameters_are_refused, .timeout = 10)
 {
     struct iamp_task a = make("path"), b = make("path:n=64"), c = make("path:n=4");
-    cr_assert_str_eq(a.spec, "path:n=16,dmax=12");
-    cr_assert_str_eq(b.spec, "path:n=64,dmax=12");
-    cr_assert_str_eq(c.spec, "path:n=4,dmax=3");
-    cr_assert_eq(a.vocab, 16 + 12 + 3);
-    cr_assert_eq(a.max_asks, 8);
+    cr_assert_str_eq(a.spec, "path:n=16,dmax=12,degree=8");
+    cr_assert_str_eq(b.spec, "path:n=64,dmax=12,degree=8");
+    cr_assert_str_eq(c.spec, "path:n=4,dmax=3,degree=8");
+    cr_assert_eq(a.vocab, 16 + 12 + 5);
+    cr_assert_eq(a.max_asks, 9, "a first step: the neighbours, then a distance each");
+    cr_assert_eq(a.a_len, 9, "a neighbour list and its end");
+    cr_assert_eq(a.n_types, 4);
+    struct iamp_task d = make("path:n=6,dmax=2,degree=3");
+    cr_assert_eq(d.max_asks, 4);
+    struct iamp_task e = make("path:degree=1");
+    cr_assert_eq(e.max_asks, 3, "a distance: step, edge, dist");
+    iamp_task_destroy(&d);
+    iamp_task_destroy(&e);
     cr_assert_eq(b.facts_max, 128);
     cr_assert(iamp_task_has_contexts(&a));
     cr_assert(strstr(iamp_task_train_defaults(&a), "transformer"));
@@ -377,6 +481,8 @@ Test(path, spec_is_canonical_and_unknown_parameters_are_refused, .timeout = 10)
         {"path:n=65", "n=65"},
         {"path:dmax=0", "dmax=0"},
         {"path:dmax=65", "dmax=65"},
+        {"path:degree=0", "degree=0"},
+        {"path:degree=9", "degree=9"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct iamp_task t;
