@@ -167,6 +167,14 @@ static void make_question(int type, int a, int b, struct iamp_question *q)
     q->tok[1] = (uint16_t)b;
 }
 
+/* "nbrs a=A": one token. */
+static void make_nbrs_question(int a, struct iamp_question *q)
+{
+    make_question(TYPE_NBRS, a, 0, q);
+    q->tok[1] = 0;
+    q->len = 1;
+}
+
 static void make_answer(int tok, struct iamp_answer *a)
 {
     memset(a, 0, sizeof(*a));
@@ -460,8 +468,10 @@ static int path_parse(const struct iamp_task *t, const char *text, struct iamp_q
         snprintf(err, errlen, "question '%s': vertices are 0..%d", text, p->n - 1);
         return IAMP_ERANGE;
     }
-    make_question(TYPE_EDGE + ty, (int)v[0], ty == 0 ? (int)v[1] : 0, q);
-    q->len = (uint16_t)(ty == 0 ? 2 : 1);
+    if (ty == 0)
+        make_question(TYPE_EDGE, (int)v[0], (int)v[1], q);
+    else
+        make_nbrs_question((int)v[0], q);
     return 0;
 }
 
@@ -633,8 +643,7 @@ static int first_step(const struct path *p, struct path_episode *e,
                       int *n_asks, struct iamp_answer *out)
 {
     if (e->phase == 0) {
-        make_question(TYPE_NBRS, e->a, 0, &asks[0]);
-        asks[0].len = 1;
+        make_nbrs_question(e->a, &asks[0]);
         e->phase = 1;
         *n_asks = 1;
         return IAMP_EP_ASK;
