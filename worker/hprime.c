@@ -19,13 +19,41 @@
 /* H''s loss on H's new steps below which H is called at 0.1 per step of M
  * (0.01 below 0.01), and the curriculum may move on. */
 #define LEARNED_LOSS 0.1
+/* H''s loss is the mean token loss of the newest LOSS_WINDOW steps of H
+ * it was scored on (each when new), and is known at a level once
+ * LOSS_MIN_STEPS of them are that level's: until then H is called at
+ * rate 1 and the curriculum waits. One round's new steps are too few to
+ * tell (at rate 0.01, one H call in about 25 rounds): unionfind's H' had
+ * loss 1e-5 on them while it answered depth 2 for every depth-3 variable,
+ * a case it had seen in none of H's ~30 transcripts at that level. (The
+ * paper's code averages over about 3000 * rate transcripts; its runs call
+ * H tens of thousands of times, these a few hundred.) */
+#define LOSS_WINDOW 256
+#define LOSS_MIN_STEPS 128
+/* H''s action is doubtful when it is invalid or its probability (greedy,
+ * the whole action) is below DOUBT_P. While amplifying, H takes over a
+ * doubtful episode when the budget allows (take_over): its transcript
+ * holds a case H' does not know, where a random H call rarely lands (at
+ * rate 0.01 H is called once in about 25 rounds). A round in which at
+ * least DOUBT_SHARE of H''s episodes were doubtful puts the rate at 1,
+ * spends the budget on take-overs alone, and holds the curriculum: H'
+ * visibly does not know the round's questions, however low its loss on
+ * H's few new steps. Free to measure: no H call tells it. */
+#define DOUBT_P 0.5
+#define DOUBT_SHARE 0.01
+/* Subquestions an episode's history keeps for a take-over. */
+#define HIST_MAX 8
 
 struct ep {
-    uint64_t run;            /* the run it belongs to (0: none) */
-    int real;                /* H's own episode (an H call) */
-    int held_out;            /* its steps go to the held-out examples */
-    int broken;              /* its transcript outgrew the transcript task */
-    struct iamp_question tr; /* the transcript so far */
+    uint64_t run;                      /* the run it belongs to (0: none) */
+    int real;                          /* H's own episode (an H call) */
+    int held_out;                      /* its steps go to the held-out examples */
+    int broken;                        /* its transcript outgrew the transcript task */
+    int doubted;                       /* H''s action was doubtful at some step */
+    int n_hist;                        /* subquestions answered so far (> HIST_MAX: not all kept) */
+    struct iamp_question tr;           /* the transcript so far */
+    struct iamp_question hq[HIST_MAX]; /* the subquestions, in the order asked */
+    struct iamp_answer ha[HIST_MAX];   /* their answers */
 };
 
 /* A ring of the newest examples. */
@@ -46,6 +74,13 @@ struct iamp_hprime {
     struct ring train, held;
     struct ring fresh; /* steps recorded since the last round: scored before H' trains on them */
     double credit;     /* H calls the budget allows now */
+    int level;         /* the curriculum level the next round's questions are at (0: none yet) */
+    double win_nll[LOSS_WINDOW]; /* the newest scored steps: loss (nats) */
+    int win_tok[LOSS_WINDOW];    /* and tokens */
+    long win_n, win_next;
+    long level_steps;              /* steps scored at this level */
+    long round_eps, round_doubted; /* H''s episodes this round while amplifying, and doubtful */
+    int failing;                   /* the last round's doubtful share >= DOUBT_SHARE */
     int training;
     struct iamp_hprime_stats st;
     struct iamp_rng rng;
@@ -115,17 +150,33 @@ static void *state_of(struct iamp_hprime *h, uint64_t id)
     return h->states + (size_t)id * state_size(h);
 }
 
-/* Record H's action at ep's transcript: a training (or held-out) example. */
-static void record(struct iamp_hprime *h, const struct ep *ep, const struct iamp_h_call *c)
+/* Record H's action at transcript tr (asks[0, n), or n = 0 and the
+ * answer out): a training (or held-out) example. */
+static void record(struct iamp_hprime *h, int held_out, const struct iamp_question *tr,
+                   const struct iamp_question *asks, int n, const struct iamp_answer *out)
 {
     struct iamp_answer act;
-    if (ep->broken ||
-        iamp_transcript_action(tt_of(h), c->asks, c->status == IAMP_EP_ASK ? c->n_asks : 0, &c->out,
-                               &act))
+    if (iamp_transcript_action(tt_of(h), asks, n, out, &act))
         return;
-    ring_add(ep->held_out ? &h->held : &h->train, &ep->tr, &act);
-    ring_add(&h->fresh, &ep->tr, &act);
+    ring_add(held_out ? &h->held : &h->train, tr, &act);
+    ring_add(&h->fresh, tr, &act);
     h->st.examples++;
+}
+
+static int same_question(const struct iamp_question *a, const struct iamp_question *b)
+{
+    return a->type == b->type && a->len == b->len &&
+           !memcmp(a->tok, b->tok, (size_t)a->len * sizeof(a->tok[0]));
+}
+
+/* Keep the subquestions c's step got answered in ep's history. */
+static void remember(struct ep *ep, const struct iamp_h_call *c)
+{
+    for (int k = 0; k < c->n_answers; k++, ep->n_hist++)
+        if (ep->n_hist < HIST_MAX) {
+            ep->hq[ep->n_hist] = c->asked[k];
+            ep->ha[ep->n_hist] = c->answers[k];
+        }
 }
 
 /* One step of H's own episode. */
@@ -138,8 +189,69 @@ static int h_step(struct iamp_hprime *h, struct ep *ep, struct iamp_h_call *c)
         return IAMP_ESTATE;
     for (int k = 0; c->status == IAMP_EP_ASK && k < c->n_asks; k++)
         c->asks[k].ctx = c->q->ctx;
-    record(h, ep, c);
+    if (!ep->broken)
+        record(h, ep->held_out, &ep->tr, c->asks, c->status == IAMP_EP_ASK ? c->n_asks : 0,
+               &c->out);
     return 0;
+}
+
+/* H takes over episode ep at call c, where H''s action was doubtful: H's
+ * own episode from the start, fed the answers ep got while H asks what H'
+ * asked, until H answers or asks something new — its action in this
+ * call. Every step of it is an H' example. A dry run first (commit 0):
+ * 1 when H can take over, 0 when not (ep's history is not all kept, or
+ * H's new asks would pass max_asks with H''s), with nothing changed. */
+static int replay(struct iamp_hprime *h, struct ep *ep, struct iamp_h_call *c, int commit)
+{
+    const struct iamp_task *b = &h->base;
+    if (ep->n_hist > HIST_MAX || ep->broken)
+        return 0;
+    void *st = state_of(h, c->episode);
+    struct iamp_question tr, asks[IAMP_ASK_MAX];
+    iamp_transcript_begin(tt_of(h), c->q, &tr);
+    b->ops->episode_start(b, st, c->q);
+    int pos = 0, n_ans = 0, held = h->st.h_calls % HELD_OUT_EVERY == 0;
+    for (;;) {
+        int n = 0;
+        struct iamp_answer out;
+        int status =
+            b->ops->episode_step(b, st, n_ans ? &ep->ha[pos - n_ans] : NULL, n_ans, asks, &n, &out);
+        if (status != IAMP_EP_ASK && status != IAMP_EP_DONE)
+            return 0;
+        if (status == IAMP_EP_DONE)
+            n = 0;
+        for (int k = 0; k < n; k++)
+            asks[k].ctx = c->q->ctx;
+        if (commit)
+            record(h, held, &tr, asks, n, &out);
+        if (status == IAMP_EP_DONE) {
+            if (commit) {
+                c->out = out;
+                c->status = IAMP_EP_DONE;
+            }
+            return 1;
+        }
+        int again = pos + n <= ep->n_hist;
+        for (int k = 0; again && k < n; k++)
+            again = same_question(&asks[k], &ep->hq[pos + k]);
+        if (!again) { /* H asks something new: its step in this call */
+            if (b->max_asks > 0 && c->n_asked + n > b->max_asks)
+                return 0;
+            if (commit) {
+                memcpy(c->asks, asks, (size_t)n * sizeof(asks[0]));
+                c->n_asks = n;
+                c->status = IAMP_EP_ASK;
+                ep->tr = tr;
+                ep->n_hist = pos;
+                ep->held_out = held;
+            }
+            return 1;
+        }
+        if (iamp_transcript_add(tt_of(h), &tr, &ep->hq[pos], &ep->ha[pos], n))
+            return 0;
+        pos += n;
+        n_ans = n;
+    }
 }
 
 /* An episode H' got wrong: the first answer of the question's space. */
@@ -160,28 +272,55 @@ static void fallback(struct iamp_hprime *h, struct iamp_h_call *c)
     h->st.invalid++;
 }
 
-/* H''s action for call c: a valid step or answer, else the fallback. */
-static void take_action(struct iamp_hprime *h, struct iamp_h_call *c, const struct iamp_answer *act)
+/* A doubtful action of H' at ep's call c (see DOUBT_P): while amplifying,
+ * counted, and H takes the episode over when the budget allows. 1 when
+ * it did. */
+static int doubt(struct iamp_hprime *h, struct ep *ep, struct iamp_h_call *c)
+{
+    if (!h->training)
+        return 0;
+    if (!ep->doubted) {
+        h->round_doubted++;
+        h->st.doubted++;
+    }
+    ep->doubted = 1;
+    if (h->credit < 1.0 || !replay(h, ep, c, 0))
+        return 0;
+    h->credit -= 1.0;
+    h->st.h_calls++;
+    h->st.takeovers++;
+    ep->real = 1;
+    replay(h, ep, c, 1);
+    return 1;
+}
+
+/* H''s action for call c (its log-probability logp): a valid step or
+ * answer, else the fallback; H's own where H' is in doubt and the budget
+ * allows. */
+static void take_action(struct iamp_hprime *h, struct iamp_h_call *c, const struct iamp_answer *act,
+                        double logp)
 {
     const struct iamp_task *b = &h->base;
+    struct ep *ep = &h->eps[c->episode];
     int n = 0;
     int st = iamp_transcript_read(tt_of(h), act, c->asks, &n, &c->out);
-    if (st == IAMP_EP_DONE && iamp_answer_valid(b, c->q, &c->out)) {
-        c->status = st;
+    int ok = st == IAMP_EP_DONE && iamp_answer_valid(b, c->q, &c->out);
+    if (st == IAMP_EP_ASK) {
+        ok = b->max_asks <= 0 || c->n_asked + n <= b->max_asks;
+        for (int k = 0; ok && k < n; k++) {
+            struct iamp_question *q = &c->asks[k];
+            q->ctx = c->q->ctx; /* the episode's facts: validity may depend on them */
+            ok = q->type < b->n_types && q->len <= b->q_len && b->ops->valid_question(b, q);
+        }
+    }
+    if ((!ok || logp < log(DOUBT_P)) && doubt(h, ep, c))
         return;
-    }
-    int ok = st == IAMP_EP_ASK && (b->max_asks <= 0 || c->n_asked + n <= b->max_asks);
-    for (int k = 0; ok && k < n; k++) {
-        struct iamp_question *q = &c->asks[k];
-        q->ctx = c->q->ctx; /* the episode's facts: validity may depend on them */
-        ok = q->type < b->n_types && q->len <= b->q_len && b->ops->valid_question(b, q);
-    }
     if (!ok) {
         fallback(h, c);
         return;
     }
-    c->status = IAMP_EP_ASK;
-    c->n_asks = n;
+    c->status = st;
+    c->n_asks = st == IAMP_EP_ASK ? n : 0;
 }
 
 /* ------------------------------------------------------------ the batched ops */
@@ -220,7 +359,7 @@ static int hp_batch(const struct iamp_task *t, uint64_t run, struct iamp_h_call 
             memset(ep, 0, sizeof(*ep));
             ep->run = run;
             iamp_transcript_begin(tt_of(h), c->q, &ep->tr);
-            if (h->training && h->credit >= 1.0) {
+            if (h->training && h->credit >= 1.0 && !h->failing) {
                 h->credit -= 1.0;
                 ep->real = 1;
                 ep->held_out = h->st.h_calls % HELD_OUT_EVERY == 0;
@@ -228,35 +367,45 @@ static int hp_batch(const struct iamp_task *t, uint64_t run, struct iamp_h_call 
                 b->ops->episode_start(b, state_of(h, c->episode), c->q);
             } else {
                 h->st.hprime_episodes++;
+                h->round_eps += h->training;
             }
         } else {
             if (ep->run != run)
                 rc = IAMP_ESTATE;
             else if (iamp_transcript_add(tt_of(h), &ep->tr, c->asked, c->answers, c->n_answers))
                 ep->broken = 1;
+            else if (!ep->real)
+                remember(ep, c);
         }
         if (!rc && ep->real)
             rc = h_step(h, ep, c);
-        else if (!rc && ep->broken)
-            fallback(h, c);
-        else if (!rc)
+        else if (!rc && ep->broken) {
+            if (!doubt(h, ep, c))
+                fallback(h, c);
+        } else if (!rc)
             need[n_need++] = i;
     }
     struct iamp_question *qs = NULL;
     struct iamp_answer *acts = NULL;
+    double *logp = NULL;
     if (!rc && n_need) {
         qs = malloc((size_t)n_need * sizeof(*qs));
         acts = malloc((size_t)n_need * sizeof(*acts));
-        rc = qs && acts ? 0 : IAMP_ENOMEM;
+        logp = calloc((size_t)n_need, sizeof(*logp));
+        rc = qs && acts && logp ? 0 : IAMP_ENOMEM;
         for (int k = 0; !rc && k < n_need; k++)
             qs[k] = h->eps[calls[need[k]].episode].tr;
         if (!rc)
             rc = iamp_session_answer(&h->hs, qs, n_need, acts);
+        /* how sure H' is: only while amplifying (a doubt may call H) */
+        if (!rc && h->training)
+            rc = iamp_policy_logprob(&h->hs.model, tt_of(h), qs, acts, n_need, logp);
         for (int k = 0; !rc && k < n_need; k++)
-            take_action(h, &calls[need[k]], &acts[k]);
+            take_action(h, &calls[need[k]], &acts[k], logp[k]);
     }
     free(qs);
     free(acts);
+    free(logp);
     free(need);
     return rc;
 }
@@ -318,11 +467,13 @@ static int hp_score(struct iamp_hprime *h)
     if (!rc)
         rc = iamp_session_answer(&h->hs, qs, (int)n, got);
     if (!rc) {
-        double nll = 0;
-        long toks = 0, asks = 0, ask_ok = 0, answers = 0, answer_ok = 0;
+        long asks = 0, ask_ok = 0, answers = 0, answer_ok = 0;
         for (long k = 0; k < n; k++) {
-            nll -= logp[k];
-            toks += want[k].len;
+            h->win_nll[h->win_next] = -logp[k];
+            h->win_tok[h->win_next] = want[k].len;
+            h->win_next = (h->win_next + 1) % LOSS_WINDOW;
+            if (h->win_n < LOSS_WINDOW)
+                h->win_n++;
             int ok = iamp_answer_equal(&want[k], &got[k]);
             if (iamp_transcript_asks(tt_of(h), &want[k])) {
                 asks++;
@@ -331,6 +482,13 @@ static int hp_score(struct iamp_hprime *h)
                 answers++;
                 answer_ok += ok;
             }
+        }
+        h->level_steps += n;
+        double nll = 0;
+        long toks = 0;
+        for (long k = 0; k < h->win_n; k++) {
+            nll += h->win_nll[k];
+            toks += h->win_tok[k];
         }
         h->st.loss = toks ? nll / (double)toks : NAN;
         h->st.ask_accuracy = asks ? (double)ask_ok / (double)asks : NAN;
@@ -343,12 +501,26 @@ static int hp_score(struct iamp_hprime *h)
     return rc;
 }
 
-int iamp_hprime_round(struct iamp_hprime *h, long m_steps)
+int iamp_hprime_round(struct iamp_hprime *h, long m_steps, int level)
 {
+    /* A new level: its questions are new to H', and H''s loss on the last
+     * level's steps says nothing of them (at unionfind's level 1 every
+     * subquestion's depth is 0, and H' never saw H add 1 to 1 or 2), so
+     * H is called as at the start until H''s loss is known there. This
+     * round's steps are still the old level's. */
+    int changed = h->level && level != h->level;
+    h->level = level;
+    h->failing = h->round_eps && (double)h->round_doubted >= DOUBT_SHARE * (double)h->round_eps;
+    h->round_eps = h->round_doubted = 0;
     double loss = h->st.loss;
-    double rate = (isnan(loss) || loss >= LEARNED_LOSS) ? 1.0 : loss >= 0.01 ? 0.1 : 0.01;
+    int known = !changed && h->level_steps >= LOSS_MIN_STEPS;
+    double rate = (!known || h->failing || isnan(loss) || loss >= LEARNED_LOSS) ? 1.0
+                  : loss >= 0.01                                                ? 0.1
+                                                                                : 0.01;
     h->credit += rate * (double)m_steps;
     int rc = hp_score(h);
+    if (changed)
+        h->win_n = h->win_next = h->level_steps = 0;
     return rc ? rc : hp_fit(h);
 }
 
@@ -442,7 +614,11 @@ const struct iamp_task *iamp_hprime_base(const struct iamp_hprime *h)
 
 int iamp_hprime_ready(const struct iamp_hprime *h)
 {
+    if (h->failing) /* H' in doubt */
+        return 0;
     if (isnan(h->st.loss)) /* no H' steps scored yet: only while H has not been called */
         return h->st.h_calls == 0;
+    if (h->level_steps < LOSS_MIN_STEPS) /* its loss at this level not known yet */
+        return 0;
     return h->st.loss < LEARNED_LOSS;
 }

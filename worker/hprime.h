@@ -18,13 +18,21 @@
  * budget, as in the
  * paper's code: `first` calls at the start, then per distillation step of
  * M a rate by H''s held-out loss: 1 while it is >= 0.1, 0.1 while >= 0.01,
- * then 0.01. iamp_hprime_round takes H''s Adam steps of a round and
- * refreshes its held-out figures.
+ * then 0.01. The loss is the mean over H's newest 256 steps, each scored
+ * when new, and counts at a level once 128 of them are that level's: the
+ * rate is 1 until then, at the start and whenever the curriculum moves on.
+ * H''s action is in doubt when it is invalid or less likely than 1/2:
+ * while amplifying, H takes a doubtful episode over when the budget
+ * allows (its own episode, replaying the subquestions H' had asked while
+ * they are what H asks), and a round in which at least 1/100 of H''s
+ * episodes were in doubt puts the rate at 1 for the next, spent on
+ * take-overs alone. iamp_hprime_round takes H''s Adam steps of a round
+ * and refreshes its held-out figures.
  *
  * An action of H' that does not read back (tasks/transcript.h) or does not
  * make valid subquestions for the task or a valid answer counts as
- * invalid; its episode answers the first answer of the question's answer
- * space (a wrong target, as any error of H' is).
+ * invalid; unless H takes the episode over, it answers the first answer
+ * of the question's answer space (a wrong target, as any error of H' is).
  *
  * Deterministic: which episodes are H's is fixed by the order the engine
  * asks them in and the budget, H''s answers are greedy, its minibatches
@@ -59,6 +67,8 @@ struct iamp_hprime_stats {
     long h_calls;           /* H's episodes so far (H calls) */
     long hprime_episodes;   /* H''s episodes so far (training and evaluation) */
     long invalid;           /* of them, actions that were not valid */
+    long doubted;           /* of them while amplifying, episodes H' was in doubt at a step */
+    long takeovers;         /* of the H calls, episodes H took over from a doubtful H' */
     long examples;          /* transcript steps seen (training + held out) */
     double loss;            /* held-out mean token loss (NAN: none yet) */
     double ask_accuracy;    /* held-out steps that ask: H''s action is H's */
@@ -76,12 +86,16 @@ void iamp_hprime_free(struct iamp_hprime *h, struct iamp_session *s);
 
 /* 1 while the trainer amplifies a round's questions (H may be called). */
 void iamp_hprime_training(struct iamp_hprime *h, int on);
-/* After a round with m_steps distillation steps of M: the budget grows,
- * H' takes its steps, the held-out figures are refreshed. */
-IAMP_WUR int iamp_hprime_round(struct iamp_hprime *h, long m_steps);
+/* After a round with m_steps distillation steps of M, the next round's
+ * questions at curriculum level `level`: the budget grows, H' takes its
+ * steps, the held-out figures are refreshed. A level other than the last
+ * round's puts the rate back at 1 until H''s loss is measured on H's steps
+ * there. */
+IAMP_WUR int iamp_hprime_round(struct iamp_hprime *h, long m_steps, int level);
 void iamp_hprime_get_stats(const struct iamp_hprime *h, struct iamp_hprime_stats *st);
-/* 1 while H''s loss on H's new steps is below 0.1 (the rate falls from
- * 1), or H has not been called yet (every question so far a lookup):
+/* 1 while H''s loss on H's new steps at this level is known and below
+ * 0.1 (the rate falls from 1) and the last round's doubts were under
+ * 1/100, or H has not been called yet (every question so far a lookup):
  * otherwise H''s answers are mostly wrong, and M agreeing with them (both
  * start at the fallback answers) must not move the curriculum on. */
 int iamp_hprime_ready(const struct iamp_hprime *h);

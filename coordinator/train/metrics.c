@@ -87,6 +87,8 @@ int iamp_metrics_fields(const struct iamp_task *t, const struct iamp_round_stats
     if (st->has_hprime) {
         add(out, &n, "hprime_episodes", (double)st->hp.hprime_episodes, 1);
         add(out, &n, "hprime_invalid", (double)st->hp.invalid, 1);
+        add(out, &n, "hprime_doubted", (double)st->hp.doubted, 1);
+        add(out, &n, "hprime_takeovers", (double)st->hp.takeovers, 1);
         add(out, &n, "hprime_loss", st->hp.loss, 0);
         add(out, &n, "hprime_ask_accuracy", st->hp.ask_accuracy, 0);
         add(out, &n, "hprime_answer_accuracy", st->hp.answer_accuracy, 0);

@@ -38,7 +38,7 @@
  * accuracy_by_depth/<d>..., amplified_accuracy_by_depth/<d>..., approval,
  * reward, entropy, kl, value_error, h_calls, labels, hprime_..., seconds,
  * round_seconds. */
-#define IAMP_METRICS_FIELDS_MAX (24 + IAMP_TYPES_MAX + IAMP_METRICS_MAX + 2 * IAMP_EVAL_DEPTHS)
+#define IAMP_METRICS_FIELDS_MAX (26 + IAMP_TYPES_MAX + IAMP_METRICS_MAX + 2 * IAMP_EVAL_DEPTHS)
 struct iamp_metrics_field {
     char name[64];
     double value;   /* NAN: null */

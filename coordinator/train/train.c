@@ -299,7 +299,7 @@ int iamp_trainer_step(struct iamp_trainer *tr, struct iamp_round_stats *st)
         long steps = ((long)n * (tr->opts.cfg.epochs ? tr->opts.cfg.epochs : 1) +
                       (long)tr->opts.cfg.batch - 1) /
                      (long)tr->opts.cfg.batch;
-        rc = iamp_hprime_round(tr->opts.hprime, steps);
+        rc = iamp_hprime_round(tr->opts.hprime, steps, tr->cur.level);
     }
     phase_end(tr, IAMP_PHASE_FIT, &tp);
     if (!rc)

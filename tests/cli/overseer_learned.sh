@@ -38,6 +38,25 @@ for a, b, c in zip([{"hprime_loss": None}] + rows, rows, rows[1:]):
                  % (c["round"], c["difficulty"], b["h_calls"], a["hprime_loss"]))
 sys.exit(0 if rows[-1]["difficulty"] > rows[0]["difficulty"] else "the curriculum never moved")
 PY
+# H''s loss counts at a level only once 128 of H's steps there were scored
+# (permpow's episodes take at most 4 steps: 32 H calls), so between two
+# moves of the curriculum H is called at least 32 times (once it is called
+# at all); doubts and
+# take-overs are counted, a take-over is an H call
+/usr/bin/python3 - "$TMP/l.jsonl" <<'PY' || fail "IA with H': the budget rules"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+last = 0  # H calls when the level last moved (the run's start)
+for b, c in zip(rows, rows[1:]):
+    if c["difficulty"] != b["difficulty"] and b["h_calls"]:  # (0: all lookups so far)
+        if b["h_calls"] - last < 32:
+            sys.exit("round %d: level %d after %d H calls at the last level"
+                     % (c["round"], c["difficulty"], b["h_calls"] - last))
+        last = b["h_calls"]
+r = rows[-1]
+if not (0 <= r["hprime_takeovers"] <= r["h_calls"] and r["hprime_doubted"] >= r["hprime_takeovers"]):
+    sys.exit("doubts %d, take-overs %d, H calls %d" % (r["hprime_doubted"], r["hprime_takeovers"], r["h_calls"]))
+PY
 # decomposition depths are H's, not H''s (H' knows nothing when they are measured)
 grep -q '"accuracy_by_depth":{"0":[^}]*"3":' "$TMP/l.jsonl" ||
     fail "IA with H': accuracy by depth lacks depths 1..3: $(tail -n 1 "$TMP/l.jsonl")"
