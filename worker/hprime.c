@@ -30,24 +30,39 @@
  * H tens of thousands of times, these a few hundred.) */
 #define LOSS_WINDOW 256
 #define LOSS_MIN_STEPS 128
-/* H''s action is doubtful when it is invalid or its probability (greedy,
- * the whole action) is below DOUBT_P. While amplifying, H takes over a
- * doubtful episode when the budget allows (take_over): its transcript
- * holds a case H' does not know, where a random H call rarely lands (at
- * rate 0.01 H is called once in about 25 rounds). A round in which at
- * least DOUBT_SHARE of H''s episodes were doubtful puts the rate at 1,
+/* H''s action is doubtful when it is invalid, or its probability (greedy,
+ * the whole action) is below DOUBT_P, or its transcript is novel
+ * (NOVEL_MIN). While amplifying, H takes over a doubtful episode when the
+ * budget allows (take_over): its transcript holds a case H' does not
+ * know, where a random H call rarely lands (at rate 0.01 H is called once
+ * in about 25 rounds). A round in which at least DOUBT_SHARE of H''s
+ * episodes, and at least DOUBT_MIN, were doubtful puts the rate at 1,
  * spends the budget on take-overs alone, and holds the curriculum: H'
  * visibly does not know the round's questions, however low its loss on
- * H's few new steps. Free to measure: no H call tells it. */
+ * H's few new steps. Free to measure: no H call tells it. DOUBT_MIN: one
+ * doubtful episode among path's ~110 a round is not a share, and put the
+ * rate at 1 every other round. */
 #define DOUBT_P 0.5
 #define DOUBT_SHARE 0.01
+#define DOUBT_MIN 3
+/* A transcript is novel when it holds a token, in its role (the main
+ * question of a type, a subquestion of a type, a subanswer), that H's
+ * training steps (transcripts and actions) held fewer than NOVEL_MIN
+ * times: however sure H' is, it has hardly seen the case. Wildcard's H'
+ * summed a subanswer of +-4 (1 in 8 of a 3-star question's subanswers, a
+ * handful in H's transcripts) confidently wrong: one in five of the last
+ * level's top questions. Not the action's own tokens: permpow's answers
+ * copy a subanswer, and each of its 8 values is an answer in only ~1/8 of
+ * H's few episodes (under NOVEL_MIN for hundreds of rounds), where H'
+ * copies it right. */
+#define NOVEL_MIN 32
 /* Subquestions an episode's history keeps for a take-over. */
 #define HIST_MAX 8
 
 struct ep {
     uint64_t run;                      /* the run it belongs to (0: none) */
     int real;                          /* H's own episode (an H call) */
-    int held_out;                      /* its steps go to the held-out examples */
+    int dest;                          /* where its steps go (STEP_*) */
     int broken;                        /* its transcript outgrew the transcript task */
     int doubted;                       /* H''s action was doubtful at some step */
     int n_hist;                        /* subquestions answered so far (> HIST_MAX: not all kept) */
@@ -80,7 +95,9 @@ struct iamp_hprime {
     long win_n, win_next;
     long level_steps;              /* steps scored at this level */
     long round_eps, round_doubted; /* H''s episodes this round while amplifying, and doubtful */
-    int failing;                   /* the last round's doubtful share >= DOUBT_SHARE */
+    long *seen;                    /* (n_roles, base.vocab) tokens of H's training steps, by role */
+    int n_roles;
+    int failing; /* the last round's doubts >= DOUBT_SHARE of its episodes, and DOUBT_MIN */
     int training;
     struct iamp_hprime_stats st;
     struct iamp_rng rng;
@@ -150,16 +167,60 @@ static void *state_of(struct iamp_hprime *h, uint64_t id)
     return h->states + (size_t)id * state_size(h);
 }
 
+/* The role of the base tokens after marker v of a transcript or an action
+ * (tasks/transcript.h: MAIN_t, ASK_t, SUBA and ANSWER start one), or -1
+ * (END). */
+static int role_of(const struct iamp_hprime *h, int v)
+{
+    int V = h->base.vocab;
+    return v >= V && v - V < h->n_roles ? v - V : -1;
+}
+
+/* Add (add = 1) the base tokens of tok[0, n) to the tokens seen by role,
+ * or (add = 0) 1 when one of them was seen fewer than NOVEL_MIN times. */
+static int tally(struct iamp_hprime *h, const uint16_t *tok, int n, int add)
+{
+    int V = h->base.vocab, role = -1;
+    for (int k = 0; k < n; k++) {
+        int v = tok[k];
+        if (v >= V) {
+            role = role_of(h, v);
+            continue;
+        }
+        if (role < 0)
+            continue;
+        long *c = &h->seen[(size_t)role * (size_t)V + (size_t)v];
+        if (add)
+            (*c)++;
+        else if (*c < NOVEL_MIN)
+            return 1;
+    }
+    return 0;
+}
+
+/* Where the steps of H's episodes go: a training example, scored first
+ * (H''s loss, the rate); a held-out one, scored, never trained on; or,
+ * for a take-over, a training example alone: its episode is one H' was in
+ * doubt on, not a random one, and scoring it would put H''s loss, and the
+ * rate, up by the very cases the take-overs are there to teach (path's
+ * H' hovered at 0.1 on them and called H at 1 a step every few rounds). */
+enum { STEP_TRAIN, STEP_HELD_OUT, STEP_TAKEN };
+
 /* Record H's action at transcript tr (asks[0, n), or n = 0 and the
- * answer out): a training (or held-out) example. */
-static void record(struct iamp_hprime *h, int held_out, const struct iamp_question *tr,
+ * answer out) as an example, where dest says. */
+static void record(struct iamp_hprime *h, int dest, const struct iamp_question *tr,
                    const struct iamp_question *asks, int n, const struct iamp_answer *out)
 {
     struct iamp_answer act;
     if (iamp_transcript_action(tt_of(h), asks, n, out, &act))
         return;
-    ring_add(held_out ? &h->held : &h->train, tr, &act);
-    ring_add(&h->fresh, tr, &act);
+    ring_add(dest == STEP_HELD_OUT ? &h->held : &h->train, tr, &act);
+    if (dest != STEP_TAKEN)
+        ring_add(&h->fresh, tr, &act);
+    if (dest != STEP_HELD_OUT) {
+        tally(h, tr->tok, tr->len, 1);
+        tally(h, act.tok, act.len, 1);
+    }
     h->st.examples++;
 }
 
@@ -190,17 +251,17 @@ static int h_step(struct iamp_hprime *h, struct ep *ep, struct iamp_h_call *c)
     for (int k = 0; c->status == IAMP_EP_ASK && k < c->n_asks; k++)
         c->asks[k].ctx = c->q->ctx;
     if (!ep->broken)
-        record(h, ep->held_out, &ep->tr, c->asks, c->status == IAMP_EP_ASK ? c->n_asks : 0,
-               &c->out);
+        record(h, ep->dest, &ep->tr, c->asks, c->status == IAMP_EP_ASK ? c->n_asks : 0, &c->out);
     return 0;
 }
 
 /* H takes over episode ep at call c, where H''s action was doubtful: H's
  * own episode from the start, fed the answers ep got while H asks what H'
  * asked, until H answers or asks something new — its action in this
- * call. Every step of it is an H' example. A dry run first (commit 0):
- * 1 when H can take over, 0 when not (ep's history is not all kept, or
- * H's new asks would pass max_asks with H''s), with nothing changed. */
+ * call. Every step of it is an H' training example (STEP_TAKEN). A dry
+ * run first (commit 0): 1 when H can take over, 0 when not (ep's history
+ * is not all kept, or H's new asks would pass max_asks with H''s), with
+ * nothing changed. */
 static int replay(struct iamp_hprime *h, struct ep *ep, struct iamp_h_call *c, int commit)
 {
     const struct iamp_task *b = &h->base;
@@ -210,7 +271,7 @@ static int replay(struct iamp_hprime *h, struct ep *ep, struct iamp_h_call *c, i
     struct iamp_question tr, asks[IAMP_ASK_MAX];
     iamp_transcript_begin(tt_of(h), c->q, &tr);
     b->ops->episode_start(b, st, c->q);
-    int pos = 0, n_ans = 0, held = h->st.h_calls % HELD_OUT_EVERY == 0;
+    int pos = 0, n_ans = 0;
     for (;;) {
         int n = 0;
         struct iamp_answer out;
@@ -223,7 +284,7 @@ static int replay(struct iamp_hprime *h, struct ep *ep, struct iamp_h_call *c, i
         for (int k = 0; k < n; k++)
             asks[k].ctx = c->q->ctx;
         if (commit)
-            record(h, held, &tr, asks, n, &out);
+            record(h, STEP_TAKEN, &tr, asks, n, &out);
         if (status == IAMP_EP_DONE) {
             if (commit) {
                 c->out = out;
@@ -243,7 +304,7 @@ static int replay(struct iamp_hprime *h, struct ep *ep, struct iamp_h_call *c, i
                 c->status = IAMP_EP_ASK;
                 ep->tr = tr;
                 ep->n_hist = pos;
-                ep->held_out = held;
+                ep->dest = STEP_TAKEN;
             }
             return 1;
         }
@@ -294,6 +355,13 @@ static int doubt(struct iamp_hprime *h, struct ep *ep, struct iamp_h_call *c)
     return 1;
 }
 
+/* 1 when H' has hardly seen a token of transcript tr in its role
+ * (NOVEL_MIN); only while amplifying. */
+static int novel(struct iamp_hprime *h, const struct iamp_question *tr)
+{
+    return h->training && tally(h, tr->tok, tr->len, 0);
+}
+
 /* H''s action for call c (its log-probability logp): a valid step or
  * answer, else the fallback; H's own where H' is in doubt and the budget
  * allows. */
@@ -313,7 +381,7 @@ static void take_action(struct iamp_hprime *h, struct iamp_h_call *c, const stru
             ok = q->type < b->n_types && q->len <= b->q_len && b->ops->valid_question(b, q);
         }
     }
-    if ((!ok || logp < log(DOUBT_P)) && doubt(h, ep, c))
+    if ((!ok || logp < log(DOUBT_P) || novel(h, &ep->tr)) && doubt(h, ep, c))
         return;
     if (!ok) {
         fallback(h, c);
@@ -362,7 +430,7 @@ static int hp_batch(const struct iamp_task *t, uint64_t run, struct iamp_h_call 
             if (h->training && h->credit >= 1.0 && !h->failing) {
                 h->credit -= 1.0;
                 ep->real = 1;
-                ep->held_out = h->st.h_calls % HELD_OUT_EVERY == 0;
+                ep->dest = h->st.h_calls % HELD_OUT_EVERY == 0 ? STEP_HELD_OUT : STEP_TRAIN;
                 h->st.h_calls++;
                 b->ops->episode_start(b, state_of(h, c->episode), c->q);
             } else {
@@ -510,7 +578,8 @@ int iamp_hprime_round(struct iamp_hprime *h, long m_steps, int level)
      * round's steps are still the old level's. */
     int changed = h->level && level != h->level;
     h->level = level;
-    h->failing = h->round_eps && (double)h->round_doubted >= DOUBT_SHARE * (double)h->round_eps;
+    h->failing = h->round_doubted >= DOUBT_MIN &&
+                 (double)h->round_doubted >= DOUBT_SHARE * (double)h->round_eps;
     h->round_eps = h->round_doubted = 0;
     double loss = h->st.loss;
     int known = !changed && h->level_steps >= LOSS_MIN_STEPS;
@@ -544,6 +613,7 @@ static void hp_release(struct iamp_hprime *h)
     free(h->train.ex);
     free(h->held.ex);
     free(h->fresh.ex);
+    free(h->seen);
     free(h);
 }
 
@@ -581,6 +651,11 @@ int iamp_hprime_install(struct iamp_session *s, const struct iamp_hprime_opts *o
         rc = ring_init(&h->held, o->buffer / HELD_OUT_EVERY);
     if (!rc)
         rc = ring_init(&h->fresh, HELD_OUT_SCORED);
+    if (!rc) { /* MAIN_t, ASK_t for T types, SUBA, ANSWER */
+        h->n_roles = 2 * t->n_types + 2;
+        h->seen = calloc((size_t)h->n_roles * (size_t)t->vocab, sizeof(*h->seen));
+        rc = h->seen ? 0 : IAMP_ENOMEM;
+    }
     if (rc) {
         if (rc == IAMP_ENOMEM)
             snprintf(err, errlen, "--overseer learned: out of memory");

@@ -15,19 +15,24 @@
  * which are H's own: each of them is an H call, and its transcript's steps
  * become H' training examples (one in ten held out, never trained on).
  * H''s loss is measured on H's new steps before it trains on them. The
- * budget, as in the
- * paper's code: `first` calls at the start, then per distillation step of
- * M a rate by H''s held-out loss: 1 while it is >= 0.1, 0.1 while >= 0.01,
- * then 0.01. The loss is the mean over H's newest 256 steps, each scored
- * when new, and counts at a level once 128 of them are that level's: the
- * rate is 1 until then, at the start and whenever the curriculum moves on.
- * H''s action is in doubt when it is invalid or less likely than 1/2:
- * while amplifying, H takes a doubtful episode over when the budget
- * allows (its own episode, replaying the subquestions H' had asked while
- * they are what H asks), and a round in which at least 1/100 of H''s
- * episodes were in doubt puts the rate at 1 for the next, spent on
- * take-overs alone. iamp_hprime_round takes H''s Adam steps of a round
- * and refreshes its held-out figures.
+ * budget, as in the paper's code: `first` calls at the start, then per
+ * distillation step of M a rate by H''s held-out loss: 1 while it is
+ * >= 0.1, 0.1 while >= 0.01, then 0.01. The loss is the mean over H's
+ * newest 256 steps, each scored when new, and counts at a level once 128
+ * of them are that level's: the rate is 1 until then, at the start and
+ * whenever the curriculum moves on.
+ *
+ * H''s action is in doubt when it is invalid, or less likely than 1/2, or
+ * its transcript holds a token, in its role (main question, subquestion,
+ * subanswer), that H's training steps held fewer than 32 times (H' has
+ * hardly seen the case, however sure it is). While amplifying, H takes a
+ * doubtful episode over when the budget allows (its own episode,
+ * replaying the subquestions H' had asked while they are what H asks):
+ * an H call whose steps H' trains on but is not scored on (they are the
+ * cases it doubted, not a random sample). A round in which at least 1/100
+ * of H''s episodes, and at least 3, were in doubt puts the rate at 1 for
+ * the next, spent on take-overs alone. iamp_hprime_round takes H''s Adam
+ * steps of a round and refreshes its held-out figures.
  *
  * An action of H' that does not read back (tasks/transcript.h) or does not
  * make valid subquestions for the task or a valid answer counts as
