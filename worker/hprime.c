@@ -168,8 +168,8 @@ static void *state_of(struct iamp_hprime *h, uint64_t id)
 }
 
 /* The role of the base tokens after marker v of a transcript or an action
- * (tasks/transcript.h: MAIN_t, ASK_t, SUBA and ANSWER start one), or -1
- * (END). */
+ * (tasks/transcript.h: MAIN_t, ASK_t and SUBA start one), or -1 (ANSWER,
+ * END: not counted). */
 static int role_of(const struct iamp_hprime *h, int v)
 {
     int V = h->base.vocab;
@@ -651,8 +651,8 @@ int iamp_hprime_install(struct iamp_session *s, const struct iamp_hprime_opts *o
         rc = ring_init(&h->held, o->buffer / HELD_OUT_EVERY);
     if (!rc)
         rc = ring_init(&h->fresh, HELD_OUT_SCORED);
-    if (!rc) { /* MAIN_t, ASK_t for T types, SUBA, ANSWER */
-        h->n_roles = 2 * t->n_types + 2;
+    if (!rc) { /* MAIN_t, ASK_t for T types, SUBA (an answer's tokens are not checked) */
+        h->n_roles = 2 * t->n_types + 1;
         h->seen = calloc((size_t)h->n_roles * (size_t)t->vocab, sizeof(*h->seen));
         rc = h->seen ? 0 : IAMP_ENOMEM;
     }
