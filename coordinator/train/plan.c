@@ -86,7 +86,8 @@ static const struct iamp_opt model_rows[] = {
              "out: the four options above) or transformer:d=64,\n"
              "heads=4,enc=3,dec=3,ff=0 (4 d),pointer=1 (those are its\n"
              "defaults: width, heads, fact layers, question layers,\n"
-             "feed-forward width, copy head). Default: an mlp, or a\n"
+             "feed-forward width, copy head over the facts' tokens;\n"
+             "pointer=2: over the question's own). Default: an mlp, or a\n"
              "transformer for a task whose questions carry facts"},
     {0},
 };

@@ -72,7 +72,7 @@ same_as_one "tictactoe search overseer-error" train --task tictactoe --algo sear
 hp="train --task permpow:n=8,context=1,kmax=3 --model transformer:d=16,heads=2,enc=1,dec=1
     --rounds 12 --questions 64 --batch 32 --algo imitate --eval-size 64 --eval-every 3
     --no-curriculum --overseer learned --overseer-first 30
-    --overseer-model transformer:d=16,heads=2,enc=1,dec=1,pointer=0 --quiet"
+    --overseer-model transformer:d=16,heads=2,enc=1,dec=1,pointer=2 --quiet"
 run_np 1 $hp --metrics "$TMP/hp1.jsonl" >/dev/null || fail "H' N=1"
 run_np 3 $hp --check-params --metrics "$TMP/hp3.jsonl" >"$TMP/hp3.txt" ||
     fail "H' N=3: $(cat "$TMP/hp3.txt")"

@@ -179,7 +179,10 @@ static int all_groups(const struct iamp_model *m, struct group *g)
     k = add_group(g, k, "cont head", L->wc, Cc * d + Cc);
     k = add_group(g, k, "value head", L->wv, d + 1);
     k = add_group(g, k, "token head", L->wo, V * d + V);
-    k = add_group(g, k, "pointer", L->wp, c->pointer && FL ? FL * d * d : 0);
+    k = add_group(g, k, "pointer", L->wp,
+                  c->pointer == 1 && FL ? FL * d * d
+                  : c->pointer == 2     ? d * d
+                                        : 0);
     k = add_group(g, k, "decoder final LN", L->lnfg, 2 * d);
     for (int l = c->dec - 1; l >= 0; l--)
         k = layer_groups(g, k, "dec", l, &L->dec[l], d, F, 1);
@@ -277,26 +280,41 @@ Test(transformer, gradients_match_finite_differences_without_the_pointer_head, .
     teardown(&f);
 }
 
+/* Gradients against central differences for config c. */
+static void check_config(const struct iamp_model_config *c, const char *what)
+{
+    struct fixture f;
+    setup(&f, c);
+    check_gradients(&f, what);
+    teardown(&f);
+}
+
 Test(transformer, gradients_match_with_fewer_layers_or_no_contexts, .timeout = 60)
 {
     struct iamp_model_config c = small;
-    struct fixture f;
     c.enc = 0;
-    setup(&f, &c);
-    check_gradients(&f, "enc = 0");
-    teardown(&f);
+    check_config(&c, "enc = 0");
     c = small;
     c.enc = 1;
     c.dec = 1;
-    setup(&f, &c);
-    check_gradients(&f, "enc = 1, dec = 1");
-    teardown(&f);
+    check_config(&c, "enc = 1, dec = 1");
     c = small;
     c.facts_max = 0;
     c.fact_len = 0;
-    setup(&f, &c);
-    check_gradients(&f, "no contexts");
-    teardown(&f);
+    check_config(&c, "no contexts");
+}
+
+/* The copy head over the row's own tokens (pointer=2), with contexts and
+ * without (H''s transcripts have none). */
+Test(transformer, gradients_match_with_the_copy_head, .timeout = 60)
+{
+    struct iamp_model_config c = small;
+    c.pointer = 2;
+    check_config(&c, "copy head");
+    c.facts_max = 0;
+    c.fact_len = 0;
+    c.dec = 1;
+    check_config(&c, "copy head, no contexts, dec = 1");
 }
 
 struct outputs {
@@ -613,6 +631,16 @@ Test(transformer, outputs_do_not_depend_on_threads, .timeout = 60)
     iamp_model_release(&m);
 }
 
+/* A logit with the generator pushed far down and zero copy scores:
+ * log(count) of the places holding its token, or far down for none. */
+static void assert_copies(float lg, int count, int r, int t)
+{
+    if (count)
+        cr_assert_float_eq(lg, logf((float)count), 1e-5, "row %d token %d", r, t);
+    else
+        cr_assert_lt(lg, -30.0f, "row %d token %d: no place holds it", r, t);
+}
+
 /* With zero pointer queries every slot scores 0: the logit of token t is
  * log(exp(gen_t) + the number of slots holding t), and with gen pushed
  * far down, log(that number); a row without a context gets none. */
@@ -632,11 +660,36 @@ Test(transformer, the_pointer_head_mixes_in_the_facts_tokens, .timeout = 10)
             int count = 0;
             for (int k = 0; c >= 0 && k < f.ctx[c].n_facts; k++)
                 count += (f.ctx[c].tok[k][0] == t) + (f.ctx[c].tok[k][1] == t);
-            float lg = f.m.logits[r * V + t];
-            if (count)
-                cr_assert_float_eq(lg, logf((float)count), 1e-5, "row %d token %d", r, t);
-            else
-                cr_assert_lt(lg, -30.0f, "row %d token %d: no slot holds it", r, t);
+            assert_copies(f.m.logits[r * V + t], count, r, t);
+        }
+    }
+    teardown(&f);
+}
+
+/* With zero copy queries every position scores 0: the logit of token t
+ * is log(exp(gen_t) + the positions holding t among the question's
+ * tokens and the prefix's first `step`), and with gen pushed far down,
+ * log(that number). */
+Test(transformer, the_copy_head_mixes_in_the_rows_own_tokens, .timeout = 10)
+{
+    struct iamp_model_config c = small;
+    c.pointer = 2;
+    struct fixture f;
+    setup(&f, &c);
+    const struct iamp_tf_layout *L = iamp_transformer_layout(&f.m);
+    int S = f.m.n_slots, d = c.d;
+    memset(f.m.params + L->wp, 0, (size_t)d * d * sizeof(float));
+    for (int t = 0; t < V; t++)
+        f.m.params[L->bo + t] = -40.0f;
+    cr_assert_eq(forward(&f.m, f.in, ROWS, f.table, NCTX), 0);
+    for (int r = 0; r < ROWS; r++) {
+        const int32_t *in = f.in + r * S; /* type, q (2), prefix (a_len - 1), step, ctx */
+        int step = in[S - 2];
+        for (int t = LO; t < HI; t++) {
+            int count = (in[1] == t) + (in[2] == t);
+            for (int j = 0; j < step; j++)
+                count += in[3 + j] == t;
+            assert_copies(f.m.logits[r * V + t], count, r, t);
         }
     }
     teardown(&f);

@@ -228,7 +228,8 @@ static const struct spec_param transformer_params[] = {
     P("enc", enc, 3, 0, IAMP_LAYERS_MAX, "self-attention layers over the facts"),
     P("dec", dec, 3, 1, IAMP_LAYERS_MAX, "question layers (self- and cross-attention)"),
     P("ff", ff, 0, 0, 65536, "feed-forward width; 0: 4 d"),
-    P("pointer", pointer, 1, 0, 1, "1: a copy head over the facts' tokens"),
+    P("pointer", pointer, 1, 0, 2,
+      "1: a copy head over the facts' tokens; 2: over the question's own"),
     {NULL, 0, 0, 0, 0, NULL},
 };
 
@@ -324,5 +325,6 @@ const char *iamp_model_spec_help(void)
            "               hidden=512, layers=2 (1..8), pair=0 (1: a pair slot)\n"
            "  transformer  facts encoded by self-attention, the question reading them by\n"
            "               cross-attention: d=64, heads=4, enc=3, dec=3 (1..8), ff=0\n"
-           "               (4 d), pointer=1 (a copy head over the facts' tokens)\n";
+           "               (4 d), pointer=1 (a copy head over the facts' tokens; 2: over\n"
+           "               the question's own tokens)\n";
 }

@@ -75,7 +75,8 @@ struct iamp_model_config {
     int enc;     /* self-attention layers over the facts */
     int dec;     /* question layers (self-attention, cross-attention to the facts) */
     int ff;      /* feed-forward width (0: 4 d) */
-    int pointer; /* 1: a copy head, a distribution over the facts' tokens */
+    int pointer; /* 1: a copy head, a distribution over the facts' tokens; 2: over
+                  * the row's own question and prefix tokens */
     /* The task's contexts: facts per context and tokens per fact at most
      * (0, 0: questions carry none). */
     int facts_max, fact_len;

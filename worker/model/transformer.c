@@ -27,7 +27,9 @@
  *   the logits as one softmax over generator tokens and fact slots,
  *   marginalised per token: logit_t = log(exp(gen_t) + sum over slots
  *   holding t of exp(s_{f,j})). Forward keeps the mixing weights
- *   exp(gen_t - logit_t) and exp(s - logit_t), all backward needs.
+ *   exp(gen_t - logit_t) and exp(s - logit_t), all backward needs. With
+ *   pointer=2 the copy head scores the row's own question and prefix
+ *   positions instead, against their embeddings (copy_fwd).
  *
  * Row-major throughout. Attention's small products (one row's positions,
  * one context's facts) are loops written to vectorise (common/simd.h):
@@ -67,7 +69,8 @@
 struct tf_dims {
     int d, H, dh, F, V, NT, Q, A, T, FL, C, S;
     int enc, dec; /* layers (enc 0 without contexts) */
-    int ptr;      /* the pointer head is in the layout */
+    int ptr;      /* the pointer head over the facts is in the layout */
+    int cp;       /* the copy head over the row's own tokens is (pointer=2) */
 };
 
 /* One LayerNorm's activations over n positions. */
@@ -117,8 +120,9 @@ struct tf_dec {
     float *tmp;       /* (P, d) cross projection before its masked add */
     struct tf_ln lnf; /* (rows) READ positions; y = h (rows, d) */
     float *wgen;      /* (rows, V) pointer rows: exp(gen_t - logit_t) */
-    float *qp;        /* (rows, FL*d) pointer queries */
-    float *ws;        /* (FL, n_r) of row r at FL*cum[r]: exp(s - logit_t), 0 off [lo, hi) */
+    float *qp;        /* (rows, FL*d) pointer queries; copy: (rows, d) */
+    float *ws;        /* (FL, n_r) of row r at FL*cum[r]: exp(s - logit_t), 0 off [lo, hi);
+                       * copy: (rows, T), 0 at PAD, READ, type and off [lo, hi) */
     /* Backward scratch (P' = max(P, nmax), W = max(3*d, F, FL*d), M = max(T, nmax)). */
     float *dx;           /* (P, d) */
     float *dt, *da, *dy; /* (P', W), (P', d), (P', d) */
@@ -166,7 +170,8 @@ static struct tf_dims dims_of(const struct iamp_model_config *c)
     D.S = 1 + c->q_len + (c->a_len - 1) + 1 + 1;
     D.enc = D.FL > 0 ? c->enc : 0;
     D.dec = c->dec;
-    D.ptr = c->pointer && D.FL > 0;
+    D.ptr = c->pointer == 1 && D.FL > 0;
+    D.cp = c->pointer == 2;
     return D;
 }
 
@@ -194,8 +199,8 @@ static int tf_check(const struct iamp_model_config *c, char *err, size_t errlen)
                  IAMP_LAYERS_MAX, c->dec, IAMP_LAYERS_MAX);
         return IAMP_EINVAL;
     }
-    if (c->ff < 0 || (c->pointer != 0 && c->pointer != 1)) {
-        snprintf(err, errlen, "transformer: ff=%d must be >= 0 and pointer 0 or 1", c->ff);
+    if (c->ff < 0 || c->pointer < 0 || c->pointer > 2) {
+        snprintf(err, errlen, "transformer: ff=%d must be >= 0 and pointer 0, 1 or 2", c->ff);
         return IAMP_EINVAL;
     }
     if (c->facts_max < 0 || c->facts_max > IAMP_FACTS_MAX || c->fact_len < 0 ||
@@ -245,7 +250,7 @@ static void tf_layout(struct iamp_tf_layout *lay, const struct tf_dims *D)
     lay->bv = off, off += 1;
     lay->wo = off, off += V * d;
     lay->bo = off, off += V;
-    lay->wp = off, off += D->ptr ? FL * d * d : 0;
+    lay->wp = off, off += D->ptr ? FL * d * d : D->cp ? d * d : 0;
     lay->lnfg = off, off += d;
     lay->lnfb = off, off += d;
     for (int l = D->dec - 1; l >= 0; l--)
@@ -378,6 +383,8 @@ static void tf_reset(struct iamp_model *m, struct iamp_rng *r)
     fill_uniform(w + lay->wo, (size_t)D->V * d, sqrt(1.0 / (double)d), r);
     if (D->ptr)
         fill_uniform(w + lay->wp, FL * d * d, fan_in(d, 1.0), r);
+    if (D->cp)
+        fill_uniform(w + lay->wp, d * d, fan_in(d, 1.0), r);
     fill_ones(w + lay->lnfg, d);
     for (int l = D->dec - 1; l >= 0; l--)
         reset_layer(w, &lay->dec[l], D, 1, 1.0 / sqrt(3.0 * D->dec), r);
@@ -411,6 +418,8 @@ static double tf_flops_per_row(const struct iamp_model_config *c, int facts, int
     row += d * D.V + d + D.C * d;
     if (D.ptr && n > 0)
         row += FL * d * d + FL * n * d;
+    if (D.cp)
+        row += d * d + 2 * T * d;
     if (n > 0)
         ctx = n * FL * d * d + D.enc * n * (4 * d * d + 2 * d * F + 2 * n * d) +
               D.dec * n * 2 * d * d;
@@ -504,6 +513,22 @@ IAMP_VECTOR_CLONES static void add_biased(float *restrict y, const float *restri
 {
     for (int j = 0; j < n; j++)
         y[j] += x[j] + b[j];
+}
+
+/* y += a x. */
+IAMP_VECTOR_CLONES static void axpy_of(float *restrict y, float a, const float *restrict x, int n)
+{
+    for (int j = 0; j < n; j++)
+        y[j] += a * x[j];
+}
+
+/* a . b, summed in order. */
+static float dot_of(const float *a, const float *b, int n)
+{
+    float s = 0.0f;
+    for (int j = 0; j < n; j++)
+        s += a[j] * b[j];
+    return s;
 }
 
 /* y = a * b. */
@@ -921,15 +946,16 @@ static size_t carve_dec(const struct tf_dims *D, float *base, int R, long cum, i
     q->tmp = take(base, &off, P * d);
     take_ln(base, &off, (size_t)R, d, &q->lnf);
     q->wgen = take(base, &off, (size_t)R * V);
-    q->qp = take(base, &off, (size_t)R * FL * d);
-    q->ws = take(base, &off, FL * C);
+    size_t QW = D->cp ? d : FL * d; /* a row's pointer or copy queries */
+    q->qp = take(base, &off, (size_t)R * QW);
+    q->ws = take(base, &off, D->cp ? P : FL * C);
     size_t Pb = P > (size_t)nmax ? P : (size_t)nmax, W = max3(3 * d, (size_t)D->F, FL * d);
     q->dx = take(base, &off, P * d);
     q->dt = take(base, &off, Pb * W);
     q->da = take(base, &off, Pb * d);
     q->dy = take(base, &off, Pb * d);
     q->dh = take(base, &off, (size_t)R * d);
-    q->dqp = take(base, &off, (size_t)R * FL * d);
+    q->dqp = take(base, &off, (size_t)R * QW);
     q->dgen = take(base, &off, (size_t)R * V);
     q->att = take(base, &off, M * M);
     q->vt = take(base, &off, d * M);
@@ -1254,6 +1280,46 @@ static void pointer_fwd(struct iamp_model *m, int r0, int rows)
     }
 }
 
+/* The copy head (pointer=2) on rows [r0, r0 + rows): position i of row
+ * r (question and prefix tokens t_i in [lo, hi)) scores s_i = (W_p
+ * h_r).e_i / sqrt(d) against its embedding e_i = E_tok[t_i] + pos_i, and
+ * the scores mix into the logits as the facts' slots do (mix_copies):
+ * logit_t = log(exp(gen_t) + sum over positions holding t of exp(s_i)).
+ * A query read from h can pick a position by what the row holds (after
+ * one layer of attention), where a layer's own queries at READ can not:
+ * one decoder layer copies a subanswer into the next subquestion. ws
+ * keeps exp(s_i - logit_t). */
+static void copy_fwd(struct iamp_model *m, int r0, int rows)
+{
+    struct tf *p = TF(m);
+    const float *w = m->params;
+    int d = p->D.d, T = p->D.T, V = p->D.V, lo = m->out_lo, hi = m->out_hi;
+    float scale = 1.0f / sqrtf((float)d);
+    linear(rows, d, d, p->dec.lnf.y + (size_t)r0 * (size_t)d, d, w + p->lay.wp, NULL, 0,
+           p->dec.qp + (size_t)r0 * (size_t)d, d);
+    for (int r = r0; r < r0 + rows; r++) {
+        const int32_t *t = p->rtok + (size_t)r * (size_t)T;
+        const unsigned char *ok = p->rvalid + (size_t)r * (size_t)T;
+        const float *q = p->dec.qp + (size_t)r * (size_t)d;
+        float *s = p->dec.ws + (size_t)r * (size_t)T;
+        float *lg = m->logits + (size_t)r * (size_t)V, *wg = p->dec.wgen + (size_t)r * (size_t)V;
+        memcpy(wg + lo, lg + lo, (size_t)(hi - lo) * sizeof(float));
+        for (int i = 0; i < T; i++) {
+            s[i] = 0.0f;
+            if (i < 2 || !ok[i] || t[i] < lo || t[i] >= hi)
+                continue;
+            s[i] = scale * (dot_of(q, w + p->lay.tok + (size_t)t[i] * (size_t)d, d) +
+                            dot_of(q, w + p->lay.pos + (size_t)i * (size_t)d, d));
+            lg[t[i]] = log_add_exp(lg[t[i]], s[i]);
+        }
+        for (int k = lo; k < hi; k++)
+            wg[k] = expf(wg[k] - lg[k]);
+        for (int i = 2; i < T; i++)
+            if (ok[i] && t[i] >= lo && t[i] < hi)
+                s[i] = expf(s[i] - lg[t[i]]);
+    }
+}
+
 static void heads_fwd(struct iamp_model *m, int r0, int rows)
 {
     struct tf *p = TF(m);
@@ -1271,6 +1337,8 @@ static void heads_fwd(struct iamp_model *m, int r0, int rows)
                C);
     if (p->D.ptr)
         pointer_fwd(m, r0, rows);
+    if (p->D.cp && hi > lo)
+        copy_fwd(m, r0, rows);
 }
 
 /* Rows [r0, r0 + rows): every decoder layer, the final LN and the heads. */
@@ -1343,7 +1411,7 @@ static void token_dgen(struct iamp_model *m, const float *dlogits)
     for (int r = 0; r < p->rows; r++) {
         const float *dl = dlogits + (size_t)r * (size_t)V + lo;
         float *dg = p->dec.dgen + (size_t)r * (size_t)nc;
-        if (p->D.ptr && p->row_u[r] >= 0)
+        if ((p->D.ptr && p->row_u[r] >= 0) || p->D.cp)
             mul_of(dg, dl, p->dec.wgen + (size_t)r * (size_t)V + lo, nc);
         else
             memcpy(dg, dl, (size_t)nc * sizeof(float));
@@ -1377,6 +1445,49 @@ static void pointer_back(struct iamp_model *m, const float *dlogits)
                 m->grads + p->lay.wp, NULL, p->dec.dh, d, 1);
 }
 
+/* The copy head's scores' gradients: ws becomes dL/ds (0 where no
+ * position scored), the queries' dqp, W_p's and dh += their share. The
+ * embeddings' share waits for copy_embed_back. */
+static void copy_back(struct iamp_model *m, const float *dlogits)
+{
+    struct tf *p = TF(m);
+    const float *w = m->params;
+    int d = p->D.d, T = p->D.T, V = p->D.V, R = p->rows, lo = m->out_lo, hi = m->out_hi;
+    float scale = 1.0f / sqrtf((float)d);
+    for (int r = 0; r < R; r++) {
+        const int32_t *t = p->rtok + (size_t)r * (size_t)T;
+        const unsigned char *ok = p->rvalid + (size_t)r * (size_t)T;
+        float *ds = p->dec.ws + (size_t)r * (size_t)T, *dq = p->dec.dqp + (size_t)r * (size_t)d;
+        memset(dq, 0, (size_t)d * sizeof(float));
+        for (int i = 2; i < T; i++) {
+            if (!ok[i] || t[i] < lo || t[i] >= hi)
+                continue;
+            ds[i] *= dlogits[(size_t)r * (size_t)V + (size_t)t[i]];
+            axpy_of(dq, scale * ds[i], w + p->lay.tok + (size_t)t[i] * (size_t)d, d);
+            axpy_of(dq, scale * ds[i], w + p->lay.pos + (size_t)i * (size_t)d, d);
+        }
+    }
+    linear_back(R, d, d, p->dec.dqp, d, p->dec.lnf.y, d, w + p->lay.wp, m->grads + p->lay.wp, NULL,
+                p->dec.dh, d, 1);
+}
+
+/* The copy head's share of dL/de_i (copy_back's dL/ds times the query),
+ * added to the decoder's input gradients dx before the embeddings take
+ * theirs. */
+static void copy_embed_back(struct iamp_model *m)
+{
+    struct tf *p = TF(m);
+    int d = p->D.d, T = p->D.T;
+    float scale = 1.0f / sqrtf((float)d);
+    for (int r = 0; r < p->rows; r++) {
+        const float *ds = p->dec.ws + (size_t)r * (size_t)T, *q = p->dec.qp + (size_t)r * (size_t)d;
+        for (int i = 2; i < T; i++)
+            if (ds[i] != 0.0f)
+                axpy_of(p->dec.dx + ((size_t)r * (size_t)T + (size_t)i) * (size_t)d, scale * ds[i],
+                        q, d);
+    }
+}
+
 /* Every head's gradients; dh (R, d) = dL/dh. */
 static void heads_back(struct iamp_model *m, const float *dlogits, const float *dvalues,
                        const float *dcont)
@@ -1403,6 +1514,8 @@ static void heads_back(struct iamp_model *m, const float *dlogits, const float *
         linear_back(R, nc, d, p->dec.dgen, nc, h, d, w + wo, g + wo, g + lay->bo + lo, dh, d, 1);
         if (p->D.ptr)
             pointer_back(m, dlogits);
+        if (p->D.cp)
+            copy_back(m, dlogits);
     }
 }
 
@@ -1546,6 +1659,8 @@ static void tf_backward(struct iamp_model *m, const float *dlogits, const float 
         dec_layer_back(m, l, &bw);
         report(&bw, l ? lay->dec[l - 1].start : lay->read);
     }
+    if (p->D.cp && m->out_hi > m->out_lo)
+        copy_embed_back(m);
     dec_embed_back(m);
     report(&bw, lay->lneg);
     enc_back(m, &bw);

@@ -32,10 +32,10 @@ struct iamp_tf_layer {
  * vocabulary, C = IAMP_CONT_OUTPUTS, FL the task's fact length, T the
  * decoder positions (READ, type, question, prefix). */
 struct iamp_tf_layout {
-    size_t wc, bc;                             /* continuous head (cont only): (C, d), (C) */
-    size_t wv, bv;                             /* value head: (d), (1) */
-    size_t wo, bo;                             /* token head: (V, d), (V) */
-    size_t wp;                                 /* pointer queries (pointer only): (FL, d, d) */
+    size_t wc, bc; /* continuous head (cont only): (C, d), (C) */
+    size_t wv, bv; /* value head: (d), (1) */
+    size_t wo, bo; /* token head: (V, d), (V) */
+    size_t wp;     /* pointer queries (pointer=1): (FL, d, d); copy queries (pointer=2): (d, d) */
     size_t lnfg, lnfb;                         /* decoder final LayerNorm: (d), (d) */
     struct iamp_tf_layer dec[IAMP_LAYERS_MAX]; /* decoder layer l */
     size_t read, type, pos;                    /* (a_len, d), (n_types, d), (T, d) */
